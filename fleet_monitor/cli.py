@@ -1,0 +1,171 @@
+"""The ``fleet-monitor`` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+import click
+from sqlalchemy.exc import OperationalError
+
+from fleet_monitor.settings import ConfigError, Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+class Context:
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group()
+@click.option("--config", "config_path", envvar="FLEET_CONFIG", default=None,
+              help="Config file (default: ./config.toml, or $FLEET_CONFIG).")  # fmt: skip
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
+    """Oversight of free-floating bikes and scooters from their GBFS feeds."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    ctx.obj = Context(config_path)
+
+
+# --------------------------------------------------------------------------- config / db
+
+
+@cli.group()
+def config() -> None:
+    """Configuration."""
+
+
+@config.command("check")
+@pass_ctx
+def config_check(ctx: Context) -> None:
+    """Load and validate the configuration."""
+    s = ctx.settings
+    click.echo(f"config OK ({s.source}): {len(s.operators)} operators, city {s.city.name}")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head")
+@click.option("--create/--no-create", default=True, help="Create the database if missing.")
+@pass_ctx
+def db_upgrade(ctx: Context, revision: str, create: bool) -> None:
+    """Create or migrate the schema (PostGIS extension included)."""
+    from fleet_monitor.database import ensure_database, upgrade
+
+    url = ctx.settings.database_url
+    if create and ensure_database(url):
+        click.echo("database created")
+    upgrade(url, revision)
+    click.echo(f"schema at {revision}")
+
+
+# --------------------------------------------------------------------------- ingest
+
+
+@cli.command("ingest")
+@click.argument("source")
+@click.option("--operator", "operator_slug", default=None,
+              help="Operator slug (configured, or created for local files).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@pass_ctx
+def ingest(ctx: Context, source: str, operator_slug: str | None, as_json: bool) -> None:
+    """Ingest once from a discovery URL, a folder of feed files or one feed file."""
+    from fleet_monitor.ingest_once import ingest_source
+
+    summary = ingest_source(ctx.settings, source, operator_slug)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        click.echo(
+            f"{summary['operator']}: GBFS {summary.get('version') or '?'}, "
+            f"{summary['vehicles_stored']} vehicles and {summary['stations_stored']} stations "
+            f"stored from {summary['files_ok']}/{summary['files']} files"
+        )
+        for w in summary["warnings"][:20]:
+            click.echo(f"  warning: {w}")
+        for e in summary["errors"]:
+            click.echo(f"  error: {e}", err=True)
+    if summary["files_ok"] == 0:
+        sys.exit(1)
+
+
+@cli.group()
+def operators() -> None:
+    """Operators and their feeds."""
+
+
+@operators.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def operators_list(ctx: Context, as_json: bool) -> None:
+    """Configured operators with the health of their feeds."""
+    from fleet_monitor.health import operators_health
+
+    rows = operators_health(ctx.settings)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for op in rows:
+        click.echo(
+            f"{op['slug']:<16} {op['name']:<24} GBFS {op['version'] or '?':<5} "
+            f"{'configured' if op['configured'] else 'files only'}"
+        )
+        for f in op["feeds"]:
+            outage = f" OUTAGE({f['outage']})" if f["outage"] else ""
+            click.echo(
+                f"    {f['feed_type']:<22} last {f['last_outcome'] or '-':<12} "
+                f"ok {f['last_success_at'] or '-'} avail24h {f['availability_24h']}{outage}"
+            )
+
+
+@cli.command("scheduler")
+@pass_ctx
+def scheduler(ctx: Context) -> None:
+    """Run the ingest scheduler in the foreground (SIGTERM/Ctrl-C stop it cleanly)."""
+    from fleet_monitor.scheduler import run_scheduler
+
+    run_scheduler(ctx.settings)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="fleet-monitor", standalone_mode=False)
+    except ConfigError as exc:
+        click.echo(f"fleet-monitor: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except OperationalError as exc:
+        click.echo(f"fleet-monitor: database unreachable: {exc.orig}", err=True)
+        sys.exit(3)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+

@@ -1,0 +1,11 @@
+"""All tables of the service, on one metadata (used by Alembic).
+
+The ingest's tables live in :mod:`gbfs_ingest.db`; the service's own tables
+(violations, users, notices, ...) are added here by resource.
+"""
+
+from gbfs_ingest.db import Base
+
+metadata = Base.metadata
+
+__all__ = ["Base", "metadata"]

@@ -1,0 +1,155 @@
+"""The ingest scheduler: APScheduler 3 in its own process, one job per feed.
+
+* Every configured operator gets a discovery job (at start, then hourly) that
+  registers its feeds and (re)creates one poll job per feed.
+* Poll jobs coalesce and run one instance at a time; after each poll the job
+  is rescheduled at the feed's own interval (its ``ttl`` within the configured
+  floor and ceiling, backing off on failures, honouring ``Retry-After``).
+* Jobs run in a thread pool: a slow feed holds one worker up to its fetch
+  deadline and never delays the others. An exception in one job is logged
+  and that job runs again at its next time; the scheduler keeps running.
+* Two scheduler processes on one database never poll the same feed at once
+  (PostgreSQL advisory lock per feed, see ``gbfs_ingest.pipeline``).
+* SIGTERM / SIGINT stop it cleanly: running polls finish, nothing is cut.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from fleet_monitor.database import make_engine
+from fleet_monitor.settings import Settings
+from gbfs_ingest.config import OperatorSettings
+from gbfs_ingest.pipeline import Ingestor, operator_feed_ids
+from gbfs_ingest.store import purge_raw
+
+log = logging.getLogger(__name__)
+
+AfterPoll = Callable[[int, str], None]
+
+
+class IngestScheduler:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine | None = None,
+        *,
+        after_poll: AfterPoll | None = None,
+    ) -> None:
+        self.settings = settings
+        workers = settings.scheduler.max_workers
+        self.engine = engine or make_engine(settings.database_url, pool_size=workers + 2)
+        self.ingestor = Ingestor(self.engine, settings.ingest)
+        self.after_poll = after_poll
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=workers)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+            timezone=UTC,
+        )
+        self._intervals: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self.polls = 0
+
+    # ------------------------------------------------------------------ jobs
+
+    def start(self) -> None:
+        now = datetime.now(UTC)
+        for op in self.settings.operators:
+            self.scheduler.add_job(
+                self._discover_job, IntervalTrigger(
+                    seconds=self.settings.scheduler.discovery_interval_s),
+                args=[op], id=f"discover:{op.slug}", next_run_time=now,
+                replace_existing=True,
+            )  # fmt: skip
+        self.scheduler.add_job(
+            self._maintenance_job,
+            IntervalTrigger(seconds=self.settings.scheduler.maintenance_interval_s),
+            id="maintenance", next_run_time=now + timedelta(seconds=30), replace_existing=True,
+        )  # fmt: skip
+        self.scheduler.start()
+
+    def _discover_job(self, op: OperatorSettings) -> None:
+        try:
+            result = self.ingestor.discover(op)
+        except Exception as exc:  # one operator failing never stops the others
+            log.warning("discovery of %s failed: %s", op.slug, exc)
+            return
+        with Session(self.engine) as session:
+            feeds = operator_feed_ids(session, result.operator_id)
+        for i, (feed_id, ft) in enumerate(feeds):
+            job_id = f"poll:{feed_id}"
+            if self.scheduler.get_job(job_id) is not None:
+                continue
+            first = datetime.now(UTC) + timedelta(milliseconds=200 * i)
+            self.scheduler.add_job(
+                self._poll_job, IntervalTrigger(seconds=self.settings.ingest.default_interval_s),
+                args=[feed_id, op], id=job_id, name=f"{op.slug}/{ft.value}",
+                next_run_time=first, replace_existing=True,
+            )  # fmt: skip
+
+    def _poll_job(self, feed_id: int, op: OperatorSettings) -> None:
+        try:
+            res = self.ingestor.poll(feed_id, op.auth)
+        except Exception as exc:  # the database may be restarting: next poll recovers
+            log.warning("poll of feed %s (%s) failed: %s", feed_id, op.slug, exc)
+            return
+        with self._lock:
+            self.polls += 1
+        log.debug("feed %s %s: %s (%s changes)", feed_id, op.slug, res.outcome, res.changed)
+        interval = res.next_interval_s
+        if interval and abs(self._intervals.get(feed_id, -1) - interval) > 0.5:
+            self._intervals[feed_id] = interval
+            job = self.scheduler.get_job(f"poll:{feed_id}")
+            if job is not None:
+                job.reschedule(IntervalTrigger(seconds=interval))
+        if self.after_poll is not None:
+            try:
+                self.after_poll(feed_id, res.outcome)
+            except Exception:
+                log.exception("after-poll hook failed for feed %s", feed_id)
+
+    def _maintenance_job(self) -> None:
+        try:
+            with Session(self.engine) as session, session.begin():
+                n = purge_raw(session, datetime.now(UTC), self.settings.ingest.raw_retention_days)
+            if n:
+                log.info("purged %s raw files past retention", n)
+        except Exception as exc:
+            log.warning("maintenance failed: %s", exc)
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+        self.ingestor.close()
+
+
+def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set)."""
+    stop = stop or threading.Event()
+    sched = IngestScheduler(settings)
+
+    def _stop(signum: int, _frame: object) -> None:
+        log.info("signal %s received: stopping after running polls", signum)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+    sched.start()
+    log.info("scheduler started for %d operators", len(settings.operators))
+    try:
+        stop.wait()
+    finally:
+        sched.shutdown(wait=True)
+        sched.engine.dispose()
+        log.info("scheduler stopped")

@@ -1,0 +1,372 @@
+"""One typed settings object, loaded from ``config.toml`` with environment overrides.
+
+Precedence (highest first):
+
+1. ``DATABASE_URL`` for the database URL;
+2. ``FLEET__<SECTION>__<KEY>=value`` for any scalar key (value parsed as TOML,
+   falling back to a plain string), e.g. ``FLEET__INGEST__STALE_AFTER_S=600``;
+3. the file named by ``FLEET_CONFIG``, else ``./config.toml``;
+4. the defaults below.
+
+Secrets never sit in the file: a secret is given as ``<name>_env`` (the name
+of an environment variable) or ``<name>_file`` (a path whose content is the
+secret). A literal ``token``/``password``/``client_secret`` in the file is
+refused. A wrong config raises :class:`ConfigError` naming the key and the
+problem; the CLI prints it and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from gbfs_ingest.auth import AuthError, FeedAuth, Secret
+from gbfs_ingest.config import IngestSettings, OperatorSettings
+
+SECRET_KEYS = ("token", "password", "client_secret", "secret", "header_value", "secret_key")
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/fleet_monitor"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the offending key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"config error at '{key}': {problem}")
+        self.key = key
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class CitySettings:
+    name: str = "Annecy"
+    timezone: str = "Europe/Paris"
+    locale: str = "fr"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerSettings:
+    max_workers: int = 16
+    discovery_interval_s: int = 3600
+    maintenance_interval_s: int = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: Secret | None = None
+    tile_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    city: CitySettings = field(default_factory=CitySettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    operators: tuple[OperatorSettings, ...] = ()
+    source: str = "<defaults>"
+
+    def operator(self, slug: str) -> OperatorSettings:
+        for op in self.operators:
+            if op.slug == slug:
+                return op
+        raise KeyError(slug)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None
+) -> Settings:
+    """Load settings from a TOML file and the environment. Raises ConfigError."""
+    env = dict(os.environ) if env is None else env
+    if path is None:
+        path = env.get("FLEET_CONFIG") or "config.toml"
+    p = Path(path)
+    raw: dict[str, Any] = {}
+    if p.exists():
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(p), f"not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(str(p), f"cannot read: {exc.strerror}") from None
+    elif env.get("FLEET_CONFIG") or str(path) != "config.toml":
+        raise ConfigError("FLEET_CONFIG", f"config file {str(p)!r} does not exist")
+    _apply_env_overrides(raw, env)
+    settings = settings_from_dict(raw, env=env, base_dir=p.parent if p.exists() else Path.cwd())
+    return _replace(settings, source=str(p) if p.exists() else "<defaults>")
+
+
+def settings_from_dict(
+    raw: dict[str, Any], env: dict[str, str] | None = None, base_dir: Path | None = None
+) -> Settings:
+    env = dict(os.environ) if env is None else env
+    base_dir = base_dir or Path.cwd()
+    known = {"database", "city", "ingest", "scheduler", "web", "operators"}
+    for key in raw:
+        if key not in known:
+            raise ConfigError(key, f"unknown section (expected one of {sorted(known)})")
+    db = _section(raw, "database")
+    _reject_unknown("database", db, {"url"})
+    database_url = env.get("DATABASE_URL") or _typed("database.url", db.get("url"), str)
+    database_url = database_url or DEFAULT_DATABASE_URL
+    if not database_url.startswith("postgresql"):
+        raise ConfigError("database.url", "must be a postgresql:// URL (PostGIS is required)")
+    database_url = normalise_database_url(database_url)
+
+    city = _dataclass_from("city", _section(raw, "city"), CitySettings)
+    try:
+        ZoneInfo(city.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("city.timezone", f"unknown time zone {city.timezone!r}") from None
+    if city.locale not in ("fr", "en"):
+        raise ConfigError("city.locale", "must be 'fr' or 'en'")
+
+    ingest = _dataclass_from("ingest", _section(raw, "ingest"), IngestSettings)
+    if not 0 < ingest.poll_floor_s <= ingest.poll_ceiling_s:
+        raise ConfigError("ingest.poll_floor_s", "must be > 0 and <= ingest.poll_ceiling_s")
+    if not 0 < ingest.collapse_ratio < 1:
+        raise ConfigError("ingest.collapse_ratio", "must be between 0 and 1")
+    for key in ("gps_noise_m", "rotation_link_m", "max_body_mb", "max_decoded_mb"):
+        if getattr(ingest, key) <= 0:
+            raise ConfigError(f"ingest.{key}", "must be positive")
+
+    scheduler = _dataclass_from("scheduler", _section(raw, "scheduler"), SchedulerSettings)
+    if scheduler.max_workers < 1:
+        raise ConfigError("scheduler.max_workers", "must be at least 1")
+
+    web_raw = dict(_section(raw, "web"))
+    secret_key = _secret("web", web_raw, "secret_key", env, base_dir, required=False)
+    web = _dataclass_from("web", web_raw, WebSettings)
+    web = _replace(web, secret_key=secret_key)
+
+    ops_raw = raw.get("operators", [])
+    if not isinstance(ops_raw, list):
+        raise ConfigError("operators", "must be an array of tables ([[operators]])")
+    operators: list[OperatorSettings] = []
+    seen: set[str] = set()
+    for i, op in enumerate(ops_raw):
+        operators.append(_operator(f"operators[{i}]", op, env, base_dir))
+        if operators[-1].slug in seen:
+            raise ConfigError(f"operators[{i}].slug", f"duplicate slug {operators[-1].slug!r}")
+        seen.add(operators[-1].slug)
+
+    return Settings(
+        database_url=database_url,
+        city=city,
+        ingest=ingest,
+        scheduler=scheduler,
+        web=web,
+        operators=tuple(operators),
+    )
+
+
+def normalise_database_url(url: str) -> str:
+    """SQLAlchemy needs the psycopg (3) driver named; accept plain postgresql:// URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    values = {f.name: getattr(obj, f.name) for f in fields(obj)}
+    values.update(changes)
+    return type(obj)(**values)
+
+
+def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    value = raw.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(name, "must be a table")
+    return value
+
+
+def _reject_unknown(prefix: str, table: dict[str, Any], allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{prefix}.{key}", f"unknown key (expected one of {sorted(allowed)})")
+
+
+def _typed(key: str, value: Any, kind: type) -> Any:
+    if value is None:
+        return None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(key, "must be a list of strings")
+        return tuple(value)
+    if isinstance(value, bool) and kind is not bool:
+        raise ConfigError(key, f"must be {kind.__name__}, got a boolean")
+    if not isinstance(value, kind):
+        raise ConfigError(key, f"must be {kind.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+_TYPE_NAMES = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def _dataclass_from(prefix: str, table: dict[str, Any], cls: type) -> Any:
+    values: dict[str, Any] = {}
+    by_name = {f.name: f for f in fields(cls)}
+    for key, value in table.items():
+        if key in SECRET_KEYS or key.endswith(("_env", "_file")):
+            continue  # secrets are resolved by the caller
+        f = by_name.get(key)
+        if f is None:
+            raise ConfigError(f"{prefix}.{key}", f"unknown key (expected one of {sorted(by_name)})")
+        type_name = str(f.type).split("|")[0].strip()
+        kind = tuple if type_name.startswith("tuple") else _TYPE_NAMES.get(type_name)
+        if kind is None:
+            continue
+        values[key] = _typed(f"{prefix}.{key}", value, kind)
+    return cls(**values)
+
+
+def _secret(
+    prefix: str,
+    table: dict[str, Any],
+    name: str,
+    env: dict[str, str],
+    base_dir: Path,
+    *,
+    required: bool,
+) -> Secret | None:
+    """Resolve ``<name>_env`` / ``<name>_file``; refuse a literal secret in the file."""
+    if name in table:
+        raise ConfigError(
+            f"{prefix}.{name}",
+            f"secrets must not be written in the config file; use {name}_env "
+            f"(an environment variable name) or {name}_file (a file path)",
+        )
+    env_name = table.pop(f"{name}_env", None)
+    file_name = table.pop(f"{name}_file", None)
+    if env_name is not None:
+        env_name = _typed(f"{prefix}.{name}_env", env_name, str)
+        if env_name not in env:
+            if required:
+                raise ConfigError(
+                    f"{prefix}.{name}_env", f"environment variable {env_name} is not set"
+                )
+            return None
+        return Secret(env[env_name])
+    if file_name is not None:
+        path = Path(_typed(f"{prefix}.{name}_file", file_name, str))
+        if not path.is_absolute():
+            path = base_dir / path
+        try:
+            return Secret(path.read_text(encoding="utf-8").strip())
+        except OSError as exc:
+            raise ConfigError(
+                f"{prefix}.{name}_file", f"cannot read {path}: {exc.strerror}"
+            ) from None
+    if required:
+        raise ConfigError(f"{prefix}.{name}_env", f"{name} is required (give {name}_env or _file)")
+    return None
+
+
+_AUTH_FIELDS = {
+    "none": {},
+    "bearer": {"token": True},
+    "basic": {"username": False, "password": True},
+    "header": {"header_name": False, "header_value": True},
+    "oauth2_client_credentials": {
+        "token_url": False,
+        "client_id": False,
+        "client_secret": True,
+        "scope": False,
+    },
+}
+
+
+def _auth(prefix: str, raw: Any, env: dict[str, str], base_dir: Path) -> FeedAuth:
+    if raw is None:
+        return FeedAuth()
+    if not isinstance(raw, dict):
+        raise ConfigError(prefix, "must be a table")
+    table = dict(raw)
+    kind = table.pop("kind", "none")
+    if kind not in _AUTH_FIELDS:
+        raise ConfigError(
+            f"{prefix}.kind", f"unknown auth kind {kind!r} (one of {list(_AUTH_FIELDS)})"
+        )
+    values: dict[str, Any] = {"kind": kind}
+    for name, secret in _AUTH_FIELDS[kind].items():
+        if secret:
+            values[name] = _secret(prefix, table, name, env, base_dir, required=True)
+        else:
+            if name not in table and name != "scope":
+                raise ConfigError(f"{prefix}.{name}", f"required for auth kind {kind!r}")
+            values[name] = _typed(f"{prefix}.{name}", table.pop(name, None), str)
+    for key in table:
+        raise ConfigError(f"{prefix}.{key}", f"unknown key for auth kind {kind!r}")
+    try:
+        return FeedAuth(**values)
+    except AuthError as exc:
+        raise ConfigError(prefix, str(exc)) from None
+
+
+def _operator(prefix: str, raw: Any, env: dict[str, str], base_dir: Path) -> OperatorSettings:
+    if not isinstance(raw, dict):
+        raise ConfigError(prefix, "must be a table")
+    allowed = {"slug", "name", "discovery_url", "auth", "version", "language", "feeds"}
+    allowed |= {"poll_interval_s"}
+    _reject_unknown(prefix, raw, allowed)
+    for key in ("slug", "name", "discovery_url"):
+        if key not in raw:
+            raise ConfigError(f"{prefix}.{key}", "is required")
+    slug = _typed(f"{prefix}.slug", raw["slug"], str)
+    if not slug or not all(c.isalnum() or c in "-_" for c in slug):
+        raise ConfigError(f"{prefix}.slug", "must be letters, digits, '-' or '_'")
+    url = _typed(f"{prefix}.discovery_url", raw["discovery_url"], str)
+    if not url.startswith(("http://", "https://")) and not Path(url).exists():
+        raise ConfigError(
+            f"{prefix}.discovery_url", "must be an http(s) URL or an existing local path"
+        )
+    interval = _typed(f"{prefix}.poll_interval_s", raw.get("poll_interval_s"), int)
+    if interval is not None and interval <= 0:
+        raise ConfigError(f"{prefix}.poll_interval_s", "must be positive")
+    return OperatorSettings(
+        slug=slug,
+        name=_typed(f"{prefix}.name", raw["name"], str),
+        discovery_url=url,
+        auth=_auth(f"{prefix}.auth", raw.get("auth"), env, base_dir),
+        version=_typed(f"{prefix}.version", raw.get("version"), str),
+        language=_typed(f"{prefix}.language", raw.get("language"), str),
+        feeds=_typed(f"{prefix}.feeds", raw.get("feeds", []), tuple),
+        poll_interval_s=interval,
+    )
+
+
+def _apply_env_overrides(raw: dict[str, Any], env: dict[str, str]) -> None:
+    for name, value in env.items():
+        if not name.startswith("FLEET__"):
+            continue
+        parts = name[len("FLEET__") :].lower().split("__")
+        if len(parts) != 2 or not all(parts):
+            raise ConfigError(name, "environment overrides look like FLEET__SECTION__KEY")
+        section, key = parts
+        try:
+            parsed = tomllib.loads(f"v = {value}")["v"]
+        except tomllib.TOMLDecodeError:
+            parsed = value
+        table = raw.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(name, f"section {section!r} is not a table")
+        table[key] = parsed

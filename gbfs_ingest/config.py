@@ -1,0 +1,48 @@
+"""Settings the ingest needs, as plain frozen dataclasses.
+
+They are filled by :mod:`fleet_monitor.settings` from ``config.toml``; the
+ingest itself never reads files or the environment for its configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gbfs_ingest.auth import FeedAuth
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    poll_floor_s: int = 15
+    poll_ceiling_s: int = 300
+    default_interval_s: int = 60
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 10.0
+    max_redirects: int = 3
+    max_body_mb: float = 32.0
+    max_decoded_mb: float = 64.0
+    stale_after_s: int = 300
+    empty_min_previous: int = 5
+    collapse_ratio: float = 0.5
+    collapse_min_previous: int = 20
+    collapse_confirm_s: int = 1800
+    gps_noise_m: float = 15.0
+    rotation_link_m: float = 15.0
+    raw_retention_days: int = 90
+    validate_schema: bool = True
+    allow_private_networks: bool = False
+    allowed_private_hosts: tuple[str, ...] = ()
+    preferred_languages: tuple[str, ...] = ("fr", "en")
+    user_agent: str = "fleet-monitor/0.1 (+https://github.com/; city oversight)"
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSettings:
+    slug: str
+    name: str
+    discovery_url: str
+    auth: FeedAuth = field(default_factory=FeedAuth)
+    version: str | None = None  # force a GBFS version (else detected)
+    language: str | None = None
+    feeds: tuple[str, ...] = ()  # restrict to these feed names (empty = all known)
+    poll_interval_s: int | None = None

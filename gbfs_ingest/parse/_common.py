@@ -1,0 +1,332 @@
+"""Shared machinery of the parsers: findings, parse context, value coercion.
+
+Coercion helpers take the *value* (not the record) plus the JSON-pointer-like
+``path`` of the field (array indices written ``*``) and record a finding only
+when they had to coerce or reject something, so the happy path stays cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from gbfs_ingest.model import Finding
+from gbfs_ingest.timeutil import (
+    MAX_FUTURE_SKEW,
+    MIN_PLAUSIBLE,
+    parse_timestamp,
+)
+
+ERROR = "error"  # a record was dropped
+WARNING = "warning"  # a value was coerced or ignored
+INFO = "info"  # worth knowing, nothing was changed
+
+_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+_TRUE_STRINGS = frozenset({"true", "1", "yes", "y", "t"})
+_FALSE_STRINGS = frozenset({"false", "0", "no", "n", "f", ""})
+
+
+class ParseError(ValueError):
+    """The body is not JSON, or not a GBFS envelope (an object with ``data``)."""
+
+
+class FindingCollector:
+    """Aggregates findings by (code, path): one row per quirk, with a count."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str], Finding] = {}
+
+    def add(self, severity: str, code: str, path: str, message: str, count: int = 1) -> None:
+        if count <= 0:
+            return
+        key = (code, path)
+        item = self._items.get(key)
+        if item is None:
+            self._items[key] = Finding(severity, code, message, path, count)
+        else:
+            item.count += count
+
+    def to_list(self) -> list[Finding]:
+        return list(self._items.values())
+
+
+class Ctx:
+    """What every parser of one file needs: version, findings, reference time."""
+
+    __slots__ = ("family", "findings", "languages", "last_updated", "version")
+
+    def __init__(
+        self,
+        version: str,
+        findings: FindingCollector,
+        last_updated: datetime | None,
+        languages: Sequence[str] = (),
+    ) -> None:
+        self.version = version
+        self.family = version[0]
+        self.findings = findings
+        self.last_updated = last_updated
+        self.languages = tuple(lang.lower() for lang in languages)
+
+    @property
+    def v3(self) -> bool:
+        return self.family == "3"
+
+
+class TimestampReader:
+    """Converts per-record timestamps with a cache and a plausibility check.
+
+    ``fast_type`` is the type the version publishes (int for 1.x/2.x, str for
+    3.x); hot loops do ``good.get(raw)`` for that type and call :meth:`slow` on
+    a miss. Implausible values (before 2000, or more than a day after the
+    file's ``last_updated``) become None with a warning.
+    """
+
+    __slots__ = ("_fc", "_hi", "_path", "_seen", "_v3", "fast_type", "good")
+
+    def __init__(self, ctx: Ctx, path: str) -> None:
+        self._fc = ctx.findings
+        self._path = path
+        self._v3 = ctx.v3
+        self._hi = ctx.last_updated + MAX_FUTURE_SKEW if ctx.last_updated is not None else None
+        self.fast_type: type = str if ctx.v3 else int
+        self.good: dict[Any, datetime] = {}
+        # (type, raw) -> (datetime or None, finding code or None, message)
+        self._seen: dict[tuple[type, Any], tuple[datetime | None, str | None, str]] = {}
+
+    def slow(self, raw: Any) -> datetime | None:
+        if raw is None:
+            return None
+        raw_type = type(raw)
+        fast = raw_type is self.fast_type
+        if fast:
+            hit = self.good.get(raw)
+            if hit is not None:
+                return hit
+        key: tuple[type, Any] | None = (raw_type, raw)
+        try:
+            cached = self._seen.get(key)  # type: ignore[arg-type]
+        except TypeError:  # unhashable (list, dict)
+            key, cached = None, None
+        if cached is None:
+            cached = self._convert(raw)
+            if fast and cached[1] is None and cached[0] is not None:
+                self.good[raw] = cached[0]
+            elif key is not None:
+                self._seen[key] = cached
+        dt, code, message = cached
+        if code is not None:
+            self._fc.add(WARNING, code, self._path, message)
+        return dt
+
+    def _convert(self, raw: Any) -> tuple[datetime | None, str | None, str]:
+        dt, issue = parse_timestamp(raw)
+        if dt is None:
+            return None, "time.invalid", f"unparsable timestamp {raw!r}: ignored"
+        if dt < MIN_PLAUSIBLE:
+            return (
+                None,
+                "time.implausible",
+                f"timestamp {raw!r} ({dt:%Y-%m-%dT%H:%M:%SZ}) is before 2000: sentinel, ignored",
+            )
+        if self._hi is not None and dt > self._hi:
+            return (
+                None,
+                "time.implausible",
+                f"timestamp {raw!r} ({dt:%Y-%m-%dT%H:%M:%SZ}) is more than 1 day after"
+                " the file's last_updated: ignored",
+            )
+        if issue == "naive":
+            return dt, "time.naive", f"timestamp {raw!r} has no UTC offset: taken as UTC"
+        if issue == "milliseconds":
+            return dt, "time.milliseconds", f"timestamp {raw!r} in milliseconds: divided by 1000"
+        if type(raw) is str and not self._v3 and issue is None:
+            return dt, "time.rfc3339_before_v3", f"RFC 3339 time {raw!r} before GBFS 3.0: accepted"
+        if self._v3 and (type(raw) is not str or issue is not None):
+            return dt, "time.posix_in_v3", f"POSIX time {raw!r} in GBFS 3.x: accepted"
+        if issue in ("string", "float"):
+            return dt, f"coerce.time_{issue}", f"POSIX time given as {issue} ({raw!r}): coerced"
+        return dt, None, ""
+
+
+# -- value coercion ---------------------------------------------------------
+
+
+def bool_value(fc: FindingCollector, path: str, value: Any, default: bool | None) -> bool | None:
+    """A GBFS boolean; 0/1 and "true"/"false" are coerced with a warning."""
+    if value is True or value is False:
+        return value
+    if value is None:
+        return default
+    if type(value) is int and value in (0, 1):
+        fc.add(WARNING, "coerce.bool_int", path, f"boolean given as integer {value}: coerced")
+        return value == 1
+    if type(value) is str:
+        low = value.strip().lower()
+        if low in _TRUE_STRINGS or low in _FALSE_STRINGS:
+            fc.add(WARNING, "coerce.bool_str", path, f"boolean given as string {value!r}: coerced")
+            return low in _TRUE_STRINGS
+    fc.add(WARNING, "value.invalid", path, f"not a boolean: {value!r}: ignored")
+    return default
+
+
+def float_value(
+    fc: FindingCollector,
+    path: str,
+    value: Any,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float | None:
+    """A number (int or float kept as is); numeric strings coerced with a warning."""
+    if value is None:
+        return None
+    vtype = type(value)
+    if vtype is not int and vtype is not float:
+        if vtype is str and _NUMBER.match(value):
+            fc.add(WARNING, "coerce.number_str", path, f"number given as string {value!r}: coerced")
+            value = float(value)
+        else:
+            fc.add(WARNING, "value.invalid", path, f"not a number: {value!r}: ignored")
+            return None
+    if value != value or (minimum is not None and value < minimum) or (
+        maximum is not None and value > maximum
+    ):
+        fc.add(WARNING, "value.out_of_range", path, f"value {value!r} out of range: ignored")
+        return None
+    return value
+
+
+def int_value(
+    fc: FindingCollector, path: str, value: Any, minimum: int | None = 0
+) -> int | None:
+    """An integer; numeric strings and integral floats coerced with a warning."""
+    if type(value) is int:
+        if minimum is not None and value < minimum:
+            fc.add(WARNING, "value.out_of_range", path, f"value {value!r} out of range: ignored")
+            return None
+        return value
+    number = float_value(fc, path, value, minimum)
+    if number is None:
+        return None
+    if number != int(number):
+        fc.add(WARNING, "value.invalid", path, f"not an integer: {value!r}: ignored")
+        return None
+    if type(value) is float:
+        fc.add(WARNING, "coerce.integral_float", path, f"integer given as float {value!r}")
+    return int(number)
+
+
+def id_value(fc: FindingCollector, path: str, value: Any) -> str | None:
+    """An identifier: strings kept, integers turned into strings with a warning.
+
+    Empty strings and anything else (null, float, object) give None.
+    """
+    if type(value) is str:
+        if value.strip():
+            return value
+        return None
+    if type(value) is int:
+        fc.add(WARNING, "coerce.id_int", path, f"identifier given as integer {value}: coerced")
+        return str(value)
+    if value is not None:
+        fc.add(WARNING, "value.invalid", path, f"not an identifier: {value!r}: ignored")
+    return None
+
+
+def enum_value(fc: FindingCollector, path: str, value: Any, allowed: frozenset[str]) -> str | None:
+    """An enum string; case differences coerced with a warning, unknown -> None."""
+    if type(value) is not str:
+        if value is not None:
+            fc.add(WARNING, "value.invalid", path, f"not an enum string: {value!r}: ignored")
+        return None
+    if value in allowed:
+        return value
+    low = value.strip().lower()
+    if low in allowed:
+        fc.add(WARNING, "coerce.enum_case", path, f"enum value {value!r} lower-cased")
+        return low
+    fc.add(WARNING, "value.unknown_enum", path, f"unknown value {value!r}")
+    return None
+
+
+def text_value(value: Any, languages: Sequence[str] = ()) -> str | None:
+    """A plain string (1.x/2.x) or a 3.x localized list ``[{text, language}]``."""
+    if type(value) is str:
+        return value if value.strip() else None
+    if type(value) is list:
+        best: str | None = None
+        best_rank = len(languages) + 2
+        for item in value:
+            if type(item) is not dict or type(item.get("text")) is not str:
+                continue
+            lang = str(item.get("language") or "").lower()
+            if lang in languages:
+                rank = languages.index(lang)
+            elif lang.split("-")[0] == "en":
+                rank = len(languages)
+            else:
+                rank = len(languages) + 1
+            if rank < best_rank:
+                best, best_rank = item["text"], rank
+        return best if best and best.strip() else None
+    if type(value) in (int, float):
+        return str(value)
+    return None
+
+
+def coords_problem(lat: Any, lon: Any) -> tuple[float | None, float | None, str | None]:
+    """Check a position. Returns ``(lat, lon, problem)``; problem is a finding code."""
+    if lat is None or lon is None:
+        return None, None, "coord.missing"
+    try:
+        if type(lat) is str or type(lon) is str:
+            flat, flon = float(lat), float(lon)
+            problem: str | None = "coerce.coord_str"
+        elif type(lat) in (int, float) and type(lon) in (int, float):
+            flat, flon, problem = float(lat), float(lon), None
+        else:
+            return None, None, "coord.invalid"
+    except ValueError:
+        return None, None, "coord.invalid"
+    if not (-90.0 <= flat <= 90.0 and -180.0 <= flon <= 180.0):  # also rejects NaN
+        return None, None, "coord.out_of_range"
+    if -1e-6 < flat < 1e-6 and -1e-6 < flon < 1e-6:
+        return None, None, "coord.null_island"
+    return flat, flon, problem
+
+
+COORD_MESSAGES = {
+    "coord.missing": "no position (lat/lon missing or null)",
+    "coord.invalid": "position is not numeric",
+    "coord.out_of_range": "position out of range (lat outside ±90 or lon outside ±180)",
+    "coord.null_island": "position (0, 0) 'null island'",
+}
+
+
+def read_envelope(doc: dict[str, Any], ctx: Ctx) -> tuple[datetime | None, int | None]:
+    """``last_updated`` (aware UTC) and ``ttl`` of a file, with findings."""
+    fc = ctx.findings
+    raw = doc.get("last_updated")
+    last_updated: datetime | None = None
+    if raw is None:
+        fc.add(WARNING, "envelope.no_last_updated", "/last_updated", "last_updated missing")
+    else:
+        last_updated, issue = parse_timestamp(raw)
+        if last_updated is None:
+            fc.add(WARNING, "time.invalid", "/last_updated", f"unparsable last_updated {raw!r}")
+        elif last_updated < MIN_PLAUSIBLE:
+            fc.add(WARNING, "time.implausible", "/last_updated", f"last_updated {raw!r} before 2000")
+            last_updated = None
+        elif ctx.v3 and (type(raw) is not str or issue is not None):
+            fc.add(WARNING, "time.posix_in_v3", "/last_updated", f"POSIX last_updated {raw!r}")
+        elif not ctx.v3 and type(raw) is str and issue is None:
+            fc.add(WARNING, "time.rfc3339_before_v3", "/last_updated", f"RFC 3339 {raw!r}")
+        elif issue is not None:
+            code = f"coerce.time_{issue}" if issue in ("string", "float") else f"time.{issue}"
+            fc.add(WARNING, code, "/last_updated", f"last_updated {raw!r} ({issue}): coerced")
+    ttl = int_value(fc, "/ttl", doc.get("ttl"), minimum=0)
+    return last_updated, ttl

@@ -1,0 +1,312 @@
+"""The ingest pipeline: discover -> fetch -> parse -> normalise -> diff -> store.
+
+``Ingestor`` is what the scheduler and the CLI drive. One poll of one feed:
+
+1. take the feed's PostgreSQL advisory lock (session level, on the connection
+   that will also store), so two scheduler processes never ingest the same
+   feed at once; a poll that cannot take it is skipped, not queued;
+2. fetch over HTTP outside any transaction (conditional, size-capped, guarded
+   against private addresses);
+3. in one transaction: record the fetch's health and raw bytes, parse,
+   validate, diff and store, or record the failure and the outage.
+
+A failure of the database mid-poll rolls the whole poll back; the vehicle
+cache is dropped for that feed and the next poll starts clean.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+import orjson
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from gbfs_ingest import store
+from gbfs_ingest.config import IngestSettings, OperatorSettings
+from gbfs_ingest.fetch import FetchPolicy, FetchResult, fetch, make_client
+from gbfs_ingest.model import Discovery, FeedType
+from gbfs_ingest.parse import ParseError, parse_discovery, parse_manifest
+from gbfs_ingest.process import (
+    FeedRow,
+    ProcessResult,
+    load_feed_row,
+    process_body,
+    record_failure,
+    record_not_modified,
+)
+from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection
+
+log = logging.getLogger(__name__)
+
+LOCK_NAMESPACE = 0x6762  # "gb": first key of pg advisory locks taken by the ingest
+INGESTED_FEEDS = {
+    FeedType.SYSTEM_INFORMATION,
+    FeedType.VEHICLE_TYPES,
+    FeedType.VEHICLE_STATUS,
+    FeedType.STATION_INFORMATION,
+    FeedType.STATION_STATUS,
+    FeedType.GEOFENCING_ZONES,
+    FeedType.SYSTEM_REGIONS,
+    FeedType.SYSTEM_PRICING_PLANS,
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class PollResult:
+    feed_id: int
+    outcome: str  # ok | unchanged | not_modified | error | invalid | stale | empty | ... | skipped
+    fetch_id: int | None = None
+    records: int = 0
+    changed: int = 0
+    error: str | None = None
+    next_interval_s: float | None = None
+    latency_ms: float | None = None
+
+
+@dataclass(slots=True)
+class DiscoveryResult:
+    operator_id: int
+    discovery: Discovery
+    feed_ids: dict[FeedType, int] = field(default_factory=dict)
+
+
+def fetch_policy(settings: IngestSettings) -> FetchPolicy:
+    return FetchPolicy(
+        connect_timeout=settings.connect_timeout_s,
+        read_timeout=settings.read_timeout_s,
+        max_redirects=settings.max_redirects,
+        max_body_bytes=int(settings.max_body_mb * 1024 * 1024),
+        max_decoded_bytes=int(settings.max_decoded_mb * 1024 * 1024),
+        allow_private_networks=settings.allow_private_networks,
+        allowed_hosts_private=tuple(settings.allowed_private_hosts),
+        user_agent=settings.user_agent,
+    )
+
+
+class Ingestor:
+    def __init__(
+        self,
+        engine: Engine,
+        settings: IngestSettings,
+        *,
+        client: httpx.Client | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.policy = fetch_policy(settings)
+        self.client = client or make_client(self.policy)
+        self.cache = VehicleStateCache()
+        self.clock = clock
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ------------------------------------------------------------------ discovery
+
+    def discover(self, operator: OperatorSettings) -> DiscoveryResult:
+        """Fetch the discovery file, register the operator and its feeds."""
+        res = fetch(operator.discovery_url, policy=self.policy, auth=operator.auth,
+                    client=self.client)  # fmt: skip
+        if not res.ok or res.body is None:
+            raise DiscoveryError(
+                f"{operator.slug}: cannot read discovery file {operator.discovery_url}: "
+                f"{res.error or res.status}"
+            )
+        try:
+            doc = orjson.loads(res.body)
+            if isinstance(doc, dict) and "systems" in doc.get("data", {}):
+                entries = parse_manifest(doc)
+                if not entries:
+                    raise ParseError("manifest lists no system")
+                url = max(entries[0].versions.items(), key=lambda kv: kv[0])[1]
+                return self.discover(_with_url(operator, url))
+            languages = [operator.language] if operator.language else []
+            discovery = parse_discovery(doc, [*languages, *self.settings.preferred_languages])
+        except (orjson.JSONDecodeError, ParseError, ValueError, TypeError) as exc:
+            raise DiscoveryError(f"{operator.slug}: invalid discovery file: {exc}") from exc
+        if operator.version:
+            discovery.version = operator.version
+        with Session(self.engine) as session, session.begin():
+            return register_discovery(session, operator, discovery, self.clock())
+
+    # ------------------------------------------------------------------ polling
+
+    def poll(self, feed_id: int, auth: object | None = None) -> PollResult:
+        """Fetch and store one feed once (skipped if another process holds it)."""
+        from gbfs_ingest.auth import FeedAuth
+
+        with self.engine.connect() as conn:
+            got = conn.execute(
+                text("SELECT pg_try_advisory_lock(:ns, :id)"), {"ns": LOCK_NAMESPACE, "id": feed_id}
+            ).scalar()
+            conn.commit()
+            if not got:
+                return PollResult(feed_id, "skipped", error="another process is polling this feed")
+            try:
+                with Session(bind=conn) as session:
+                    feed = load_feed_row(session, feed_id)
+                    session.commit()
+                    result = fetch(
+                        feed.url, policy=self.policy,
+                        auth=auth if isinstance(auth, FeedAuth) else FeedAuth(),
+                        etag=feed.etag, last_modified=feed.last_modified, client=self.client,
+                    )  # fmt: skip
+                    fetched_at = self.clock()
+                    try:
+                        poll = self._store_fetch(session, feed, result, fetched_at)
+                        session.commit()
+                    except Exception:
+                        session.rollback()
+                        self.cache.invalidate(feed_id)
+                        raise
+            finally:
+                if not conn.closed and not conn.invalidated:
+                    try:
+                        conn.execute(
+                            text("SELECT pg_advisory_unlock(:ns, :id)"),
+                            {"ns": LOCK_NAMESPACE, "id": feed_id},
+                        )
+                        conn.commit()
+                    except Exception:  # the connection died: the server released the lock
+                        log.debug("advisory unlock failed for feed %s", feed_id, exc_info=True)
+        poll.latency_ms = result.latency_ms
+        poll.next_interval_s = self.next_interval(feed, poll, result)
+        return poll
+
+    def _store_fetch(
+        self, session: Session, feed: FeedRow, res: FetchResult, fetched_at: datetime
+    ) -> PollResult:
+        meta = dict(
+            http_status=res.status, latency_ms=res.latency_ms, wire_bytes=res.wire_bytes,
+        )  # fmt: skip
+        if res.not_modified:
+            fid = record_not_modified(session, feed, fetched_at=fetched_at,
+                                      settings=self.settings, fetch_meta=meta)  # fmt: skip
+            return PollResult(feed.id, "not_modified", fid)
+        if not res.ok or res.body is None:
+            error = res.error or f"HTTP {res.status}"
+            fid = record_failure(session, feed, fetched_at=fetched_at,
+                                 error_kind=res.error_kind or "http_status", error=error,
+                                 fetch_meta=meta)  # fmt: skip
+            if res.retry_after_s:
+                pg_connection(session).cursor().execute(
+                    "UPDATE feed SET retry_after_until = %s + make_interval(secs => %s)"
+                    " WHERE id = %s",
+                    (fetched_at, res.retry_after_s, feed.id),
+                )
+            return PollResult(feed.id, "error", fid, error=error)
+        pr = process_body(session, feed, res.body, fetched_at=fetched_at,
+                          settings=self.settings, cache=self.cache, live=True,
+                          fetch_meta=meta)  # fmt: skip
+        pg_connection(session).cursor().execute(
+            "UPDATE feed SET etag = %s, last_modified = %s WHERE id = %s",
+            (res.etag, res.last_modified, feed.id),
+        )
+        return _poll_result(feed.id, pr)
+
+    def next_interval(self, feed: FeedRow, poll: PollResult, res: FetchResult) -> float:
+        """Seconds until the next poll: the feed's ttl within [floor, ceiling],
+        exponential backoff on failures, and never before a Retry-After."""
+        s = self.settings
+        base = feed.poll_interval_s or (feed.ttl_s if feed.ttl_s else s.default_interval_s)
+        interval = float(min(max(base, s.poll_floor_s), s.poll_ceiling_s))
+        if poll.outcome == "error":
+            interval = min(interval * 2 ** min(feed.consecutive_failures, 6), s.poll_ceiling_s)
+        if res.retry_after_s:
+            interval = max(interval, float(res.retry_after_s))
+        return interval
+
+
+class DiscoveryError(RuntimeError):
+    pass
+
+
+def _with_url(op: OperatorSettings, url: str) -> OperatorSettings:
+    return OperatorSettings(
+        slug=op.slug, name=op.name, discovery_url=url, auth=op.auth, version=op.version,
+        language=op.language, feeds=op.feeds, poll_interval_s=op.poll_interval_s,
+    )  # fmt: skip
+
+
+def _poll_result(feed_id: int, pr: ProcessResult) -> PollResult:
+    return PollResult(feed_id, pr.outcome, pr.fetch_id, records=pr.records, changed=pr.changed,
+                      error=pr.error)  # fmt: skip
+
+
+def ensure_operator(session: Session, slug: str, name: str, discovery_url: str | None) -> int:
+    cur = pg_connection(session).cursor()
+    cur.execute(
+        "INSERT INTO operator (slug, name, discovery_url, version_detected, created_at)"
+        " VALUES (%s, %s, %s, false, now()) ON CONFLICT (slug) DO UPDATE SET"
+        " name = EXCLUDED.name, discovery_url = COALESCE(EXCLUDED.discovery_url,"
+        " operator.discovery_url) RETURNING id",
+        (slug, name, discovery_url),
+    )
+    return cur.fetchone()[0]
+
+
+def ensure_feed(
+    session: Session, operator_id: int, feed_type: FeedType, name: str, url: str,
+    version: str | None, poll_interval_s: int | None = None,
+) -> int:  # fmt: skip
+    cur = pg_connection(session).cursor()
+    cur.execute(
+        "INSERT INTO feed (operator_id, feed_type, name, url, version, active, poll_interval_s,"
+        " consecutive_failures, state_token) VALUES (%s, %s, %s, %s, %s, true, %s, 0, 0)"
+        " ON CONFLICT (operator_id, feed_type) DO UPDATE SET name = EXCLUDED.name,"
+        " url = EXCLUDED.url, version = COALESCE(EXCLUDED.version, feed.version), active = true,"
+        " poll_interval_s = EXCLUDED.poll_interval_s RETURNING id",
+        (operator_id, feed_type.value, name, url, version, poll_interval_s),
+    )
+    return cur.fetchone()[0]
+
+
+def register_discovery(
+    session: Session, operator: OperatorSettings, discovery: Discovery, at: datetime
+) -> DiscoveryResult:
+    op_id = ensure_operator(session, operator.slug, operator.name, operator.discovery_url)
+    cur = pg_connection(session).cursor()
+    cur.execute(
+        "UPDATE operator SET gbfs_version = %s, version_detected = %s, language = %s,"
+        " discovered_at = %s WHERE id = %s",
+        (discovery.version, discovery.version_detected, discovery.language, at, op_id),
+    )
+    wanted = {FeedType.from_name(n) for n in operator.feeds} if operator.feeds else INGESTED_FEEDS
+    result = DiscoveryResult(op_id, discovery)
+    for ft, ref in discovery.feeds.items():
+        if ft in wanted and ft in INGESTED_FEEDS:
+            result.feed_ids[ft] = ensure_feed(session, op_id, ft, ref.name, ref.url,
+                                              discovery.version, operator.poll_interval_s)  # fmt: skip
+    listed = [ft.value for ft in result.feed_ids]
+    cur.execute(
+        "UPDATE feed SET active = false WHERE operator_id = %s AND NOT (feed_type = ANY(%s))",
+        (op_id, listed),
+    )
+    return result
+
+
+def operator_feed_ids(session: Session, operator_id: int) -> list[tuple[int, FeedType]]:
+    """Active feeds of an operator, slow files first so vehicles find their types."""
+    cur = pg_connection(session).cursor()
+    cur.execute(
+        "SELECT id, feed_type FROM feed WHERE operator_id = %s AND active", (operator_id,)
+    )
+    order = [
+        FeedType.SYSTEM_INFORMATION, FeedType.VEHICLE_TYPES, FeedType.STATION_INFORMATION,
+        FeedType.STATION_STATUS, FeedType.VEHICLE_STATUS,
+    ]  # fmt: skip
+    rows = [(r[0], FeedType(r[1])) for r in cur.fetchall()]
+    return sorted(rows, key=lambda r: order.index(r[1]) if r[1] in order else len(order))
+
+
+__all__ = ["DiscoveryError", "Ingestor", "PollResult", "store"]

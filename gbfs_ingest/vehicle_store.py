@@ -1,0 +1,286 @@
+"""Store one vehicle snapshot: write only what changed.
+
+The caller owns the transaction (and should hold the feed's advisory lock).
+A per-feed in-memory cache of the current rows avoids re-reading 100,000 rows
+every poll; it is validated against ``feed.state_token``, a random value
+rewritten on every store, so a rolled-back transaction or another process
+writing the same feed simply causes a reload.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from gbfs_ingest.model import Vehicle
+from gbfs_ingest.vehicle_diff import CurrentRow, VehicleDiff, diff_vehicles
+
+
+@dataclass(slots=True)
+class FeedCache:
+    token: int | None = None
+    rows: dict[str, CurrentRow] = field(default_factory=dict)
+
+
+class VehicleStateCache:
+    """Current rows per feed, shared by the polls of one process."""
+
+    def __init__(self) -> None:
+        self._feeds: dict[int, FeedCache] = {}
+
+    def for_feed(self, feed_id: int) -> FeedCache:
+        return self._feeds.setdefault(feed_id, FeedCache())
+
+    def invalidate(self, feed_id: int | None = None) -> None:
+        if feed_id is None:
+            self._feeds.clear()
+        else:
+            self._feeds.pop(feed_id, None)
+
+
+@dataclass(slots=True)
+class StoreResult:
+    applied: bool
+    reason: str = ""
+    diff: VehicleDiff | None = None
+    new_dwells: int = 0
+    closed_dwells: int = 0
+
+
+def pg_connection(session: Session) -> Any:
+    """The psycopg connection under the session (same transaction)."""
+    return session.connection().connection.driver_connection
+
+
+def _ewkt(lat: float | None, lon: float | None) -> str | None:
+    if lat is None or lon is None:
+        return None
+    return f"SRID=4326;POINT({lon!r} {lat!r})"
+
+
+def _load_rows(cur: Any, feed_id: int) -> dict[str, CurrentRow]:
+    cur.execute(
+        "SELECT gbfs_id, vehicle_id, dwell_id, lat, lon, state, vehicle_type_id, station_id,"
+        " range_m, fuel_percent, missing_since, last_seen_at"
+        " FROM vehicle_current WHERE feed_id = %s",
+        (feed_id,),
+    )
+    return {r[0]: CurrentRow(*r) for r in cur.fetchall()}
+
+
+def _next_ids(cur: Any, sequence: str, n: int) -> list[int]:
+    if n == 0:
+        return []
+    cur.execute("SELECT nextval(%s) FROM generate_series(1, %s)", (sequence, n))
+    return [r[0] for r in cur.fetchall()]
+
+
+def store_vehicle_snapshot(
+    session: Session,
+    *,
+    feed_id: int,
+    operator_id: int,
+    vehicles: list[Vehicle],
+    observed_at: datetime,
+    fetch_id: int | None,
+    cache: VehicleStateCache,
+    noise_m: float,
+    link_m: float,
+    after_gap: bool = False,
+) -> StoreResult:
+    conn = pg_connection(session)
+    cur = conn.cursor()
+    cur.execute(
+        "SELECT state_token, last_observed_at FROM feed WHERE id = %s FOR UPDATE", (feed_id,)
+    )
+    token, prev_obs = cur.fetchone()
+    if prev_obs is not None and observed_at <= prev_obs:
+        return StoreResult(applied=False, reason="not newer than the last observation")
+    fc = cache.for_feed(feed_id)
+    if fc.token is None or fc.token != token:
+        fc.rows = _load_rows(cur, feed_id)
+        fc.token = token
+    rows = fc.rows
+    diff = diff_vehicles(rows, vehicles, noise_m=noise_m, link_m=link_m)
+    if prev_obs is None:
+        start_conf = "first_seen"
+    elif after_gap:
+        start_conf = "after_gap"
+    else:
+        start_conf = "observed"
+
+    # ---- ids for new physical vehicles and new dwells
+    new_dwell_count = (
+        len(diff.moved) + len(diff.appeared) + sum(1 for lk in diff.links if not lk.same_state)
+    )
+    vehicle_ids = iter(_next_ids(cur, "vehicle_id_seq", len(diff.appeared)))
+    dwell_ids = iter(_next_ids(cur, "dwell_id_seq", new_dwell_count))
+
+    closes: list[tuple[int, datetime, datetime | None, str, int | None]] = []
+    new_dwells: list[tuple[Any, ...]] = []
+    continue_dwells: list[tuple[int, float]] = []
+    aliases: list[tuple[Any, ...]] = []
+    new_vehicles: list[tuple[Any, ...]] = []
+    upserts: list[CurrentRow] = []
+    deletes: list[str] = []
+    missing: list[CurrentRow] = []
+
+    def open_dwell(v: Vehicle, vehicle_id: int, conf: str, rotations: int = 0,
+                   link_conf: float | None = None) -> int:
+        did = next(dwell_ids)
+        new_dwells.append((
+            did, vehicle_id, feed_id, operator_id, v.vehicle_id, v.lat, v.lon,
+            _ewkt(v.lat, v.lon), v.state.value, v.vehicle_type_id, v.station_id,
+            observed_at, conf, fetch_id, rotations, link_conf,
+        ))  # fmt: skip
+        return did
+
+    def current_row(v: Vehicle, vehicle_id: int, dwell_id: int) -> CurrentRow:
+        return CurrentRow(
+            v.vehicle_id, vehicle_id, dwell_id, v.lat, v.lon, v.state.value,
+            v.vehicle_type_id, v.station_id, v.current_range_meters, v.current_fuel_percent,
+        )  # fmt: skip
+
+    for v, row in diff.moved:
+        if row.missing_since is not None:
+            closes.append((row.dwell_id, row.missing_since, row.last_seen_at, "moved", fetch_id))
+        else:
+            reason = "moved" if row.state == v.state.value else "state"
+            closes.append((row.dwell_id, observed_at, prev_obs, reason, fetch_id))
+        upserts.append(current_row(v, row.vehicle_id, open_dwell(v, row.vehicle_id, start_conf)))
+    for v, row in diff.attrs_changed:
+        upserts.append(current_row(v, row.vehicle_id, row.dwell_id))
+    for v, row in diff.reappeared:
+        upserts.append(current_row(v, row.vehicle_id, row.dwell_id))
+    for v in diff.appeared:
+        vid = next(vehicle_ids)
+        new_vehicles.append((vid, operator_id, feed_id, observed_at, v.vehicle_id))
+        aliases.append((vid, feed_id, v.vehicle_id, observed_at, None, None, None, fetch_id))
+        upserts.append(current_row(v, vid, open_dwell(v, vid, start_conf)))
+    for lk in diff.links:
+        old, v = lk.old, lk.new
+        aliases.append((
+            old.vehicle_id, feed_id, v.vehicle_id, observed_at, old.gbfs_id,
+            lk.distance_m, lk.confidence, fetch_id,
+        ))  # fmt: skip
+        deletes.append(old.gbfs_id)
+        if lk.same_state:
+            continue_dwells.append((old.dwell_id, lk.confidence))
+            upserts.append(current_row(v, old.vehicle_id, old.dwell_id))
+        else:
+            ended = old.missing_since or observed_at
+            last_seen = old.last_seen_at if old.missing_since else prev_obs
+            closes.append((old.dwell_id, ended, last_seen, "state", fetch_id))
+            did = open_dwell(v, old.vehicle_id, start_conf, 1, lk.confidence)
+            upserts.append(current_row(v, old.vehicle_id, did))
+    for row in diff.vanished:
+        row.missing_since = observed_at
+        row.last_seen_at = prev_obs
+        missing.append(row)
+    for row in diff.expired:
+        closes.append((row.dwell_id, row.missing_since, row.last_seen_at, "vanished", fetch_id))  # type: ignore[arg-type]
+        deletes.append(row.gbfs_id)
+
+    # ---- writes (set-based; COPY for the bulky ones)
+    if new_vehicles:
+        with cur.copy(
+            "COPY vehicle (id, operator_id, feed_id, first_seen_at, first_gbfs_id) FROM STDIN"
+        ) as cp:
+            for rec in new_vehicles:
+                cp.write_row(rec)
+    if aliases:
+        with cur.copy(
+            "COPY vehicle_alias (vehicle_id, feed_id, gbfs_id, first_seen_at, linked_from,"
+            " link_distance_m, link_confidence, fetch_id) FROM STDIN"
+        ) as cp:
+            for rec in aliases:
+                cp.write_row(rec)
+    if closes:
+        cur.executemany(
+            "UPDATE dwell SET ended_at = %s, last_seen_at = %s, end_reason = %s,"
+            " end_fetch_id = %s WHERE id = %s",
+            [(e, ls, reason, fid, did) for did, e, ls, reason, fid in closes],
+        )
+    if continue_dwells:
+        cur.executemany(
+            "UPDATE dwell SET rotations = rotations + 1,"
+            " min_link_confidence = LEAST(COALESCE(min_link_confidence, 1.0), %s) WHERE id = %s",
+            [(conf, did) for did, conf in continue_dwells],
+        )
+    if new_dwells:
+        with cur.copy(
+            "COPY dwell (id, vehicle_id, feed_id, operator_id, gbfs_id, lat, lon, geom, state,"
+            " vehicle_type_id, station_id, started_at, start_confidence, start_fetch_id,"
+            " rotations, min_link_confidence) FROM STDIN"
+        ) as cp:
+            for rec in new_dwells:
+                cp.write_row(rec)
+    if deletes:
+        cur.execute(
+            "DELETE FROM vehicle_current WHERE feed_id = %s AND gbfs_id = ANY(%s)",
+            (feed_id, deletes),
+        )
+    if missing:
+        cur.executemany(
+            "UPDATE vehicle_current SET missing_since = %s, last_seen_at = %s"
+            " WHERE feed_id = %s AND gbfs_id = %s",
+            [(r.missing_since, r.last_seen_at, feed_id, r.gbfs_id) for r in missing],
+        )
+    if upserts:
+        _upsert_current(cur, feed_id, operator_id, upserts, observed_at, fetch_id, vehicles)
+
+    new_token = secrets.randbits(62)
+    cur.execute(
+        "UPDATE feed SET state_token = %s, last_observed_at = %s, last_count = %s WHERE id = %s",
+        (new_token, observed_at, len(vehicles), feed_id),
+    )
+    # ---- the cache follows the transaction; a rollback makes the token mismatch
+    for gid in deletes:
+        rows.pop(gid, None)
+    for r in upserts:
+        rows[r.gbfs_id] = r
+    fc.token = new_token
+    return StoreResult(
+        applied=True, diff=diff, new_dwells=len(new_dwells), closed_dwells=len(closes)
+    )
+
+
+def _upsert_current(
+    cur: Any,
+    feed_id: int,
+    operator_id: int,
+    upserts: list[CurrentRow],
+    observed_at: datetime,
+    fetch_id: int | None,
+    vehicles: list[Vehicle],
+) -> None:
+    reported = {v.vehicle_id: v.last_reported for v in vehicles} if len(upserts) else {}
+    cur.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS _vc_upsert (LIKE vehicle_current) ON COMMIT DELETE ROWS"
+    )
+    cur.execute("TRUNCATE _vc_upsert")
+    with cur.copy(
+        "COPY _vc_upsert (feed_id, gbfs_id, operator_id, vehicle_id, dwell_id, lat, lon, geom,"
+        " state, vehicle_type_id, station_id, range_m, fuel_percent, last_reported,"
+        " first_seen_at, fetch_id) FROM STDIN"
+    ) as cp:
+        for r in upserts:
+            cp.write_row((
+                feed_id, r.gbfs_id, operator_id, r.vehicle_id, r.dwell_id, r.lat, r.lon,
+                _ewkt(r.lat, r.lon), r.state, r.vehicle_type_id, r.station_id, r.range_m,
+                r.fuel_percent, reported.get(r.gbfs_id), observed_at, fetch_id,
+            ))  # fmt: skip
+    cur.execute(
+        "INSERT INTO vehicle_current AS vc SELECT * FROM _vc_upsert"
+        " ON CONFLICT (feed_id, gbfs_id) DO UPDATE SET"
+        " vehicle_id = EXCLUDED.vehicle_id, dwell_id = EXCLUDED.dwell_id,"
+        " lat = EXCLUDED.lat, lon = EXCLUDED.lon, geom = EXCLUDED.geom, state = EXCLUDED.state,"
+        " vehicle_type_id = EXCLUDED.vehicle_type_id, station_id = EXCLUDED.station_id,"
+        " range_m = EXCLUDED.range_m, fuel_percent = EXCLUDED.fuel_percent,"
+        " last_reported = EXCLUDED.last_reported, missing_since = NULL, last_seen_at = NULL,"
+        " fetch_id = EXCLUDED.fetch_id"
+    )

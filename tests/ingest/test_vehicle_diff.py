@@ -1,0 +1,90 @@
+"""The pure diff: moves beyond GPS noise, state changes, rotations in place."""
+
+from __future__ import annotations
+
+import pytest
+
+from gbfs_ingest.model import Vehicle
+from gbfs_ingest.vehicle_diff import CurrentRow, diff_vehicles, distance_m
+
+LAT, LON = 45.8992, 6.1294  # Annecy
+M_LAT = 1 / 111_132.0
+
+
+def row(gid: str, lat: float = LAT, lon: float = LON, state: str = "available", **kw) -> CurrentRow:
+    return CurrentRow(gid, kw.pop("vehicle_id", hash(gid) % 1000), kw.pop("dwell_id", 1), lat, lon,
+                      state, kw.pop("type_id", "t1"), None, None, None, **kw)  # fmt: skip
+
+
+def veh(gid: str, lat: float = LAT, lon: float = LON, **kw) -> Vehicle:
+    return Vehicle(gid, lat, lon, vehicle_type_id=kw.pop("type_id", "t1"), **kw)
+
+
+def test_distance_is_metres() -> None:
+    assert distance_m(LAT, LON, LAT + 100 * M_LAT, LON) == pytest.approx(100, rel=1e-3)
+    # 0.001 degree of longitude at 45.9 N is ~77 m, not 111 m
+    assert distance_m(LAT, LON, LAT, LON + 0.001) == pytest.approx(77.4, abs=0.5)
+
+
+@pytest.mark.parametrize(
+    ("moved_m", "expect_moved"), [(0, False), (10, False), (14.9, False), (16, True), (200, True)]
+)
+def test_gps_noise(moved_m: float, expect_moved: bool) -> None:
+    d = diff_vehicles({"a": row("a")}, [veh("a", LAT + moved_m * M_LAT)], noise_m=15, link_m=15)
+    assert (len(d.moved) == 1) is expect_moved
+    assert d.unchanged == (0 if expect_moved else 1)
+
+
+def test_state_change_is_a_new_dwell_and_attrs_are_not() -> None:
+    d = diff_vehicles({"a": row("a"), "b": row("b")},
+                      [veh("a", is_disabled=True), veh("b", current_range_meters=1200.0)],
+                      noise_m=15, link_m=15)  # fmt: skip
+    assert [v.vehicle_id for v, _ in d.moved] == ["a"]
+    assert [v.vehicle_id for v, _ in d.attrs_changed] == ["b"]
+
+
+def test_rotation_in_place_links_ids() -> None:
+    current = {"old1": row("old1"), "old2": row("old2", LAT + 500 * M_LAT)}
+    d = diff_vehicles(current, [veh("new1", LAT + 3 * M_LAT), veh("new2", LAT + 502 * M_LAT)],
+                      noise_m=15, link_m=15)  # fmt: skip
+    pairs = sorted((lk.old.gbfs_id, lk.new.vehicle_id) for lk in d.links)
+    assert pairs == [("old1", "new1"), ("old2", "new2")]
+    assert all(lk.confidence == pytest.approx(0.95) for lk in d.links)
+    assert not d.appeared and not d.vanished
+
+
+def test_far_new_id_is_a_new_vehicle_and_old_one_vanishes() -> None:
+    d = diff_vehicles({"old": row("old")}, [veh("new", LAT + 300 * M_LAT)], noise_m=15, link_m=15)
+    assert not d.links
+    assert [v.vehicle_id for v in d.appeared] == ["new"]
+    assert [r.gbfs_id for r in d.vanished] == ["old"]
+
+
+def test_next_poll_link_has_lower_confidence() -> None:
+    pending = row("old", missing_since=object())  # vanished in the previous poll
+    d = diff_vehicles({"old": pending}, [veh("new", LAT + 2 * M_LAT)], noise_m=15, link_m=15)
+    assert len(d.links) == 1
+    assert d.links[0].confidence == pytest.approx(0.85)
+    assert not d.expired
+
+
+def test_pending_not_linked_expires() -> None:
+    pending = row("old", missing_since=object())
+    d = diff_vehicles({"old": pending}, [], noise_m=15, link_m=15)
+    assert [r.gbfs_id for r in d.expired] == ["old"]
+
+
+def test_stacked_vehicles_lower_confidence_and_prefer_same_type() -> None:
+    current = {"a": row("a", type_id="bike"), "b": row("b", type_id="scooter")}
+    d = diff_vehicles(current, [veh("x", type_id="scooter"), veh("y", type_id="bike")],
+                      noise_m=15, link_m=15)  # fmt: skip
+    pairs = sorted((lk.old.gbfs_id, lk.new.vehicle_id) for lk in d.links)
+    assert pairs == [("a", "y"), ("b", "x")]
+    assert all(lk.confidence == pytest.approx(0.475) for lk in d.links)
+
+
+def test_docked_vehicles_without_coordinates_compare_by_station() -> None:
+    current = {"a": CurrentRow("a", 1, 1, None, None, "available", None, "s1", None, None)}
+    same = diff_vehicles(current, [Vehicle("a", None, None, station_id="s1")], noise_m=15, link_m=15)
+    other = diff_vehicles(current, [Vehicle("a", None, None, station_id="s2")], noise_m=15, link_m=15)
+    assert same.unchanged == 1 and len(other.moved) == 1
