@@ -31,8 +31,13 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group()
-@click.option("--config", "config_path", envvar="FLEET_CONFIG", default=None,
-              help="Config file (default: ./config.toml, or $FLEET_CONFIG).")  # fmt: skip
+@click.option(
+    "--config",
+    "config_path",
+    envvar="FLEET_CONFIG",
+    default=None,
+    help="Config file (default: ./config.toml, or $FLEET_CONFIG).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
@@ -86,8 +91,12 @@ def db_upgrade(ctx: Context, revision: str, create: bool) -> None:
 
 @cli.command("ingest")
 @click.argument("source")
-@click.option("--operator", "operator_slug", default=None,
-              help="Operator slug (configured, or created for local files).")  # fmt: skip
+@click.option(
+    "--operator",
+    "operator_slug",
+    default=None,
+    help="Operator slug (configured, or created for local files).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @pass_ctx
 def ingest(ctx: Context, source: str, operator_slug: str | None, as_json: bool) -> None:
@@ -167,5 +176,3 @@ def main(argv: list[str] | None = None) -> Any:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-

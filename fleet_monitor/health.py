@@ -35,17 +35,25 @@ def operators_health(settings: Settings) -> list[dict[str, Any]]:
         engine.dispose()
     ops: dict[str, dict[str, Any]] = {}
     for op in settings.operators:
-        ops[op.slug] = {"slug": op.slug, "name": op.name, "version": None, "configured": True,
-                        "feeds": []}  # fmt: skip
+        ops[op.slug] = {
+            "slug": op.slug,
+            "name": op.name,
+            "version": None,
+            "configured": True,
+            "feeds": [],
+        }
     for slug, name, version, feed_id, ftype, last_ok, failures, outcome, outage, avail in rows:
-        entry = ops.setdefault(
-            slug, {"slug": slug, "name": name, "configured": False, "feeds": []}
-        )
+        entry = ops.setdefault(slug, {"slug": slug, "name": name, "configured": False, "feeds": []})
         entry["version"] = version
         if feed_id is not None:
-            entry["feeds"].append({
-                "feed_type": ftype, "last_success_at": last_ok, "consecutive_failures": failures,
-                "last_outcome": outcome, "outage": outage,
-                "availability_24h": None if avail is None else float(avail),
-            })  # fmt: skip
+            entry["feeds"].append(
+                {
+                    "feed_type": ftype,
+                    "last_success_at": last_ok,
+                    "consecutive_failures": failures,
+                    "last_outcome": outcome,
+                    "outage": outage,
+                    "availability_24h": None if avail is None else float(avail),
+                }
+            )
     return list(ops.values())

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from fleet_monitor.database import ensure_database, make_engine, upgrade
 from fleet_monitor.settings import Settings
 from gbfs_ingest.config import OperatorSettings
-from gbfs_ingest.pipeline import DiscoveryError, Ingestor, operator_feed_ids
+from gbfs_ingest.pipeline import DiscoveryError, Ingestor
+from gbfs_ingest.registry import operator_feed_ids
 from gbfs_ingest.replay import replay
 from gbfs_ingest.vehicle_store import pg_connection
 
@@ -34,31 +35,49 @@ def ingest_source(settings: Settings, source: str, operator_slug: str | None) ->
         slug = operator_slug or _slug(path.stem if path.is_file() else path.name)
         configured = {op.slug: op for op in settings.operators}
         name = configured[slug].name if slug in configured else None
-        return replay(engine, path, operator_slug=slug, operator_name=name,
-                      settings=settings.ingest).as_dict()  # fmt: skip
+        return replay(
+            engine, path, operator_slug=slug, operator_name=name, settings=settings.ingest
+        ).as_dict()
     finally:
         engine.dispose()
 
 
 def _empty(operator: str, error: str) -> dict[str, Any]:
     return {
-        "operator": operator, "version": None, "files": 0, "files_ok": 0,
-        "vehicles_stored": 0, "stations_stored": 0, "outcomes": {}, "warnings": [],
+        "operator": operator,
+        "version": None,
+        "files": 0,
+        "files_ok": 0,
+        "vehicles_stored": 0,
+        "stations_stored": 0,
+        "outcomes": {},
+        "warnings": [],
         "errors": [error],
-    }  # fmt: skip
+    }
 
 
 def _ingest_url(settings: Settings, engine: Any, url: str, slug: str | None) -> dict[str, Any]:
     op = next(
-        (o for o in settings.operators if o.slug == slug or (slug is None and o.discovery_url == url)),
+        (
+            o
+            for o in settings.operators
+            if o.slug == slug or (slug is None and o.discovery_url == url)
+        ),
         None,
     )
     if op is None:
         op_slug = slug or _slug(urlsplit(url).hostname or "operator")
         op = OperatorSettings(slug=op_slug, name=op_slug, discovery_url=url)
     elif op.discovery_url != url:
-        op = OperatorSettings(slug=op.slug, name=op.name, discovery_url=url, auth=op.auth,
-                              version=op.version, language=op.language, feeds=op.feeds)  # fmt: skip
+        op = OperatorSettings(
+            slug=op.slug,
+            name=op.name,
+            discovery_url=url,
+            auth=op.auth,
+            version=op.version,
+            language=op.language,
+            feeds=op.feeds,
+        )
     summary = _empty(op.slug, "")
     summary["errors"] = []
     ingestor = Ingestor(engine, settings.ingest)

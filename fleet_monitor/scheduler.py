@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session
 from fleet_monitor.database import make_engine
 from fleet_monitor.settings import Settings
 from gbfs_ingest.config import OperatorSettings
-from gbfs_ingest.pipeline import Ingestor, operator_feed_ids
+from gbfs_ingest.pipeline import Ingestor
+from gbfs_ingest.registry import operator_feed_ids
 from gbfs_ingest.store import purge_raw
 
 log = logging.getLogger(__name__)
@@ -66,16 +67,20 @@ class IngestScheduler:
         now = datetime.now(UTC)
         for op in self.settings.operators:
             self.scheduler.add_job(
-                self._discover_job, IntervalTrigger(
-                    seconds=self.settings.scheduler.discovery_interval_s),
-                args=[op], id=f"discover:{op.slug}", next_run_time=now,
+                self._discover_job,
+                IntervalTrigger(seconds=self.settings.scheduler.discovery_interval_s),
+                args=[op],
+                id=f"discover:{op.slug}",
+                next_run_time=now,
                 replace_existing=True,
-            )  # fmt: skip
+            )
         self.scheduler.add_job(
             self._maintenance_job,
             IntervalTrigger(seconds=self.settings.scheduler.maintenance_interval_s),
-            id="maintenance", next_run_time=now + timedelta(seconds=30), replace_existing=True,
-        )  # fmt: skip
+            id="maintenance",
+            next_run_time=now + timedelta(seconds=30),
+            replace_existing=True,
+        )
         self.scheduler.start()
 
     def _discover_job(self, op: OperatorSettings) -> None:
@@ -92,10 +97,14 @@ class IngestScheduler:
                 continue
             first = datetime.now(UTC) + timedelta(milliseconds=200 * i)
             self.scheduler.add_job(
-                self._poll_job, IntervalTrigger(seconds=self.settings.ingest.default_interval_s),
-                args=[feed_id, op], id=job_id, name=f"{op.slug}/{ft.value}",
-                next_run_time=first, replace_existing=True,
-            )  # fmt: skip
+                self._poll_job,
+                IntervalTrigger(seconds=self.settings.ingest.default_interval_s),
+                args=[feed_id, op],
+                id=job_id,
+                name=f"{op.slug}/{ft.value}",
+                next_run_time=first,
+                replace_existing=True,
+            )
 
     def _poll_job(self, feed_id: int, op: OperatorSettings) -> None:
         try:

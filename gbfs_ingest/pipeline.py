@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 from gbfs_ingest import store
 from gbfs_ingest.config import IngestSettings, OperatorSettings
 from gbfs_ingest.fetch import FetchPolicy, FetchResult, fetch, make_client
-from gbfs_ingest.model import Discovery, FeedType
 from gbfs_ingest.parse import ParseError, parse_discovery, parse_manifest
 from gbfs_ingest.process import (
     FeedRow,
@@ -39,21 +38,12 @@ from gbfs_ingest.process import (
     record_failure,
     record_not_modified,
 )
+from gbfs_ingest.registry import DiscoveryResult, register_discovery
 from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection
 
 log = logging.getLogger(__name__)
 
 LOCK_NAMESPACE = 0x6762  # "gb": first key of pg advisory locks taken by the ingest
-INGESTED_FEEDS = {
-    FeedType.SYSTEM_INFORMATION,
-    FeedType.VEHICLE_TYPES,
-    FeedType.VEHICLE_STATUS,
-    FeedType.STATION_INFORMATION,
-    FeedType.STATION_STATUS,
-    FeedType.GEOFENCING_ZONES,
-    FeedType.SYSTEM_REGIONS,
-    FeedType.SYSTEM_PRICING_PLANS,
-}
 
 
 def utcnow() -> datetime:
@@ -70,13 +60,6 @@ class PollResult:
     error: str | None = None
     next_interval_s: float | None = None
     latency_ms: float | None = None
-
-
-@dataclass(slots=True)
-class DiscoveryResult:
-    operator_id: int
-    discovery: Discovery
-    feed_ids: dict[FeedType, int] = field(default_factory=dict)
 
 
 def fetch_policy(settings: IngestSettings) -> FetchPolicy:
@@ -115,8 +98,9 @@ class Ingestor:
 
     def discover(self, operator: OperatorSettings) -> DiscoveryResult:
         """Fetch the discovery file, register the operator and its feeds."""
-        res = fetch(operator.discovery_url, policy=self.policy, auth=operator.auth,
-                    client=self.client)  # fmt: skip
+        res = fetch(
+            operator.discovery_url, policy=self.policy, auth=operator.auth, client=self.client
+        )
         if not res.ok or res.body is None:
             raise DiscoveryError(
                 f"{operator.slug}: cannot read discovery file {operator.discovery_url}: "
@@ -157,10 +141,13 @@ class Ingestor:
                     feed = load_feed_row(session, feed_id)
                     session.commit()
                     result = fetch(
-                        feed.url, policy=self.policy,
+                        feed.url,
+                        policy=self.policy,
                         auth=auth if isinstance(auth, FeedAuth) else FeedAuth(),
-                        etag=feed.etag, last_modified=feed.last_modified, client=self.client,
-                    )  # fmt: skip
+                        etag=feed.etag,
+                        last_modified=feed.last_modified,
+                        client=self.client,
+                    )
                     fetched_at = self.clock()
                     try:
                         poll = self._store_fetch(session, feed, result, fetched_at)
@@ -187,17 +174,25 @@ class Ingestor:
         self, session: Session, feed: FeedRow, res: FetchResult, fetched_at: datetime
     ) -> PollResult:
         meta = dict(
-            http_status=res.status, latency_ms=res.latency_ms, wire_bytes=res.wire_bytes,
-        )  # fmt: skip
+            http_status=res.status,
+            latency_ms=res.latency_ms,
+            wire_bytes=res.wire_bytes,
+        )
         if res.not_modified:
-            fid = record_not_modified(session, feed, fetched_at=fetched_at,
-                                      settings=self.settings, fetch_meta=meta)  # fmt: skip
+            fid = record_not_modified(
+                session, feed, fetched_at=fetched_at, settings=self.settings, fetch_meta=meta
+            )
             return PollResult(feed.id, "not_modified", fid)
         if not res.ok or res.body is None:
             error = res.error or f"HTTP {res.status}"
-            fid = record_failure(session, feed, fetched_at=fetched_at,
-                                 error_kind=res.error_kind or "http_status", error=error,
-                                 fetch_meta=meta)  # fmt: skip
+            fid = record_failure(
+                session,
+                feed,
+                fetched_at=fetched_at,
+                error_kind=res.error_kind or "http_status",
+                error=error,
+                fetch_meta=meta,
+            )
             if res.retry_after_s:
                 pg_connection(session).cursor().execute(
                     "UPDATE feed SET retry_after_until = %s + make_interval(secs => %s)"
@@ -205,9 +200,16 @@ class Ingestor:
                     (fetched_at, res.retry_after_s, feed.id),
                 )
             return PollResult(feed.id, "error", fid, error=error)
-        pr = process_body(session, feed, res.body, fetched_at=fetched_at,
-                          settings=self.settings, cache=self.cache, live=True,
-                          fetch_meta=meta)  # fmt: skip
+        pr = process_body(
+            session,
+            feed,
+            res.body,
+            fetched_at=fetched_at,
+            settings=self.settings,
+            cache=self.cache,
+            live=True,
+            fetch_meta=meta,
+        )
         pg_connection(session).cursor().execute(
             "UPDATE feed SET etag = %s, last_modified = %s WHERE id = %s",
             (res.etag, res.last_modified, feed.id),
@@ -233,80 +235,21 @@ class DiscoveryError(RuntimeError):
 
 def _with_url(op: OperatorSettings, url: str) -> OperatorSettings:
     return OperatorSettings(
-        slug=op.slug, name=op.name, discovery_url=url, auth=op.auth, version=op.version,
-        language=op.language, feeds=op.feeds, poll_interval_s=op.poll_interval_s,
-    )  # fmt: skip
+        slug=op.slug,
+        name=op.name,
+        discovery_url=url,
+        auth=op.auth,
+        version=op.version,
+        language=op.language,
+        feeds=op.feeds,
+        poll_interval_s=op.poll_interval_s,
+    )
 
 
 def _poll_result(feed_id: int, pr: ProcessResult) -> PollResult:
-    return PollResult(feed_id, pr.outcome, pr.fetch_id, records=pr.records, changed=pr.changed,
-                      error=pr.error)  # fmt: skip
-
-
-def ensure_operator(session: Session, slug: str, name: str, discovery_url: str | None) -> int:
-    cur = pg_connection(session).cursor()
-    cur.execute(
-        "INSERT INTO operator (slug, name, discovery_url, version_detected, created_at)"
-        " VALUES (%s, %s, %s, false, now()) ON CONFLICT (slug) DO UPDATE SET"
-        " name = EXCLUDED.name, discovery_url = COALESCE(EXCLUDED.discovery_url,"
-        " operator.discovery_url) RETURNING id",
-        (slug, name, discovery_url),
+    return PollResult(
+        feed_id, pr.outcome, pr.fetch_id, records=pr.records, changed=pr.changed, error=pr.error
     )
-    return cur.fetchone()[0]
-
-
-def ensure_feed(
-    session: Session, operator_id: int, feed_type: FeedType, name: str, url: str,
-    version: str | None, poll_interval_s: int | None = None,
-) -> int:  # fmt: skip
-    cur = pg_connection(session).cursor()
-    cur.execute(
-        "INSERT INTO feed (operator_id, feed_type, name, url, version, active, poll_interval_s,"
-        " consecutive_failures, state_token) VALUES (%s, %s, %s, %s, %s, true, %s, 0, 0)"
-        " ON CONFLICT (operator_id, feed_type) DO UPDATE SET name = EXCLUDED.name,"
-        " url = EXCLUDED.url, version = COALESCE(EXCLUDED.version, feed.version), active = true,"
-        " poll_interval_s = EXCLUDED.poll_interval_s RETURNING id",
-        (operator_id, feed_type.value, name, url, version, poll_interval_s),
-    )
-    return cur.fetchone()[0]
-
-
-def register_discovery(
-    session: Session, operator: OperatorSettings, discovery: Discovery, at: datetime
-) -> DiscoveryResult:
-    op_id = ensure_operator(session, operator.slug, operator.name, operator.discovery_url)
-    cur = pg_connection(session).cursor()
-    cur.execute(
-        "UPDATE operator SET gbfs_version = %s, version_detected = %s, language = %s,"
-        " discovered_at = %s WHERE id = %s",
-        (discovery.version, discovery.version_detected, discovery.language, at, op_id),
-    )
-    wanted = {FeedType.from_name(n) for n in operator.feeds} if operator.feeds else INGESTED_FEEDS
-    result = DiscoveryResult(op_id, discovery)
-    for ft, ref in discovery.feeds.items():
-        if ft in wanted and ft in INGESTED_FEEDS:
-            result.feed_ids[ft] = ensure_feed(session, op_id, ft, ref.name, ref.url,
-                                              discovery.version, operator.poll_interval_s)  # fmt: skip
-    listed = [ft.value for ft in result.feed_ids]
-    cur.execute(
-        "UPDATE feed SET active = false WHERE operator_id = %s AND NOT (feed_type = ANY(%s))",
-        (op_id, listed),
-    )
-    return result
-
-
-def operator_feed_ids(session: Session, operator_id: int) -> list[tuple[int, FeedType]]:
-    """Active feeds of an operator, slow files first so vehicles find their types."""
-    cur = pg_connection(session).cursor()
-    cur.execute(
-        "SELECT id, feed_type FROM feed WHERE operator_id = %s AND active", (operator_id,)
-    )
-    order = [
-        FeedType.SYSTEM_INFORMATION, FeedType.VEHICLE_TYPES, FeedType.STATION_INFORMATION,
-        FeedType.STATION_STATUS, FeedType.VEHICLE_STATUS,
-    ]  # fmt: skip
-    rows = [(r[0], FeedType(r[1])) for r in cur.fetchall()]
-    return sorted(rows, key=lambda r: order.index(r[1]) if r[1] in order else len(order))
 
 
 __all__ = ["DiscoveryError", "Ingestor", "PollResult", "store"]

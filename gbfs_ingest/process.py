@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from gbfs_ingest import store
 from gbfs_ingest.config import IngestSettings
-from gbfs_ingest.model import Finding, FeedType, ParsedFeed
+from gbfs_ingest.model import FeedType, Finding, ParsedFeed
 from gbfs_ingest.parse import ParseError, detect_version, parse_feed
 from gbfs_ingest.validate import validate_document
 from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection, store_vehicle_snapshot
@@ -111,9 +111,13 @@ def process_body(
     digest = store.content_hash(body)
     store.store_raw(session, body, fetched_at, digest)
     base = dict(
-        started_at=fetched_at, source="http" if live else "file", url=feed.url,
-        body_bytes=len(body), content_hash=digest, **fetch_meta,
-    )  # fmt: skip
+        started_at=fetched_at,
+        source="http" if live else "file",
+        url=feed.url,
+        body_bytes=len(body),
+        content_hash=digest,
+        **fetch_meta,
+    )
     if live and digest == feed.last_content_hash:
         fetch_id = store.record_fetch(session, feed.id, outcome="unchanged", **base)
         _set_feed(session, feed.id, fetched_at, success=True)
@@ -142,18 +146,32 @@ def process_body(
     # live: we saw it now; replayed files: the file's own last_updated
     observed_at = fetched_at if live else _observed_at(parsed.last_updated, fetched_at)
     fetch_id = store.record_fetch(
-        session, feed.id, outcome="ok", observed_at=observed_at,
-        data_updated_at=parsed.last_updated, record_count=len(parsed.records),
-        invalid_count=parsed.invalid_records, schema_error_count=schema_errors,
-        findings=findings, version=version, **base,
-    )  # fmt: skip
+        session,
+        feed.id,
+        outcome="ok",
+        observed_at=observed_at,
+        data_updated_at=parsed.last_updated,
+        record_count=len(parsed.records),
+        invalid_count=parsed.invalid_records,
+        schema_error_count=schema_errors,
+        findings=findings,
+        version=version,
+        **base,
+    )
     result = ProcessResult(
-        "ok", fetch_id, version=version, records=len(parsed.records),
-        invalid=parsed.invalid_records, schema_errors=schema_errors, ttl=parsed.ttl,
-        observed_at=observed_at, findings=findings,
-    )  # fmt: skip
-    _set_feed(session, feed.id, fetched_at, success=True, digest=digest, parsed=parsed,
-              version=version)  # fmt: skip
+        "ok",
+        fetch_id,
+        version=version,
+        records=len(parsed.records),
+        invalid=parsed.invalid_records,
+        schema_errors=schema_errors,
+        ttl=parsed.ttl,
+        observed_at=observed_at,
+        findings=findings,
+    )
+    _set_feed(
+        session, feed.id, fetched_at, success=True, digest=digest, parsed=parsed, version=version
+    )
 
     outage = _realtime_outage(session, feed, parsed, fetched_at, settings, live)
     if outage is not None:
@@ -163,12 +181,17 @@ def process_body(
         result.outcome = kind
         return result
     was_open = store.end_outage(session, feed.id, observed_at, fetch_id)
-    result.changed = _apply(session, feed, parsed, observed_at, fetch_id, digest, settings,
-                            cache, after_gap=was_open)  # fmt: skip
+    result.changed = _apply(
+        session, feed, parsed, observed_at, fetch_id, digest, settings, cache, after_gap=was_open
+    )
     if result.changed < 0:
         result.outcome, result.changed = "not_applied", 0
-        store.update_fetch(session, fetch_id, outcome="not_applied",
-                           error="not newer than the last stored observation")  # fmt: skip
+        store.update_fetch(
+            session,
+            fetch_id,
+            outcome="not_applied",
+            error="not newer than the last stored observation",
+        )
     else:
         store.update_fetch(session, fetch_id, changed_count=result.changed)
     return result
@@ -184,22 +207,38 @@ def record_failure(
     fetch_meta: dict[str, Any],
 ) -> int:
     fetch_id = store.record_fetch(
-        session, feed.id, started_at=fetched_at, source="http", url=feed.url,
-        outcome="error", error_kind=error_kind, error=error, **fetch_meta,
-    )  # fmt: skip
+        session,
+        feed.id,
+        started_at=fetched_at,
+        source="http",
+        url=feed.url,
+        outcome="error",
+        error_kind=error_kind,
+        error=error,
+        **fetch_meta,
+    )
     _set_feed(session, feed.id, fetched_at, success=False)
     store.start_outage(session, feed.id, "unavailable", fetched_at, fetch_id, error)
     return fetch_id
 
 
 def record_not_modified(
-    session: Session, feed: FeedRow, *, fetched_at: datetime, settings: IngestSettings,
+    session: Session,
+    feed: FeedRow,
+    *,
+    fetched_at: datetime,
+    settings: IngestSettings,
     fetch_meta: dict[str, Any],
-) -> int:  # fmt: skip
+) -> int:
     fetch_id = store.record_fetch(
-        session, feed.id, started_at=fetched_at, source="http", url=feed.url,
-        outcome="not_modified", **fetch_meta,
-    )  # fmt: skip
+        session,
+        feed.id,
+        started_at=fetched_at,
+        source="http",
+        url=feed.url,
+        outcome="not_modified",
+        **fetch_meta,
+    )
     _set_feed(session, feed.id, fetched_at, success=True)
     _check_staleness_only(session, feed, fetched_at, settings, fetch_id)
     return fetch_id
@@ -232,13 +271,20 @@ def _set_feed(
         " last_data_updated_at = COALESCE(%s, last_data_updated_at),"
         " ttl_s = COALESCE(%s, ttl_s), version = COALESCE(%s, version) WHERE id = %s",
         (
-            at, at, digest, parsed.last_updated if parsed else None,
-            parsed.ttl if parsed else None, version, feed_id,
+            at,
+            at,
+            digest,
+            parsed.last_updated if parsed else None,
+            parsed.ttl if parsed else None,
+            version,
+            feed_id,
         ),
-    )  # fmt: skip
+    )
 
 
-def _is_stale(last_updated: datetime | None, fetched_at: datetime, settings: IngestSettings) -> bool:
+def _is_stale(
+    last_updated: datetime | None, fetched_at: datetime, settings: IngestSettings
+) -> bool:
     return last_updated is not None and fetched_at - last_updated > timedelta(
         seconds=settings.stale_after_s
     )
@@ -311,10 +357,17 @@ def _apply(
     ft = feed.feed_type
     if ft is FeedType.VEHICLE_STATUS:
         res = store_vehicle_snapshot(
-            session, feed_id=feed.id, operator_id=feed.operator_id, vehicles=parsed.records,
-            observed_at=observed_at, fetch_id=fetch_id, cache=cache,
-            noise_m=settings.gps_noise_m, link_m=settings.rotation_link_m, after_gap=after_gap,
-        )  # fmt: skip
+            session,
+            feed_id=feed.id,
+            operator_id=feed.operator_id,
+            vehicles=parsed.records,
+            observed_at=observed_at,
+            fetch_id=fetch_id,
+            cache=cache,
+            noise_m=settings.gps_noise_m,
+            link_m=settings.rotation_link_m,
+            after_gap=after_gap,
+        )
         return res.diff.changed_count if res.applied and res.diff else -1
     if ft is FeedType.STATION_INFORMATION:
         return store.store_stations(

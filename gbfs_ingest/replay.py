@@ -25,18 +25,24 @@ from sqlalchemy.orm import Session
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.model import FeedType
 from gbfs_ingest.parse import ParseError, detect_version, parse_discovery
-from gbfs_ingest.pipeline import INGESTED_FEEDS, ensure_feed, ensure_operator
 from gbfs_ingest.process import load_feed_row, process_body
+from gbfs_ingest.registry import INGESTED_FEEDS, ensure_feed, ensure_operator
 from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection
 
 _NAMES = sorted(
     ["free_bike_status", *(ft.value for ft in FeedType)], key=len, reverse=True
 )  # longest first: station_information before station
 _ORDER = [
-    FeedType.GBFS, FeedType.SYSTEM_INFORMATION, FeedType.VEHICLE_TYPES,
-    FeedType.STATION_INFORMATION, FeedType.SYSTEM_REGIONS, FeedType.SYSTEM_PRICING_PLANS,
-    FeedType.GEOFENCING_ZONES, FeedType.STATION_STATUS, FeedType.VEHICLE_STATUS,
-]  # fmt: skip
+    FeedType.GBFS,
+    FeedType.SYSTEM_INFORMATION,
+    FeedType.VEHICLE_TYPES,
+    FeedType.STATION_INFORMATION,
+    FeedType.SYSTEM_REGIONS,
+    FeedType.SYSTEM_PRICING_PLANS,
+    FeedType.GEOFENCING_ZONES,
+    FeedType.STATION_STATUS,
+    FeedType.VEHICLE_STATUS,
+]
 
 
 @dataclass(slots=True)
@@ -119,8 +125,13 @@ def collect_files(source: Path) -> tuple[list[ReplayFile], list[str]]:
             doc, version = None, None
         files.append(ReplayFile(p, kind[0], kind[1], _last_updated(doc), version, body))
     epoch = datetime.min.replace(tzinfo=UTC)
-    files.sort(key=lambda f: (f.last_updated or epoch, _ORDER.index(f.feed_type)
-                              if f.feed_type in _ORDER else len(_ORDER), str(f.path)))  # fmt: skip
+    files.sort(
+        key=lambda f: (
+            f.last_updated or epoch,
+            _ORDER.index(f.feed_type) if f.feed_type in _ORDER else len(_ORDER),
+            str(f.path),
+        )
+    )
     return files, problems
 
 
@@ -153,14 +164,23 @@ def replay(
         version = f.version or discovery_version
         summary.version = summary.version or version
         with Session(engine) as session, session.begin():
-            feed_id = ensure_feed(session, op_id, f.feed_type, f.name, f.path.resolve().as_uri(),
-                                  version)  # fmt: skip
+            feed_id = ensure_feed(
+                session, op_id, f.feed_type, f.name, f.path.resolve().as_uri(), version
+            )
             feed = load_feed_row(session, feed_id)
             at = f.last_updated or datetime.fromtimestamp(f.path.stat().st_mtime, UTC)
             if f.last_updated is None:
                 summary.warnings.append(f"{f.path.name}: no last_updated, used the file time")
-            res = process_body(session, feed, f.body, fetched_at=at, settings=settings,
-                               cache=cache, live=False, fetch_meta={})  # fmt: skip
+            res = process_body(
+                session,
+                feed,
+                f.body,
+                fetched_at=at,
+                settings=settings,
+                cache=cache,
+                live=False,
+                fetch_meta={},
+            )
         summary.outcomes[res.outcome] = summary.outcomes.get(res.outcome, 0) + 1
         if res.outcome in ("invalid",):
             summary.errors.append(f"{f.path.name}: {res.error}")

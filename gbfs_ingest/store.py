@@ -83,9 +83,7 @@ def record_fetch(session: Session, feed_id: int, **values: Any) -> int:
         values["findings"] = orjson.dumps(findings_json(values["findings"])).decode()
     cols = ["feed_id", *values]
     params = [feed_id, *values.values()]
-    placeholders = ", ".join(
-        "%s::jsonb" if c == "findings" else "%s" for c in cols
-    )
+    placeholders = ", ".join("%s::jsonb" if c == "findings" else "%s" for c in cols)
     cur = pg_connection(session).cursor()
     cur.execute(
         f"INSERT INTO fetch ({', '.join(cols)}) VALUES ({placeholders}) RETURNING id",
@@ -142,7 +140,8 @@ def start_outage(
 def end_outage(session: Session, feed_id: int, at: datetime, fetch_id: int | None) -> bool:
     cur = pg_connection(session).cursor()
     cur.execute(
-        "UPDATE outage SET ended_at = %s, end_fetch_id = %s WHERE feed_id = %s AND ended_at IS NULL",
+        "UPDATE outage SET ended_at = %s, end_fetch_id = %s"
+        " WHERE feed_id = %s AND ended_at IS NULL",
         (at, fetch_id, feed_id),
     )
     return cur.rowcount > 0
@@ -170,13 +169,19 @@ def store_stations(
             " WHERE feed_id = %s AND station_id = %s",
             [
                 (
-                    s.num_vehicles_available, s.num_vehicles_disabled, s.num_docks_available,
-                    s.is_renting, s.last_reported, observed_at, s.is_virtual, feed_id,
+                    s.num_vehicles_available,
+                    s.num_vehicles_disabled,
+                    s.num_docks_available,
+                    s.is_renting,
+                    s.last_reported,
+                    observed_at,
+                    s.is_virtual,
+                    feed_id,
                     s.station_id,
                 )
                 for s in stations
             ],
-        )  # fmt: skip
+        )
         return len(stations)
     cur.execute("DELETE FROM station WHERE feed_id = %s", (feed_id,))
     with cur.copy(
@@ -186,11 +191,24 @@ def store_stations(
     ) as cp:
         for s in stations:
             geom = None if s.lat is None or s.lon is None else f"SRID=4326;POINT({s.lon} {s.lat})"
-            cp.write_row((
-                feed_id, s.station_id, operator_id, s.name, geom, s.capacity, s.is_virtual,
-                s.region_id, s.num_vehicles_available, s.num_vehicles_disabled,
-                s.num_docks_available, s.is_renting, s.last_reported, observed_at,
-            ))  # fmt: skip
+            cp.write_row(
+                (
+                    feed_id,
+                    s.station_id,
+                    operator_id,
+                    s.name,
+                    geom,
+                    s.capacity,
+                    s.is_virtual,
+                    s.region_id,
+                    s.num_vehicles_available,
+                    s.num_vehicles_disabled,
+                    s.num_docks_available,
+                    s.is_renting,
+                    s.last_reported,
+                    observed_at,
+                )
+            )
     return len(stations)
 
 

@@ -162,7 +162,7 @@ def diff_vehicles(
 
 
 def _cell(lat: float, lon: float, size_deg_lat: float, size_deg_lon: float) -> tuple[int, int]:
-    return (int(math.floor(lat / size_deg_lat)), int(math.floor(lon / size_deg_lon)))
+    return (math.floor(lat / size_deg_lat), math.floor(lon / size_deg_lon))
 
 
 def _link_rotations(

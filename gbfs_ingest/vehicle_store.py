@@ -129,21 +129,45 @@ def store_vehicle_snapshot(
     deletes: list[str] = []
     missing: list[CurrentRow] = []
 
-    def open_dwell(v: Vehicle, vehicle_id: int, conf: str, rotations: int = 0,
-                   link_conf: float | None = None) -> int:
+    def open_dwell(
+        v: Vehicle, vehicle_id: int, conf: str, rotations: int = 0, link_conf: float | None = None
+    ) -> int:
         did = next(dwell_ids)
-        new_dwells.append((
-            did, vehicle_id, feed_id, operator_id, v.vehicle_id, v.lat, v.lon,
-            _ewkt(v.lat, v.lon), v.state.value, v.vehicle_type_id, v.station_id,
-            observed_at, conf, fetch_id, rotations, link_conf,
-        ))  # fmt: skip
+        new_dwells.append(
+            (
+                did,
+                vehicle_id,
+                feed_id,
+                operator_id,
+                v.vehicle_id,
+                v.lat,
+                v.lon,
+                _ewkt(v.lat, v.lon),
+                v.state.value,
+                v.vehicle_type_id,
+                v.station_id,
+                observed_at,
+                conf,
+                fetch_id,
+                rotations,
+                link_conf,
+            )
+        )
         return did
 
     def current_row(v: Vehicle, vehicle_id: int, dwell_id: int) -> CurrentRow:
         return CurrentRow(
-            v.vehicle_id, vehicle_id, dwell_id, v.lat, v.lon, v.state.value,
-            v.vehicle_type_id, v.station_id, v.current_range_meters, v.current_fuel_percent,
-        )  # fmt: skip
+            v.vehicle_id,
+            vehicle_id,
+            dwell_id,
+            v.lat,
+            v.lon,
+            v.state.value,
+            v.vehicle_type_id,
+            v.station_id,
+            v.current_range_meters,
+            v.current_fuel_percent,
+        )
 
     for v, row in diff.moved:
         if row.missing_since is not None:
@@ -163,10 +187,18 @@ def store_vehicle_snapshot(
         upserts.append(current_row(v, vid, open_dwell(v, vid, start_conf)))
     for lk in diff.links:
         old, v = lk.old, lk.new
-        aliases.append((
-            old.vehicle_id, feed_id, v.vehicle_id, observed_at, old.gbfs_id,
-            lk.distance_m, lk.confidence, fetch_id,
-        ))  # fmt: skip
+        aliases.append(
+            (
+                old.vehicle_id,
+                feed_id,
+                v.vehicle_id,
+                observed_at,
+                old.gbfs_id,
+                lk.distance_m,
+                lk.confidence,
+                fetch_id,
+            )
+        )
         deletes.append(old.gbfs_id)
         if lk.same_state:
             continue_dwells.append((old.dwell_id, lk.confidence))
@@ -269,11 +301,26 @@ def _upsert_current(
         " first_seen_at, fetch_id) FROM STDIN"
     ) as cp:
         for r in upserts:
-            cp.write_row((
-                feed_id, r.gbfs_id, operator_id, r.vehicle_id, r.dwell_id, r.lat, r.lon,
-                _ewkt(r.lat, r.lon), r.state, r.vehicle_type_id, r.station_id, r.range_m,
-                r.fuel_percent, reported.get(r.gbfs_id), observed_at, fetch_id,
-            ))  # fmt: skip
+            cp.write_row(
+                (
+                    feed_id,
+                    r.gbfs_id,
+                    operator_id,
+                    r.vehicle_id,
+                    r.dwell_id,
+                    r.lat,
+                    r.lon,
+                    _ewkt(r.lat, r.lon),
+                    r.state,
+                    r.vehicle_type_id,
+                    r.station_id,
+                    r.range_m,
+                    r.fuel_percent,
+                    reported.get(r.gbfs_id),
+                    observed_at,
+                    fetch_id,
+                )
+            )
     cur.execute(
         "INSERT INTO vehicle_current AS vc SELECT * FROM _vc_upsert"
         " ON CONFLICT (feed_id, gbfs_id) DO UPDATE SET"

@@ -68,8 +68,6 @@ class OperatorConfig:
             raise ValueError(f"operator {self.slug}: unsupported GBFS version {self.version!r}")
         if not self.slug.replace("-", "").replace("_", "").isalnum():
             raise ValueError(f"operator slug must be alphanumeric: {self.slug!r}")
-        if self.id_rotation != "never" and self.version.startswith("1"):
-            pass  # allowed, though GBFS 1.x did not require rotation
         if not self.languages:
             raise ValueError(f"operator {self.slug}: at least one language")
 

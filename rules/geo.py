@@ -179,6 +179,22 @@ class PreparedCity:
         ts = at.timestamp()
         return (self.eff_from <= ts) & (ts < self.eff_to)
 
+    def zone_indices(
+        self, kind: str, operator: str, at: datetime, ids: Iterable[str] = ()
+    ) -> np.ndarray:
+        """Indices of the zones of ``kind`` effective at ``at`` applying to ``operator``,
+        limited to ``ids`` when given."""
+        wanted = set(ids)
+        first = np.flatnonzero((self.kind == ZONE_KINDS.index(kind)) & self.effective_mask(at))
+        return np.array(
+            [
+                i
+                for i in first.tolist()
+                if self.scope[i] in (None, operator) and (not wanted or self.ids[i] in wanted)
+            ],
+            dtype=np.intp,
+        )
+
     def indices_of(self, ids: Iterable[str]) -> np.ndarray:
         wanted = set(ids)
         return np.array([i for i, zid in enumerate(self.ids) if zid in wanted], dtype=np.intp)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip as gzip_module
 import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -66,6 +67,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     owner: LocalHTTPServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that hang up or fail a TLS handshake are expected in tests
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -156,9 +160,13 @@ def _body_chunks(reply: Reply) -> list[bytes]:
 
 
 class LocalHTTPServer:
-    """Threaded HTTP/1.1 server on 127.0.0.1 with an ephemeral port and scripted routes."""
+    """Threaded HTTP/1.1 server on 127.0.0.1 with an ephemeral port and scripted routes.
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    With ``ssl_context`` (a server-side context with a certificate loaded) it
+    speaks HTTPS; the TLS handshake happens in the connection's own thread.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None) -> None:
         self._routes: dict[str, list[Reply] | Handler] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -166,6 +174,11 @@ class LocalHTTPServer:
         self.requests: list[RecordedRequest] = []
         self._server = _Server((host, 0), _RequestHandler)
         self._server.owner = self
+        self.scheme = "https" if ssl_context else "http"
+        if ssl_context is not None:
+            self._server.socket = ssl_context.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -203,7 +216,7 @@ class LocalHTTPServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -25,7 +25,9 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_defaults_and_env_overrides(tmp_path: Path) -> None:
-    p = write(tmp_path, '[database]\nurl = "postgresql://db.example/x"\n[ingest]\nstale_after_s = 120\n')
+    p = write(
+        tmp_path, '[database]\nurl = "postgresql://db.example/x"\n[ingest]\nstale_after_s = 120\n'
+    )
     s = load_settings(p, env={"FLEET__INGEST__STALE_AFTER_S": "600"})
     assert s.ingest.stale_after_s == 600
     assert s.database_url == "postgresql+psycopg://db.example/x"
@@ -63,8 +65,10 @@ def test_secret_from_env_and_file_never_literal(tmp_path: Path) -> None:
         ("[ingest]\nunknown_knob = 1\n", "ingest.unknown_knob"),
         ("[city]\ntimezone = 'Mars/Olympus'\n", "city.timezone"),
         ("[database]\nurl = 'sqlite:///x.db'\n", "database.url"),
-        ("[[operators]]\nslug = 'a b'\nname = 'x'\ndiscovery_url = 'https://x/g.json'\n",
-         "operators[0].slug"),
+        (
+            "[[operators]]\nslug = 'a b'\nname = 'x'\ndiscovery_url = 'https://x/g.json'\n",
+            "operators[0].slug",
+        ),
         ("[[operators]]\nslug = 'a'\nname = 'x'\n", "operators[0].discovery_url"),
         ("[ingest]\ncollapse_ratio = 2.0\n", "ingest.collapse_ratio"),
         ("[ingest\n", "config.toml"),
@@ -81,8 +85,10 @@ def test_cli_refuses_wrong_config_with_exit_2(tmp_path: Path) -> None:
     p = write(tmp_path, "[ingest]\npoll_floor_s = -1\n")
     proc = subprocess.run(
         [sys.executable, "-m", "fleet_monitor.cli", "--config", str(p), "config", "check"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "ingest.poll_floor_s" in proc.stderr
     assert "Traceback" not in proc.stderr

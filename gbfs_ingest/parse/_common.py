@@ -7,8 +7,10 @@ when they had to coerce or reject something, so the happy path stays cheap.
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +59,7 @@ class FindingCollector:
 class Ctx:
     """What every parser of one file needs: version, findings, reference time."""
 
-    __slots__ = ("family", "findings", "languages", "last_updated", "version")
+    __slots__ = ("dropped", "family", "findings", "languages", "last_updated", "version")
 
     def __init__(
         self,
@@ -71,6 +73,7 @@ class Ctx:
         self.findings = findings
         self.last_updated = last_updated
         self.languages = tuple(lang.lower() for lang in languages)
+        self.dropped = 0  # records dropped as invalid (the parsers add to it)
 
     @property
     def v3(self) -> bool:
@@ -330,3 +333,45 @@ def read_envelope(doc: dict[str, Any], ctx: Ctx) -> tuple[datetime | None, int |
             fc.add(WARNING, code, "/last_updated", f"last_updated {raw!r} ({issue}): coerced")
     ttl = int_value(fc, "/ttl", doc.get("ttl"), minimum=0)
     return last_updated, ttl
+
+
+def get_array(
+    ctx: Ctx, data: dict[str, Any], key: str, alt: str | None = None
+) -> tuple[list[Any], str]:
+    """The records array ``data[key]`` (or the other version's ``alt`` key) and its path."""
+    records = data.get(key)
+    if records is None and alt is not None and alt in data:
+        ctx.findings.add(
+            WARNING, "feed.array_key", f"/data/{alt}", f"records under {alt!r} instead of {key!r}"
+        )
+        records, key = data[alt], alt
+    path = f"/data/{key}"
+    if records is None:
+        ctx.findings.add(ERROR, "feed.missing_array", path, f"no {key!r} array in data")
+        return [], path
+    if type(records) is not list:
+        ctx.findings.add(ERROR, "feed.missing_array", path, f"{key!r} is not an array")
+        return [], path
+    if not records:
+        ctx.findings.add(INFO, "feed.empty", path, f"{key!r} is empty")
+    return records, path
+
+
+@contextmanager
+def gc_paused(size: int) -> Iterator[None]:
+    """Pause the cyclic GC while building many objects (it would rescan them all).
+
+    Only for large inputs, and only if the GC is enabled: nested or concurrent
+    uses leave it as they found it, at worst re-enabled a little early.
+    """
+    if size < GC_PAUSE_THRESHOLD or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+GC_PAUSE_THRESHOLD = 5_000

@@ -12,8 +12,19 @@ M_LAT = 1 / 111_132.0
 
 
 def row(gid: str, lat: float = LAT, lon: float = LON, state: str = "available", **kw) -> CurrentRow:
-    return CurrentRow(gid, kw.pop("vehicle_id", hash(gid) % 1000), kw.pop("dwell_id", 1), lat, lon,
-                      state, kw.pop("type_id", "t1"), None, None, None, **kw)  # fmt: skip
+    return CurrentRow(
+        gid,
+        kw.pop("vehicle_id", hash(gid) % 1000),
+        kw.pop("dwell_id", 1),
+        lat,
+        lon,
+        state,
+        kw.pop("type_id", "t1"),
+        None,
+        None,
+        None,
+        **kw,
+    )
 
 
 def veh(gid: str, lat: float = LAT, lon: float = LON, **kw) -> Vehicle:
@@ -36,17 +47,24 @@ def test_gps_noise(moved_m: float, expect_moved: bool) -> None:
 
 
 def test_state_change_is_a_new_dwell_and_attrs_are_not() -> None:
-    d = diff_vehicles({"a": row("a"), "b": row("b")},
-                      [veh("a", is_disabled=True), veh("b", current_range_meters=1200.0)],
-                      noise_m=15, link_m=15)  # fmt: skip
+    d = diff_vehicles(
+        {"a": row("a"), "b": row("b")},
+        [veh("a", is_disabled=True), veh("b", current_range_meters=1200.0)],
+        noise_m=15,
+        link_m=15,
+    )
     assert [v.vehicle_id for v, _ in d.moved] == ["a"]
     assert [v.vehicle_id for v, _ in d.attrs_changed] == ["b"]
 
 
 def test_rotation_in_place_links_ids() -> None:
     current = {"old1": row("old1"), "old2": row("old2", LAT + 500 * M_LAT)}
-    d = diff_vehicles(current, [veh("new1", LAT + 3 * M_LAT), veh("new2", LAT + 502 * M_LAT)],
-                      noise_m=15, link_m=15)  # fmt: skip
+    d = diff_vehicles(
+        current,
+        [veh("new1", LAT + 3 * M_LAT), veh("new2", LAT + 502 * M_LAT)],
+        noise_m=15,
+        link_m=15,
+    )
     pairs = sorted((lk.old.gbfs_id, lk.new.vehicle_id) for lk in d.links)
     assert pairs == [("old1", "new1"), ("old2", "new2")]
     assert all(lk.confidence == pytest.approx(0.95) for lk in d.links)
@@ -76,8 +94,9 @@ def test_pending_not_linked_expires() -> None:
 
 def test_stacked_vehicles_lower_confidence_and_prefer_same_type() -> None:
     current = {"a": row("a", type_id="bike"), "b": row("b", type_id="scooter")}
-    d = diff_vehicles(current, [veh("x", type_id="scooter"), veh("y", type_id="bike")],
-                      noise_m=15, link_m=15)  # fmt: skip
+    d = diff_vehicles(
+        current, [veh("x", type_id="scooter"), veh("y", type_id="bike")], noise_m=15, link_m=15
+    )
     pairs = sorted((lk.old.gbfs_id, lk.new.vehicle_id) for lk in d.links)
     assert pairs == [("a", "y"), ("b", "x")]
     assert all(lk.confidence == pytest.approx(0.475) for lk in d.links)
@@ -85,6 +104,10 @@ def test_stacked_vehicles_lower_confidence_and_prefer_same_type() -> None:
 
 def test_docked_vehicles_without_coordinates_compare_by_station() -> None:
     current = {"a": CurrentRow("a", 1, 1, None, None, "available", None, "s1", None, None)}
-    same = diff_vehicles(current, [Vehicle("a", None, None, station_id="s1")], noise_m=15, link_m=15)
-    other = diff_vehicles(current, [Vehicle("a", None, None, station_id="s2")], noise_m=15, link_m=15)
+    same = diff_vehicles(
+        current, [Vehicle("a", None, None, station_id="s1")], noise_m=15, link_m=15
+    )
+    other = diff_vehicles(
+        current, [Vehicle("a", None, None, station_id="s2")], noise_m=15, link_m=15
+    )
     assert same.unchanged == 1 and len(other.moved) == 1

@@ -1,0 +1,285 @@
+"""Count rules: fleet cap, zone caps and floors (on samples), parking-area overflow.
+
+Counting method (stated in each finding): the DB layer takes a ``CountSample``
+per operator on the permit's grid (``rules.timing.sample_times``: every
+``sample_interval``, 5 minutes by default, during operating hours) with
+``build_count_samples``. "Deployed" = available + reserved + disabled vehicles
+listed in the feed, with a position inside the operator's operating area (its
+exact geometry; anywhere when the operator has no operating area). A cap
+finding is a statement about the latest sample at or before ``now`` (no
+older than two intervals), summarised over the permit's counting window
+(expected and present samples, data coverage, samples over the cap).
+
+A count made on partial data (coverage < 1) is a lower bound: a cap breach on
+partial data is still a violation, a floor breach is only 'uncertain' below
+``counting.min_coverage``. The vehicles beyond a cap are named: most recently
+deployed first (``deployed_since``, else ``parked_since``; unknown last),
+ties broken by vehicle key.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from rules.findings import Finding, RuleType, Status, iso
+from rules.geo import Located, PreparedCity
+from rules.inputs import (
+    ZONE_KINDS,
+    CountSample,
+    DeployedVehicle,
+    OutageSpan,
+    Permit,
+    VehicleSnapshot,
+    active_permits,
+    operators_in_outage,
+)
+from rules.timing import describe_method, in_operating_hours, sample_times
+
+def _recency(v: DeployedVehicle) -> tuple[int, float, str]:
+    if v.deployed_since is None:
+        return (1, 0.0, v.key)
+    return (0, -v.deployed_since.timestamp(), v.key)
+
+
+def vehicles_beyond(vehicles: Iterable[DeployedVehicle], excess: int) -> tuple[str, ...]:
+    """Keys of the ``excess`` most recently deployed vehicles (deterministic order)."""
+    if excess <= 0:
+        return ()
+    return tuple(v.key for v in sorted(vehicles, key=_recency)[:excess])
+
+
+def build_count_samples(
+    snapshots: Sequence[VehicleSnapshot],
+    city: PreparedCity,
+    permits: Iterable[Permit],
+    at: datetime,
+    *,
+    coverage: Mapping[str, float] | None = None,
+    outages: Iterable[OutageSpan] = (),
+    located: Located | None = None,
+) -> list[CountSample]:
+    """One ``CountSample`` per operator (with a permit in force or a vehicle) at ``at``.
+
+    ``snapshots`` are the vehicles listed at ``at``; ``coverage`` the fraction
+    of expected data present per operator (1.0 when not given). Operators in
+    outage get an ``in_outage`` sample with coverage 0, ignored by the rules.
+    """
+    permits = list(permits)
+    located = located if located is not None else city.locate(snapshots, at)
+    active = active_permits(permits, at)
+    down = operators_in_outage(outages, at)
+    operators = sorted(set(active) | {s.operator for s in snapshots})
+    op_index = {o: i for i, o in enumerate(operators)}
+    n = len(snapshots)
+    vop = np.fromiter((op_index[s.operator] for s in snapshots), dtype=np.intp, count=n)
+    pv, pz, exact = located.pair_v, located.pair_z, located.pair_exact
+    area = np.zeros((len(operators), len(city.zones)), dtype=bool)
+    for o, i in op_index.items():
+        p = active.get(o)
+        area[i, city.zone_indices("operating_area", o, at, p.operating_area_zone_ids if p else ())] = True
+    has_area = area.any(axis=1)
+    area_pairs = exact & area[vop[pv], pz]
+    in_area = np.zeros(n, dtype=bool)
+    in_area[pv[area_pairs]] = True
+    deployed = located.valid & (in_area | ~has_area[vop])
+    op_area = city.kind[pz] == ZONE_KINDS.index("operating_area")
+
+    zone_pairs = exact & ~op_area & deployed[pv]
+    zones_of: dict[int, list[str]] = defaultdict(list)
+    for v, z in zip(pv[zone_pairs].tolist(), pz[zone_pairs].tolist(), strict=True):
+        zones_of[v].append(city.ids[z])
+
+    per_op: dict[str, list[int]] = defaultdict(list)
+    for i in np.flatnonzero(deployed).tolist():
+        per_op[snapshots[i].operator].append(i)
+    samples = []
+    for o in operators:
+        idx = per_op.get(o, [])
+        by_ff: dict[str, int] = defaultdict(int)
+        by_zone: dict[str, int] = defaultdict(int)
+        vehicles = []
+        for i in idx:
+            s = snapshots[i]
+            zids = tuple(zones_of.get(i, ()))
+            by_ff[s.form_factor or "unknown"] += 1
+            for zid in zids:
+                by_zone[zid] += 1
+            vehicles.append(
+                DeployedVehicle(s.key, s.form_factor, zids, s.deployed_since or s.parked_since)
+            )
+        samples.append(
+            CountSample(
+                time=at,
+                operator=o,
+                deployed=len(idx),
+                coverage=0.0 if o in down else (coverage or {}).get(o, 1.0),
+                by_form_factor=dict(by_ff),
+                by_zone=dict(by_zone),
+                vehicles=tuple(vehicles),
+                in_outage=o in down,
+            )
+        )
+    return samples
+
+
+def _window_summary(
+    permit: Permit, series: list[CountSample], now: datetime, count: Any, limit: int, above: bool
+) -> dict[str, Any]:
+    c = permit.counting
+    start = now - c.window
+    expected = sum(1 for _ in sample_times(permit, start + timedelta(microseconds=1), now + timedelta(microseconds=1)))
+    values = [count(s) for s in series]
+    breaches = sum(1 for v in values if (v > limit if above else v < limit))
+    return {
+        "method": describe_method(permit),
+        "window": [iso(start), iso(now)],
+        "samples_expected": expected,
+        "samples_present": len(series),
+        "window_coverage": round(sum(s.coverage for s in series) / expected, 4) if expected else None,
+        "samples_in_breach": breaches,
+        "max_count": max(values) if values else None,
+        "min_count": min(values) if values else None,
+    }
+
+
+def _series(
+    samples: Iterable[CountSample], permit: Permit, now: datetime
+) -> tuple[list[CountSample], CountSample | None]:
+    """Usable samples of the permit's operator in the window, and the current one."""
+    c = permit.counting
+    start = now - c.window
+    series = sorted(
+        (
+            s
+            for s in samples
+            if s.operator == permit.operator
+            and start < s.time <= now
+            and not s.in_outage
+            and s.coverage > 0
+            and in_operating_hours(permit, s.time)
+        ),
+        key=lambda s: s.time,
+    )
+    if not series or now - series[-1].time > 2 * c.sample_interval:
+        return series, None
+    return series, series[-1]
+
+
+def _count_finding(
+    rule: RuleType,
+    permit: Permit,
+    clause: str,
+    subject: str,
+    status: Status,
+    measured: int,
+    threshold: int,
+    latest: CountSample,
+    summary: dict[str, Any],
+    now: datetime,
+    beyond: tuple[str, ...] = (),
+    zone_id: str | None = None,
+) -> Finding:
+    evidence = dict(summary)
+    evidence["sample_time"] = iso(latest.time)
+    evidence["sample_coverage"] = latest.coverage
+    return Finding(
+        rule_type=rule,
+        operator=permit.operator,
+        subject_key=subject,
+        status=status,
+        measured=measured,
+        unit="devices",
+        threshold=threshold,
+        clause=permit.clause(clause),
+        observed_at=now,
+        permit_version=permit.version,
+        zone_id=zone_id,
+        confidence=1.0 if status == "violation" else 0.5,
+        coverage=latest.coverage,
+        penalty_eur=permit.penalties_eur.get(str(rule)) if status == "violation" else None,
+        vehicles_beyond=beyond,
+        evidence=evidence,
+    )
+
+
+def evaluate_count_rules(
+    samples: Iterable[CountSample],
+    permits: Iterable[Permit],
+    now: datetime,
+    *,
+    outages: Iterable[OutageSpan] = (),
+) -> list[Finding]:
+    """Fleet caps (total and per form factor), zone caps and zone floors."""
+    samples = list(samples)
+    down = operators_in_outage(outages, now)
+    out: list[Finding] = []
+    for op, p in sorted(active_permits(permits, now).items()):
+        if op in down:
+            continue
+        series, latest = _series(samples, p, now)
+        if latest is None:
+            continue
+        checks: list[tuple[RuleType, str, str, int, Any, Any, str | None]] = []
+        if p.fleet_cap is not None:
+            checks.append((RuleType.FLEET_CAP, "fleet_cap", op, p.fleet_cap,
+                           lambda s: s.deployed, lambda v: True, None))
+        for ff, cap in sorted(p.fleet_cap_by_form_factor.items()):
+            checks.append((RuleType.FLEET_CAP, f"fleet_cap.{ff}", f"{op}:{ff}", cap,
+                           lambda s, ff=ff: s.by_form_factor.get(ff, 0),
+                           lambda v, ff=ff: v.form_factor == ff, None))
+        for zid, cap in sorted(p.zone_caps.items()):
+            checks.append((RuleType.ZONE_CAP, f"zone_caps.{zid}", zid, cap,
+                           lambda s, zid=zid: s.by_zone.get(zid, 0),
+                           lambda v, zid=zid: zid in v.zone_ids, zid))
+        for rule, clause, subject, cap, count, member, zid in checks:
+            value = count(latest)
+            if value <= cap:
+                continue
+            beyond = vehicles_beyond((v for v in latest.vehicles if member(v)), value - cap)
+            summary = _window_summary(p, series, now, count, cap, above=True)
+            out.append(_count_finding(rule, p, clause, subject, "violation", value, cap,
+                                      latest, summary, now, beyond, zid))
+        for zid, floor in sorted(p.zone_floors.items()):
+            count = lambda s, zid=zid: s.by_zone.get(zid, 0)  # noqa: E731
+            value = count(latest)
+            if value >= floor:
+                continue
+            status: Status = "violation" if latest.coverage >= p.counting.min_coverage else "uncertain"
+            summary = _window_summary(p, series, now, count, floor, above=False)
+            out.append(_count_finding(RuleType.ZONE_FLOOR, p, f"zone_floors.{zid}", zid, status,
+                                      value, floor, latest, summary, now, (), zid))
+    return out
+
+
+def parking_quotas(
+    city: PreparedCity, permits: Iterable[Permit], now: datetime
+) -> dict[str, dict[str, int]]:
+    """Each operator's share of each designated parking area's capacity.
+
+    quota(o, z) = floor(capacity(z) * w(o) / sum of w(o') over the operators o'
+    with a permit in force to whom the area applies), where w(o) is the
+    permit's ``parking.share_weight``, else its total fleet cap, else 1.
+    """
+    active = active_permits(permits, now)
+    weight = {
+        o: float(p.parking.share_weight if p.parking.share_weight is not None else (p.fleet_cap or 1))
+        for o, p in active.items()
+    }
+    eff = city.effective_mask(now)
+    code = ZONE_KINDS.index("mandatory_parking")
+    out: dict[str, dict[str, int]] = {}
+    for i in np.flatnonzero((city.kind == code) & eff).tolist():
+        z = city.zones[i]
+        if z.capacity is None:
+            continue
+        ops = [o for o in sorted(active) if z.operator in (None, o)]
+        total = sum(weight[o] for o in ops)
+        if total > 0:
+            out[z.id] = {o: math.floor(z.capacity * weight[o] / total) for o in ops}
+    return out

@@ -1,0 +1,169 @@
+"""Vehicle history in PostGIS: only changes are written; rotations keep the dwell."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gbfs_ingest.model import FeedType, Vehicle
+from gbfs_ingest.registry import ensure_feed, ensure_operator
+from gbfs_ingest.vehicle_store import VehicleStateCache, store_vehicle_snapshot
+
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+LAT, LON = 45.8992, 6.1294
+M_LAT = 1 / 111_132.0
+
+
+@pytest.fixture
+def feed(engine) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    with Session(engine) as s, s.begin():
+        op = ensure_operator(s, "op", "Op", None)
+        return op, ensure_feed(
+            s, op, FeedType.VEHICLE_STATUS, "free_bike_status", "file:///x", "2.3"
+        )
+
+
+def poll(engine, feed, cache, vehicles, at):  # type: ignore[no-untyped-def]
+    op, fid = feed
+    with Session(engine) as s, s.begin():
+        return store_vehicle_snapshot(
+            s,
+            feed_id=fid,
+            operator_id=op,
+            vehicles=vehicles,
+            observed_at=at,
+            fetch_id=None,
+            cache=cache,
+            noise_m=15,
+            link_m=15,
+        )
+
+
+def q(engine, sql: str, **kw):  # type: ignore[no-untyped-def]
+    with engine.connect() as c:
+        return c.execute(text(sql), kw).fetchall()
+
+
+def fleet(n: int, prefix: str = "v", shift_m: float = 0.0) -> list[Vehicle]:
+    return [Vehicle(f"{prefix}{i}", LAT + (i * 100 + shift_m) * M_LAT, LON) for i in range(n)]
+
+
+def test_unchanged_polls_write_nothing_but_advance_feed(engine, feed) -> None:  # type: ignore[no-untyped-def]
+    cache = VehicleStateCache()
+    poll(engine, feed, cache, fleet(50), T0)
+    for k in range(1, 5):
+        res = poll(engine, feed, cache, fleet(50, shift_m=3.0 * (k % 2)), T0 + timedelta(minutes=k))
+        assert res.applied and res.diff.changed_count == 0
+    assert q(engine, "SELECT count(*) FROM dwell")[0][0] == 50
+    assert q(engine, "SELECT last_observed_at FROM feed")[0][0] == T0 + timedelta(minutes=4)
+    assert q(engine, "SELECT DISTINCT start_confidence FROM dwell") == [("first_seen",)]
+
+
+def test_move_and_state_change_open_new_dwells(engine, feed) -> None:  # type: ignore[no-untyped-def]
+    cache = VehicleStateCache()
+    poll(engine, feed, cache, fleet(3), T0)
+    v = fleet(3)
+    v[0].lat += 200 * M_LAT
+    v[1].is_disabled = True
+    poll(engine, feed, cache, v, T0 + timedelta(minutes=1))
+    rows = q(
+        engine,
+        "SELECT gbfs_id, state, started_at, ended_at, last_seen_at, end_reason,"
+        " start_confidence FROM dwell ORDER BY id",
+    )
+    assert len(rows) == 5
+    closed = {r[0]: r for r in rows if r[3] is not None}
+    assert closed["v0"][5] == "moved" and closed["v1"][5] == "state"
+    assert closed["v0"][4] == T0  # last seen there at the previous poll
+    new = [r for r in rows if r[2] == T0 + timedelta(minutes=1)]
+    assert {r[6] for r in new} == {"observed"}
+    assert ("v1", "disabled") in {(r[0], r[1]) for r in new}
+    assert q(engine, "SELECT ST_Y(geom) FROM vehicle_current WHERE gbfs_id = 'v0'")[0][
+        0
+    ] == pytest.approx(v[0].lat)
+
+
+def test_rotation_of_every_id_keeps_the_dwell(engine, feed) -> None:  # type: ignore[no-untyped-def]
+    cache = VehicleStateCache()
+    poll(engine, feed, cache, fleet(20, "a"), T0)
+    poll(engine, feed, cache, fleet(20, "b", shift_m=4), T0 + timedelta(minutes=1))
+    poll(engine, feed, cache, fleet(20, "c", shift_m=-3), T0 + timedelta(minutes=2))
+    dw = q(
+        engine,
+        "SELECT count(*), min(started_at), max(rotations), min(min_link_confidence),"
+        " count(ended_at) FROM dwell",
+    )[0]
+    assert dw == (20, T0, 2, pytest.approx(0.95), 0)
+    assert q(engine, "SELECT count(*) FROM vehicle")[0][0] == 20
+    assert q(engine, "SELECT count(*) FROM vehicle_alias WHERE linked_from IS NOT NULL")[0][0] == 40
+    assert sorted(r[0] for r in q(engine, "SELECT gbfs_id FROM vehicle_current"))[:2] == [
+        "c0",
+        "c1",
+    ]
+
+
+def test_rotation_across_one_poll_gap(engine, feed) -> None:  # type: ignore[no-untyped-def]
+    cache = VehicleStateCache()
+    poll(engine, feed, cache, fleet(2, "a"), T0)
+    poll(engine, feed, cache, fleet(1, "a"), T0 + timedelta(minutes=1))  # a1 vanishes
+    poll(
+        engine,
+        feed,
+        cache,
+        [*fleet(1, "a"), Vehicle("z", LAT + 101 * M_LAT, LON)],
+        T0 + timedelta(minutes=2),
+    )
+    rows = q(engine, "SELECT started_at, ended_at, min_link_confidence FROM dwell ORDER BY id")
+    assert rows == [(T0, None, None), (T0, None, pytest.approx(0.85))]
+
+
+def test_vanished_vehicle_closes_after_the_next_poll(engine, feed) -> None:  # type: ignore[no-untyped-def]
+    cache = VehicleStateCache()
+    poll(engine, feed, cache, fleet(2), T0)
+    poll(engine, feed, cache, fleet(1), T0 + timedelta(minutes=1))
+    assert q(engine, "SELECT count(*) FROM dwell WHERE ended_at IS NOT NULL")[0][0] == 0
+    assert q(engine, "SELECT missing_since FROM vehicle_current WHERE gbfs_id='v1'")[0][
+        0
+    ] == T0 + timedelta(minutes=1)
+    poll(engine, feed, cache, fleet(1), T0 + timedelta(minutes=2))
+    assert q(
+        engine,
+        "SELECT gbfs_id, ended_at, last_seen_at, end_reason FROM dwell WHERE ended_at IS NOT NULL",
+    ) == [("v1", T0 + timedelta(minutes=1), T0, "vanished")]
+    assert q(engine, "SELECT count(*) FROM vehicle_current")[0][0] == 1
+
+
+def test_out_of_order_snapshot_is_refused(engine, feed) -> None:  # type: ignore[no-untyped-def]
+    cache = VehicleStateCache()
+    poll(engine, feed, cache, fleet(2), T0)
+    res = poll(engine, feed, cache, fleet(1), T0 - timedelta(minutes=1))
+    assert not res.applied
+    assert q(engine, "SELECT count(*) FROM vehicle_current WHERE missing_since IS NULL")[0][0] == 2
+
+
+def test_rolled_back_poll_leaves_no_trace_and_cache_reloads(engine, feed) -> None:  # type: ignore[no-untyped-def]
+    op, fid = feed
+    cache = VehicleStateCache()
+    poll(engine, feed, cache, fleet(5), T0)
+    moved = fleet(5, shift_m=500)
+    with pytest.raises(RuntimeError), Session(engine) as s, s.begin():
+        store_vehicle_snapshot(
+            s,
+            feed_id=fid,
+            operator_id=op,
+            vehicles=moved,
+            observed_at=T0 + timedelta(minutes=1),
+            fetch_id=None,
+            cache=cache,
+            noise_m=15,
+            link_m=15,
+        )
+        raise RuntimeError("database went away mid-poll")
+    assert q(engine, "SELECT count(*) FROM dwell")[0][0] == 5
+    # the cache was mutated but its token no longer matches: the next poll reloads
+    res = poll(engine, feed, cache, moved, T0 + timedelta(minutes=2))
+    assert res.diff is not None and len(res.diff.moved) == 5
+    assert q(engine, "SELECT count(*) FROM dwell")[0][0] == 10
