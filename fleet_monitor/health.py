@@ -13,11 +13,11 @@ from gbfs_ingest.vehicle_store import pg_connection
 HEALTH_SQL = """
 SELECT o.slug, o.name, o.gbfs_version, f.id, f.feed_type, f.last_success_at,
        f.consecutive_failures,
-       (SELECT outcome FROM fetch WHERE feed_id = f.id ORDER BY started_at DESC, id DESC LIMIT 1),
+       (SELECT outcome FROM feed_fetch WHERE feed_id = f.id ORDER BY started_at DESC, id DESC LIMIT 1),
        (SELECT kind FROM outage WHERE feed_id = f.id AND ended_at IS NULL LIMIT 1),
        (SELECT round(avg(CASE WHEN outcome IN ('ok','unchanged','not_modified','not_applied')
                              THEN 1.0 ELSE 0.0 END), 3)
-          FROM fetch WHERE feed_id = f.id AND source = 'http'
+          FROM feed_fetch WHERE feed_id = f.id AND source = 'http'
            AND started_at > now() - interval '24 hours')
 FROM operator o LEFT JOIN feed f ON f.operator_id = o.id AND f.active
 ORDER BY o.slug, f.feed_type

@@ -41,6 +41,10 @@ class AuthError(Exception):
     """Invalid credentials configuration or a failed token request (never holds secrets)."""
 
 
+class TokenWaitTimeout(AuthError):
+    """Another thread's token request for the same credentials took too long."""
+
+
 class Secret:
     """A string that never shows itself in ``repr``, ``str``, f-strings or logs."""
 
@@ -80,9 +84,10 @@ class Secret:
 
 
 def _check_header_value(value: str, what: str) -> None:
-    # CR/LF/NUL would allow header injection, and h11 would echo the value in its error.
-    if any(c in value for c in "\r\n\0"):
-        raise AuthError(f"{what} contains a forbidden control character (CR, LF or NUL)")
+    # CR/LF would allow header injection, h11 would echo a bad value in its error,
+    # and httpx encodes header values as ASCII: refuse anything else, without echoing it.
+    if not all(" " <= c <= "~" or c == "\t" for c in value):
+        raise AuthError(f"{what} must be printable ASCII (no CR, LF or other control characters)")
 
 
 @dataclass(frozen=True)
@@ -304,13 +309,19 @@ class TokenCache:
         obtain: Callable[[], tuple[Secret, float | None]],
         *,
         rejected: Secret | None = None,
+        timeout: float | None = None,
     ) -> Secret:
         """A valid token, calling ``obtain`` if none is cached, it is about to expire,
-        or it equals ``rejected`` (the token a server just answered 401 to)."""
+        or it equals ``rejected`` (the token a server just answered 401 to).
+
+        ``timeout`` bounds the wait for another thread's request of the same token.
+        """
         key = auth.cache_key()
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+        if not lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+            raise TokenWaitTimeout("timed out waiting for a concurrent OAuth2 token request")
+        try:
             cached = self._tokens.get(key)
             if (
                 cached is not None
@@ -324,6 +335,8 @@ class TokenCache:
             margin = min(self.max_refresh_margin_s, lifetime / 5)
             self._tokens[key] = _CachedToken(token, self.clock() + lifetime - margin)
             return token
+        finally:
+            lock.release()
 
     def clear(self) -> None:
         with self._guard:

@@ -104,8 +104,8 @@ class Feed(Base):
 class Fetch(Base):
     """Health record of every fetch (or replayed file) of a feed."""
 
-    __tablename__ = "fetch"
-    __table_args__ = (Index("ix_fetch_feed_started", "feed_id", "started_at"),)
+    __tablename__ = "feed_fetch"
+    __table_args__ = (Index("ix_feed_fetch_feed_started", "feed_id", "started_at"),)
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feed.id", ondelete="CASCADE"))
     started_at: Mapped[datetime] = mapped_column(TS)

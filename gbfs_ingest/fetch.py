@@ -37,6 +37,7 @@ from gbfs_ingest.auth import (
     AuthError,
     FeedAuth,
     Secret,
+    TokenWaitTimeout,
     parse_token_response,
     redact_url,
     scrub,
@@ -79,7 +80,7 @@ class FetchPolicy:
     allow_private_networks: bool = False
     # Host names or IP/CIDR exceptions, e.g. ("127.0.0.1",) for tests and the demo.
     allowed_hosts_private: Sequence[str] = ()
-    user_agent: str = "fleet-monitor-gbfs/0.1 (+https://github.com/; city oversight)"
+    user_agent: str = "fleet-monitor/0.1 (GBFS ingest)"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed_hosts_private", tuple(self.allowed_hosts_private))
@@ -372,8 +373,10 @@ class _Fetch:
             response.close()
             log.info("fetch %s: 401 with OAuth2 token, refreshing once", redact_url(self.url))
             response = self._follow(headers, self._auth_headers(rejected=self.token))
-        with response:
+        try:
             return self._complete(response, etag, last_modified)
+        finally:
+            response.close()
 
     def _complete(
         self, response: httpx.Response, etag: str | None, last_modified: str | None
@@ -396,12 +399,12 @@ class _Fetch:
             retry_after = None
             if status in (429, 503):
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
-            kind: ErrorKind = "auth" if status == 401 else "http_status"
+            reason = response.reason_phrase
             return self._result(
                 status=status,
                 retry_after_s=retry_after,
-                error_kind=kind,
-                error=f"HTTP {status} {response.reason_phrase} from {redact_url(self.final_url)}",
+                error_kind="http_status",
+                error=f"HTTP {status} {reason[:60]} from {redact_url(self.final_url)}",
             )
         body = self._read_body(response, self.policy.max_body_bytes, self.policy.max_decoded_bytes)
         return self._result(
@@ -507,7 +510,12 @@ class _Fetch:
     def _auth_headers(self, rejected: Secret | None) -> dict[str, str]:
         if self.auth.kind != "oauth2_client_credentials":
             return self.auth.static_headers()
-        self.token = DEFAULT_TOKEN_CACHE.get(self.auth, self._obtain_token, rejected=rejected)
+        try:
+            self.token = DEFAULT_TOKEN_CACHE.get(
+                self.auth, self._obtain_token, rejected=rejected, timeout=self._remaining()
+            )
+        except TokenWaitTimeout as exc:
+            raise _Failure("auth", str(exc), cause=True) from None
         return {"Authorization": f"Bearer {self.token.reveal()}"}
 
     def _obtain_token(self) -> tuple[Secret, float | None]:
@@ -522,19 +530,17 @@ class _Fetch:
                 url = httpx.URL(token_url)
             except (httpx.InvalidURL, TypeError) as exc:
                 raise _Failure("blocked_address", f"invalid token URL: {exc}") from None
-            with self._send("POST", url, headers, content=form) as response:
-                if response.status_code != 200:
+            response = self._send("POST", url, headers, content=form)
+            try:
+                status = response.status_code
+                if status != 200:
+                    hint = " (redirects are not followed)" if status in _REDIRECTS else ""
                     raise _Failure(
-                        "http_status",
-                        f"token endpoint answered HTTP {response.status_code}"
-                        + (
-                            " (redirects are not followed)"
-                            if response.status_code in _REDIRECTS
-                            else ""
-                        ),
-                        status=response.status_code,
+                        "http_status", f"token endpoint answered HTTP {status}{hint}", status=status
                     )
                 body = self._read_body(response, _TOKEN_MAX_BYTES, _TOKEN_MAX_BYTES)
+            finally:
+                response.close()
             return parse_token_response(body)
         except AuthError as exc:
             raise _Failure("auth", f"OAuth2 token from {where}: {exc}") from None

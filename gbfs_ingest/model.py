@@ -240,3 +240,5 @@ class ParsedFeed:
     findings: list[Finding] = field(default_factory=list)
     discovery: Discovery | None = None
     manifest: list[ManifestEntry] | None = None
+    # geofencing_zones 3.0: the rules that apply outside every zone.
+    global_rules: list[GeofencingRule] = field(default_factory=list)

@@ -86,7 +86,7 @@ def record_fetch(session: Session, feed_id: int, **values: Any) -> int:
     placeholders = ", ".join("%s::jsonb" if c == "findings" else "%s" for c in cols)
     cur = pg_connection(session).cursor()
     cur.execute(
-        f"INSERT INTO fetch ({', '.join(cols)}) VALUES ({placeholders}) RETURNING id",
+        f"INSERT INTO feed_fetch ({', '.join(cols)}) VALUES ({placeholders}) RETURNING id",
         params,
     )
     return cur.fetchone()[0]
@@ -99,7 +99,7 @@ def update_fetch(session: Session, fetch_id: int, **values: Any) -> None:
         values["findings"] = orjson.dumps(findings_json(values["findings"])).decode()
     sets = ", ".join(f"{c} = %s::jsonb" if c == "findings" else f"{c} = %s" for c in values)
     cur = pg_connection(session).cursor()
-    cur.execute(f"UPDATE fetch SET {sets} WHERE id = %s", [*values.values(), fetch_id])
+    cur.execute(f"UPDATE feed_fetch SET {sets} WHERE id = %s", [*values.values(), fetch_id])
 
 
 # --------------------------------------------------------------------------- outages

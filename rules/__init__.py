@@ -1,0 +1,105 @@
+"""Rules engine: pure evaluators turning vehicles, zones, permits, samples and
+outages into findings (violations or uncertain cases), each with its evidence.
+
+No database, HTTP, clock or file I/O here: the DB layer gathers the inputs
+and records the findings; see ``rules.engine`` for the lifecycle contract.
+"""
+
+from rules.count_rules import (
+    build_count_samples,
+    evaluate_count_rules,
+    evaluate_parking_overflow,
+    parking_quotas,
+    vehicles_beyond,
+)
+from rules.data_rules import (
+    evaluate_feed_outage,
+    evaluate_feed_staleness,
+    evaluate_monthly_availability,
+)
+from rules.engine import evaluate_all
+from rules.findings import Finding, RuleType, Status
+from rules.geo import Located, PreparedCity, prepare_city
+from rules.inputs import (
+    DEPLOYED_STATES,
+    PROHIBITED_KINDS,
+    RENTABLE_STATES,
+    ZONE_KINDS,
+    CountingMethod,
+    CountSample,
+    DataObligations,
+    DeployedVehicle,
+    FeedHealthSample,
+    NoticeTerms,
+    OutageSpan,
+    ParkingTerms,
+    Permit,
+    VehicleSnapshot,
+    Zone,
+    active_permits,
+    operators_in_outage,
+    select_permit,
+)
+from rules.mds import permits_to_mds_policy, zones_to_mds_geographies
+from rules.parking_rules import (
+    evaluate_outside_mandatory_parking,
+    evaluate_outside_operating_area,
+    evaluate_prohibited_zones,
+)
+from rules.permit_toml import PermitError, load_permit_toml, parse_duration
+from rules.timing import in_operating_hours, notice_deadline, sample_times
+from rules.vehicle_rules import FleetContext, evaluate_disabled, evaluate_idle
+from rules.zones_io import ZoneFileError, zones_from_geofencing, zones_from_geojson
+
+__all__ = [
+    "DEPLOYED_STATES",
+    "PROHIBITED_KINDS",
+    "RENTABLE_STATES",
+    "ZONE_KINDS",
+    "CountSample",
+    "CountingMethod",
+    "DataObligations",
+    "DeployedVehicle",
+    "FeedHealthSample",
+    "Finding",
+    "FleetContext",
+    "Located",
+    "NoticeTerms",
+    "OutageSpan",
+    "ParkingTerms",
+    "Permit",
+    "PermitError",
+    "PreparedCity",
+    "RuleType",
+    "Status",
+    "VehicleSnapshot",
+    "Zone",
+    "ZoneFileError",
+    "active_permits",
+    "build_count_samples",
+    "evaluate_all",
+    "evaluate_count_rules",
+    "evaluate_disabled",
+    "evaluate_feed_outage",
+    "evaluate_feed_staleness",
+    "evaluate_idle",
+    "evaluate_monthly_availability",
+    "evaluate_outside_mandatory_parking",
+    "evaluate_outside_operating_area",
+    "evaluate_parking_overflow",
+    "evaluate_prohibited_zones",
+    "in_operating_hours",
+    "load_permit_toml",
+    "notice_deadline",
+    "operators_in_outage",
+    "parking_quotas",
+    "parse_duration",
+    "permits_to_mds_policy",
+    "prepare_city",
+    "sample_times",
+    "select_permit",
+    "vehicles_beyond",
+    "zones_from_geofencing",
+    "zones_from_geojson",
+    "zones_to_mds_geographies",
+]

@@ -36,10 +36,12 @@ from rules.inputs import (
     OutageSpan,
     Permit,
     VehicleSnapshot,
+    Zone,
     active_permits,
     operators_in_outage,
 )
 from rules.timing import describe_method, in_operating_hours, sample_times
+
 
 def _recency(v: DeployedVehicle) -> tuple[int, float, str]:
     if v.deployed_since is None:
@@ -82,7 +84,9 @@ def build_count_samples(
     area = np.zeros((len(operators), len(city.zones)), dtype=bool)
     for o, i in op_index.items():
         p = active.get(o)
-        area[i, city.zone_indices("operating_area", o, at, p.operating_area_zone_ids if p else ())] = True
+        area[
+            i, city.zone_indices("operating_area", o, at, p.operating_area_zone_ids if p else ())
+        ] = True
     has_area = area.any(axis=1)
     area_pairs = exact & area[vop[pv], pz]
     in_area = np.zeros(n, dtype=bool)
@@ -133,7 +137,12 @@ def _window_summary(
 ) -> dict[str, Any]:
     c = permit.counting
     start = now - c.window
-    expected = sum(1 for _ in sample_times(permit, start + timedelta(microseconds=1), now + timedelta(microseconds=1)))
+    expected = sum(
+        1
+        for _ in sample_times(
+            permit, start + timedelta(microseconds=1), now + timedelta(microseconds=1)
+        )
+    )
     values = [count(s) for s in series]
     breaches = sum(1 for v in values if (v > limit if above else v < limit))
     return {
@@ -141,7 +150,9 @@ def _window_summary(
         "window": [iso(start), iso(now)],
         "samples_expected": expected,
         "samples_present": len(series),
-        "window_coverage": round(sum(s.coverage for s in series) / expected, 4) if expected else None,
+        "window_coverage": round(sum(s.coverage for s in series) / expected, 4)
+        if expected
+        else None,
         "samples_in_breach": breaches,
         "max_count": max(values) if values else None,
         "min_count": min(values) if values else None,
@@ -227,40 +238,95 @@ def evaluate_count_rules(
             continue
         checks: list[tuple[RuleType, str, str, int, Any, Any, str | None]] = []
         if p.fleet_cap is not None:
-            checks.append((RuleType.FLEET_CAP, "fleet_cap", op, p.fleet_cap,
-                           lambda s: s.deployed, lambda v: True, None))
+            checks.append(
+                (
+                    RuleType.FLEET_CAP,
+                    "fleet_cap",
+                    op,
+                    p.fleet_cap,
+                    lambda s: s.deployed,
+                    lambda v: True,
+                    None,
+                )
+            )
         for ff, cap in sorted(p.fleet_cap_by_form_factor.items()):
-            checks.append((RuleType.FLEET_CAP, f"fleet_cap.{ff}", f"{op}:{ff}", cap,
-                           lambda s, ff=ff: s.by_form_factor.get(ff, 0),
-                           lambda v, ff=ff: v.form_factor == ff, None))
+            checks.append(
+                (
+                    RuleType.FLEET_CAP,
+                    f"fleet_cap.{ff}",
+                    f"{op}:{ff}",
+                    cap,
+                    lambda s, ff=ff: s.by_form_factor.get(ff, 0),
+                    lambda v, ff=ff: v.form_factor == ff,
+                    None,
+                )
+            )
         for zid, cap in sorted(p.zone_caps.items()):
-            checks.append((RuleType.ZONE_CAP, f"zone_caps.{zid}", zid, cap,
-                           lambda s, zid=zid: s.by_zone.get(zid, 0),
-                           lambda v, zid=zid: zid in v.zone_ids, zid))
+            checks.append(
+                (
+                    RuleType.ZONE_CAP,
+                    f"zone_caps.{zid}",
+                    zid,
+                    cap,
+                    lambda s, zid=zid: s.by_zone.get(zid, 0),
+                    lambda v, zid=zid: zid in v.zone_ids,
+                    zid,
+                )
+            )
         for rule, clause, subject, cap, count, member, zid in checks:
             value = count(latest)
             if value <= cap:
                 continue
             beyond = vehicles_beyond((v for v in latest.vehicles if member(v)), value - cap)
             summary = _window_summary(p, series, now, count, cap, above=True)
-            out.append(_count_finding(rule, p, clause, subject, "violation", value, cap,
-                                      latest, summary, now, beyond, zid))
+            out.append(
+                _count_finding(
+                    rule,
+                    p,
+                    clause,
+                    subject,
+                    "violation",
+                    value,
+                    cap,
+                    latest,
+                    summary,
+                    now,
+                    beyond,
+                    zid,
+                )
+            )
         for zid, floor in sorted(p.zone_floors.items()):
             count = lambda s, zid=zid: s.by_zone.get(zid, 0)  # noqa: E731
             value = count(latest)
             if value >= floor:
                 continue
-            status: Status = "violation" if latest.coverage >= p.counting.min_coverage else "uncertain"
+            status: Status = (
+                "violation" if latest.coverage >= p.counting.min_coverage else "uncertain"
+            )
             summary = _window_summary(p, series, now, count, floor, above=False)
-            out.append(_count_finding(RuleType.ZONE_FLOOR, p, f"zone_floors.{zid}", zid, status,
-                                      value, floor, latest, summary, now, (), zid))
+            out.append(
+                _count_finding(
+                    RuleType.ZONE_FLOOR,
+                    p,
+                    f"zone_floors.{zid}",
+                    zid,
+                    status,
+                    value,
+                    floor,
+                    latest,
+                    summary,
+                    now,
+                    (),
+                    zid,
+                )
+            )
     return out
 
 
 def parking_quotas(
-    city: PreparedCity, permits: Iterable[Permit], now: datetime
+    zones: Iterable[Zone], permits: Iterable[Permit], now: datetime
 ) -> dict[str, dict[str, int]]:
-    """Each operator's share of each designated parking area's capacity.
+    """Each operator's share of each designated parking area's capacity, at ``now``.
 
     quota(o, z) = floor(capacity(z) * w(o) / sum of w(o') over the operators o'
     with a permit in force to whom the area applies), where w(o) is the
@@ -268,18 +334,113 @@ def parking_quotas(
     """
     active = active_permits(permits, now)
     weight = {
-        o: float(p.parking.share_weight if p.parking.share_weight is not None else (p.fleet_cap or 1))
+        o: float(
+            p.parking.share_weight if p.parking.share_weight is not None else (p.fleet_cap or 1)
+        )
         for o, p in active.items()
     }
-    eff = city.effective_mask(now)
-    code = ZONE_KINDS.index("mandatory_parking")
     out: dict[str, dict[str, int]] = {}
-    for i in np.flatnonzero((city.kind == code) & eff).tolist():
-        z = city.zones[i]
-        if z.capacity is None:
+    for z in zones:
+        if z.kind != "mandatory_parking" or z.capacity is None or not z.is_effective(now):
             continue
-        ops = [o for o in sorted(active) if z.operator in (None, o)]
+        ops = [o for o in sorted(active) if z.applies_to(o)]
         total = sum(weight[o] for o in ops)
         if total > 0:
             out[z.id] = {o: math.floor(z.capacity * weight[o] / total) for o in ops}
+    return out
+
+
+def evaluate_parking_overflow(
+    snapshots: Sequence[VehicleSnapshot],
+    city: PreparedCity,
+    permits: Iterable[Permit],
+    now: datetime,
+    *,
+    outages: Iterable[OutageSpan] = (),
+    located: Located | None = None,
+) -> list[Finding]:
+    """Operators holding more than their share of a full designated parking area.
+
+    An area is full when the vehicles reported inside it (all operators,
+    including those in outage, at their last known position) exceed its
+    capacity. An operator is then in breach when its own vehicles there
+    exceed its quota (``parking_quotas``): a violation when counting reported
+    positions, 'uncertain' when only counting the vehicles within the GPS
+    tolerance of the area makes it so. Named beyond the quota: the operator's
+    most recently parked vehicles there. Operators in outage get no finding.
+    """
+    permits = list(permits)
+    located = located if located is not None else city.locate(snapshots, now)
+    quotas = parking_quotas(city.zones, permits, now)
+    if not quotas:
+        return []
+    active = active_permits(permits, now)
+    down = operators_in_outage(outages, now)
+    pv, pz, exact = located.pair_v, located.pair_z, located.pair_exact
+    cap = np.array([np.nan if z.capacity is None else z.capacity for z in city.zones])
+    sel = (city.kind[pz] == ZONE_KINDS.index("mandatory_parking")) & ~np.isnan(cap[pz])
+    nz = len(city.zones)
+    grown_total = np.bincount(pz[sel], minlength=nz)
+    full = np.flatnonzero(grown_total > np.nan_to_num(cap, nan=np.inf))
+    out: list[Finding] = []
+    for zi in full.tolist():
+        zid = city.ids[zi]
+        if zid not in quotas:
+            continue
+        here = np.flatnonzero(sel & (pz == zi))
+        exact_here = exact[here]
+        total_exact = int(exact_here.sum())
+        by_op: dict[str, list[tuple[int, bool]]] = defaultdict(list)
+        for j, e in zip(pv[here].tolist(), exact_here.tolist(), strict=True):
+            by_op[snapshots[j].operator].append((j, e))
+        for op, members in sorted(by_op.items()):
+            p = active.get(op)
+            quota = quotas[zid].get(op)
+            if p is None or quota is None or op in down:
+                continue
+            n_exact = sum(1 for _, e in members if e)
+            if total_exact > cap[zi] and n_exact > quota:
+                status: Status = "violation"
+                counted = [j for j, e in members if e]
+            elif len(members) > quota:
+                status = "uncertain"
+                counted = [j for j, _ in members]
+            else:
+                continue
+            parked = [
+                DeployedVehicle(snapshots[j].key, None, (zid,), snapshots[j].parked_since)
+                for j in counted
+            ]
+            evidence = {
+                "capacity": int(cap[zi]),
+                "quota": quota,
+                "quota_formula": "floor(capacity * weight / sum of the operators' weights)",
+                "reported_inside_all_operators": total_exact,
+                "within_tolerance_all_operators": len(here),
+                "operator_reported_inside": n_exact,
+                "operator_within_tolerance": len(members),
+                "gps_tolerance_m": city.tolerance_m,
+                "vehicle_keys": sorted(snapshots[j].key for j in counted),
+            }
+            out.append(
+                Finding(
+                    rule_type=RuleType.PARKING_OVERFLOW,
+                    operator=op,
+                    subject_key=zid,
+                    status=status,
+                    measured=len(counted),
+                    unit="devices",
+                    threshold=quota,
+                    clause=p.clause("parking.share"),
+                    observed_at=now,
+                    permit_version=p.version,
+                    zone_id=zid,
+                    confidence=1.0 if status == "violation" else 0.5,
+                    penalty_eur=p.penalties_eur.get(str(RuleType.PARKING_OVERFLOW))
+                    if status == "violation"
+                    else None,
+                    vehicles_beyond=vehicles_beyond(parked, len(counted) - quota),
+                    evidence=evidence,
+                )
+            )
     return out

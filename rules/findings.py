@@ -71,7 +71,8 @@ class Finding:
     tolerance; for availability, a ratio. ``vehicles_beyond`` names, for count
     rules, the vehicles beyond the cap in a documented, deterministic order.
     ``coverage`` is the fraction of expected data behind the finding (None
-    when not applicable). ``evidence`` is JSON-ready (strings, numbers, lists).
+    when not applicable). ``evidence`` holds plain values (strings, numbers,
+    datetimes, tuples, lists, dicts); ``to_dict`` returns it JSON-ready.
     """
 
     rule_type: RuleType
@@ -119,13 +120,24 @@ class Finding:
             "coverage": self.coverage,
             "penalty_eur": self.penalty_eur,
             "vehicles_beyond": list(self.vehicles_beyond),
-            "evidence": dict(self.evidence),
+            "evidence": jsonable(self.evidence),
             "episode": self.episode,
         }
 
 
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with datetimes as ISO 8601 strings and tuples as lists, recursively."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
 
 
 def seconds(value: timedelta) -> float:

@@ -216,7 +216,9 @@ class PreparedCity:
         vi = np.flatnonzero(valid)
         empty_i = np.empty(0, dtype=np.intp)
         if len(vi) == 0 or len(self.zones) == 0:
-            return Located(x, y, lon, lat, valid, empty_i, empty_i, empty_i.astype(bool), empty_i.astype(bool))
+            return Located(
+                x, y, lon, lat, valid, empty_i, empty_i, empty_i.astype(bool), empty_i.astype(bool)
+            )
         pts = shapely.points(x[vi], y[vi])
         cand = self.tree.query(pts, predicate=None)
         pv, pz = vi[cand[0]], cand[1]
@@ -293,8 +295,8 @@ class PreparedCity:
 class Located:
     """Result of ``PreparedCity.locate``: projected points and (vehicle, zone) pairs.
 
-    Pairs are sorted by vehicle index (zones in a fixed, index-dependent order). ``valid`` is False for
-    vehicles without a usable position (never located).
+    Pairs are sorted by vehicle index (zones in a fixed, index-dependent order).
+    ``valid`` is False for vehicles without a usable position (never located).
     """
 
     x: np.ndarray
@@ -368,4 +370,3 @@ def prepare_city(
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = city
     return city
-

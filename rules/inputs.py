@@ -253,7 +253,11 @@ def select_permit(permits: Iterable[Permit], operator: str, at: datetime) -> Per
     """The permit version of ``operator`` in force at ``at`` (highest version wins), or None."""
     best: Permit | None = None
     for p in permits:
-        if p.operator == operator and p.is_effective(at) and (best is None or p.version > best.version):
+        if (
+            p.operator == operator
+            and p.is_effective(at)
+            and (best is None or p.version > best.version)
+        ):
             best = p
     return best
 

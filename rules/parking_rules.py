@@ -169,9 +169,7 @@ def _required_area(
         for i, d in zip(mine.tolist(), dist.tolist(), strict=True):
             status: Status = "uncertain" if in_grown[i] else "violation"
             out.append(
-                _spatial_finding(
-                    rule, permit, clause, snapshots[i], status, d, city, now, None, []
-                )
+                _spatial_finding(rule, permit, clause, snapshots[i], status, d, city, now, None, [])
             )
     return out
 

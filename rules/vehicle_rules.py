@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rules.findings import DWELL_CONFIDENCE, Finding, RuleType, iso
+from rules.findings import DWELL_CONFIDENCE, Finding, RuleType
 from rules.inputs import (
     RENTABLE_STATES,
     OutageSpan,
@@ -66,18 +66,18 @@ class FleetContext:
 
 
 def vehicle_evidence(s: VehicleSnapshot) -> dict[str, Any]:
-    """The observation behind a per-vehicle finding, JSON-ready."""
+    """The observation behind a per-vehicle finding (``Finding.to_dict`` makes it JSON)."""
     return {
         "vehicle_key": s.key,
         "gbfs_id": s.gbfs_id,
-        "state": str(s.state),
-        "position": [s.lon, s.lat],
-        "last_seen": iso(s.last_seen),
-        "parked_since": iso(s.parked_since),
+        "state": s.state.value,
+        "position": (s.lon, s.lat),
+        "last_seen": s.last_seen,
+        "parked_since": s.parked_since,
         "dwell_confidence": s.parked_since_confidence,
         "vehicle_type_id": s.vehicle_type_id,
         "form_factor": s.form_factor,
-        "fetch_refs": list(s.evidence),
+        "fetch_refs": s.evidence,
     }
 
 
@@ -159,7 +159,7 @@ def evaluate_disabled(
         if duration <= p.max_disabled:
             continue
         evidence = vehicle_evidence(s)
-        evidence["disabled_since"] = iso(s.disabled_since)
+        evidence["disabled_since"] = s.disabled_since
         out.append(
             Finding(
                 rule_type=RuleType.DISABLED_TOO_LONG,

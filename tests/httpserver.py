@@ -19,6 +19,7 @@ on exit, even if a delayed reply is still waiting.
 
 from __future__ import annotations
 
+import contextlib
 import gzip as gzip_module
 import socket
 import ssl
@@ -196,10 +197,8 @@ class LocalHTTPServer:
         with self._lock:
             connections = list(self._connections)
         for conn in connections:  # wake handler threads blocked on idle keep-alive sockets
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self._thread.join(timeout=5)
 
     def __enter__(self) -> LocalHTTPServer:

@@ -195,17 +195,17 @@ def float_value(
         else:
             fc.add(WARNING, "value.invalid", path, f"not a number: {value!r}: ignored")
             return None
-    if value != value or (minimum is not None and value < minimum) or (
-        maximum is not None and value > maximum
+    if (
+        value != value
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
     ):
         fc.add(WARNING, "value.out_of_range", path, f"value {value!r} out of range: ignored")
         return None
     return value
 
 
-def int_value(
-    fc: FindingCollector, path: str, value: Any, minimum: int | None = 0
-) -> int | None:
+def int_value(fc: FindingCollector, path: str, value: Any, minimum: int | None = 0) -> int | None:
     """An integer; numeric strings and integral floats coerced with a warning."""
     if type(value) is int:
         if minimum is not None and value < minimum:
@@ -322,7 +322,9 @@ def read_envelope(doc: dict[str, Any], ctx: Ctx) -> tuple[datetime | None, int |
         if last_updated is None:
             fc.add(WARNING, "time.invalid", "/last_updated", f"unparsable last_updated {raw!r}")
         elif last_updated < MIN_PLAUSIBLE:
-            fc.add(WARNING, "time.implausible", "/last_updated", f"last_updated {raw!r} before 2000")
+            fc.add(
+                WARNING, "time.implausible", "/last_updated", f"last_updated {raw!r} before 2000"
+            )
             last_updated = None
         elif ctx.v3 and (type(raw) is not str or issue is not None):
             fc.add(WARNING, "time.posix_in_v3", "/last_updated", f"POSIX last_updated {raw!r}")

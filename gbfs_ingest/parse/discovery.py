@@ -44,11 +44,15 @@ def parse_discovery(
     doc: dict[str, Any],
     preferred_languages: Sequence[str] = (),
     *,
+    version: str | None = None,
     findings: FindingCollector | None = None,
 ) -> Discovery:
-    """Parse ``gbfs.json`` of any version into a :class:`Discovery`."""
+    """Parse ``gbfs.json`` of any version into a :class:`Discovery`.
+
+    ``version`` is only a hint for a file without a ``version`` field.
+    """
     fc = findings if findings is not None else FindingCollector()
-    version, guessed = detect_version(doc)
+    version, guessed = detect_version(doc, version)
     last_updated, ttl = read_envelope(doc, Ctx(version, fc, None))
     data = doc.get("data")
     if not isinstance(data, dict):

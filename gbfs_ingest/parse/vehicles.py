@@ -169,9 +169,14 @@ def _parse_vehicles(
         lr = g("last_reported")
         if lr is not None:
             lr = (ts_good(lr) or ts_slow(lr)) if type(lr) is ts_type else ts_slow(lr)
-        uri = g("rental_uris")
+        uri = g("rental_uris")  # one link for the map: web, else the Android or iOS one
         if uri is not None:
-            uri = _rental_uri(uri)
+            if type(uri) is dict:
+                uri = uri.get("web") or uri.get("android") or uri.get("ios")
+                if type(uri) is not str:
+                    uri = None
+            else:
+                uri = None
         append(new_vehicle(vid, lat, lon, res, dis, vt, sid, hs, rng, fp, lr, pp, uri))
 
     if duplicates:
@@ -238,13 +243,6 @@ def _vehicle_type_slow(fc: FindingCollector, item: str, r: dict[str, Any], vt: A
         )
         return LEGACY_TYPE_PREFIX + kind
     return None
-
-
-def _rental_uri(uris: Any) -> str | None:
-    if type(uris) is not dict:
-        return None
-    uri = uris.get("web") or uris.get("android") or uris.get("ios")
-    return uri if type(uri) is str else None
 
 
 def _fix_fuel_scale(fc: FindingCollector, path: str, out: list[Vehicle], over_one: int) -> None:

@@ -49,7 +49,7 @@ def normalise_version(raw: object) -> tuple[str | None, bool]:
 
 
 def version_family(version: str) -> str:
-    """"1", "2" or "3"."""
+    """ "1", "2" or "3"."""
     return version[0]
 
 

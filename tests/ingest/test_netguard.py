@@ -209,7 +209,7 @@ def test_every_resolved_address_must_be_allowed(fake_dns: dict[str, Any]) -> Non
 
 
 def test_resolution_failure(fake_dns: dict[str, Any]) -> None:
-    with pytest.raises(ResolutionError, match="cannot resolve 'nowhere.invalid'"):
+    with pytest.raises(ResolutionError, match=r"cannot resolve 'nowhere\.invalid'"):
         check_url("https://nowhere.invalid/", DEFAULT, timeout=1.0)
 
 

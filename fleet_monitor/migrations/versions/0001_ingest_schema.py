@@ -150,7 +150,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("feed_id", name=op.f("pk_feed_document")),
     )
     op.create_table(
-        "fetch",
+        "feed_fetch",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("feed_id", sa.Integer(), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
@@ -173,11 +173,11 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("version", sa.String(length=16), nullable=True),
         sa.ForeignKeyConstraint(
-            ["feed_id"], ["feed.id"], name=op.f("fk_fetch_feed_id_feed"), ondelete="CASCADE"
+            ["feed_id"], ["feed.id"], name=op.f("fk_feed_fetch_feed_id_feed"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_fetch")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_feed_fetch")),
     )
-    op.create_index("ix_fetch_feed_started", "fetch", ["feed_id", "started_at"], unique=False)
+    op.create_index("ix_feed_fetch_feed_started", "feed_fetch", ["feed_id", "started_at"], unique=False)
     op.create_table(
         "outage",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -367,8 +367,8 @@ def downgrade() -> None:
         "ix_outage_open", table_name="outage", postgresql_where=sa.text("ended_at IS NULL")
     )
     op.drop_table("outage")
-    op.drop_index("ix_fetch_feed_started", table_name="fetch")
-    op.drop_table("fetch")
+    op.drop_index("ix_feed_fetch_feed_started", table_name="feed_fetch")
+    op.drop_table("feed_fetch")
     op.drop_table("feed_document")
     op.drop_index("ix_dwell_vehicle_started", table_name="dwell")
     op.drop_index("ix_dwell_open", table_name="dwell", postgresql_where=sa.text("ended_at IS NULL"))

@@ -1,0 +1,353 @@
+"""Render each operator's GBFS files, version by version (1.0 to 3.0).
+
+Vehicle documents are assembled from per-vehicle JSON fragments cached on the
+vehicles (rebuilt only when a vehicle changes), so a 100,000-vehicle document
+costs a list walk and a ``bytes.join``. Everything else goes through orjson.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from shapely.geometry import MultiPolygon, Polygon, mapping
+from shapely.geometry.polygon import orient
+
+from gbfs_simulator.config import derive_seed
+from gbfs_simulator.engine import PARKED, OperatorState, Vehicle
+
+if TYPE_CHECKING:
+    from gbfs_simulator.sim import Simulation
+
+REALTIME = ("vehicle_status", "free_bike_status", "station_status")
+_TEXT = {
+    "plan": {"fr": "Tarif standard", "en": "Standard fare"},
+    "plan_desc": {"fr": "Déverrouillage {p:.2f} € puis {m:.2f} € par minute",
+                  "en": "Unlock EUR {p:.2f}, then EUR {m:.2f} per minute"},
+}
+
+
+def vehicle_feed_name(version: str) -> str:
+    return "vehicle_status" if version.startswith("3") else "free_bike_status"
+
+
+class FeedRenderer:
+    """Builds the bytes of every file of every operator of one simulation."""
+
+    def __init__(self, sim: Simulation, base_url: str) -> None:
+        self.sim = sim
+        self.base_url = base_url.rstrip("/")
+        self._static: dict[tuple[str, str, str], bytes] = {}
+
+    # ------------------------------------------------------------ catalogue
+
+    def feed_names(self, slug: str) -> list[str]:
+        """Names listed in the operator's discovery file (manifest.json is extra, 3.0)."""
+        cfg = self.sim.ops[slug].cfg
+        v = cfg.vtuple
+        names = ["gbfs"]
+        if v >= (1, 1):
+            names.append("gbfs_versions")
+        names.append("system_information")
+        if v >= (2, 1):
+            names.append("vehicle_types")
+        if cfg.stations:
+            names += ["station_information", "station_status"]
+        names.append(vehicle_feed_name(cfg.version))
+        names += ["system_regions", "system_pricing_plans"]
+        if v >= (2, 1):
+            names.append("geofencing_zones")
+        return names
+
+    def served_names(self, slug: str) -> list[str]:
+        names = self.feed_names(slug)
+        return [*names, "manifest"] if self.sim.ops[slug].cfg.vtuple >= (3, 0) else names
+
+    def url(self, slug: str, feed: str, lang: str | None = None) -> str:
+        cfg = self.sim.ops[slug].cfg
+        if feed in ("gbfs", "manifest") or cfg.vtuple >= (3, 0):
+            return f"{self.base_url}/{slug}/{feed}.json"
+        return f"{self.base_url}/{slug}/{lang or cfg.languages[0]}/{feed}.json"
+
+    def is_realtime(self, feed: str) -> bool:
+        return feed in REALTIME
+
+    # -------------------------------------------------------------- helpers
+
+    def _ts(self, op: OperatorState, ts: int) -> Any:
+        if op.cfg.vtuple >= (3, 0):
+            return datetime.fromtimestamp(ts, self.sim.tz).isoformat()
+        return ts
+
+    def static_ts(self, op: OperatorState) -> int:
+        return self.sim.t0 - op.cfg.static_age_days * 86400
+
+    def _envelope(self, op: OperatorState, ts: int, data: dict[str, Any],
+                  ttl: int | None = None) -> bytes:
+        doc: dict[str, Any] = {"last_updated": self._ts(op, ts),
+                               "ttl": op.cfg.ttl if ttl is None else ttl}
+        if op.cfg.vtuple >= (1, 1):
+            doc["version"] = op.cfg.version
+        doc["data"] = data
+        return orjson.dumps(doc)
+
+    def _text(self, op: OperatorState, lang: str, texts: dict[str, str] | str) -> Any:
+        """A plain string (1.x/2.x, in ``lang``) or a list of translations (3.0)."""
+        if isinstance(texts, str):
+            texts = dict.fromkeys(op.cfg.languages, texts)
+        if op.cfg.vtuple >= (3, 0):
+            return [{"text": texts.get(lg, texts.get("en", "")), "language": lg}
+                    for lg in op.cfg.languages]
+        return texts.get(lang, next(iter(texts.values())))
+
+    # ------------------------------------------------------------- rendering
+
+    def render(self, slug: str, feed: str, lang: str | None = None) -> bytes:
+        """The body of one file (``feed`` as published, e.g. ``free_bike_status``)."""
+        op = self.sim.ops[slug]
+        lang = lang or op.cfg.languages[0]
+        if feed == vehicle_feed_name(op.cfg.version):
+            return self.vehicle_doc(op)
+        if feed == "station_status" and op.cfg.stations:
+            return self.station_status(op)
+        if feed not in self.served_names(slug):
+            raise KeyError(feed)
+        key = (slug, feed, lang)
+        if key not in self._static:
+            data = getattr(self, f"_{feed}")(op, lang)
+            self._static[key] = self._envelope(op, self.static_ts(op), data)
+        return self._static[key]
+
+    def _gbfs(self, op: OperatorState, lang: str) -> dict[str, Any]:
+        slug = op.cfg.slug
+        if op.cfg.vtuple >= (3, 0):
+            return {"feeds": [{"name": n, "url": self.url(slug, n)} for n in self.feed_names(slug)]}
+        return {lg: {"feeds": [{"name": n, "url": self.url(slug, n, lg)}
+                               for n in self.feed_names(slug)]} for lg in op.cfg.languages}
+
+    def _manifest(self, op: OperatorState, lang: str) -> dict[str, Any]:
+        return {"datasets": [{"system_id": f"{op.cfg.slug}-annecy", "versions": [
+            {"version": op.cfg.version, "url": self.url(op.cfg.slug, "gbfs")}]}]}
+
+    def _gbfs_versions(self, op: OperatorState, lang: str) -> dict[str, Any]:
+        return {"versions": [{"version": op.cfg.version, "url": self.url(op.cfg.slug, "gbfs")}]}
+
+    def _system_information(self, op: OperatorState, lang: str) -> dict[str, Any]:
+        cfg, v = op.cfg, op.cfg.vtuple
+        site = f"https://{cfg.slug}.example.com/"
+        data: dict[str, Any] = {"system_id": f"{cfg.slug}-annecy"}
+        if v >= (3, 0):
+            data["languages"] = list(cfg.languages)
+        else:
+            data["language"] = lang
+        data["name"] = self._text(op, lang, cfg.name)
+        data["operator"] = self._text(op, lang, f"{cfg.name} SAS")
+        data["url"] = site
+        data["start_date"] = "2023-04-01"
+        data["email"] = f"support@{cfg.slug}.example.com"
+        if v >= (1, 1):
+            data["feed_contact_email"] = f"gbfs@{cfg.slug}.example.com"
+        data["timezone"] = self.sim.config.timezone
+        if v >= (3, 0):
+            data["opening_hours"] = "24/7"
+            data["manifest_url"] = self.url(cfg.slug, "manifest")
+            data["license_id"] = "ODbL-1.0"
+        return data
+
+    def _vehicle_types(self, op: OperatorState, lang: str) -> dict[str, Any]:
+        cfg, v = op.cfg, op.cfg.vtuple
+        form = cfg.form_factor
+        if form.startswith("scooter") and v < (2, 3):
+            form = "scooter"
+        vt: dict[str, Any] = {"vehicle_type_id": op.vehicle_type_id, "form_factor": form,
+                              "propulsion_type": cfg.propulsion_type}
+        if cfg.propulsion_type != "human":
+            vt["max_range_meters"] = cfg.max_range_m
+        vt["name"] = self._text(op, lang, cfg.vehicle_model)
+        if v >= (2, 3):
+            vt["wheel_count"] = 2
+            vt["max_permitted_speed"] = 25 if form == "bicycle" else 20
+            vt["default_pricing_plan_id"] = op.plan_id
+        return {"vehicle_types": [vt]}
+
+    def _system_pricing_plans(self, op: OperatorState, lang: str) -> dict[str, Any]:
+        cfg, v = op.cfg, op.cfg.vtuple
+        desc = {lg: t.format(p=cfg.price_eur, m=cfg.per_min_eur)
+                for lg, t in _TEXT["plan_desc"].items()}
+        plan: dict[str, Any] = {
+            "plan_id": op.plan_id, "name": self._text(op, lang, _TEXT["plan"]),
+            "currency": "EUR", "price": cfg.price_eur,
+            "is_taxable": 1 if v < (2, 0) else True,
+            "description": self._text(op, lang, desc),
+        }
+        if v >= (2, 2):
+            plan["per_min_pricing"] = [{"start": 0, "rate": cfg.per_min_eur, "interval": 1}]
+        return {"plans": [plan]}
+
+    def _system_regions(self, op: OperatorState, lang: str) -> dict[str, Any]:
+        return {"regions": [{"region_id": z.id.split(":", 1)[1],
+                             "name": self._text(op, lang, z.name)}
+                            for z in self.sim.city.zones["district"]]}
+
+    def _station_information(self, op: OperatorState, lang: str) -> dict[str, Any]:
+        v = op.cfg.vtuple
+        stations = []
+        for z in self.sim.city.drop_zones:
+            c = z.geom.centroid
+            st: dict[str, Any] = {"station_id": self.station_id(op, z.id),
+                                  "name": self._text(op, lang, z.name),
+                                  "lat": round(c.y, 6), "lon": round(c.x, 6)}
+            if v >= (2, 1):
+                st["is_virtual_station"] = True
+                st["station_area"] = _multipolygon(z.geom)
+            st["region_id"] = self._region_of(c.x, c.y)
+            st["capacity"] = z.capacity or 0
+            stations.append(st)
+        return {"stations": stations}
+
+    def _geofencing_zones(self, op: OperatorState, lang: str) -> dict[str, Any]:
+        v3 = op.cfg.vtuple >= (3, 0)
+        city = self.sim.city
+        scooter = op.cfg.form_factor.startswith("scooter")
+        spec = [(z, False, True, None) for z in city.no_parking]
+        spec += [(z, False, True, 6 if scooter else 10) for z in city.zones["pedestrian"]]
+        spec.append((city.lake, False, False, None))
+        if v3:
+            spec += [(z, True, True, None) for z in city.zones["operating_area"]]
+        features = []
+        for z, ride_end, through, speed in spec:
+            if v3:
+                rule: dict[str, Any] = {"vehicle_type_ids": [op.vehicle_type_id],
+                                        "ride_start_allowed": ride_end,
+                                        "ride_end_allowed": ride_end,
+                                        "ride_through_allowed": through}
+            else:
+                rule = {"vehicle_type_id": [op.vehicle_type_id], "ride_allowed": ride_end,
+                        "ride_through_allowed": through}
+            if speed is not None:
+                rule["maximum_speed_kph"] = speed
+            features.append({"type": "Feature",
+                             "properties": {"name": self._text(op, lang, z.name),
+                                            "rules": [rule]},
+                             "geometry": _multipolygon(z.geom)})
+        data: dict[str, Any] = {"geofencing_zones": {"type": "FeatureCollection",
+                                                     "features": features}}
+        if v3:
+            data["global_rules"] = [{"ride_start_allowed": False, "ride_end_allowed": False,
+                                     "ride_through_allowed": True}]
+        return data
+
+    def station_id(self, op: OperatorState, zone_id: str) -> str:
+        return f"{op.cfg.slug}-{zone_id.split(':', 1)[1]}"
+
+    def _region_of(self, lon: float, lat: float) -> str:
+        for d in self.sim.city.zones["district"]:
+            if d.contains(lon, lat):
+                return d.id.split(":", 1)[1]
+        return "annecy"
+
+    # ------------------------------------------------------- realtime files
+
+    def _frag(self, op: OperatorState, v: Vehicle) -> bytes:
+        """JSON of a vehicle's fields after its id, without the opening brace."""
+        ver = op.cfg.vtuple
+        d: dict[str, Any] = {"lat": v.lat, "lon": v.lon}
+        if ver < (2, 0):
+            d["is_reserved"] = int(v.reserved)
+            d["is_disabled"] = int(v.disabled)
+        else:
+            d["is_reserved"] = v.reserved
+            d["is_disabled"] = v.disabled
+        if ver >= (2, 1):
+            d["vehicle_type_id"] = op.vehicle_type_id
+            d["last_reported"] = self._ts(op, v.last_reported)
+            if op.cfg.propulsion_type != "human":
+                d["current_range_meters"] = round(v.battery * op.cfg.max_range_m)
+            if v.station_id is not None:
+                d["station_id"] = v.station_id
+        if ver >= (2, 2):
+            d["pricing_plan_id"] = op.plan_id
+        if ver >= (2, 3):
+            d["current_fuel_percent"] = round(v.battery, 2)
+        frag = orjson.dumps(d)[1:]
+        v.frag = frag
+        return frag
+
+    def _header(self, op: OperatorState, key: bytes) -> bytes:
+        head = b'{"last_updated":' + orjson.dumps(self._ts(op, self.sim.state_ts))
+        head += b',"ttl":' + str(op.cfg.ttl).encode()
+        if op.cfg.vtuple >= (1, 1):
+            head += b',"version":"' + op.cfg.version.encode() + b'"'
+        return head + b',"data":{"' + key + b'":['
+
+    def vehicle_doc(self, op: OperatorState) -> bytes:
+        """``free_bike_status`` / ``vehicle_status``: every listed vehicle, in index order."""
+        v3 = op.cfg.vtuple >= (3, 0)
+        id_open = b'{"vehicle_id":"' if v3 else b'{"bike_id":"'
+        all_listed = op.cfg.list_disabled
+        listed = [v for v in op.vehicles
+                  if v.status == PARKED and (all_listed or not v.disabled)]
+        frag = self._frag
+        if op.cfg.id_rotation == "every_fetch":
+            op.fetch_no += 1
+            rng = random.Random(derive_seed(self.sim.seed, "fetch", op.cfg.slug, op.fetch_no))
+            ids = rng.randbytes(16 * len(listed)).hex().encode()
+            parts = [id_open + ids[32 * i:32 * i + 32] + b'",' + (v.frag or frag(op, v))
+                     for i, v in enumerate(listed)]
+            op.last_fetch = ([v.idx for v in listed], ids)
+        else:
+            parts = []
+            for v in listed:
+                e = v.elem
+                if e is None:
+                    e = v.elem = id_open + v.public_id.encode() + b'",' + (v.frag or frag(op, v))
+                parts.append(e)
+        key = b"vehicles" if v3 else b"bikes"
+        return self._header(op, key) + b",".join(parts) + b"]}}"
+
+    def station_status(self, op: OperatorState) -> bytes:
+        ver = op.cfg.vtuple
+        avail: dict[str, int] = {}
+        disabled: dict[str, int] = {}
+        for v in op.vehicles:
+            if v.status == PARKED and v.station_id is not None:
+                bucket = disabled if v.disabled else avail
+                bucket[v.station_id] = bucket.get(v.station_id, 0) + 1
+        ts = self._ts(op, self.sim.state_ts)
+        flag = (lambda b: b) if ver >= (2, 0) else int
+        stations = []
+        for z in self.sim.city.drop_zones:
+            sid = self.station_id(op, z.id)
+            n = avail.get(sid, 0)
+            st: dict[str, Any] = {"station_id": sid}
+            st["num_vehicles_available" if ver >= (3, 0) else "num_bikes_available"] = n
+            if ver >= (2, 1):
+                st["vehicle_types_available"] = [{"vehicle_type_id": op.vehicle_type_id,
+                                                  "count": n}]
+            if ver < (2, 0):
+                st["num_docks_available"] = max(0, (z.capacity or 0) - n)
+            st["num_bikes_disabled" if ver < (3, 0) else "num_vehicles_disabled"] = (
+                disabled.get(sid, 0))
+            st.update(is_installed=flag(True), is_renting=flag(True), is_returning=flag(True),
+                      last_reported=ts)
+            stations.append(st)
+        doc: dict[str, Any] = {"last_updated": ts, "ttl": op.cfg.ttl}
+        if ver >= (1, 1):
+            doc["version"] = op.cfg.version
+        doc["data"] = {"stations": stations}
+        return orjson.dumps(doc)
+
+
+def _multipolygon(geom: Any) -> dict[str, Any]:
+    polys = list(geom.geoms) if isinstance(geom, MultiPolygon) else [geom]
+    mp = MultiPolygon([orient(Polygon(p.exterior, p.interiors), 1.0) for p in polys])
+    coords = mapping(mp)["coordinates"]
+    return {"type": "MultiPolygon", "coordinates": _round(coords)}
+
+
+def _round(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return round(obj, 6)
+    return [_round(x) for x in obj]

@@ -1,0 +1,113 @@
+"""``evaluate_all``: every rule, on one set of inputs, at one instant. Still pure.
+
+What the DB layer does with the result (documented here, implemented there):
+open a violation for each new ``Finding.key``; keep it open (last seen,
+measured value) while the key comes back; close it, with the evaluation that
+no longer found it, when the key is missing from a later evaluation, unless
+the finding's operator is in outage at that time (then hold it: vehicle and
+count rules return nothing for an operator in outage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from rules.count_rules import evaluate_count_rules, evaluate_parking_overflow
+from rules.data_rules import (
+    evaluate_feed_outage,
+    evaluate_feed_staleness,
+    evaluate_monthly_availability,
+)
+from rules.findings import Finding, sort_findings
+from rules.geo import BBox, PreparedCity, prepare_city
+from rules.inputs import (
+    CountSample,
+    FeedHealthSample,
+    OutageSpan,
+    Permit,
+    VehicleSnapshot,
+    Zone,
+    active_permits,
+)
+from rules.parking_rules import (
+    evaluate_outside_mandatory_parking,
+    evaluate_outside_operating_area,
+    evaluate_prohibited_zones,
+)
+from rules.vehicle_rules import FleetContext, evaluate_disabled, evaluate_idle
+
+
+def evaluate_all(
+    snapshots: Sequence[VehicleSnapshot],
+    zones: Sequence[Zone],
+    permits: Iterable[Permit],
+    samples: Iterable[CountSample],
+    outages: Iterable[OutageSpan],
+    now: datetime,
+    *,
+    health: Iterable[FeedHealthSample] = (),
+    city: PreparedCity | None = None,
+    line_half_width_m: float = 1.5,
+    aoi: BBox | None = None,
+) -> list[Finding]:
+    """All findings at ``now``, sorted by rule type, operator and key.
+
+    ``snapshots``: the last known state of every vehicle believed in public
+    space at ``now`` (including, flagged ``in_outage``, those of operators in
+    outage). ``samples``: count samples of the counting window. ``city``: a
+    ``PreparedCity`` built from ``zones`` (pass it to reuse it across
+    evaluations; otherwise one is memoised per zones content and tolerance).
+    """
+    snapshots = list(snapshots)
+    permits = list(permits)
+    outages = list(outages)
+    health = list(health)
+    findings: list[Finding] = []
+    findings += evaluate_idle(snapshots, permits, now, outages=outages)
+    findings += evaluate_disabled(snapshots, permits, now, outages=outages)
+
+    active = active_permits(permits, now)
+    if zones or city is not None:
+        tolerances = sorted({p.gps_tolerance_m for p in active.values()})
+        for tol in tolerances:
+            ops = {o for o, p in active.items() if p.gps_tolerance_m == tol}
+            subset = (
+                snapshots if len(tolerances) == 1 else [s for s in snapshots if s.operator in ops]
+            )
+            c = _city(city, zones, tol, line_half_width_m, aoi)
+            located = c.locate(subset, now)
+            fleet = FleetContext.build(subset, permits, now, outages)
+            kw = {"outages": outages, "located": located, "fleet": fleet}
+            findings += evaluate_prohibited_zones(subset, c, permits, now, **kw)
+            findings += evaluate_outside_operating_area(subset, c, permits, now, **kw)
+            findings += evaluate_outside_mandatory_parking(subset, c, permits, now, **kw)
+            if len(tolerances) == 1:
+                findings += evaluate_parking_overflow(
+                    snapshots, c, permits, now, outages=outages, located=located
+                )
+        if len(tolerances) > 1:
+            # a shared capacity needs every operator's vehicles in one count
+            c = _city(city, zones, tolerances[0], line_half_width_m, aoi)
+            findings += evaluate_parking_overflow(snapshots, c, permits, now, outages=outages)
+
+    findings += evaluate_count_rules(samples, permits, now, outages=outages)
+    findings += evaluate_feed_outage(outages, permits, now)
+    findings += evaluate_feed_staleness(health, permits, now, outages=outages)
+    findings += evaluate_monthly_availability(outages, permits, now, health=health)
+    return sort_findings(findings)
+
+
+def _city(
+    city: PreparedCity | None,
+    zones: Sequence[Zone],
+    tolerance_m: float,
+    line_half_width_m: float,
+    aoi: BBox | None,
+) -> PreparedCity:
+    if city is not None and city.tolerance_m == tolerance_m:
+        return city
+    source = zones if zones else (city.zones if city is not None else ())
+    return prepare_city(
+        list(source), tolerance_m=tolerance_m, line_half_width_m=line_half_width_m, aoi=aoi
+    )
