@@ -103,34 +103,34 @@ def build_zones() -> dict[str, FeatureCollection]:
     """Build every zone kind from the raw shapes (the source of the committed files)."""
     approx = "Approximate shape drawn from public facts; not a survey."
     districts = [
-        _feature(f"district:{slug}", Polygon(ring), name=name, kind="district", insee=insee)
+        _feature(slug, Polygon(ring), name=name, kind="district", insee=insee)
         for slug, name, insee, ring in raw.DISTRICTS
     ]
     lake = Polygon(raw.LAKE)
     union = unary_union([Polygon(ring) for _, _, _, ring in raw.DISTRICTS])
     operating = union.difference(lake)
-    water = [_feature("water:lac-annecy", lake, name="Lac d'Annecy", kind="water",
+    water = [_feature("lac-annecy", lake, name="Lac d'Annecy", kind="water",
                       water_kind="lake")]
     for slug, name, width, line in raw.CANALS:
-        water.append(_feature(f"water:{slug}", _buffer_m(LineString(line), width / 2, "flat"),
+        water.append(_feature(slug, _buffer_m(LineString(line), width / 2, "flat"),
                               name=name, kind="water", water_kind="canal", width_m=width))
-    no_parking = [_feature(f"no_parking:{slug}", Polygon(ring), name=name, kind="no_parking")
+    no_parking = [_feature(slug, Polygon(ring), name=name, kind="no_parking")
                   for slug, name, ring in raw.NO_PARKING]
     parking = [
-        _feature(f"mandatory_parking:{slug}", drop_zone_polygon(lon, lat), name=name,
+        _feature(slug, drop_zone_polygon(lon, lat), name=name,
                  kind="mandatory_parking", capacity=cap, district=district)
         for slug, name, lon, lat, cap, district in raw.MANDATORY_PARKING
     ]
-    pedestrian = [_feature(f"pedestrian:{slug}", Polygon(ring), name=name, kind="pedestrian")
+    pedestrian = [_feature(slug, Polygon(ring), name=name, kind="pedestrian")
                   for slug, name, ring in raw.PEDESTRIAN]
     tracks = [
-        _feature(f"tram_tracks:{slug}", LineString(line), name=name, kind="tram_tracks",
+        _feature(slug, LineString(line), name=name, kind="tram_tracks",
                  line_kind=line_kind)
         for slug, name, line_kind, line in raw.TRAM_TRACKS
     ]
     return {
         "operating_area": _collection("operating_area", [_feature(
-            "operating_area:annecy", operating, name="Annecy – périmètre d'exploitation",
+            "annecy", operating, name="Annecy – périmètre d'exploitation",
             kind="operating_area")], f"Union of the six districts minus the lake. {approx}"),
         "district": _collection("district", districts,
                                 f"The six communes merged into Annecy in 2017. {approx}"),
@@ -147,7 +147,10 @@ def build_zones() -> dict[str, FeatureCollection]:
 
 
 def _dumps(fc: FeatureCollection) -> bytes:
-    return orjson.dumps(fc, option=orjson.OPT_INDENT_2) + b"\n"
+    """Compact GeoJSON with one feature per line (readable diffs)."""
+    head = {k: v for k, v in fc.items() if k != "features"}
+    lines = [orjson.dumps(f) for f in fc["features"]]
+    return (orjson.dumps(head)[:-1] + b',"features":[\n' + b",\n".join(lines) + b"\n]}\n")
 
 
 def export_zones(out_dir: Path | None = None) -> list[Path]:
@@ -217,7 +220,7 @@ class City:
                 geom = shape(f["geometry"])
                 shapely.prepare(geom)
                 props = f["properties"]
-                items.append(Zone(f.get("id", props["name"]), props["name"], kind, geom,
+                items.append(Zone(f"{kind}:{f['id']}", props["name"], kind, geom,
                                   props.get("capacity")))
             self.zones[kind] = items
         self.lake = next(z for z in self.zones["water"] if z.id == "water:lac-annecy")

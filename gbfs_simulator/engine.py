@@ -128,7 +128,8 @@ class OperatorState:
         self.cap_boost = 0
         self.night_done: date | None = None
         self.last_fetch: tuple[list[int], bytes] | None = None  # every-fetch ids
-        self.vehicle_type_id = f"{cfg.slug}-{'scooter' if 'scooter' in cfg.form_factor else 'ebike'}"
+        kind = "scooter" if "scooter" in cfg.form_factor else "ebike"
+        self.vehicle_type_id = f"{cfg.slug}-{kind}"
         self.plan_id = f"{cfg.slug}-standard"
 
     def new_vehicle(self) -> Vehicle:
