@@ -298,11 +298,11 @@ def bench_storage(n: int, minutes: int) -> dict[str, float]:
             naive = c.execute(text("SELECT pg_total_relation_size('obs')")).scalar() * 10
         engine.dispose()
     return {
-        "history_bytes_per_vehicle_day": history / n,
+        "history_bytes_per_vehicle_day": float(history) / n,
         "naive_bytes_per_vehicle_day": naive / n,
         "dwell_rows_per_vehicle_day": rows[0] / n,
         "alias_rows_per_vehicle_day": rows[1] / n,
-        "raw_evidence_bytes_per_vehicle_day": (raw or 0) / n,
+        "raw_evidence_bytes_per_vehicle_day": float(raw or 0) / n,
     }
 
 

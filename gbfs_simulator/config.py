@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -71,7 +72,7 @@ class OperatorConfig:
         if not self.languages:
             raise ValueError(f"operator {self.slug}: at least one language")
 
-    @property
+    @cached_property
     def vtuple(self) -> tuple[int, int]:
         major, minor = self.version.split(".")
         return int(major), int(minor)

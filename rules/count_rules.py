@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -219,6 +221,41 @@ def _count_finding(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Cap:
+    """One count limit of a permit: how to count it in a sample, who counts."""
+
+    rule: RuleType
+    clause: str
+    subject: str
+    limit: int
+    count: Callable[[CountSample], int]
+    member: Callable[[DeployedVehicle], bool]
+    zone_id: str | None = None
+
+
+def _caps(p: Permit) -> list[_Cap]:
+    caps = []
+    if p.fleet_cap is not None:
+        caps.append(
+            _Cap(RuleType.FLEET_CAP, "fleet_cap", p.operator, p.fleet_cap,
+                 lambda s: s.deployed, lambda v: True)
+        )  # fmt: skip
+    for ff, cap in sorted(p.fleet_cap_by_form_factor.items()):
+        caps.append(
+            _Cap(RuleType.FLEET_CAP, f"fleet_cap.{ff}", f"{p.operator}:{ff}", cap,
+                 lambda s, ff=ff: s.by_form_factor.get(ff, 0),
+                 lambda v, ff=ff: v.form_factor == ff)
+        )  # fmt: skip
+    for zid, cap in sorted(p.zone_caps.items()):
+        caps.append(
+            _Cap(RuleType.ZONE_CAP, f"zone_caps.{zid}", zid, cap,
+                 lambda s, zid=zid: s.by_zone.get(zid, 0),
+                 lambda v, zid=zid: zid in v.zone_ids, zid)
+        )  # fmt: skip
+    return caps
+
+
 def evaluate_count_rules(
     samples: Iterable[CountSample],
     permits: Iterable[Permit],
@@ -236,90 +273,34 @@ def evaluate_count_rules(
         series, latest = _series(samples, p, now)
         if latest is None:
             continue
-        checks: list[tuple[RuleType, str, str, int, Any, Any, str | None]] = []
-        if p.fleet_cap is not None:
-            checks.append(
-                (
-                    RuleType.FLEET_CAP,
-                    "fleet_cap",
-                    op,
-                    p.fleet_cap,
-                    lambda s: s.deployed,
-                    lambda v: True,
-                    None,
-                )
-            )
-        for ff, cap in sorted(p.fleet_cap_by_form_factor.items()):
-            checks.append(
-                (
-                    RuleType.FLEET_CAP,
-                    f"fleet_cap.{ff}",
-                    f"{op}:{ff}",
-                    cap,
-                    lambda s, ff=ff: s.by_form_factor.get(ff, 0),
-                    lambda v, ff=ff: v.form_factor == ff,
-                    None,
-                )
-            )
-        for zid, cap in sorted(p.zone_caps.items()):
-            checks.append(
-                (
-                    RuleType.ZONE_CAP,
-                    f"zone_caps.{zid}",
-                    zid,
-                    cap,
-                    lambda s, zid=zid: s.by_zone.get(zid, 0),
-                    lambda v, zid=zid: zid in v.zone_ids,
-                    zid,
-                )
-            )
-        for rule, clause, subject, cap, count, member, zid in checks:
-            value = count(latest)
-            if value <= cap:
+        ordered: list[DeployedVehicle] | None = None
+        for c in _caps(p):
+            value = c.count(latest)
+            if value <= c.limit:
                 continue
-            beyond = vehicles_beyond((v for v in latest.vehicles if member(v)), value - cap)
-            summary = _window_summary(p, series, now, count, cap, above=True)
+            if ordered is None:
+                ordered = sorted(latest.vehicles, key=_recency)
+            beyond = tuple(islice((v.key for v in ordered if c.member(v)), value - c.limit))
+            summary = _window_summary(p, series, now, c.count, c.limit, above=True)
             out.append(
-                _count_finding(
-                    rule,
-                    p,
-                    clause,
-                    subject,
-                    "violation",
-                    value,
-                    cap,
-                    latest,
-                    summary,
-                    now,
-                    beyond,
-                    zid,
-                )
-            )
+                _count_finding(c.rule, p, c.clause, c.subject, "violation", value, c.limit,
+                               latest, summary, now, beyond, c.zone_id)
+            )  # fmt: skip
         for zid, floor in sorted(p.zone_floors.items()):
-            count = lambda s, zid=zid: s.by_zone.get(zid, 0)  # noqa: E731
-            value = count(latest)
+            value = latest.by_zone.get(zid, 0)
             if value >= floor:
                 continue
-            status: Status = (
-                "violation" if latest.coverage >= p.counting.min_coverage else "uncertain"
-            )
+            ok = latest.coverage >= p.counting.min_coverage
+            status: Status = "violation" if ok else "uncertain"
+
+            def count(s: CountSample, zid: str = zid) -> int:
+                return s.by_zone.get(zid, 0)
+
             summary = _window_summary(p, series, now, count, floor, above=False)
             out.append(
-                _count_finding(
-                    RuleType.ZONE_FLOOR,
-                    p,
-                    f"zone_floors.{zid}",
-                    zid,
-                    status,
-                    value,
-                    floor,
-                    latest,
-                    summary,
-                    now,
-                    (),
-                    zid,
-                )
-            )
+                _count_finding(RuleType.ZONE_FLOOR, p, f"zone_floors.{zid}", zid, status,
+                               value, floor, latest, summary, now, (), zid)
+            )  # fmt: skip
     return out
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 
 from rules.findings import DWELL_CONFIDENCE, Finding, RuleType
 from rules.inputs import (
-    RENTABLE_STATES,
     OutageSpan,
     Permit,
     VehicleSnapshot,
@@ -81,13 +80,64 @@ def vehicle_evidence(s: VehicleSnapshot) -> dict[str, Any]:
     }
 
 
-def _penalty(permit: Permit, rule: RuleType) -> float | None:
-    return permit.penalties_eur.get(str(rule))
+def _duration_rule(
+    rule: RuleType,
+    clause: str,
+    snapshots: Sequence[VehicleSnapshot],
+    permits: Iterable[Permit],
+    now: datetime,
+    outages: Iterable[OutageSpan],
+    disabled: bool,
+) -> list[Finding]:
+    """Vehicles in a state (disabled, or rentable) since longer than the permit allows.
 
-
-def _observed_end(s: VehicleSnapshot, now: datetime) -> datetime:
-    """End of the observed dwell: the last sighting, never after ``now``."""
-    return s.last_seen if s.last_seen <= now else now
+    The duration runs from the episode start (``disabled_since`` or
+    ``parked_since``) to the last sighting, never past ``now``.
+    """
+    active = active_permits(permits, now)
+    down = operators_in_outage(outages, now)
+    limits: dict[str, tuple[Permit, timedelta, datetime]] = {}
+    for op, p in active.items():
+        limit = p.max_disabled if disabled else p.max_idle
+        if limit is not None and op not in down:
+            limits[op] = (p, limit, now - limit)
+    out: list[Finding] = []
+    for s in snapshots:
+        start = s.disabled_since if disabled else s.parked_since
+        if start is None:
+            continue
+        entry = limits.get(s.operator)
+        # cheap necessary condition first: the episode started before now - limit
+        if entry is None or start >= entry[2] or s.in_outage:
+            continue
+        if (s.state is VehicleState.DISABLED) is not disabled:
+            continue
+        p, limit, _ = entry
+        duration = (s.last_seen if s.last_seen <= now else now) - start
+        if duration <= limit:
+            continue
+        evidence = vehicle_evidence(s)
+        if disabled:
+            evidence["disabled_since"] = start
+        out.append(
+            Finding(
+                rule_type=rule,
+                operator=s.operator,
+                subject_key=s.key,
+                status="violation",
+                measured=duration.total_seconds(),
+                unit="s",
+                threshold=limit.total_seconds(),
+                clause=p.clause(clause),
+                observed_at=now,
+                permit_version=p.version,
+                since=start,
+                confidence=DWELL_CONFIDENCE.get(s.parked_since_confidence, 0.5),
+                penalty_eur=p.penalties_eur.get(str(rule)),
+                evidence=evidence,
+            )
+        )
+    return out
 
 
 def evaluate_idle(
@@ -105,37 +155,9 @@ def evaluate_idle(
     continuous 1.0, across gaps 0.8, rotation-linked 0.7. Disabled vehicles
     fall under the disabled rule instead.
     """
-    active = active_permits(permits, now)
-    down = operators_in_outage(outages, now)
-    out: list[Finding] = []
-    for s in snapshots:
-        if s.state not in RENTABLE_STATES or s.parked_since is None:
-            continue
-        p = active.get(s.operator)
-        if p is None or p.max_idle is None or s.in_outage or s.operator in down:
-            continue
-        dwell = _observed_end(s, now) - s.parked_since
-        if dwell <= p.max_idle:
-            continue
-        out.append(
-            Finding(
-                rule_type=RuleType.IDLE_TOO_LONG,
-                operator=s.operator,
-                subject_key=s.key,
-                status="violation",
-                measured=dwell.total_seconds(),
-                unit="s",
-                threshold=p.max_idle.total_seconds(),
-                clause=p.clause("max_idle"),
-                observed_at=now,
-                permit_version=p.version,
-                since=s.parked_since,
-                confidence=DWELL_CONFIDENCE.get(s.parked_since_confidence, 0.5),
-                penalty_eur=_penalty(p, RuleType.IDLE_TOO_LONG),
-                evidence=vehicle_evidence(s),
-            )
-        )
-    return out
+    return _duration_rule(
+        RuleType.IDLE_TOO_LONG, "max_idle", snapshots, permits, now, outages, disabled=False
+    )
 
 
 def evaluate_disabled(
@@ -145,37 +167,8 @@ def evaluate_disabled(
     *,
     outages: Iterable[OutageSpan] = (),
 ) -> list[Finding]:
-    """Vehicles disabled (not rentable, in public space) for more than ``max_disabled``."""
-    active = active_permits(permits, now)
-    down = operators_in_outage(outages, now)
-    out: list[Finding] = []
-    for s in snapshots:
-        if s.state is not VehicleState.DISABLED or s.disabled_since is None:
-            continue
-        p = active.get(s.operator)
-        if p is None or p.max_disabled is None or s.in_outage or s.operator in down:
-            continue
-        duration = _observed_end(s, now) - s.disabled_since
-        if duration <= p.max_disabled:
-            continue
-        evidence = vehicle_evidence(s)
-        evidence["disabled_since"] = s.disabled_since
-        out.append(
-            Finding(
-                rule_type=RuleType.DISABLED_TOO_LONG,
-                operator=s.operator,
-                subject_key=s.key,
-                status="violation",
-                measured=duration.total_seconds(),
-                unit="s",
-                threshold=p.max_disabled.total_seconds(),
-                clause=p.clause("max_disabled"),
-                observed_at=now,
-                permit_version=p.version,
-                since=s.disabled_since,
-                confidence=DWELL_CONFIDENCE.get(s.parked_since_confidence, 0.5),
-                penalty_eur=_penalty(p, RuleType.DISABLED_TOO_LONG),
-                evidence=evidence,
-            )
-        )
-    return out
+    """Vehicles disabled (not rentable, in public space) for more than ``max_disabled``,
+    counted from ``disabled_since``, with the confidence of the dwell."""
+    return _duration_rule(
+        RuleType.DISABLED_TOO_LONG, "max_disabled", snapshots, permits, now, outages, disabled=True
+    )

@@ -92,27 +92,26 @@ def _parse_vehicles(
     append = out.append
     new_vehicle = Vehicle
     dropped = duplicates = docked = fuel_over_one = 0
-    _type, _float, _int, _str, _dict = type, float, int, str, dict
     for r in records:
-        if _type(r) is not _dict:
+        if type(r) is not dict:
             fc.add(ERROR, "record.not_object", item, f"record is not an object: {r!r:.80}")
             dropped += 1
             continue
         g = r.get
         vid = g(id_key)
-        if _type(vid) is not _str or not vid:
+        if type(vid) is not str or not vid:
             vid = _vehicle_id_slow(fc, item, r, id_key, other_id_key)
             if vid is None:
                 dropped += 1
                 continue
         sid = g("station_id")
-        if sid is not None and (_type(sid) is not _str or not sid):
+        if sid is not None and (type(sid) is not str or not sid):
             sid = id_value(fc, p_sid, sid)
         lat = g("lat")
         lon = g("lon")
         if not (
-            _type(lat) is _float
-            and _type(lon) is _float
+            type(lat) is float
+            and type(lon) is float
             and -90.0 <= lat <= 90.0
             and -180.0 <= lon <= 180.0
             and (lat != 0.0 or lon != 0.0)
@@ -151,30 +150,30 @@ def _parse_vehicles(
         if dis is not False and dis is not True:
             dis = _bool_slow(fc, p_dis, dis)
         vt = g("vehicle_type_id")
-        if _type(vt) is not _str or not vt:
+        if type(vt) is not str or not vt:
             vt = _vehicle_type_slow(fc, item, r, vt)
         hs = g("home_station_id")
-        if hs is not None and (_type(hs) is not _str or not hs):
+        if hs is not None and (type(hs) is not str or not hs):
             hs = id_value(fc, p_hs, hs)
         pp = g("pricing_plan_id")
-        if pp is not None and (_type(pp) is not _str or not pp):
+        if pp is not None and (type(pp) is not str or not pp):
             pp = id_value(fc, p_pp, pp)
         rng = g("current_range_meters")
-        if rng is not None and not ((_type(rng) is _float or _type(rng) is _int) and rng >= 0):
+        if rng is not None and not ((type(rng) is float or type(rng) is int) and rng >= 0):
             rng = float_value(fc, p_rng, rng, 0.0)
         fp = g("current_fuel_percent")
-        if fp is not None and not ((_type(fp) is _float or _type(fp) is _int) and 0 <= fp <= 1):
+        if fp is not None and not ((type(fp) is float or type(fp) is int) and 0 <= fp <= 1):
             fp = float_value(fc, p_fp, fp, 0.0, 100.0)
             if fp is not None and fp > 1:
                 fuel_over_one += 1
         lr = g("last_reported")
         if lr is not None:
-            lr = (ts_good(lr) or ts_slow(lr)) if _type(lr) is ts_type else ts_slow(lr)
+            lr = (ts_good(lr) or ts_slow(lr)) if type(lr) is ts_type else ts_slow(lr)
         uri = g("rental_uris")  # one link for the map: web, else the Android or iOS one
         if uri is not None:
-            if _type(uri) is _dict:
+            if type(uri) is dict:
                 uri = uri.get("web") or uri.get("android") or uri.get("ios")
-                if _type(uri) is not _str:
+                if type(uri) is not str:
                     uri = None
             else:
                 uri = None

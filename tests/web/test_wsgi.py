@@ -1,0 +1,37 @@
+"""The WSGI module builds the app from the settings, only when imported."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+
+def test_wsgi_app_is_built_from_settings(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[web]\ntile_url = "https://tiles.example.org/{z}/{x}/{y}.png"\n')
+    monkeypatch.setenv("FLEET_CONFIG", str(config))
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("FLEET_TEST_SECRET", "s3cret-from-env")
+    monkeypatch.setenv("FLEET__WEB__SECRET_KEY_ENV", "FLEET_TEST_SECRET")
+    monkeypatch.delitem(sys.modules, "fleet_monitor.wsgi", raising=False)
+    module = importlib.import_module("fleet_monitor.wsgi")
+    try:
+        assert isinstance(module.app, Flask)
+        assert module.app.secret_key == "s3cret-from-env"
+        response = module.app.test_client().get("/api/health")
+        assert response.status_code == 200
+        assert "https://tiles.example.org" in response.headers["Content-Security-Policy"]
+    finally:
+        module.app.extensions["fleet_monitor.engine"].dispose()
+        sys.modules.pop("fleet_monitor.wsgi", None)
+
+
+def test_importing_the_web_package_builds_nothing() -> None:
+    web = importlib.import_module("fleet_monitor.web")
+    assert not any(isinstance(v, Flask) for v in vars(web).values())
