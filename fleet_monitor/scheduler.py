@@ -60,6 +60,7 @@ class IngestScheduler:
         self._intervals: dict[int, float] = {}
         self._lock = threading.Lock()
         self.polls = 0
+        self.skipped = 0
 
     # ------------------------------------------------------------------ jobs
 
@@ -114,6 +115,7 @@ class IngestScheduler:
             return
         with self._lock:
             self.polls += 1
+            self.skipped += res.outcome == "skipped"
         log.debug("feed %s %s: %s (%s changes)", feed_id, op.slug, res.outcome, res.changed)
         interval = res.next_interval_s
         if interval and abs(self._intervals.get(feed_id, -1) - interval) > 0.5:

@@ -109,7 +109,9 @@ def process_body(
 ) -> ProcessResult:
     """Handle one body of ``feed``. Always records a fetch row (and the raw bytes)."""
     digest = store.content_hash(body)
-    store.store_raw(session, body, fetched_at, digest)
+    unchanged = live and digest == feed.last_content_hash
+    # compress the evidence on another core while this one parses
+    compressed = None if unchanged else store.compress_later(body)
     base = dict(
         started_at=fetched_at,
         source="http" if live else "file",
@@ -118,7 +120,8 @@ def process_body(
         content_hash=digest,
         **fetch_meta,
     )
-    if live and digest == feed.last_content_hash:
+    if unchanged:
+        store.store_raw(session, body, fetched_at, digest)
         fetch_id = store.record_fetch(session, feed.id, outcome="unchanged", **base)
         _set_feed(session, feed.id, fetched_at, success=True)
         _check_staleness_only(session, feed, fetched_at, settings, fetch_id)
@@ -131,6 +134,7 @@ def process_body(
         version, _guessed = detect_version(doc, feed.version)
         parsed = parse_feed(feed.feed_type, doc, version)
     except (orjson.JSONDecodeError, ParseError, ValueError, TypeError) as exc:
+        store.store_raw(session, body, fetched_at, digest, compressed)  # evidence of the fault
         message = f"unreadable {feed.feed_type.value}: {exc}"
         fetch_id = store.record_fetch(
             session, feed.id, outcome="invalid", error_kind="parse", error=message, **base
@@ -139,6 +143,7 @@ def process_body(
         store.start_outage(session, feed.id, "unavailable", fetched_at, fetch_id, message)
         return ProcessResult("invalid", fetch_id, error=message)
 
+    store.store_raw(session, body, fetched_at, digest, compressed)
     findings = list(parsed.findings)
     if settings.validate_schema:
         findings.extend(validate_document(feed.feed_type, version, doc))

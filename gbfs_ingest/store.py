@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,7 +32,24 @@ def content_hash(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def store_raw(session: Session, body: bytes, seen_at: datetime, digest: str | None = None) -> str:
+_pool: ThreadPoolExecutor | None = None
+
+
+def compress_later(body: bytes) -> Future[bytes]:
+    """Compress in a worker thread (zstd releases the GIL) while the caller parses."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="evidence")
+    return _pool.submit(lambda: _compressor().compress(body))
+
+
+def store_raw(
+    session: Session,
+    body: bytes,
+    seen_at: datetime,
+    digest: str | None = None,
+    compressed: Future[bytes] | None = None,
+) -> str:
     """Keep the raw bytes (compressed, deduplicated by SHA-256); return the hash."""
     digest = digest or content_hash(body)
     cur = pg_connection(session).cursor()
@@ -40,7 +58,7 @@ def store_raw(session: Session, body: bytes, seen_at: datetime, digest: str | No
         (seen_at, digest),
     )
     if cur.rowcount == 0:
-        data = _compressor().compress(body)
+        data = compressed.result() if compressed is not None else _compressor().compress(body)
         cur.execute(
             "INSERT INTO raw_blob (sha256, data, size, compressed_size, first_seen_at,"
             " last_seen_at, pinned) VALUES (%s, %s, %s, %s, %s, %s, false)"

@@ -96,10 +96,6 @@ def _same_place(row: CurrentRow, v: Vehicle, noise_m: float) -> bool:
     return distance_m(row.lat, row.lon, v.lat, v.lon) <= noise_m
 
 
-def _fuel(v: Vehicle) -> float | None:
-    return v.current_fuel_percent
-
-
 def diff_vehicles(
     current: dict[str, CurrentRow],
     vehicles: list[Vehicle],
@@ -111,32 +107,40 @@ def diff_vehicles(
     out = VehicleDiff()
     seen: set[str] = set()
     new_ids: list[Vehicle] = []
+    get = current.get
+    moved_append = out.moved.append
+    unchanged = 0
     for v in vehicles:
         vid = v.vehicle_id
         seen.add(vid)
-        row = current.get(vid)
+        row = get(vid)
         if row is None:
             new_ids.append(v)
             continue
-        same_place = _same_place(row, v, noise_m)
-        state = v.state.value
+        state = "disabled" if v.is_disabled else ("reserved" if v.is_reserved else "available")
+        # fast path: the vehicle did not move at all (the common case)
+        if v.lat == row.lat and v.lon == row.lon and v.station_id == row.station_id:
+            same_place = True
+        else:
+            same_place = _same_place(row, v, noise_m)
         if row.missing_since is not None:
             if same_place and state == row.state:
                 out.reappeared.append((v, row))
             else:
-                out.moved.append((v, row))
+                moved_append((v, row))
             continue
         if not same_place or state != row.state:
-            out.moved.append((v, row))
+            moved_append((v, row))
         elif (
-            v.vehicle_type_id != row.vehicle_type_id
+            v.current_range_meters != row.range_m
+            or v.current_fuel_percent != row.fuel_percent
+            or v.vehicle_type_id != row.vehicle_type_id
             or v.station_id != row.station_id
-            or v.current_range_meters != row.range_m
-            or _fuel(v) != row.fuel_percent
         ):
             out.attrs_changed.append((v, row))
         else:
-            out.unchanged += 1
+            unchanged += 1
+    out.unchanged = unchanged
 
     vanished_now: list[CurrentRow] = []
     pending: list[CurrentRow] = []

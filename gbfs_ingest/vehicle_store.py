@@ -125,7 +125,7 @@ def store_vehicle_snapshot(
     continue_dwells: list[tuple[int, float]] = []
     aliases: list[tuple[Any, ...]] = []
     new_vehicles: list[tuple[Any, ...]] = []
-    upserts: list[CurrentRow] = []
+    upserts: list[tuple[CurrentRow, datetime | None]] = []
     deletes: list[str] = []
     missing: list[CurrentRow] = []
 
@@ -155,8 +155,10 @@ def store_vehicle_snapshot(
         )
         return did
 
-    def current_row(v: Vehicle, vehicle_id: int, dwell_id: int) -> CurrentRow:
-        return CurrentRow(
+    def current_row(
+        v: Vehicle, vehicle_id: int, dwell_id: int
+    ) -> tuple[CurrentRow, datetime | None]:
+        row = CurrentRow(
             v.vehicle_id,
             vehicle_id,
             dwell_id,
@@ -168,6 +170,7 @@ def store_vehicle_snapshot(
             v.current_range_meters,
             v.current_fuel_percent,
         )
+        return row, v.last_reported
 
     for v, row in diff.moved:
         if row.missing_since is not None:
@@ -232,16 +235,21 @@ def store_vehicle_snapshot(
             for rec in aliases:
                 cp.write_row(rec)
     if closes:
-        cur.executemany(
-            "UPDATE dwell SET ended_at = %s, last_seen_at = %s, end_reason = %s,"
-            " end_fetch_id = %s WHERE id = %s",
-            [(e, ls, reason, fid, did) for did, e, ls, reason, fid in closes],
+        ids, ended, seen, reasons, fids = zip(*closes, strict=True)
+        cur.execute(
+            "UPDATE dwell d SET ended_at = t.e, last_seen_at = t.s, end_reason = t.r,"
+            " end_fetch_id = t.f FROM unnest(%s::bigint[], %s::timestamptz[],"
+            " %s::timestamptz[], %s::text[], %s::bigint[]) AS t(id, e, s, r, f)"
+            " WHERE d.id = t.id",
+            (list(ids), list(ended), list(seen), list(reasons), list(fids)),
         )
     if continue_dwells:
-        cur.executemany(
-            "UPDATE dwell SET rotations = rotations + 1,"
-            " min_link_confidence = LEAST(COALESCE(min_link_confidence, 1.0), %s) WHERE id = %s",
-            [(conf, did) for did, conf in continue_dwells],
+        ids, confs = zip(*continue_dwells, strict=True)
+        cur.execute(
+            "UPDATE dwell d SET rotations = d.rotations + 1, min_link_confidence ="
+            " LEAST(COALESCE(d.min_link_confidence, 1.0), t.c)"
+            " FROM unnest(%s::bigint[], %s::float8[]) AS t(id, c) WHERE d.id = t.id",
+            (list(ids), list(confs)),
         )
     if new_dwells:
         with cur.copy(
@@ -257,13 +265,13 @@ def store_vehicle_snapshot(
             (feed_id, deletes),
         )
     if missing:
-        cur.executemany(
-            "UPDATE vehicle_current SET missing_since = %s, last_seen_at = %s"
-            " WHERE feed_id = %s AND gbfs_id = %s",
-            [(r.missing_since, r.last_seen_at, feed_id, r.gbfs_id) for r in missing],
+        cur.execute(
+            "UPDATE vehicle_current v SET missing_since = %s, last_seen_at = %s"
+            " WHERE v.feed_id = %s AND v.gbfs_id = ANY(%s)",
+            (observed_at, prev_obs, feed_id, [r.gbfs_id for r in missing]),
         )
     if upserts:
-        _upsert_current(cur, feed_id, operator_id, upserts, observed_at, fetch_id, vehicles)
+        _upsert_current(cur, feed_id, operator_id, upserts, observed_at, fetch_id)
 
     new_token = secrets.randbits(62)
     cur.execute(
@@ -273,7 +281,7 @@ def store_vehicle_snapshot(
     # ---- the cache follows the transaction; a rollback makes the token mismatch
     for gid in deletes:
         rows.pop(gid, None)
-    for r in upserts:
+    for r, _reported in upserts:
         rows[r.gbfs_id] = r
     fc.token = new_token
     return StoreResult(
@@ -285,22 +293,20 @@ def _upsert_current(
     cur: Any,
     feed_id: int,
     operator_id: int,
-    upserts: list[CurrentRow],
+    upserts: list[tuple[CurrentRow, datetime | None]],
     observed_at: datetime,
     fetch_id: int | None,
-    vehicles: list[Vehicle],
 ) -> None:
-    reported = {v.vehicle_id: v.last_reported for v in vehicles} if len(upserts) else {}
     cur.execute(
         "CREATE TEMP TABLE IF NOT EXISTS _vc_upsert (LIKE vehicle_current) ON COMMIT DELETE ROWS"
     )
-    cur.execute("TRUNCATE _vc_upsert")
+    cur.execute("DELETE FROM _vc_upsert")  # cheaper than TRUNCATE on a small temp table
     with cur.copy(
         "COPY _vc_upsert (feed_id, gbfs_id, operator_id, vehicle_id, dwell_id, lat, lon, geom,"
         " state, vehicle_type_id, station_id, range_m, fuel_percent, last_reported,"
         " first_seen_at, fetch_id) FROM STDIN"
     ) as cp:
-        for r in upserts:
+        for r, reported in upserts:
             cp.write_row(
                 (
                     feed_id,
@@ -316,7 +322,7 @@ def _upsert_current(
                     r.station_id,
                     r.range_m,
                     r.fuel_percent,
-                    reported.get(r.gbfs_id),
+                    reported,
                     observed_at,
                     fetch_id,
                 )

@@ -19,11 +19,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.polygon import orient
-from shapely.ops import transform, unary_union
+from shapely.ops import unary_union
 
 from gbfs_simulator import _annecy as raw
 
@@ -60,9 +61,9 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 def _buffer_m(geom: Any, metres: float, cap_style: str = "round") -> Any:
     """Buffer a lon/lat geometry by a distance in metres (local planar approximation)."""
-    to_m = lambda x, y: (x * _M_PER_DEG_LON, y * _M_PER_DEG_LAT)  # noqa: E731
-    to_deg = lambda x, y: (x / _M_PER_DEG_LON, y / _M_PER_DEG_LAT)  # noqa: E731
-    return transform(to_deg, transform(to_m, geom).buffer(metres, cap_style=cap_style))
+    scale = np.array([_M_PER_DEG_LON, _M_PER_DEG_LAT])
+    planar = shapely.transform(geom, lambda c: c * scale)
+    return shapely.transform(planar.buffer(metres, cap_style=cap_style), lambda c: c / scale)
 
 
 def _round_coords(obj: Any) -> Any:

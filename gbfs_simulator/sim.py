@@ -372,7 +372,9 @@ class Simulation:
                 was = op.visible(v)
                 v.disabled = True
                 op.touch(v, was)
-                self._vevent("repair", op, v, rng.randrange(60, 1440 * 2) * 60 // self.tick_s)
+                if rng.random() >= cfg.forgotten_repairs:
+                    self._vevent("repair", op, v,
+                                 rng.randrange(60, 1440 * 2) * 60 // self.tick_s)
 
     def _start_trips(self, op: OperatorState, k: int, t: int, local: datetime) -> None:
         cfg, rng = op.cfg, op.rng

@@ -23,8 +23,9 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import islice
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -44,18 +45,21 @@ from rules.inputs import (
 )
 from rules.timing import describe_method, in_operating_hours, sample_times
 
+_OLDEST = datetime.min.replace(tzinfo=UTC)
 
-def _recency(v: DeployedVehicle) -> tuple[int, float, str]:
-    if v.deployed_since is None:
-        return (1, 0.0, v.key)
-    return (0, -v.deployed_since.timestamp(), v.key)
+
+def _most_recent_first(vehicles: Iterable[DeployedVehicle]) -> list[DeployedVehicle]:
+    """Most recently deployed first, unknown deployment last, ties by vehicle key."""
+    out = sorted(vehicles, key=attrgetter("key"))
+    out.sort(key=lambda v: v.deployed_since or _OLDEST, reverse=True)  # stable
+    return out
 
 
 def vehicles_beyond(vehicles: Iterable[DeployedVehicle], excess: int) -> tuple[str, ...]:
     """Keys of the ``excess`` most recently deployed vehicles (deterministic order)."""
     if excess <= 0:
         return ()
-    return tuple(v.key for v in sorted(vehicles, key=_recency)[:excess])
+    return tuple(v.key for v in _most_recent_first(vehicles)[:excess])
 
 
 def build_count_samples(
@@ -279,7 +283,7 @@ def evaluate_count_rules(
             if value <= c.limit:
                 continue
             if ordered is None:
-                ordered = sorted(latest.vehicles, key=_recency)
+                ordered = _most_recent_first(latest.vehicles)
             beyond = tuple(islice((v.key for v in ordered if c.member(v)), value - c.limit))
             summary = _window_summary(p, series, now, c.count, c.limit, above=True)
             out.append(

@@ -37,7 +37,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.extensions[SETTINGS_KEY] = settings
-    app.extensions[ENGINE_KEY] = engine if engine is not None else make_engine(settings.database_url)
+    app.extensions[ENGINE_KEY] = (
+        engine if engine is not None else make_engine(settings.database_url)
+    )
 
     security.init_app(app, tile_url=settings.web.tile_url)
     i18n.init_app(app, default=settings.city.locale)

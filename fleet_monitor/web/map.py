@@ -79,6 +79,7 @@ def index() -> str:
         "timezone": settings.city.timezone,
         "locale": "fr-FR" if lang == "fr" else "en-GB",
         "colours": {op["slug"]: op["colour"] for op in operators},
+        "names": {op["slug"]: op["name"] for op in operators},
         "fallbackColours": PALETTE,
         "messages": {key: MESSAGES[lang][key] for key in JS_KEYS},
     }

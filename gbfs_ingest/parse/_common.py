@@ -229,9 +229,7 @@ def id_value(fc: FindingCollector, path: str, value: Any) -> str | None:
     Empty strings and anything else (null, float, object) give None.
     """
     if type(value) is str:
-        if value.strip():
-            return value
-        return None
+        return value or None
     if type(value) is int:
         fc.add(WARNING, "coerce.id_int", path, f"identifier given as integer {value}: coerced")
         return str(value)

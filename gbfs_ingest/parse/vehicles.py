@@ -91,7 +91,7 @@ def _parse_vehicles(
     out: list[Vehicle] = []
     append = out.append
     new_vehicle = Vehicle
-    dropped = duplicates = docked = fuel_over_one = 0
+    dropped = duplicates = docked = fuel_over_one = int_res = int_dis = 0
     for r in records:
         if type(r) is not dict:
             fc.add(ERROR, "record.not_object", item, f"record is not an object: {r!r:.80}")
@@ -145,10 +145,18 @@ def _parse_vehicles(
         seen_add(vid)
         res = g("is_reserved")
         if res is not False and res is not True:
-            res = _bool_slow(fc, p_res, res)
+            if type(res) is int and (res == 0 or res == 1):  # common (Lyft, Bolt, Lime)
+                res = res == 1
+                int_res += 1
+            else:
+                res = _bool_slow(fc, p_res, res)
         dis = g("is_disabled")
         if dis is not False and dis is not True:
-            dis = _bool_slow(fc, p_dis, dis)
+            if type(dis) is int and (dis == 0 or dis == 1):
+                dis = dis == 1
+                int_dis += 1
+            else:
+                dis = _bool_slow(fc, p_dis, dis)
         vt = g("vehicle_type_id")
         if type(vt) is not str or not vt:
             vt = _vehicle_type_slow(fc, item, r, vt)
@@ -179,6 +187,9 @@ def _parse_vehicles(
                 uri = None
         append(new_vehicle(vid, lat, lon, res, dis, vt, sid, hs, rng, fp, lr, pp, uri))
 
+    for count, path in ((int_res, p_res), (int_dis, p_dis)):
+        if count:
+            fc.add(WARNING, "coerce.bool_int", path, "boolean given as integer 0/1: coerced", count)
     if duplicates:
         fc.add(
             ERROR,
@@ -248,7 +259,7 @@ def _vehicle_type_slow(fc: FindingCollector, item: str, r: dict[str, Any], vt: A
 def _fix_fuel_scale(fc: FindingCollector, path: str, out: list[Vehicle], over_one: int) -> None:
     """0-100 percentages: decided per file, as a 0.5 in a 0-100 file means 0.5 %."""
     values = sum(1 for v in out if v.current_fuel_percent is not None)
-    if over_one * 2 > values:
+    if over_one * 2 >= values:  # at least half the values above 1
         for vehicle in out:
             if vehicle.current_fuel_percent is not None:
                 vehicle.current_fuel_percent /= 100

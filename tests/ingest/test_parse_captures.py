@@ -59,7 +59,9 @@ class Row:
 
 
 _SECTION = re.compile(r"^#### `real/([^`]+)`", re.M)
-_ROW = re.compile(r"^\| ([^|]+\.json) \| (\w+) \| ([^|]+) \| [^|]+ \| [^|]+ \| ([^|]+) \| ([^|]+) \|$")
+_ROW = re.compile(
+    r"^\| ([^|]+\.json) \| (\w+) \| ([^|]+) \| [^|]+ \| [^|]+ \| ([^|]+) \| ([^|]+) \|$"
+)
 
 
 @cache
@@ -168,7 +170,9 @@ def test_renningen_docked_vehicles_without_position_are_kept() -> None:
 
 
 def test_baywheels_sentinel_last_reported() -> None:
-    path = "lyft-baywheels_sf-bay_v1.x_timeseries_2023/station_status/station_status_1689790835.json"
+    path = (
+        "lyft-baywheels_sf-bay_v1.x_timeseries_2023/station_status/station_status_1689790835.json"
+    )
     parsed = parse_bytes(FeedType.STATION_STATUS, (GBFS_REAL / path).read_bytes())
     unknown = [s for s in parsed.records if s.last_reported is None]
     assert len(unknown) == 1
@@ -202,7 +206,8 @@ def test_bolt_v3_geofencing_mixed_vocabulary_and_global_rules() -> None:
 
 def test_voi_synthetic_last_reported_is_flagged() -> None:
     parsed = parse_bytes(
-        FeedType.VEHICLE_STATUS, (GBFS_REAL / "voi_marseille_v2.3/free_bike_status.json").read_bytes()
+        FeedType.VEHICLE_STATUS,
+        (GBFS_REAL / "voi_marseille_v2.3/free_bike_status.json").read_bytes(),
     )
     codes = {f.code for f in parsed.findings}
     assert "vehicle.synthetic_last_reported" in codes

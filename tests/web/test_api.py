@@ -58,7 +58,6 @@ def test_vehicles_are_geojson_with_their_properties(client: FlaskClient, fleets:
     )
     assert l0["properties"] == {
         "operator": "velo-lac",
-        "operator_name": "Vélo Lac",
         "gbfs_id": "L0",
         "state": "available",
         "vehicle_type": "ebike",

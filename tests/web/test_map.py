@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from fleet_monitor.web import create_app
 from fleet_monitor.web.security import content_security_policy, tile_origin
-from tests.web.conftest import TILE_URL, T0, Fleet, make_settings, vehicles
+from tests.web.conftest import T0, TILE_URL, Fleet, make_settings, vehicles
 
 URL_RE = re.compile(r"""https?://[^\s"'<>)]+""")
 ASSET_RE = re.compile(r"""(?:src|href)="([^"]+)\"""")
@@ -84,6 +84,7 @@ def test_legend_lists_operators_with_distinct_colours(client: FlaskClient, engin
     colours = page_config(html)["colours"]
     assert set(colours) == {"velo-lac", "trott"}
     assert len(set(colours.values())) == 2
+    assert page_config(html)["names"] == {"velo-lac": "Vélo Lac", "trott": "Trott"}
     for state in ("disponible", "réservé", "hors service"):
         assert state in html
 

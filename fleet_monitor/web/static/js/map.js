@@ -71,7 +71,7 @@
       tr.appendChild(th);
       tr.insertCell().textContent = value;
     }
-    row(t.operator, p.operator_name || p.operator);
+    row(t.operator, config.names[p.operator] || p.operator);
     row(t.vehicle_id, p.gbfs_id);
     row(t.vehicle_type, (p.vehicle_type || t.unknown) + " · " + (t["state." + p.state] || p.state));
     if (p.battery_pct !== null && p.battery_pct !== undefined) { row(t.battery, formatNumber(p.battery_pct, " %")); }
