@@ -72,7 +72,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head")
+@click.option("--revision", default="heads")
 @click.option("--create/--no-create", default=True, help="Create the database if missing.")
 @pass_ctx
 def db_upgrade(ctx: Context, revision: str, create: bool) -> None:

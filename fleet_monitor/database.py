@@ -44,7 +44,7 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` (creating the PostGIS extension if needed)."""
     command.upgrade(alembic_config(database_url), revision)
 

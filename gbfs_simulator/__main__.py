@@ -32,13 +32,19 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m gbfs_simulator",
-                                description="Simulated GBFS operators in a city like Annecy.")
+    p = argparse.ArgumentParser(
+        prog="python -m gbfs_simulator",
+        description="Simulated GBFS operators in a city like Annecy.",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="serve live feeds over HTTP")
     s.add_argument("--seed", type=int, default=1)
-    s.add_argument("--speed", type=float, default=480.0,
-                   help="simulated seconds per wall second (480: a day in 3 min)")
+    s.add_argument(
+        "--speed",
+        type=float,
+        default=480.0,
+        help="simulated seconds per wall second (480: a day in 3 min)",
+    )
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8765)
     s.add_argument("--vehicles", type=_positive_int, default=1500)
@@ -70,11 +76,19 @@ def main(argv: list[str] | None = None) -> int:
         from gbfs_simulator.config import default_config
 
         res = record_history(
-            args.out, config=default_config(args.vehicles, cases=not args.no_cases),
-            seed=args.seed, start=args.start, hours=args.hours, every=args.every,
-            operators=args.operators.split(",") if args.operators else None, full=args.full)
-        print(f"{res.captures} captures, {res.files} files, {res.failures} failed fetches "
-              f"-> {res.out_dir}")
+            args.out,
+            config=default_config(args.vehicles, cases=not args.no_cases),
+            seed=args.seed,
+            start=args.start,
+            hours=args.hours,
+            every=args.every,
+            operators=args.operators.split(",") if args.operators else None,
+            full=args.full,
+        )
+        print(
+            f"{res.captures} captures, {res.files} files, {res.failures} failed fetches "
+            f"-> {res.out_dir}"
+        )
         return 0
     if args.command == "export-city":
         from pathlib import Path
@@ -92,11 +106,20 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from gbfs_simulator.demo import start_simulated_city
 
-    city = start_simulated_city(seed=args.seed, vehicles=args.vehicles, speed=args.speed,
-                                start=args.start, host=args.host, port=args.port,
-                                admin_token=args.admin_token, cases=not args.no_cases)
-    print(f"GBFS simulator on {city.url} (seed {args.seed}, speed x{args.speed:g}, "
-          f"simulated start {city.sim.start.isoformat()})")
+    city = start_simulated_city(
+        seed=args.seed,
+        vehicles=args.vehicles,
+        speed=args.speed,
+        start=args.start,
+        host=args.host,
+        port=args.port,
+        admin_token=args.admin_token,
+        cases=not args.no_cases,
+    )
+    print(
+        f"GBFS simulator on {city.url} (seed {args.seed}, speed x{args.speed:g}, "
+        f"simulated start {city.sim.start.isoformat()})"
+    )
     for slug, url in city.discovery_urls().items():
         print(f"  {slug:10s} GBFS {city.sim.ops[slug].cfg.version}  {url}")
     print(f"  admin token: {city.admin_token}  (POST {city.url}/admin/faults)")

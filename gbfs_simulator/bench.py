@@ -47,14 +47,31 @@ def measure(vehicles: int, repeats: int = 5, seed: int = 1) -> dict[str, object]
         unchanged, size = _ms(lambda s=slug, f=feed: renderer.render(s, f), repeats)
         total += tick
         out["per_operator"][slug] = {  # type: ignore[index]
-            "version": op.cfg.version, "listed": op.n_visible, "bytes": size or len(body),
-            "cold_ms": round(cold, 1), "tick_ms": round(tick, 1),
-            "unchanged_ms": round(unchanged, 1)}
+            "version": op.cfg.version,
+            "listed": op.n_visible,
+            "bytes": size or len(body),
+            "cold_ms": round(cold, 1),
+            "tick_ms": round(tick, 1),
+            "unchanged_ms": round(unchanged, 1),
+        }
     out["all_operators_tick_ms"] = round(total, 1)
-    single = Simulation(SimConfig((OperatorConfig(
-        slug="solo", name="Solo", version="2.3", vehicles=vehicles, id_rotation="after_trip",
-        form_factor="scooter_standing", propulsion_type="electric"),)), seed=seed,
-        start=BENCH_START)
+    single = Simulation(
+        SimConfig(
+            (
+                OperatorConfig(
+                    slug="solo",
+                    name="Solo",
+                    version="2.3",
+                    vehicles=vehicles,
+                    id_rotation="after_trip",
+                    form_factor="scooter_standing",
+                    propulsion_type="electric",
+                ),
+            )
+        ),
+        seed=seed,
+        start=BENCH_START,
+    )
     r2 = FeedRenderer(single, "http://127.0.0.1:8080")
     t = time.perf_counter()
     r2.render("solo", "free_bike_status")
@@ -62,7 +79,10 @@ def measure(vehicles: int, repeats: int = 5, seed: int = 1) -> dict[str, object]
     single.advance(timedelta(minutes=1))
     t = time.perf_counter()
     body = r2.render("solo", "free_bike_status")
-    out["single_100pct"] = {"listed": single.ops["solo"].n_visible, "bytes": len(body),
-                            "cold_ms": round(cold, 1),
-                            "tick_ms": round((time.perf_counter() - t) * 1000, 1)}
+    out["single_100pct"] = {
+        "listed": single.ops["solo"].n_visible,
+        "bytes": len(body),
+        "cold_ms": round(cold, 1),
+        "tick_ms": round((time.perf_counter() - t) * 1000, 1),
+    }
     return out

@@ -96,8 +96,9 @@ def drop_zone_polygon(lon: float, lat: float) -> Polygon:
     """The 24 m x 8 m rectangle of a mandatory parking area centred on a point."""
     w, h = raw.DROP_ZONE_SIZE_M
     dx, dy = metres_to_deg(w / 2, h / 2)
-    return Polygon([(lon - dx, lat - dy), (lon + dx, lat - dy), (lon + dx, lat + dy),
-                    (lon - dx, lat + dy)])
+    return Polygon(
+        [(lon - dx, lat - dy), (lon + dx, lat - dy), (lon + dx, lat + dy), (lon - dx, lat + dy)]
+    )
 
 
 def build_zones() -> dict[str, FeatureCollection]:
@@ -110,40 +111,69 @@ def build_zones() -> dict[str, FeatureCollection]:
     lake = Polygon(raw.LAKE)
     union = unary_union([Polygon(ring) for _, _, _, ring in raw.DISTRICTS])
     operating = union.difference(lake)
-    water = [_feature("lac-annecy", lake, name="Lac d'Annecy", kind="water",
-                      water_kind="lake")]
+    water = [_feature("lac-annecy", lake, name="Lac d'Annecy", kind="water", water_kind="lake")]
     for slug, name, width, line in raw.CANALS:
-        water.append(_feature(slug, _buffer_m(LineString(line), width / 2, "flat"),
-                              name=name, kind="water", water_kind="canal", width_m=width))
-    no_parking = [_feature(slug, Polygon(ring), name=name, kind="no_parking")
-                  for slug, name, ring in raw.NO_PARKING]
+        water.append(
+            _feature(
+                slug,
+                _buffer_m(LineString(line), width / 2, "flat"),
+                name=name,
+                kind="water",
+                water_kind="canal",
+                width_m=width,
+            )
+        )
+    no_parking = [
+        _feature(slug, Polygon(ring), name=name, kind="no_parking")
+        for slug, name, ring in raw.NO_PARKING
+    ]
     parking = [
-        _feature(slug, drop_zone_polygon(lon, lat), name=name,
-                 kind="mandatory_parking", capacity=cap, district=district)
+        _feature(
+            slug,
+            drop_zone_polygon(lon, lat),
+            name=name,
+            kind="mandatory_parking",
+            capacity=cap,
+            district=district,
+        )
         for slug, name, lon, lat, cap, district in raw.MANDATORY_PARKING
     ]
-    pedestrian = [_feature(slug, Polygon(ring), name=name, kind="pedestrian")
-                  for slug, name, ring in raw.PEDESTRIAN]
+    pedestrian = [
+        _feature(slug, Polygon(ring), name=name, kind="pedestrian")
+        for slug, name, ring in raw.PEDESTRIAN
+    ]
     tracks = [
-        _feature(slug, LineString(line), name=name, kind="tram_tracks",
-                 line_kind=line_kind)
+        _feature(slug, LineString(line), name=name, kind="tram_tracks", line_kind=line_kind)
         for slug, name, line_kind, line in raw.TRAM_TRACKS
     ]
     return {
-        "operating_area": _collection("operating_area", [_feature(
-            "annecy", operating, name="Annecy – périmètre d'exploitation",
-            kind="operating_area")], f"Union of the six districts minus the lake. {approx}"),
-        "district": _collection("district", districts,
-                                f"The six communes merged into Annecy in 2017. {approx}"),
+        "operating_area": _collection(
+            "operating_area",
+            [
+                _feature(
+                    "annecy",
+                    operating,
+                    name="Annecy – périmètre d'exploitation",
+                    kind="operating_area",
+                )
+            ],
+            f"Union of the six districts minus the lake. {approx}",
+        ),
+        "district": _collection(
+            "district", districts, f"The six communes merged into Annecy in 2017. {approx}"
+        ),
         "water": _collection("water", water, f"Lake and canals (thin polygons). {approx}"),
         "no_parking": _collection("no_parking", no_parking, approx),
         "mandatory_parking": _collection(
-            "mandatory_parking", parking, f"Drop zones, 24 m x 8 m, with capacities. {approx}"),
+            "mandatory_parking", parking, f"Drop zones, 24 m x 8 m, with capacities. {approx}"
+        ),
         "pedestrian": _collection("pedestrian", pedestrian, approx),
         "tram_tracks": _collection(
-            "tram_tracks", tracks,
+            "tram_tracks",
+            tracks,
             "Annecy has no tram: the railway and the main bus corridors stand in for tram "
-            f"tracks (line_kind tells which). {approx}"),
+            f"tracks (line_kind tells which). {approx}",
+        ),
     }
 
 
@@ -151,7 +181,7 @@ def _dumps(fc: FeatureCollection) -> bytes:
     """Compact GeoJSON with one feature per line (readable diffs)."""
     head = {k: v for k, v in fc.items() if k != "features"}
     lines = [orjson.dumps(f) for f in fc["features"]]
-    return (orjson.dumps(head)[:-1] + b',"features":[\n' + b",\n".join(lines) + b"\n]}\n")
+    return orjson.dumps(head)[:-1] + b',"features":[\n' + b",\n".join(lines) + b"\n]}\n"
 
 
 def export_zones(out_dir: Path | None = None) -> list[Path]:
@@ -221,8 +251,9 @@ class City:
                 geom = shape(f["geometry"])
                 shapely.prepare(geom)
                 props = f["properties"]
-                items.append(Zone(f"{kind}:{f['id']}", props["name"], kind, geom,
-                                  props.get("capacity")))
+                items.append(
+                    Zone(f"{kind}:{f['id']}", props["name"], kind, geom, props.get("capacity"))
+                )
             self.zones[kind] = items
         self.lake = next(z for z in self.zones["water"] if z.id == "water:lac-annecy")
         land = self.zones["operating_area"][0].geom

@@ -15,8 +15,9 @@ class SimClock:
     injectable (``wall``, seconds, monotonic) so tests can drive it too.
     """
 
-    def __init__(self, start: datetime, speed: float = 1.0,
-                 wall: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, start: datetime, speed: float = 1.0, wall: Callable[[], float] = time.monotonic
+    ) -> None:
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         if speed <= 0:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Literal
 
 TimeSpec = datetime | timedelta
@@ -236,24 +236,57 @@ def default_operators(vehicles: int = 1500) -> tuple[OperatorConfig, ...]:
     n3 = max(1, vehicles - n1 - n2)
     return (
         OperatorConfig(
-            slug="velomax", name="VéloMax Annecy", version="1.1", vehicles=n1,
-            permit_cap=math.ceil(n1 * 1.05), languages=("fr", "en"), id_rotation="never",
-            trips_per_vehicle_day=2.5, compliance=0.35, list_disabled=False, ttl=0,
-            deploy_factor=(0.93, 0.99), vehicle_model="VéloMax e-bike",
+            slug="velomax",
+            name="VéloMax Annecy",
+            version="1.1",
+            vehicles=n1,
+            permit_cap=math.ceil(n1 * 1.05),
+            languages=("fr", "en"),
+            id_rotation="never",
+            trips_per_vehicle_day=2.5,
+            compliance=0.35,
+            list_disabled=False,
+            ttl=0,
+            deploy_factor=(0.93, 0.99),
+            vehicle_model="VéloMax e-bike",
         ),
         OperatorConfig(
-            slug="trotti", name="Trotti", version="2.3", form_factor="scooter_standing",
-            propulsion_type="electric", vehicles=n2, permit_cap=n2,
-            languages=("fr", "en"), id_rotation="after_trip", trips_per_vehicle_day=3.5,
-            compliance=0.2, bad_parking=0.05, max_range_m=40_000.0, speed_kmh=13.0, ttl=60,
-            deploy_factor=(0.97, 1.06), price_eur=1.0, per_min_eur=0.25,
+            slug="trotti",
+            name="Trotti",
+            version="2.3",
+            form_factor="scooter_standing",
+            propulsion_type="electric",
+            vehicles=n2,
+            permit_cap=n2,
+            languages=("fr", "en"),
+            id_rotation="after_trip",
+            trips_per_vehicle_day=3.5,
+            compliance=0.2,
+            bad_parking=0.05,
+            max_range_m=40_000.0,
+            speed_kmh=13.0,
+            ttl=60,
+            deploy_factor=(0.97, 1.06),
+            price_eur=1.0,
+            per_min_eur=0.25,
             vehicle_model="Trotti S3",
         ),
         OperatorConfig(
-            slug="lacbike", name="LacBike", version="3.0", vehicles=n3,
-            permit_cap=math.ceil(n3 * 1.1), languages=("fr", "en"), id_rotation="every_fetch",
-            trips_per_vehicle_day=2.0, compliance=0.6, bad_parking=0.02, stations=True,
-            ttl=30, deploy_factor=(0.95, 1.0), price_eur=0.5, per_min_eur=0.15,
+            slug="lacbike",
+            name="LacBike",
+            version="3.0",
+            vehicles=n3,
+            permit_cap=math.ceil(n3 * 1.1),
+            languages=("fr", "en"),
+            id_rotation="every_fetch",
+            trips_per_vehicle_day=2.0,
+            compliance=0.6,
+            bad_parking=0.02,
+            stations=True,
+            ttl=30,
+            deploy_factor=(0.95, 1.0),
+            price_eur=0.5,
+            per_min_eur=0.15,
             vehicle_model="LacBike e-bike",
         ),
     )
@@ -266,12 +299,12 @@ def default_cases(operators: tuple[OperatorConfig, ...]) -> tuple[ScriptedCase, 
     return (
         Abandoned("abandoned-seynod", "velomax", start=h(1), at=(45.8802, 6.1035)),
         Abandoned("abandoned-cran-gevrier", "lacbike", start=h(2), at=(45.9008, 6.0975)),
-        DisabledLeft("disabled-old-town", "trotti", start=h(3), end=h(99),
-                     at=(45.8983, 6.1248)),
+        DisabledLeft("disabled-old-town", "trotti", start=h(3), end=h(99), at=(45.8983, 6.1248)),
         InLake("scooter-in-lake", "trotti", start=h(19), at=(45.9012, 6.1432)),
         InNoParking("paquier-lawn", "trotti", start=h(8), end=h(32), zone="paquier", count=3),
-        CapBreach("trotti-cap-breach", "trotti", start=h(28), end=h(34),
-                  extra=max(3, trotti.cap // 6)),
+        CapBreach(
+            "trotti-cap-breach", "trotti", start=h(28), end=h(34), extra=max(3, trotti.cap // 6)
+        ),
         Outage("velomax-outage", "velomax", start=h(26), end=h(27)),
         IdReshuffle("trotti-reshuffle", "trotti", start=h(40)),
     )

@@ -39,11 +39,19 @@ class SimulatedCity:
         self.stop()
 
 
-def start_simulated_city(*, seed: int = 1, vehicles: int = 1500, speed: float = 480.0,
-                         start: datetime | None = None, host: str = "127.0.0.1",
-                         port: int = 0, admin_token: str | None = None,
-                         config: SimConfig | None = None, cases: bool = True,
-                         tick_interval: float = 1.0) -> SimulatedCity:
+def start_simulated_city(
+    *,
+    seed: int = 1,
+    vehicles: int = 1500,
+    speed: float = 480.0,
+    start: datetime | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    admin_token: str | None = None,
+    config: SimConfig | None = None,
+    cases: bool = True,
+    tick_interval: float = 1.0,
+) -> SimulatedCity:
     """Start the demo city on ``host:port`` (0 = any free port); ``stop()`` it when done.
 
     ``start`` defaults to the current wall-clock minute; simulated time then runs
@@ -54,6 +62,7 @@ def start_simulated_city(*, seed: int = 1, vehicles: int = 1500, speed: float = 
         start = datetime.now(UTC).replace(second=0, microsecond=0)
     sim = Simulation(config or default_config(vehicles, cases=cases), seed=seed, start=start)
     clock = SimClock(start, speed)
-    server = start_server(sim, host, port, clock=clock, admin_token=admin_token,
-                          tick_interval=tick_interval)
+    server = start_server(
+        sim, host, port, clock=clock, admin_token=admin_token, tick_interval=tick_interval
+    )
     return SimulatedCity(sim, clock, server)

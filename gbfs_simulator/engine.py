@@ -20,10 +20,58 @@ STATUS_NAMES = {DEPOT: "depot", PARKED: "parked", RIDING: "riding", SERVICE: "se
 LOW_BATTERY = 0.12
 
 # Relative trip demand per local hour (mean 1 after normalisation).
-_WEEKDAY = [0.15, 0.08, 0.05, 0.04, 0.05, 0.2, 0.6, 1.6, 2.2, 1.2, 0.9, 1.1,
-            1.5, 1.3, 1.1, 1.2, 1.6, 2.2, 2.1, 1.6, 1.2, 0.9, 0.6, 0.3]
-_WEEKEND = [0.3, 0.2, 0.12, 0.08, 0.06, 0.1, 0.2, 0.4, 0.7, 1.1, 1.5, 1.7,
-            1.8, 1.8, 1.9, 2.0, 2.0, 1.9, 1.7, 1.5, 1.2, 1.0, 0.8, 0.5]
+_WEEKDAY = [
+    0.15,
+    0.08,
+    0.05,
+    0.04,
+    0.05,
+    0.2,
+    0.6,
+    1.6,
+    2.2,
+    1.2,
+    0.9,
+    1.1,
+    1.5,
+    1.3,
+    1.1,
+    1.2,
+    1.6,
+    2.2,
+    2.1,
+    1.6,
+    1.2,
+    0.9,
+    0.6,
+    0.3,
+]
+_WEEKEND = [
+    0.3,
+    0.2,
+    0.12,
+    0.08,
+    0.06,
+    0.1,
+    0.2,
+    0.4,
+    0.7,
+    1.1,
+    1.5,
+    1.7,
+    1.8,
+    1.8,
+    1.9,
+    2.0,
+    2.0,
+    1.9,
+    1.7,
+    1.5,
+    1.2,
+    1.0,
+    0.8,
+    0.5,
+]
 HOURLY_DEMAND = {
     False: [x * 24 / sum(_WEEKDAY) for x in _WEEKDAY],
     True: [x * 24 / sum(_WEEKEND) for x in _WEEKEND],
@@ -57,9 +105,25 @@ def poisson(rng: random.Random, lam: float) -> int:
 class Vehicle:
     """One physical vehicle. ``key`` is the simulator's stable identity (never published)."""
 
-    __slots__ = ("battery", "disabled", "elem", "epoch", "frag", "idle_since", "idx", "key",
-                 "last_reported", "lat", "lon", "pinned", "public_id", "recall", "reserved",
-                 "station_id", "status")
+    __slots__ = (
+        "battery",
+        "disabled",
+        "elem",
+        "epoch",
+        "frag",
+        "idle_since",
+        "idx",
+        "key",
+        "last_reported",
+        "lat",
+        "lon",
+        "pinned",
+        "public_id",
+        "recall",
+        "reserved",
+        "station_id",
+        "status",
+    )
 
     def __init__(self, key: str, idx: int, public_id: str) -> None:
         self.key = key
@@ -120,7 +184,8 @@ class OperatorState:
         self.rng = random.Random(derive_seed(seed, "behaviour", cfg.slug))
         self.id_rng = random.Random(derive_seed(seed, "ids", cfg.slug))
         self.vehicles: list[Vehicle] = []
-        self.pool = Pool()
+        self.pool = Pool()  # rentable vehicles
+        self.depot = Pool()  # vehicles in the depot, free for deployment
         self.n_visible = 0
         self.version = 0  # bumped on every change that a feed can show
         self.fetch_no = 0
@@ -136,7 +201,14 @@ class OperatorState:
         idx = len(self.vehicles)
         v = Vehicle(f"{self.cfg.slug}-{idx:06d}", idx, self.new_public_id())
         self.vehicles.append(v)
+        self.depot.add(idx)
         return v
+
+    def spare(self) -> Vehicle:
+        """A vehicle from the depot (a new one if the depot is empty)."""
+        if self.depot:
+            return self.vehicles[self.depot.items[-1]]
+        return self.new_vehicle()
 
     def new_public_id(self) -> str:
         if self.cfg.id_rotation == "never":
@@ -151,11 +223,21 @@ class OperatorState:
         now_visible = self.visible(v)
         if now_visible != was_visible:
             self.n_visible += 1 if now_visible else -1
-        if (v.status == PARKED and not v.reserved and not v.disabled and v.pinned is None
-                and not v.recall and v.battery >= LOW_BATTERY):
+        if (
+            v.status == PARKED
+            and not v.reserved
+            and not v.disabled
+            and v.pinned is None
+            and not v.recall
+            and v.battery >= LOW_BATTERY
+        ):
             self.pool.add(v.idx)
         else:
             self.pool.discard(v.idx)
+        if v.status == DEPOT and v.pinned is None:
+            self.depot.add(v.idx)
+        else:
+            self.depot.discard(v.idx)
         v.frag = None
         v.elem = None
         self.version += 1
@@ -176,17 +258,17 @@ class Geography:
     def __init__(self, city: City) -> None:
         self.city = city
         self.hotspots = city.hotspots
-        self.cum_weights = [
-            _cumulative([h.weights[p] for h in self.hotspots]) for p in range(4)
-        ]
+        self.cum_weights = [_cumulative([h.weights[p] for h in self.hotspots]) for p in range(4)]
         self.cum_all = _cumulative([sum(h.weights) for h in self.hotspots])
         # drop zones within 900 m of each hotspot (else the nearest one)
         self.near_drop: list[list[Zone]] = []
         for h in self.hotspots:
-            dist = sorted((distance_m(h.lon, h.lat, *_centre(z)), i)
-                          for i, z in enumerate(city.drop_zones))
+            dist = sorted(
+                (distance_m(h.lon, h.lat, *_centre(z)), i) for i, z in enumerate(city.drop_zones)
+            )
             near = [city.drop_zones[i] for d, i in dist if d <= 900] or [
-                city.drop_zones[dist[0][1]]]
+                city.drop_zones[dist[0][1]]
+            ]
             self.near_drop.append(near)
         self.pedestrian = city.zones["pedestrian"]
 
@@ -207,13 +289,15 @@ class Geography:
             if any(shapely.contains_xy(z.geom, lon, lat) for z in city.no_parking):
                 continue
             if rng.random() < 0.7 and any(
-                    shapely.contains_xy(z.geom, lon, lat) for z in self.pedestrian):
+                shapely.contains_xy(z.geom, lon, lat) for z in self.pedestrian
+            ):
                 continue
             return round(lon, 6), round(lat, 6)
         return round(h.lon, 6), round(h.lat, 6)
 
-    def destination(self, rng: random.Random, cfg: OperatorConfig,
-                    period: int | None) -> tuple[float, float]:
+    def destination(
+        self, rng: random.Random, cfg: OperatorConfig, period: int | None
+    ) -> tuple[float, float]:
         r = rng.random()
         if r < cfg.bad_parking:
             zone = self.city.no_parking[rng.randrange(len(self.city.no_parking))]

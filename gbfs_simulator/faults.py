@@ -13,11 +13,23 @@ from gbfs_simulator.config import FAULT_KINDS, Fault
 # Kinds that only make sense for list feeds when no feed scope is given.
 _LIST_FEEDS = ("vehicle_status", "station_status")
 # Keys whose numbers the ``wrong_types`` fault turns into strings.
-_NUMERIC_KEYS = frozenset({
-    "lat", "lon", "ttl", "last_updated", "last_reported", "current_range_meters",
-    "current_fuel_percent", "capacity", "num_bikes_available", "num_vehicles_available",
-    "num_docks_available", "price", "max_range_meters",
-})
+_NUMERIC_KEYS = frozenset(
+    {
+        "lat",
+        "lon",
+        "ttl",
+        "last_updated",
+        "last_reported",
+        "current_range_meters",
+        "current_fuel_percent",
+        "capacity",
+        "num_bikes_available",
+        "num_vehicles_available",
+        "num_docks_available",
+        "price",
+        "max_range_meters",
+    }
+)
 
 
 def canonical_feed(name: str) -> str:
@@ -49,11 +61,18 @@ class FaultEntry:
     def to_json(self) -> dict[str, Any]:
         f = self.fault
         return {
-            "id": self.id, "kind": f.kind, "operator": f.operator,
+            "id": self.id,
+            "kind": f.kind,
+            "operator": f.operator,
             "feeds": list(f.feeds) if f.feeds is not None else None,
-            "start": _iso(self.start), "end": _iso(self.end) if self.end is not None else None,
-            "status": f.status, "delay_s": f.delay_s, "stale_by_s": f.stale_by_s,
-            "mode": f.mode, "source": self.source, "case": self.case,
+            "start": _iso(self.start),
+            "end": _iso(self.end) if self.end is not None else None,
+            "status": f.status,
+            "delay_s": f.delay_s,
+            "stale_by_s": f.stale_by_s,
+            "mode": f.mode,
+            "source": self.source,
+            "case": self.case,
         }
 
 
@@ -68,8 +87,9 @@ class FaultBoard:
         self._entries: dict[str, FaultEntry] = {}
         self._n = 0
 
-    def add(self, fault: Fault, start: float, end: float | None, source: str,
-            case: str | None = None) -> FaultEntry:
+    def add(
+        self, fault: Fault, start: float, end: float | None, source: str, case: str | None = None
+    ) -> FaultEntry:
         self._n += 1
         entry = FaultEntry(f"f{self._n}", fault, start, end, source, case)
         self._entries[entry.id] = entry
@@ -92,8 +112,11 @@ class FaultBoard:
 
     def active(self, operator: str, feed: str, t: float) -> list[FaultEntry]:
         """Faults shaping a response now (``reshuffle`` acts on the state, not here)."""
-        return [e for e in self._entries.values()
-                if e.fault.kind != "reshuffle" and e.active_at(t) and e.applies_to(operator, feed)]
+        return [
+            e
+            for e in self._entries.values()
+            if e.fault.kind != "reshuffle" and e.active_at(t) and e.applies_to(operator, feed)
+        ]
 
 
 def fault_from_json(obj: Any, now: datetime) -> tuple[Fault, float, float | None]:
@@ -105,8 +128,17 @@ def fault_from_json(obj: Any, now: datetime) -> tuple[Fault, float, float | None
     """
     if not isinstance(obj, dict):
         raise ValueError("expected a JSON object")
-    known = {"kind", "operator", "feeds", "start_in_s", "duration_s", "status", "delay_s",
-             "stale_by_s", "mode"}
+    known = {
+        "kind",
+        "operator",
+        "feeds",
+        "start_in_s",
+        "duration_s",
+        "status",
+        "delay_s",
+        "stale_by_s",
+        "mode",
+    }
     unknown = set(obj) - known
     if unknown:
         raise ValueError(f"unknown fields: {sorted(unknown)}")
@@ -114,15 +146,21 @@ def fault_from_json(obj: Any, now: datetime) -> tuple[Fault, float, float | None
     if kind not in FAULT_KINDS:
         raise ValueError(f"kind must be one of {list(FAULT_KINDS)}")
     feeds = obj.get("feeds")
-    if feeds is not None and (not isinstance(feeds, list)
-                              or not all(isinstance(x, str) for x in feeds)):
+    if feeds is not None and (
+        not isinstance(feeds, list) or not all(isinstance(x, str) for x in feeds)
+    ):
         raise ValueError("feeds must be a list of feed names")
     operator = obj.get("operator")
     if operator is not None and not isinstance(operator, str):
         raise ValueError("operator must be a string")
     nums = {}
-    for key, typ in (("start_in_s", float), ("duration_s", float), ("status", int),
-                     ("delay_s", float), ("stale_by_s", int)):
+    for key, typ in (
+        ("start_in_s", float),
+        ("duration_s", float),
+        ("status", int),
+        ("delay_s", float),
+        ("stale_by_s", int),
+    ):
         if key in obj and obj[key] is not None:
             val = obj[key]
             if isinstance(val, bool) or not isinstance(val, int | float):
@@ -135,9 +173,14 @@ def fault_from_json(obj: Any, now: datetime) -> tuple[Fault, float, float | None
     duration = nums.pop("duration_s", None)
     if duration is not None and duration <= 0:
         raise ValueError("duration_s must be positive")
-    fault = Fault(kind=kind, operator=operator, feeds=tuple(feeds) if feeds else None,
-                  mode=mode, duration=timedelta(seconds=duration) if duration else None,
-                  **nums)
+    fault = Fault(
+        kind=kind,
+        operator=operator,
+        feeds=tuple(feeds) if feeds else None,
+        mode=mode,
+        duration=timedelta(seconds=duration) if duration else None,
+        **nums,
+    )
     return fault, start, (start + duration if duration else None)
 
 

@@ -8,8 +8,8 @@ costs a list walk and a ``bytes.join``. Everything else goes through orjson.
 from __future__ import annotations
 
 import random
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 REALTIME = ("vehicle_status", "free_bike_status", "station_status")
 _TEXT = {
     "plan": {"fr": "Tarif standard", "en": "Standard fare"},
-    "plan_desc": {"fr": "Déverrouillage {p:.2f} € puis {m:.2f} € par minute",
-                  "en": "Unlock EUR {p:.2f}, then EUR {m:.2f} per minute"},
+    "plan_desc": {
+        "fr": "Déverrouillage {p:.2f} € puis {m:.2f} € par minute",
+        "en": "Unlock EUR {p:.2f}, then EUR {m:.2f} per minute",
+    },
 }
 
 
@@ -85,10 +87,13 @@ class FeedRenderer:
     def static_ts(self, op: OperatorState) -> int:
         return self.sim.t0 - op.cfg.static_age_days * 86400
 
-    def _envelope(self, op: OperatorState, ts: int, data: dict[str, Any],
-                  ttl: int | None = None) -> bytes:
-        doc: dict[str, Any] = {"last_updated": self._ts(op, ts),
-                               "ttl": op.cfg.ttl if ttl is None else ttl}
+    def _envelope(
+        self, op: OperatorState, ts: int, data: dict[str, Any], ttl: int | None = None
+    ) -> bytes:
+        doc: dict[str, Any] = {
+            "last_updated": self._ts(op, ts),
+            "ttl": op.cfg.ttl if ttl is None else ttl,
+        }
         if op.cfg.vtuple >= (1, 1):
             doc["version"] = op.cfg.version
         doc["data"] = data
@@ -99,8 +104,10 @@ class FeedRenderer:
         if isinstance(texts, str):
             texts = dict.fromkeys(op.cfg.languages, texts)
         if op.cfg.vtuple >= (3, 0):
-            return [{"text": texts.get(lg, texts.get("en", "")), "language": lg}
-                    for lg in op.cfg.languages]
+            return [
+                {"text": texts.get(lg, texts.get("en", "")), "language": lg}
+                for lg in op.cfg.languages
+            ]
         return texts.get(lang, next(iter(texts.values())))
 
     # ------------------------------------------------------------- rendering
@@ -125,12 +132,22 @@ class FeedRenderer:
         slug = op.cfg.slug
         if op.cfg.vtuple >= (3, 0):
             return {"feeds": [{"name": n, "url": self.url(slug, n)} for n in self.feed_names(slug)]}
-        return {lg: {"feeds": [{"name": n, "url": self.url(slug, n, lg)}
-                               for n in self.feed_names(slug)]} for lg in op.cfg.languages}
+        return {
+            lg: {
+                "feeds": [{"name": n, "url": self.url(slug, n, lg)} for n in self.feed_names(slug)]
+            }
+            for lg in op.cfg.languages
+        }
 
     def _manifest(self, op: OperatorState, lang: str) -> dict[str, Any]:
-        return {"datasets": [{"system_id": f"{op.cfg.slug}-annecy", "versions": [
-            {"version": op.cfg.version, "url": self.url(op.cfg.slug, "gbfs")}]}]}
+        return {
+            "datasets": [
+                {
+                    "system_id": f"{op.cfg.slug}-annecy",
+                    "versions": [{"version": op.cfg.version, "url": self.url(op.cfg.slug, "gbfs")}],
+                }
+            ]
+        }
 
     def _gbfs_versions(self, op: OperatorState, lang: str) -> dict[str, Any]:
         return {"versions": [{"version": op.cfg.version, "url": self.url(op.cfg.slug, "gbfs")}]}
@@ -162,8 +179,11 @@ class FeedRenderer:
         form = cfg.form_factor
         if form.startswith("scooter") and v < (2, 3):
             form = "scooter"
-        vt: dict[str, Any] = {"vehicle_type_id": op.vehicle_type_id, "form_factor": form,
-                              "propulsion_type": cfg.propulsion_type}
+        vt: dict[str, Any] = {
+            "vehicle_type_id": op.vehicle_type_id,
+            "form_factor": form,
+            "propulsion_type": cfg.propulsion_type,
+        }
         if cfg.propulsion_type != "human":
             vt["max_range_meters"] = cfg.max_range_m
         vt["name"] = self._text(op, lang, cfg.vehicle_model)
@@ -175,11 +195,14 @@ class FeedRenderer:
 
     def _system_pricing_plans(self, op: OperatorState, lang: str) -> dict[str, Any]:
         cfg, v = op.cfg, op.cfg.vtuple
-        desc = {lg: t.format(p=cfg.price_eur, m=cfg.per_min_eur)
-                for lg, t in _TEXT["plan_desc"].items()}
+        desc = {
+            lg: t.format(p=cfg.price_eur, m=cfg.per_min_eur) for lg, t in _TEXT["plan_desc"].items()
+        }
         plan: dict[str, Any] = {
-            "plan_id": op.plan_id, "name": self._text(op, lang, _TEXT["plan"]),
-            "currency": "EUR", "price": cfg.price_eur,
+            "plan_id": op.plan_id,
+            "name": self._text(op, lang, _TEXT["plan"]),
+            "currency": "EUR",
+            "price": cfg.price_eur,
             "is_taxable": 1 if v < (2, 0) else True,
             "description": self._text(op, lang, desc),
         }
@@ -188,18 +211,24 @@ class FeedRenderer:
         return {"plans": [plan]}
 
     def _system_regions(self, op: OperatorState, lang: str) -> dict[str, Any]:
-        return {"regions": [{"region_id": z.id.split(":", 1)[1],
-                             "name": self._text(op, lang, z.name)}
-                            for z in self.sim.city.zones["district"]]}
+        return {
+            "regions": [
+                {"region_id": z.id.split(":", 1)[1], "name": self._text(op, lang, z.name)}
+                for z in self.sim.city.zones["district"]
+            ]
+        }
 
     def _station_information(self, op: OperatorState, lang: str) -> dict[str, Any]:
         v = op.cfg.vtuple
         stations = []
         for z in self.sim.city.drop_zones:
             c = z.geom.centroid
-            st: dict[str, Any] = {"station_id": self.station_id(op, z.id),
-                                  "name": self._text(op, lang, z.name),
-                                  "lat": round(c.y, 6), "lon": round(c.x, 6)}
+            st: dict[str, Any] = {
+                "station_id": self.station_id(op, z.id),
+                "name": self._text(op, lang, z.name),
+                "lat": round(c.y, 6),
+                "lon": round(c.x, 6),
+            }
             if v >= (2, 1):
                 st["is_virtual_station"] = True
                 st["station_area"] = _multipolygon(z.geom)
@@ -220,24 +249,38 @@ class FeedRenderer:
         features = []
         for z, ride_end, through, speed in spec:
             if v3:
-                rule: dict[str, Any] = {"vehicle_type_ids": [op.vehicle_type_id],
-                                        "ride_start_allowed": ride_end,
-                                        "ride_end_allowed": ride_end,
-                                        "ride_through_allowed": through}
+                rule: dict[str, Any] = {
+                    "vehicle_type_ids": [op.vehicle_type_id],
+                    "ride_start_allowed": ride_end,
+                    "ride_end_allowed": ride_end,
+                    "ride_through_allowed": through,
+                }
             else:
-                rule = {"vehicle_type_id": [op.vehicle_type_id], "ride_allowed": ride_end,
-                        "ride_through_allowed": through}
+                rule = {
+                    "vehicle_type_id": [op.vehicle_type_id],
+                    "ride_allowed": ride_end,
+                    "ride_through_allowed": through,
+                }
             if speed is not None:
                 rule["maximum_speed_kph"] = speed
-            features.append({"type": "Feature",
-                             "properties": {"name": self._text(op, lang, z.name),
-                                            "rules": [rule]},
-                             "geometry": _multipolygon(z.geom)})
-        data: dict[str, Any] = {"geofencing_zones": {"type": "FeatureCollection",
-                                                     "features": features}}
+            features.append(
+                {
+                    "type": "Feature",
+                    "properties": {"name": self._text(op, lang, z.name), "rules": [rule]},
+                    "geometry": _multipolygon(z.geom),
+                }
+            )
+        data: dict[str, Any] = {
+            "geofencing_zones": {"type": "FeatureCollection", "features": features}
+        }
         if v3:
-            data["global_rules"] = [{"ride_start_allowed": False, "ride_end_allowed": False,
-                                     "ride_through_allowed": True}]
+            data["global_rules"] = [
+                {
+                    "ride_start_allowed": False,
+                    "ride_end_allowed": False,
+                    "ride_through_allowed": True,
+                }
+            ]
         return data
 
     def station_id(self, op: OperatorState, zone_id: str) -> str:
@@ -269,10 +312,18 @@ class FeedRenderer:
 
         def build(v: Vehicle) -> dict[str, Any]:
             if as_int:
-                return {"lat": v.lat, "lon": v.lon, "is_reserved": int(v.reserved),
-                        "is_disabled": int(v.disabled)}
-            d: dict[str, Any] = {"lat": v.lat, "lon": v.lon, "is_reserved": v.reserved,
-                                 "is_disabled": v.disabled}
+                return {
+                    "lat": v.lat,
+                    "lon": v.lon,
+                    "is_reserved": int(v.reserved),
+                    "is_disabled": int(v.disabled),
+                }
+            d: dict[str, Any] = {
+                "lat": v.lat,
+                "lon": v.lon,
+                "is_reserved": v.reserved,
+                "is_disabled": v.disabled,
+            }
             if v21:
                 d["vehicle_type_id"] = type_id
                 d["last_reported"] = stamp(v.last_reported) if v3 else v.last_reported
@@ -312,15 +363,16 @@ class FeedRenderer:
         v3 = op.cfg.vtuple >= (3, 0)
         id_open = b'{"vehicle_id":"' if v3 else b'{"bike_id":"'
         all_listed = op.cfg.list_disabled
-        listed = [v for v in op.vehicles
-                  if v.status == PARKED and (all_listed or not v.disabled)]
+        listed = [v for v in op.vehicles if v.status == PARKED and (all_listed or not v.disabled)]
         self.fill_fragments(op, listed)
         if op.cfg.id_rotation == "every_fetch":
             op.fetch_no += 1
             rng = random.Random(derive_seed(self.sim.seed, "fetch", op.cfg.slug, op.fetch_no))
             ids = rng.randbytes(16 * len(listed)).hex().encode()
-            parts = [id_open + ids[32 * i:32 * i + 32] + b'",' + v.frag  # type: ignore[operator]
-                     for i, v in enumerate(listed)]
+            parts = [
+                id_open + ids[32 * i : 32 * i + 32] + b'",' + v.frag  # type: ignore[operator]
+                for i, v in enumerate(listed)
+            ]
             op.last_fetch = ([v.idx for v in listed], ids)
         else:
             parts = []
@@ -349,14 +401,20 @@ class FeedRenderer:
             st: dict[str, Any] = {"station_id": sid}
             st["num_vehicles_available" if ver >= (3, 0) else "num_bikes_available"] = n
             if ver >= (2, 1):
-                st["vehicle_types_available"] = [{"vehicle_type_id": op.vehicle_type_id,
-                                                  "count": n}]
+                st["vehicle_types_available"] = [
+                    {"vehicle_type_id": op.vehicle_type_id, "count": n}
+                ]
             if ver < (2, 0):
                 st["num_docks_available"] = max(0, (z.capacity or 0) - n)
-            st["num_bikes_disabled" if ver < (3, 0) else "num_vehicles_disabled"] = (
-                disabled.get(sid, 0))
-            st.update(is_installed=flag(True), is_renting=flag(True), is_returning=flag(True),
-                      last_reported=ts)
+            st["num_bikes_disabled" if ver < (3, 0) else "num_vehicles_disabled"] = disabled.get(
+                sid, 0
+            )
+            st.update(
+                is_installed=flag(True),
+                is_renting=flag(True),
+                is_returning=flag(True),
+                last_reported=ts,
+            )
             stations.append(st)
         doc: dict[str, Any] = {"last_updated": ts, "ttl": op.cfg.ttl}
         if ver >= (1, 1):

@@ -53,12 +53,20 @@ def parse_every(text: str) -> timedelta:
     return timedelta(seconds=value)
 
 
-def record_history(out_dir: Path | str, *, sim: Simulation | None = None,
-                   config: SimConfig | None = None, seed: int = 0,
-                   start: datetime | None = None, hours: float | None = None,
-                   until: datetime | None = None, every: timedelta = timedelta(seconds=60),
-                   operators: list[str] | None = None, base_url: str = DEFAULT_BASE_URL,
-                   full: bool = False) -> RecordResult:
+def record_history(
+    out_dir: Path | str,
+    *,
+    sim: Simulation | None = None,
+    config: SimConfig | None = None,
+    seed: int = 0,
+    start: datetime | None = None,
+    hours: float | None = None,
+    until: datetime | None = None,
+    every: timedelta = timedelta(seconds=60),
+    operators: list[str] | None = None,
+    base_url: str = DEFAULT_BASE_URL,
+    full: bool = False,
+) -> RecordResult:
     """Run a simulation from its current time to ``until`` (or for ``hours``), capturing.
 
     Pass an existing ``sim`` (its faults and scripted cases apply) or
@@ -90,8 +98,12 @@ def record_history(out_dir: Path | str, *, sim: Simulation | None = None,
         epoch = int(t.timestamp())
         for slug in slugs:
             cap_dir = out / slug / str(epoch)
-            entry: dict[str, object] = {"operator": slug, "epoch": epoch,
-                                        "time": t.isoformat(), "dir": f"{slug}/{epoch}"}
+            entry: dict[str, object] = {
+                "operator": slug,
+                "epoch": epoch,
+                "time": t.isoformat(),
+                "dir": f"{slug}/{epoch}",
+            }
             files: dict[str, object] = {}
             for feed in renderer.served_names(slug):
                 realtime = renderer.is_realtime(feed) or feed in ("gbfs", "manifest")
@@ -115,20 +127,27 @@ def record_history(out_dir: Path | str, *, sim: Simulation | None = None,
             captures.append(entry)
         t += every
     index = {
-        "format": FORMAT, "seed": sim.seed, "base_url": base_url,
+        "format": FORMAT,
+        "seed": sim.seed,
+        "base_url": base_url,
         "start": captures[0]["time"] if captures else None,
         "end": captures[-1]["time"] if captures else None,
         "every_s": every.total_seconds(),
-        "operators": {slug: {"version": sim.ops[slug].cfg.version,
-                             "languages": list(sim.ops[slug].cfg.languages),
-                             "id_rotation": sim.ops[slug].cfg.id_rotation,
-                             "permit_cap": sim.ops[slug].cfg.cap}
-                      for slug in slugs},
+        "operators": {
+            slug: {
+                "version": sim.ops[slug].cfg.version,
+                "languages": list(sim.ops[slug].cfg.languages),
+                "id_rotation": sim.ops[slug].cfg.id_rotation,
+                "permit_cap": sim.ops[slug].cfg.cap,
+            }
+            for slug in slugs
+        },
         "captures": captures,
     }
     (out / "index.json").write_bytes(orjson.dumps(index, option=orjson.OPT_INDENT_2))
-    (out / "cases.json").write_bytes(orjson.dumps(
-        {"cases": service.state()["cases"]}, option=orjson.OPT_INDENT_2))
+    (out / "cases.json").write_bytes(
+        orjson.dumps({"cases": service.state()["cases"]}, option=orjson.OPT_INDENT_2)
+    )
     return RecordResult(out, len({c["epoch"] for c in captures}), n_files, failures, sim)
 
 

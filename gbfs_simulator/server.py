@@ -32,16 +32,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_ADMIN_BODY:
-            self._send(Response(413, b'{"error":"body too large"}',
-                                {"Content-Type": "application/json"}), method)
+            self._send(
+                Response(413, b'{"error":"body too large"}', {"Content-Type": "application/json"}),
+                method,
+            )
             return
         body = self.rfile.read(length) if length else b""
         try:
             resp = self.service.handle(method, self.path, dict(self.headers.items()), body)
         except Exception:  # a bug must not kill the server thread
             log.exception("error serving %s %s", method, self.path)
-            resp = Response(500, b'{"error":"internal error"}',
-                            {"Content-Type": "application/json"})
+            resp = Response(
+                500, b'{"error":"internal error"}', {"Content-Type": "application/json"}
+            )
         if resp.delay_s > 0 and self.stopping.wait(resp.delay_s):
             self.close_connection = True
             return
@@ -75,8 +78,13 @@ class _Handler(BaseHTTPRequestHandler):
 class ServerHandle:
     """A running simulator server."""
 
-    def __init__(self, httpd: ThreadingHTTPServer, service: FeedService,
-                 stopping: threading.Event, threads: list[threading.Thread]) -> None:
+    def __init__(
+        self,
+        httpd: ThreadingHTTPServer,
+        service: FeedService,
+        stopping: threading.Event,
+        threads: list[threading.Thread],
+    ) -> None:
         self.httpd = httpd
         self.service = service
         self.sim = service.sim
@@ -110,23 +118,35 @@ class ServerHandle:
         self.stop()
 
 
-def start_server(sim: Simulation, host: str = "127.0.0.1", port: int = 0, *,
-                 clock: Callable[[], datetime] | None = None, admin_token: str | None = None,
-                 tick_interval: float | None = None, base_url: str | None = None,
-                 ) -> ServerHandle:
+def start_server(
+    sim: Simulation,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    admin_token: str | None = None,
+    tick_interval: float | None = None,
+    base_url: str | None = None,
+) -> ServerHandle:
     """Serve ``sim`` on ``host:port`` from background threads; returns the handle."""
     stopping = threading.Event()
     httpd = ThreadingHTTPServer((host, port), _Handler)
     httpd.daemon_threads = True
     bound_host, bound_port = httpd.server_address[:2]
     url_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
-    service = FeedService(sim, base_url or f"http://{url_host}:{bound_port}", admin_token,
-                          clock)
+    service = FeedService(sim, base_url or f"http://{url_host}:{bound_port}", admin_token, clock)
     handler = type("Handler", (_Handler,), {"service": service, "stopping": stopping})
     httpd.RequestHandlerClass = handler
-    threads = [threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                name="gbfs-simulator-http", daemon=True)]
+    threads = [
+        threading.Thread(
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="gbfs-simulator-http",
+            daemon=True,
+        )
+    ]
     if clock is not None and tick_interval:
+
         def tick() -> None:
             while not stopping.wait(tick_interval):
                 try:

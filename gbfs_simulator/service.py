@@ -53,8 +53,13 @@ def _json(status: int, obj: object, **headers: str) -> Response:
 class FeedService:
     """Serves one simulation's operators; thread-safe (uses ``sim.lock``)."""
 
-    def __init__(self, sim: Simulation, base_url: str, admin_token: str | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        sim: Simulation,
+        base_url: str,
+        admin_token: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.sim = sim
         self.renderer = FeedRenderer(sim, base_url)
         self.admin_token = admin_token or secrets.token_urlsafe(18)
@@ -73,8 +78,9 @@ class FeedService:
 
     # --------------------------------------------------------------- routing
 
-    def handle(self, method: str, path: str, headers: Mapping[str, str] | None = None,
-               body: bytes = b"") -> Response:
+    def handle(
+        self, method: str, path: str, headers: Mapping[str, str] | None = None, body: bytes = b""
+    ) -> Response:
         headers = {k.lower(): v for k, v in (headers or {}).items()}
         path = path.split("?", 1)[0]
         parts = [p for p in path.split("/") if p]
@@ -87,8 +93,10 @@ class FeedService:
         if parts[0] == "city" and len(parts) == 2 and parts[1].endswith(".geojson"):
             kind = parts[1][: -len(".geojson")]
             if kind in ZONE_KINDS:
-                return self._finish(Response(200, zone_file_bytes(kind),
-                                             {"Content-Type": "application/geo+json"}), headers)
+                return self._finish(
+                    Response(200, zone_file_bytes(kind), {"Content-Type": "application/geo+json"}),
+                    headers,
+                )
         slug = parts[0]
         if slug not in self.sim.ops or len(parts) not in (2, 3) or not parts[-1].endswith(".json"):
             return _json(404, {"error": "not found"})
@@ -104,9 +112,13 @@ class FeedService:
     def _index(self) -> Response:
         ops = []
         for slug, op in self.sim.ops.items():
-            entry = {"slug": slug, "name": op.cfg.name, "version": op.cfg.version,
-                     "discovery": self.renderer.url(slug, "gbfs"),
-                     "languages": list(op.cfg.languages)}
+            entry = {
+                "slug": slug,
+                "name": op.cfg.name,
+                "version": op.cfg.version,
+                "discovery": self.renderer.url(slug, "gbfs"),
+                "languages": list(op.cfg.languages),
+            }
             if op.cfg.vtuple >= (3, 0):
                 entry["manifest"] = self.renderer.url(slug, "manifest")
             ops.append(entry)
@@ -127,8 +139,11 @@ class FeedService:
                 resp.feed, resp.operator = feed, slug
                 return resp
             body, etag = self._body(slug, feed, lang)
-            last_updated = (self.sim.state_ts if self.renderer.is_realtime(feed)
-                            else self.renderer.static_ts(op))
+            last_updated = (
+                self.sim.state_ts
+                if self.renderer.is_realtime(feed)
+                else self.renderer.static_ts(op)
+            )
             ctype = JSON
             if "empty" in kinds:
                 body = fx.make_empty(body)
@@ -141,15 +156,21 @@ class FeedService:
                 body, ctype = fx.make_malformed(body, kinds["malformed"].mode)
             if kinds.keys() & {"empty", "stale", "wrong_types", "malformed"}:
                 etag = _etag(body)
-        resp = Response(200, body, {
-            "Content-Type": ctype, "ETag": etag,
-            "Last-Modified": format_datetime(datetime.fromtimestamp(last_updated, UTC), True),
-            "Cache-Control": f"public, max-age={op.cfg.ttl}",
-        }, feed=feed, operator=slug)
+        resp = Response(
+            200,
+            body,
+            {
+                "Content-Type": ctype,
+                "ETag": etag,
+                "Last-Modified": format_datetime(datetime.fromtimestamp(last_updated, UTC), True),
+                "Cache-Control": f"public, max-age={op.cfg.ttl}",
+            },
+            feed=feed,
+            operator=slug,
+        )
         if "timeout" in kinds:
             resp.delay_s = kinds["timeout"].delay_s
-        rotating = op.cfg.id_rotation == "every_fetch" and feed == vehicle_feed_name(
-            op.cfg.version)
+        rotating = op.cfg.id_rotation == "every_fetch" and feed == vehicle_feed_name(op.cfg.version)
         return self._finish(resp, headers, honour_ims=not rotating)
 
     def _body(self, slug: str, feed: str, lang: str) -> tuple[bytes, str]:
@@ -169,8 +190,9 @@ class FeedService:
         self._cache[key] = (state, body, etag)
         return body, etag
 
-    def _finish(self, resp: Response, headers: Mapping[str, str],
-                honour_ims: bool = True) -> Response:
+    def _finish(
+        self, resp: Response, headers: Mapping[str, str], honour_ims: bool = True
+    ) -> Response:
         """Conditional requests (ETag first, then If-Modified-Since) and gzip."""
         etag = resp.headers.get("ETag") or _etag(resp.body)
         resp.headers["ETag"] = etag
@@ -188,8 +210,11 @@ class FeedService:
             except (TypeError, ValueError):
                 not_modified = False
         if not_modified:
-            keep = {k: v for k, v in resp.headers.items()
-                    if k in ("ETag", "Last-Modified", "Cache-Control", "Vary")}
+            keep = {
+                k: v
+                for k, v in resp.headers.items()
+                if k in ("ETag", "Last-Modified", "Cache-Control", "Vary")
+            }
             return Response(304, b"", keep, resp.delay_s, resp.feed, resp.operator)
         if "gzip" in headers.get("accept-encoding", "") and len(resp.body) > 256:
             gz = self._gzip.get(etag)
@@ -212,11 +237,15 @@ class FeedService:
             given = auth[7:].strip()
         return bool(given) and hmac.compare_digest(given.encode(), self.admin_token.encode())
 
-    def _admin(self, method: str, parts: list[str], headers: Mapping[str, str],
-               body: bytes) -> Response:
+    def _admin(
+        self, method: str, parts: list[str], headers: Mapping[str, str], body: bytes
+    ) -> Response:
         if not self._authorised(headers):
-            return _json(401, {"error": "admin token required"},
-                         **{"WWW-Authenticate": 'Bearer realm="gbfs-simulator"'})
+            return _json(
+                401,
+                {"error": "admin token required"},
+                **{"WWW-Authenticate": 'Bearer realm="gbfs-simulator"'},
+            )
         with self.sim.lock:
             self.sync()
             if parts == ["state"] and method == "GET":
@@ -236,8 +265,7 @@ class FeedService:
             if method != "POST":
                 return _json(405, {"error": "method not allowed"}, Allow="GET, POST, DELETE")
             try:
-                fault, start, end = fx.fault_from_json(orjson.loads(body or b"null"),
-                                                       self.sim.now)
+                fault, start, end = fx.fault_from_json(orjson.loads(body or b"null"), self.sim.now)
                 entry = self.sim.add_fault(fault, "admin", start=start, end=end)
             except (ValueError, orjson.JSONDecodeError) as exc:
                 return _json(400, {"error": str(exc)})
@@ -246,17 +274,33 @@ class FeedService:
     def state(self) -> dict[str, object]:
         sim = self.sim
         return {
-            "sim_time": sim.now.isoformat(), "state_time": sim.state_time.isoformat(),
+            "sim_time": sim.now.isoformat(),
+            "state_time": sim.state_time.isoformat(),
             "seed": sim.seed,
-            "operators": {slug: {"version": op.cfg.version, "listed": op.n_visible,
-                                 "cap": op.cfg.cap, "fetches": op.fetch_no}
-                          for slug, op in sim.ops.items()},
-            "cases": [{"name": c.name, "kind": c.kind, "operator": c.operator,
-                       "start": c.start.isoformat(),
-                       "end": c.end.isoformat() if c.end else None,
-                       "positions": [list(p) for p in c.positions],
-                       "vehicle_keys": list(c.vehicle_keys), "zone": c.zone, "extra": c.extra,
-                       "fault_id": c.fault_id} for c in sim.cases()],
+            "operators": {
+                slug: {
+                    "version": op.cfg.version,
+                    "listed": op.n_visible,
+                    "cap": op.cfg.cap,
+                    "fetches": op.fetch_no,
+                }
+                for slug, op in sim.ops.items()
+            },
+            "cases": [
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "operator": c.operator,
+                    "start": c.start.isoformat(),
+                    "end": c.end.isoformat() if c.end else None,
+                    "positions": [list(p) for p in c.positions],
+                    "vehicle_keys": list(c.vehicle_keys),
+                    "zone": c.zone,
+                    "extra": c.extra,
+                    "fault_id": c.fault_id,
+                }
+                for c in sim.cases()
+            ],
         }
 
 

@@ -34,7 +34,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
         SECRET_KEY=_secret_key(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        JSON_SORT_KEYS=False,
     )
     app.extensions[SETTINGS_KEY] = settings
     app.extensions[ENGINE_KEY] = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 
@@ -10,6 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from fleet_monitor.web.db import get_engine
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -72,7 +75,8 @@ def health() -> tuple[Response, int]:
     try:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
+        log.warning("health check: database unreachable: %s", type(exc).__name__)
         return jsonify(status="error", database="unreachable", time=now), 503
     return jsonify(status="ok", database="ok", time=now), 200
 

@@ -82,6 +82,7 @@ __all__ = [
     "parse_manifest",
 ]
 
+_BYTES_PER_RECORD = 200  # rough size of one vehicle/station in a body, for the GC pause
 _Parser = Callable[[Ctx, dict[str, Any]], list[Any]]
 
 
@@ -175,14 +176,17 @@ def parse_bytes(
 ) -> ParsedFeed:
     """Decode a fetched body (orjson) and parse it; :class:`ParseError` if unusable."""
     body = raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw  # UTF-8 BOM
-    try:
-        with gc_paused(len(body) // 200):
+    # One GC pause over decoding and parsing; the decoded document is released
+    # before the collector runs again, so it only ever sees the parsed records.
+    with gc_paused(len(body) // _BYTES_PER_RECORD):
+        try:
             doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        start = bytes(body[:60]).decode("utf-8", "replace").strip()
-        hint = " (empty body)" if not body.strip() else f" (starts with {start!r})"
-        raise ParseError(f"{feed_type.value}: body is not JSON: {exc}{hint}") from exc
-    result = parse_feed(feed_type, doc, version_hint, languages=languages)
+        except orjson.JSONDecodeError as exc:
+            start = bytes(body[:60]).decode("utf-8", "replace").strip()
+            hint = " (empty body)" if not body.strip() else f" (starts with {start!r})"
+            raise ParseError(f"{feed_type.value}: body is not JSON: {exc}{hint}") from exc
+        result = parse_feed(feed_type, doc, version_hint, languages=languages)
+        del doc
     if body is not raw:
         result.findings.append(_bom_finding())
     return result
@@ -207,7 +211,10 @@ def _version_findings(
             fc.add(INFO, "version.guessed", "/version", f"no version field: read as {used}")
         return
     if own != used:
-        fc.add(WARNING, "coerce.version", "/version", f"version {own!r} read as {used!r}")
+        # "3.1-RC3" is a real version name; "v2.3", "2.4" or a number are not
+        exact = normalise_version(own)[1] and isinstance(own, str) and own[:1].isdigit()
+        message = f"version {own!r} read as {used!r}"
+        fc.add(INFO if exact else WARNING, "coerce.version", "/version", message)
     hinted = normalise_version(declared)[0] if declared is not None else None
     if hinted is not None and hinted != used:
         fc.add(INFO, "version.mismatch", "/version", f"file says {used}, caller said {declared}")

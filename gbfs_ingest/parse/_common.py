@@ -15,11 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from gbfs_ingest.model import Finding
-from gbfs_ingest.timeutil import (
-    MAX_FUTURE_SKEW,
-    MIN_PLAUSIBLE,
-    parse_timestamp,
-)
+from gbfs_ingest.timeutil import MAX_FUTURE_SKEW, MIN_PLAUSIBLE, parse_timestamp
 
 ERROR = "error"  # a record was dropped
 WARNING = "warning"  # a value was coerced or ignored
@@ -28,6 +24,8 @@ INFO = "info"  # worth knowing, nothing was changed
 _NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 _TRUE_STRINGS = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE_STRINGS = frozenset({"false", "0", "no", "n", "f", ""})
+#: Pause the cyclic GC while parsing arrays at least this long (see gc_paused).
+GC_PAUSE_THRESHOLD = 5_000
 
 
 class ParseError(ValueError):
@@ -372,6 +370,3 @@ def gc_paused(size: int) -> Iterator[None]:
         yield
     finally:
         gc.enable()
-
-
-GC_PAUSE_THRESHOLD = 5_000

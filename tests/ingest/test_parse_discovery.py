@@ -249,3 +249,14 @@ def test_envelope_quirks() -> None:
     no_time = parse_feed(FeedType.VEHICLE_STATUS, {"data": {"bikes": []}}, "2.3")
     assert no_time.last_updated is None
     assert any(f.code == "envelope.no_last_updated" for f in no_time.findings)
+
+
+@pytest.mark.parametrize(
+    ("declared", "severity"), [("v2.3", "warning"), ("2.4", "warning"), ("3.1-RC3", "info")]
+)
+def test_version_spelling_findings(declared: str, severity: str) -> None:
+    last_updated: Any = "2025-10-21T04:12:17Z" if declared.startswith("3") else 1_761_018_446
+    doc = {"last_updated": last_updated, "ttl": 0, "version": declared, "data": {"bikes": []}}
+    parsed = parse_feed(FeedType.VEHICLE_STATUS, doc, None)
+    (found,) = [f for f in parsed.findings if f.code == "coerce.version"]
+    assert found.severity == severity

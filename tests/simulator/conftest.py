@@ -39,8 +39,9 @@ def validator(version: str, feed: str) -> Any:
 
 
 def schema_errors(version: str, feed: str, doc: Any) -> list[str]:
-    return [f"{e.instance_path}: {e.message}"[:300]
-            for e in validator(version, feed).iter_errors(doc)]
+    return [
+        f"{e.instance_path}: {e.message}"[:300] for e in validator(version, feed).iter_errors(doc)
+    ]
 
 
 def local(sim: Simulation, hour: int, minute: int = 0, day: int = 0) -> datetime:
@@ -56,8 +57,13 @@ def small_config(vehicles: int = 300, **kwargs: Any) -> SimConfig:
 def solo(version: str = "2.3", **kwargs: Any) -> OperatorConfig:
     """One operator of any version, with stations and an electric scooter."""
     params: dict[str, Any] = {
-        "slug": "solo", "name": "Solo", "version": version, "vehicles": 120,
-        "form_factor": "scooter_standing", "propulsion_type": "electric", "stations": True,
+        "slug": "solo",
+        "name": "Solo",
+        "version": version,
+        "vehicles": 120,
+        "form_factor": "scooter_standing",
+        "propulsion_type": "electric",
+        "stations": True,
         "languages": ("fr", "en"),
     }
     params.update(kwargs)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
 import shapely
 
@@ -57,10 +56,14 @@ def test_ids_rotate_after_each_trip_from_gbfs_2_on(day_sim: Simulation) -> None:
     before = {s: positions(sim, s) for s in sim.operator_slugs()}
     sim.advance_to(local(sim, 10))
     after = {s: positions(sim, s) for s in sim.operator_slugs()}
-    moved = {s: [k for k in after[s] if k in before[s] and before[s][k][:2] != after[s][k][:2]]
-             for s in after}
-    still = {s: [k for k in after[s] if k in before[s] and before[s][k][:2] == after[s][k][:2]]
-             for s in after}
+    moved = {
+        s: [k for k in after[s] if k in before[s] and before[s][k][:2] != after[s][k][:2]]
+        for s in after
+    }
+    still = {
+        s: [k for k in after[s] if k in before[s] and before[s][k][:2] == after[s][k][:2]]
+        for s in after
+    }
     assert moved["trotti"] and still["trotti"] and moved["velomax"]
     assert all(before["trotti"][k][2] != after["trotti"][k][2] for k in moved["trotti"])
     assert all(before["trotti"][k][2] == after["trotti"][k][2] for k in still["trotti"])
@@ -86,8 +89,9 @@ def test_night_rebalancing_collects_and_redeploys() -> None:
     sim.advance_to(local(sim, 23, day=0))
     evening = sim.listed_count("trotti")
     sim.advance_to(local(sim, 3, day=1))
-    hidden = [v for v in sim.snapshot("trotti", include_hidden=True).vehicles
-              if v.status == "service"]
+    hidden = [
+        v for v in sim.snapshot("trotti", include_hidden=True).vehicles if v.status == "service"
+    ]
     assert hidden, "nothing collected at night"
     at_night = sim.listed_count("trotti")
     assert at_night < evening
@@ -102,8 +106,7 @@ def test_night_rebalancing_collects_and_redeploys() -> None:
 
 
 def test_disabled_vehicles_are_left_in_place_and_listed_from_2_1_only() -> None:
-    ops = tuple(replace(o, breakdown=0.3, forgotten_repairs=1.0)
-                for o in default_operators(400))
+    ops = tuple(replace(o, breakdown=0.3, forgotten_repairs=1.0) for o in default_operators(400))
     sim = Simulation(SimConfig(ops), seed=9, start=START)
     sim.advance_to(local(sim, 12))
     service = FeedService(sim, BASE)
@@ -115,22 +118,30 @@ def test_disabled_vehicles_are_left_in_place_and_listed_from_2_1_only() -> None:
     velomax = vehicles_of(get_doc(service, "velomax", "free_bike_status"))
     assert velomax and not any(v["is_disabled"] for v in velomax)
     sim.advance_to(local(sim, 20))
-    later = {(v["lat"], v["lon"]) for v in vehicles_of(
-        get_doc(service, "trotti", "free_bike_status")) if v["is_disabled"]}
+    later = {
+        (v["lat"], v["lon"])
+        for v in vehicles_of(get_doc(service, "trotti", "free_bike_status"))
+        if v["is_disabled"]
+    }
     assert {(v["lat"], v["lon"]) for v in broken} <= later  # nobody repaired or moved them
 
 
 def test_some_vehicles_end_up_in_no_parking_areas(day_sim: Simulation) -> None:
     zones = day_sim.city.no_parking
-    bad = [v for s in ("trotti", "velomax")
-           for v in day_sim.snapshot(s).vehicles
-           if v.case is None and any(shapely.contains_xy(z.geom, v.lon, v.lat) for z in zones)]
+    bad = [
+        v
+        for s in ("trotti", "velomax")
+        for v in day_sim.snapshot(s).vehicles
+        if v.case is None and any(shapely.contains_xy(z.geom, v.lon, v.lat) for z in zones)
+    ]
     assert bad
 
 
 def test_a_fleet_deployed_above_its_cap_shows_it_in_the_morning() -> None:
-    ops = tuple(replace(o, deploy_factor=(1.25, 1.25)) if o.slug == "trotti" else o
-                for o in default_operators(400))
+    ops = tuple(
+        replace(o, deploy_factor=(1.25, 1.25)) if o.slug == "trotti" else o
+        for o in default_operators(400)
+    )
     sim = Simulation(SimConfig(ops), seed=2, start=START)
     sim.advance_to(local(sim, 6, 45, day=1))
     cap = sim.ops["trotti"].cfg.cap

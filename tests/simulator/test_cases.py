@@ -53,8 +53,9 @@ def service(sim: Simulation) -> FeedService:
 
 def listed_at(service: FeedService, slug: str, lat: float, lon: float) -> list[dict]:
     feed = "vehicle_status" if slug == "lacbike" else "free_bike_status"
-    return [v for v in vehicles_of(get_doc(service, slug, feed))
-            if (v["lat"], v["lon"]) == (lat, lon)]
+    return [
+        v for v in vehicles_of(get_doc(service, slug, feed)) if (v["lat"], v["lon"]) == (lat, lon)
+    ]
 
 
 def test_cases_in_time_order(sim: Simulation, service: FeedService) -> None:
@@ -105,8 +106,9 @@ def _check_window_cases(sim: Simulation, service: FeedService, t) -> None:
         assert (in_lake[0]["lat"], in_lake[0]["lon"]) == dumped.positions[0]
     # no-parking: three vehicles on the Pâquier lawn during the window
     lawn = sim.case("lawn")
-    on_lawn = {(v["lat"], v["lon"]) for v in trotti
-               if city.zone("paquier").contains(v["lon"], v["lat"])}
+    on_lawn = {
+        (v["lat"], v["lon"]) for v in trotti if city.zone("paquier").contains(v["lon"], v["lat"])
+    }
     if _in_window(lawn, t):
         assert set(lawn.positions) <= on_lawn
     else:
@@ -159,12 +161,16 @@ def test_id_reshuffle_changes_every_id_at_once_positions_stay() -> None:
     service = FeedService(sim, BASE)
     shuffle = sim.case("shuffle")
     sim.advance_to(shuffle.start - timedelta(minutes=1))
-    before = {(v["lat"], v["lon"]): vid(v)
-              for v in vehicles_of(get_doc(service, "velomax", "free_bike_status"))}
+    before = {
+        (v["lat"], v["lon"]): vid(v)
+        for v in vehicles_of(get_doc(service, "velomax", "free_bike_status"))
+    }
     assert sim.ops["velomax"].cfg.id_rotation == "never"  # it never rotates on its own
     sim.advance_to(shuffle.start)
-    after = {(v["lat"], v["lon"]): vid(v)
-             for v in vehicles_of(get_doc(service, "velomax", "free_bike_status"))}
+    after = {
+        (v["lat"], v["lon"]): vid(v)
+        for v in vehicles_of(get_doc(service, "velomax", "free_bike_status"))
+    }
     common = before.keys() & after.keys()
     assert len(common) > 0.9 * len(before)
     assert all(before[p] != after[p] for p in common)
@@ -173,19 +179,30 @@ def test_id_reshuffle_changes_every_id_at_once_positions_stay() -> None:
 def test_positions_are_checked() -> None:
     ops = default_operators(100)
     with pytest.raises(ValueError, match=r"\(lon, lat\)"):
-        Simulation(SimConfig(ops, cases=(Abandoned("x", "velomax", start=H,
-                                                   at=(6.1035, 45.8802)),)),
-                   seed=1, start=START)
+        Simulation(
+            SimConfig(ops, cases=(Abandoned("x", "velomax", start=H, at=(6.1035, 45.8802)),)),
+            seed=1,
+            start=START,
+        )
     with pytest.raises(ValueError, match="not in the lake"):
-        Simulation(SimConfig(ops, cases=(InLake("y", "trotti", start=H,
-                                                at=(45.9020, 6.1220)),)),
-                   seed=1, start=START)
+        Simulation(
+            SimConfig(ops, cases=(InLake("y", "trotti", start=H, at=(45.9020, 6.1220)),)),
+            seed=1,
+            start=START,
+        )
     with pytest.raises(ValueError, match="unknown operator"):
         SimConfig(ops, cases=(Abandoned("z", "nobody", start=H),))
-    sim = Simulation(SimConfig(ops, cases=(Abandoned("g", "velomax", start=H, at="gare"),
-                                           InNoParking("n", "trotti", start=H,
-                                                       zone="jardins-europe", count=2))),
-                     seed=1, start=START)
+    sim = Simulation(
+        SimConfig(
+            ops,
+            cases=(
+                Abandoned("g", "velomax", start=H, at="gare"),
+                InNoParking("n", "trotti", start=H, zone="jardins-europe", count=2),
+            ),
+        ),
+        seed=1,
+        start=START,
+    )
     assert sim.case("g").positions == ((45.902, 6.122),)
     zone = sim.city.zone("jardins-europe")
     assert all(zone.contains(lon, lat) for lat, lon in sim.case("n").positions)

@@ -39,7 +39,8 @@ def test_committed_files_are_what_the_source_builds(tmp_path: Path) -> None:
     assert sorted(p.name for p in written) == sorted(f"{k}.geojson" for k in ZONE_KINDS)
     for path in written:
         assert path.read_bytes() == zone_file_path(path.stem).read_bytes(), (
-            f"{path.name} is stale: run python -m gbfs_simulator export-city")
+            f"{path.name} is stale: run python -m gbfs_simulator export-city"
+        )
 
 
 def test_every_kind_is_a_feature_collection_with_name_and_kind(zones: dict) -> None:
@@ -65,11 +66,13 @@ def test_polygons_follow_the_right_hand_rule(zones: dict) -> None:
 
 
 def test_mandatory_parking_areas_have_capacities_and_sit_on_legal_land(
-        zones: dict, city: City) -> None:
+    zones: dict, city: City
+) -> None:
     feats = zones["mandatory_parking"]["features"]
     assert len(feats) >= 12
-    forbidden = unary_union(geoms(zones["no_parking"]) + geoms(zones["pedestrian"])
-                            + geoms(zones["water"]))
+    forbidden = unary_union(
+        geoms(zones["no_parking"]) + geoms(zones["pedestrian"]) + geoms(zones["water"])
+    )
     tracks = geoms(zones["tram_tracks"])
     districts = {f["id"]: shape(f["geometry"]) for f in zones["district"]["features"]}
     for f in feats:
@@ -98,11 +101,10 @@ def test_operating_area_is_the_districts_minus_the_lake(zones: dict) -> None:
     assert area.symmetric_difference(expected).area < 1e-8
     assert len(getattr(area, "interiors", [])) == 0
     for i, a in enumerate(districts):  # the six communes tile without overlaps
-        for b in districts[i + 1:]:
+        for b in districts[i + 1 :]:
             assert a.intersection(b).area < 1e-9
     names = {f["properties"]["name"] for f in zones["district"]["features"]}
-    assert names == {"Annecy", "Annecy-le-Vieux", "Seynod", "Cran-Gevrier", "Meythet",
-                     "Pringy"}
+    assert names == {"Annecy", "Annecy-le-Vieux", "Seynod", "Cran-Gevrier", "Meythet", "Pringy"}
 
 
 def test_landmarks_fall_where_annecy_has_them(city: City) -> None:
@@ -123,8 +125,11 @@ def test_tram_tracks_are_the_railway_and_bus_corridors(zones: dict) -> None:
     kinds = {f["properties"]["line_kind"] for f in zones["tram_tracks"]["features"]}
     assert kinds == {"railway", "bus_corridor"}
     assert "no tram" in zones["tram_tracks"]["description"]
-    rail = next(shape(f["geometry"]) for f in zones["tram_tracks"]["features"]
-                if f["properties"]["line_kind"] == "railway")
+    rail = next(
+        shape(f["geometry"])
+        for f in zones["tram_tracks"]["features"]
+        if f["properties"]["line_kind"] == "railway"
+    )
     assert isinstance(rail, LineString)
     gare = Point(6.1220, 45.9020)
     assert distance_m(6.1220, 45.9020, *_nearest(rail, gare)) < 150

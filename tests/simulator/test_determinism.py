@@ -46,8 +46,11 @@ def test_a_different_seed_gives_different_feeds() -> None:
     for sim in (a, b):
         sim.advance_to(START + timedelta(hours=3))
     fa, fb = all_bodies(a), all_bodies(b)
-    for path in ("/velomax/fr/free_bike_status.json", "/trotti/fr/free_bike_status.json",
-                 "/lacbike/vehicle_status.json"):
+    for path in (
+        "/velomax/fr/free_bike_status.json",
+        "/trotti/fr/free_bike_status.json",
+        "/lacbike/vehicle_status.json",
+    ):
         assert fa[path] != fb[path], path
     assert fa["/trotti/fr/system_information.json"] == fb["/trotti/fr/system_information.json"]
 

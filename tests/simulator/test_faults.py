@@ -22,8 +22,9 @@ def service() -> FeedService:
 
 
 def post(service: FeedService, fault: dict, headers: dict | None = None):
-    return service.handle("POST", "/admin/faults", headers if headers is not None else TOKEN,
-                          orjson.dumps(fault))
+    return service.handle(
+        "POST", "/admin/faults", headers if headers is not None else TOKEN, orjson.dumps(fault)
+    )
 
 
 def get(service: FeedService, slug: str, feed: str, lang: str | None = None):
@@ -40,8 +41,9 @@ def test_admin_requires_the_token(service: FeedService) -> None:
 
 @pytest.mark.parametrize("status", [500, 503, 429, 401, 404])
 def test_http_error(service: FeedService, status: int) -> None:
-    assert post(service, {"kind": "http_error", "operator": "trotti", "status": status}
-                ).status == 201
+    assert (
+        post(service, {"kind": "http_error", "operator": "trotti", "status": status}).status == 201
+    )
     resp = get(service, "trotti", "free_bike_status")
     assert resp.status == status
     assert ("Retry-After" in resp.headers) == (status == 429)
@@ -50,8 +52,15 @@ def test_http_error(service: FeedService, status: int) -> None:
 
 
 def test_feed_scope_and_duration(service: FeedService) -> None:
-    resp = post(service, {"kind": "http_error", "operator": "lacbike",
-                          "feeds": ["vehicle_status"], "duration_s": 600})
+    resp = post(
+        service,
+        {
+            "kind": "http_error",
+            "operator": "lacbike",
+            "feeds": ["vehicle_status"],
+            "duration_s": 600,
+        },
+    )
     body = orjson.loads(resp.body)
     assert resp.status == 201 and body["end"] is not None
     assert get(service, "lacbike", "vehicle_status").status == 503
@@ -94,8 +103,9 @@ def test_malformed_json(service: FeedService, mode: str) -> None:
     assert resp.status == 200
     with pytest.raises(orjson.JSONDecodeError):
         orjson.loads(resp.body)
-    assert resp.headers["Content-Type"].startswith("text/html" if mode == "html"
-                                                   else "application/json")
+    assert resp.headers["Content-Type"].startswith(
+        "text/html" if mode == "html" else "application/json"
+    )
 
 
 def test_wrong_types(service: FeedService) -> None:
@@ -131,12 +141,20 @@ def test_list_and_delete_faults(service: FeedService) -> None:
     assert state["operators"]["trotti"]["version"] == "2.3"
 
 
-@pytest.mark.parametrize("bad", [
-    {"kind": "meteor"}, {"kind": "http_error", "status": 99}, {"kind": "empty", "feeds": "x"},
-    {"kind": "empty", "colour": "red"}, {"kind": "malformed", "mode": "spicy"},
-    {"kind": "http_error", "operator": "nobody"}, {"kind": "empty", "duration_s": -5},
-    {"kind": "timeout", "delay_s": "10"}, [1, 2],
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"kind": "meteor"},
+        {"kind": "http_error", "status": 99},
+        {"kind": "empty", "feeds": "x"},
+        {"kind": "empty", "colour": "red"},
+        {"kind": "malformed", "mode": "spicy"},
+        {"kind": "http_error", "operator": "nobody"},
+        {"kind": "empty", "duration_s": -5},
+        {"kind": "timeout", "delay_s": "10"},
+        [1, 2],
+    ],
+)
 def test_bad_fault_json_is_refused(service: FeedService, bad: object) -> None:
     resp = post(service, bad)  # type: ignore[arg-type]
     assert resp.status == 400, bad
@@ -146,11 +164,19 @@ def test_bad_fault_json_is_refused(service: FeedService, bad: object) -> None:
 
 def test_faults_scheduled_by_config() -> None:
     cfg = small_config(150, cases=False)
-    cfg = SimConfig(cfg.operators, faults=(
-        Fault("http_error", operator="trotti", start=timedelta(hours=1),
-              duration=timedelta(minutes=30), status=502),
-        Fault("reshuffle", operator="velomax", start=timedelta(hours=2)),
-    ))
+    cfg = SimConfig(
+        cfg.operators,
+        faults=(
+            Fault(
+                "http_error",
+                operator="trotti",
+                start=timedelta(hours=1),
+                duration=timedelta(minutes=30),
+                status=502,
+            ),
+            Fault("reshuffle", operator="velomax", start=timedelta(hours=2)),
+        ),
+    )
     sim = Simulation(cfg, seed=1, start=START)
     service = FeedService(sim, BASE)
     assert get(service, "trotti", "free_bike_status").status == 200

@@ -31,10 +31,17 @@ def test_demo_operators_serve_schema_valid_files(day_sim: Simulation) -> None:
     feeds = {(v, f) for v, f, _, _ in docs}
     # the three demo operators and what each publishes
     assert ("1.1", "free_bike_status") in feeds and ("1.1", "gbfs_versions") in feeds
-    assert {("2.3", "vehicle_types"), ("2.3", "geofencing_zones"),
-            ("2.3", "system_pricing_plans")} <= feeds
-    assert {("3.0", "vehicle_status"), ("3.0", "manifest"), ("3.0", "station_status"),
-            ("3.0", "station_information")} <= feeds
+    assert {
+        ("2.3", "vehicle_types"),
+        ("2.3", "geofencing_zones"),
+        ("2.3", "system_pricing_plans"),
+    } <= feeds
+    assert {
+        ("3.0", "vehicle_status"),
+        ("3.0", "manifest"),
+        ("3.0", "station_status"),
+        ("3.0", "station_information"),
+    } <= feeds
     for version, feed, lang, doc in docs:
         assert schema_errors(version, feed, doc) == [], (version, feed, lang)
 

@@ -19,8 +19,13 @@ from gbfs_simulator import ManualClock, ServerHandle, Simulation, start_server
 from .conftest import START, schema_errors, small_config
 
 
-def fetch(url: str, method: str = "GET", headers: dict | None = None, body: bytes | None = None,
-          timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+def fetch(
+    url: str,
+    method: str = "GET",
+    headers: dict | None = None,
+    body: bytes | None = None,
+    timeout: float = 10.0,
+) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     try:
@@ -45,7 +50,7 @@ def test_discovery_and_every_linked_file_validate_over_http(server: ServerHandle
     ops = {o["slug"]: o for o in orjson.loads(body)["operators"]}
     assert status == 200 and set(ops) == {"velomax", "trotti", "lacbike"}
     seen = 0
-    for slug, op in ops.items():
+    for op in ops.values():
         status, headers, body = fetch(op["discovery"])
         assert status == 200 and headers["content-type"].startswith("application/json")
         gbfs = orjson.loads(body)
@@ -96,8 +101,9 @@ def test_gzip_when_asked(server: ServerHandle) -> None:
     assert status == 200 and headers["content-encoding"] == "gzip"
     assert gzip.decompress(body) == plain and len(body) < len(plain)
     assert "content-encoding" not in plain_h and "Accept-Encoding" in headers["vary"]
-    assert fetch(url, headers={"Accept-Encoding": "gzip",
-                               "If-None-Match": headers["etag"]})[0] == 304
+    assert (
+        fetch(url, headers={"Accept-Encoding": "gzip", "If-None-Match": headers["etag"]})[0] == 304
+    )
 
 
 def test_unknown_paths_and_methods(server: ServerHandle) -> None:
@@ -128,9 +134,13 @@ def test_faults_through_the_admin_endpoint(server: ServerHandle) -> None:
     assert {f["case"] for f in faults if f["source"] == "case"} == {"velomax-outage"}
     assert fetch(f"{admin}/{fid}", "DELETE", auth)[0] == 200
     assert fetch(url)[0] == 200
-    # wrong types and an empty list, over the wire
-    fetch(admin, "POST", auth, orjson.dumps({"kind": "wrong_types", "operator": "trotti",
-                                             "feeds": ["free_bike_status"]}))
+    # wrong types, over the wire
+    fetch(
+        admin,
+        "POST",
+        auth,
+        orjson.dumps({"kind": "wrong_types", "operator": "trotti", "feeds": ["free_bike_status"]}),
+    )
     _, _, body = fetch(server.url + "/trotti/en/free_bike_status.json")
     assert isinstance(orjson.loads(body)["data"]["bikes"][0]["lon"], str)
     assert fetch(f"{admin}/{fid}", "DELETE", auth)[0] == 404
@@ -140,8 +150,9 @@ def test_faults_through_the_admin_endpoint(server: ServerHandle) -> None:
 def test_timeout_fault_makes_clients_time_out(server: ServerHandle) -> None:
     admin = server.url + "/admin/faults"
     auth = {"X-Admin-Token": "tok"}
-    fetch(admin, "POST", auth, orjson.dumps({"kind": "timeout", "operator": "lacbike",
-                                             "delay_s": 3}))
+    fetch(
+        admin, "POST", auth, orjson.dumps({"kind": "timeout", "operator": "lacbike", "delay_s": 3})
+    )
     t = time.monotonic()
     with pytest.raises((TimeoutError, socket.timeout)):
         fetch(server.url + "/lacbike/vehicle_status.json", timeout=0.4)
@@ -168,11 +179,18 @@ def test_a_clock_drives_the_served_simulation() -> None:
 def test_stop_wakes_up_delayed_responses() -> None:
     sim = Simulation(small_config(60, cases=False), seed=2, start=START)
     srv = start_server(sim, admin_token="t")
-    fetch(srv.url + "/admin/faults", "POST", {"X-Admin-Token": "t"},
-          orjson.dumps({"kind": "timeout", "delay_s": 60}))
+    fetch(
+        srv.url + "/admin/faults",
+        "POST",
+        {"X-Admin-Token": "t"},
+        orjson.dumps({"kind": "timeout", "delay_s": 60}),
+    )
     result: list[object] = []
-    th = threading.Thread(target=lambda: result.append(
-        _swallow(lambda: fetch(srv.url + "/trotti/gbfs.json", timeout=30))))
+    th = threading.Thread(
+        target=lambda: result.append(
+            _swallow(lambda: fetch(srv.url + "/trotti/gbfs.json", timeout=30))
+        )
+    )
     th.start()
     time.sleep(0.3)
     t = time.monotonic()

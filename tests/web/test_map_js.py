@@ -8,6 +8,7 @@ vanished vehicles). Skipped when ``node`` is not installed.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -80,11 +81,12 @@ def test_map_script_draws_and_refreshes_in_place(
     assert set(drawn) == {1, 2}
     assert all(m["canvas"] for m in drawn.values())
     assert drawn[1]["fillColor"] == colour and drawn[2]["fillColor"] == "#ffffff"
-    assert drawn[1]["popup"] == [
+    popup = [[re.sub(r"\s", " ", cell) for cell in row] for row in drawn[1]["popup"]]
+    assert popup == [
         ["Opérateur", "Vélo Lac"],
         ["Identifiant", "g1"],
         ["Type", "scooter · disponible"],
-        ["Batterie", "42\u202f%"],
+        ["Batterie", "42 %"],
         ["Autonomie", "12 km"],
         # 08:00 UTC is 10:00 in Paris in July
         ["Garé depuis", "02/07/2026 10:00 (au moins, déjà présent au premier relevé)"],

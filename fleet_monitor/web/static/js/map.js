@@ -56,8 +56,14 @@
     }).format(new Date(iso));
   }
 
-  function formatNumber(value, unit) {
-    return new Intl.NumberFormat(config.locale, { maximumFractionDigits: 1 }).format(value) + unit;
+  function formatPercent(value) {
+    return new Intl.NumberFormat(config.locale, { style: "percent" }).format(value / 100);
+  }
+
+  function formatKm(metres) {
+    return new Intl.NumberFormat(config.locale, {
+      style: "unit", unit: "kilometer", maximumFractionDigits: 1
+    }).format(metres / 1000);
   }
 
   function popupContent(layer) {
@@ -74,8 +80,8 @@
     row(t.operator, config.names[p.operator] || p.operator);
     row(t.vehicle_id, p.gbfs_id);
     row(t.vehicle_type, (p.vehicle_type || t.unknown) + " · " + (t["state." + p.state] || p.state));
-    if (p.battery_pct !== null && p.battery_pct !== undefined) { row(t.battery, formatNumber(p.battery_pct, " %")); }
-    if (p.range_m !== null && p.range_m !== undefined) { row(t.range, formatNumber(p.range_m / 1000, " km")); }
+    if (p.battery_pct !== null && p.battery_pct !== undefined) { row(t.battery, formatPercent(p.battery_pct)); }
+    if (p.range_m !== null && p.range_m !== undefined) { row(t.range, formatKm(p.range_m)); }
     var since = formatDate(p.parked_since);
     var confidence = t["confidence." + p.parked_since_confidence];
     row(t.parked_since, confidence ? since + " (" + confidence + ")" : since);
