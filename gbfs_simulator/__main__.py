@@ -125,13 +125,14 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  admin token: {city.admin_token}  (POST {city.url}/admin/faults)")
     print("Ctrl-C to stop.", flush=True)
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    for sig in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: it may start ignored
+        signal.signal(sig, lambda *_: done.set())
     try:
-        done.wait()
-    except KeyboardInterrupt:
-        pass
+        while not done.wait(0.5):
+            pass
     finally:
         city.stop()
+    print("stopped.")
     return 0
 
 

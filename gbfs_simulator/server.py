@@ -135,6 +135,7 @@ def start_server(
     bound_host, bound_port = httpd.server_address[:2]
     url_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
     service = FeedService(sim, base_url or f"http://{url_host}:{bound_port}", admin_token, clock)
+    service.renderer.warm()
     handler = type("Handler", (_Handler,), {"service": service, "stopping": stopping})
     httpd.RequestHandlerClass = handler
     threads = [

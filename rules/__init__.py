@@ -8,8 +8,9 @@ and records the findings; see ``rules.engine`` for the lifecycle contract.
 from rules.count_rules import (
     build_count_samples,
     evaluate_count_rules,
-    evaluate_parking_overflow,
-    parking_quotas,
+    evaluate_fleet_cap,
+    evaluate_zone_caps,
+    evaluate_zone_floors,
     vehicles_beyond,
 )
 from rules.data_rules import (
@@ -17,7 +18,7 @@ from rules.data_rules import (
     evaluate_feed_staleness,
     evaluate_monthly_availability,
 )
-from rules.engine import evaluate_all
+from rules.engine import apply_draft, evaluate_all, summarise_replay
 from rules.findings import Finding, RuleType, Status
 from rules.geo import Located, PreparedCity, prepare_city
 from rules.inputs import (
@@ -41,7 +42,12 @@ from rules.inputs import (
     select_permit,
 )
 from rules.mds import permits_to_mds_policy, zones_to_mds_geographies
+from rules.overflow import evaluate_parking_overflow, parking_quotas
 from rules.parking_rules import (
+    evaluate_in_no_parking_area,
+    evaluate_in_pedestrian_area,
+    evaluate_in_water,
+    evaluate_on_tram_tracks,
     evaluate_outside_mandatory_parking,
     evaluate_outside_operating_area,
     evaluate_prohibited_zones,
@@ -76,18 +82,26 @@ __all__ = [
     "Zone",
     "ZoneFileError",
     "active_permits",
+    "apply_draft",
     "build_count_samples",
     "evaluate_all",
     "evaluate_count_rules",
     "evaluate_disabled",
     "evaluate_feed_outage",
     "evaluate_feed_staleness",
+    "evaluate_fleet_cap",
     "evaluate_idle",
+    "evaluate_in_no_parking_area",
+    "evaluate_in_pedestrian_area",
+    "evaluate_in_water",
     "evaluate_monthly_availability",
+    "evaluate_on_tram_tracks",
     "evaluate_outside_mandatory_parking",
     "evaluate_outside_operating_area",
     "evaluate_parking_overflow",
     "evaluate_prohibited_zones",
+    "evaluate_zone_caps",
+    "evaluate_zone_floors",
     "in_operating_hours",
     "load_permit_toml",
     "notice_deadline",
@@ -98,6 +112,7 @@ __all__ = [
     "prepare_city",
     "sample_times",
     "select_permit",
+    "summarise_replay",
     "vehicles_beyond",
     "zones_from_geofencing",
     "zones_from_geojson",

@@ -1,4 +1,4 @@
-"""Count rules: fleet cap, zone caps and floors (on samples), parking-area overflow.
+"""Count rules on samples: fleet cap (total and per form factor), zone caps and floors.
 
 Counting method (stated in each finding): the DB layer takes a ``CountSample``
 per operator on the permit's grid (``rules.timing.sample_times``: every
@@ -19,9 +19,8 @@ ties broken by vehicle key.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -39,7 +38,6 @@ from rules.inputs import (
     OutageSpan,
     Permit,
     VehicleSnapshot,
-    Zone,
     active_permits,
     operators_in_outage,
 )
@@ -242,21 +240,38 @@ def _caps(p: Permit) -> list[_Cap]:
     caps = []
     if p.fleet_cap is not None:
         caps.append(
-            _Cap(RuleType.FLEET_CAP, "fleet_cap", p.operator, p.fleet_cap,
-                 lambda s: s.deployed, lambda v: True)
-        )  # fmt: skip
+            _Cap(
+                RuleType.FLEET_CAP,
+                "fleet_cap",
+                p.operator,
+                p.fleet_cap,
+                lambda s: s.deployed,
+                lambda v: True,
+            )
+        )
     for ff, cap in sorted(p.fleet_cap_by_form_factor.items()):
         caps.append(
-            _Cap(RuleType.FLEET_CAP, f"fleet_cap.{ff}", f"{p.operator}:{ff}", cap,
-                 lambda s, ff=ff: s.by_form_factor.get(ff, 0),
-                 lambda v, ff=ff: v.form_factor == ff)
-        )  # fmt: skip
+            _Cap(
+                RuleType.FLEET_CAP,
+                f"fleet_cap.{ff}",
+                f"{p.operator}:{ff}",
+                cap,
+                lambda s, ff=ff: s.by_form_factor.get(ff, 0),
+                lambda v, ff=ff: v.form_factor == ff,
+            )
+        )
     for zid, cap in sorted(p.zone_caps.items()):
         caps.append(
-            _Cap(RuleType.ZONE_CAP, f"zone_caps.{zid}", zid, cap,
-                 lambda s, zid=zid: s.by_zone.get(zid, 0),
-                 lambda v, zid=zid: zid in v.zone_ids, zid)
-        )  # fmt: skip
+            _Cap(
+                RuleType.ZONE_CAP,
+                f"zone_caps.{zid}",
+                zid,
+                cap,
+                lambda s, zid=zid: s.by_zone.get(zid, 0),
+                lambda v, zid=zid: zid in v.zone_ids,
+                zid,
+            )
+        )
     return caps
 
 
@@ -266,8 +281,9 @@ def evaluate_count_rules(
     now: datetime,
     *,
     outages: Iterable[OutageSpan] = (),
+    only: Collection[RuleType] = (RuleType.FLEET_CAP, RuleType.ZONE_CAP, RuleType.ZONE_FLOOR),
 ) -> list[Finding]:
-    """Fleet caps (total and per form factor), zone caps and zone floors."""
+    """Fleet caps (total and per form factor), zone caps and zone floors (or ``only`` some)."""
     samples = list(samples)
     down = operators_in_outage(outages, now)
     out: list[Finding] = []
@@ -279,6 +295,8 @@ def evaluate_count_rules(
             continue
         ordered: list[DeployedVehicle] | None = None
         for c in _caps(p):
+            if c.rule not in only:
+                continue
             value = c.count(latest)
             if value <= c.limit:
                 continue
@@ -287,10 +305,22 @@ def evaluate_count_rules(
             beyond = tuple(islice((v.key for v in ordered if c.member(v)), value - c.limit))
             summary = _window_summary(p, series, now, c.count, c.limit, above=True)
             out.append(
-                _count_finding(c.rule, p, c.clause, c.subject, "violation", value, c.limit,
-                               latest, summary, now, beyond, c.zone_id)
-            )  # fmt: skip
-        for zid, floor in sorted(p.zone_floors.items()):
+                _count_finding(
+                    c.rule,
+                    p,
+                    c.clause,
+                    c.subject,
+                    "violation",
+                    value,
+                    c.limit,
+                    latest,
+                    summary,
+                    now,
+                    beyond,
+                    c.zone_id,
+                )
+            )
+        for zid, floor in sorted(p.zone_floors.items() if RuleType.ZONE_FLOOR in only else ()):
             value = latest.by_zone.get(zid, 0)
             if value >= floor:
                 continue
@@ -302,130 +332,52 @@ def evaluate_count_rules(
 
             summary = _window_summary(p, series, now, count, floor, above=False)
             out.append(
-                _count_finding(RuleType.ZONE_FLOOR, p, f"zone_floors.{zid}", zid, status,
-                               value, floor, latest, summary, now, (), zid)
-            )  # fmt: skip
+                _count_finding(
+                    RuleType.ZONE_FLOOR,
+                    p,
+                    f"zone_floors.{zid}",
+                    zid,
+                    status,
+                    value,
+                    floor,
+                    latest,
+                    summary,
+                    now,
+                    (),
+                    zid,
+                )
+            )
     return out
 
 
-def parking_quotas(
-    zones: Iterable[Zone], permits: Iterable[Permit], now: datetime
-) -> dict[str, dict[str, int]]:
-    """Each operator's share of each designated parking area's capacity, at ``now``.
-
-    quota(o, z) = floor(capacity(z) * w(o) / sum of w(o') over the operators o'
-    with a permit in force to whom the area applies), where w(o) is the
-    permit's ``parking.share_weight``, else its total fleet cap, else 1.
-    """
-    active = active_permits(permits, now)
-    weight = {
-        o: float(
-            p.parking.share_weight if p.parking.share_weight is not None else (p.fleet_cap or 1)
-        )
-        for o, p in active.items()
-    }
-    out: dict[str, dict[str, int]] = {}
-    for z in zones:
-        if z.kind != "mandatory_parking" or z.capacity is None or not z.is_effective(now):
-            continue
-        ops = [o for o in sorted(active) if z.applies_to(o)]
-        total = sum(weight[o] for o in ops)
-        if total > 0:
-            out[z.id] = {o: math.floor(z.capacity * weight[o] / total) for o in ops}
-    return out
-
-
-def evaluate_parking_overflow(
-    snapshots: Sequence[VehicleSnapshot],
-    city: PreparedCity,
+def evaluate_fleet_cap(
+    samples: Iterable[CountSample],
     permits: Iterable[Permit],
     now: datetime,
     *,
     outages: Iterable[OutageSpan] = (),
-    located: Located | None = None,
 ) -> list[Finding]:
-    """Operators holding more than their share of a full designated parking area.
+    """Deployed vehicles over the permit's fleet cap (total, and per form factor)."""
+    return evaluate_count_rules(samples, permits, now, outages=outages, only=(RuleType.FLEET_CAP,))
 
-    An area is full when the vehicles reported inside it (all operators,
-    including those in outage, at their last known position) exceed its
-    capacity. An operator is then in breach when its own vehicles there
-    exceed its quota (``parking_quotas``): a violation when counting reported
-    positions, 'uncertain' when only counting the vehicles within the GPS
-    tolerance of the area makes it so. Named beyond the quota: the operator's
-    most recently parked vehicles there. Operators in outage get no finding.
-    """
-    permits = list(permits)
-    located = located if located is not None else city.locate(snapshots, now)
-    quotas = parking_quotas(city.zones, permits, now)
-    if not quotas:
-        return []
-    active = active_permits(permits, now)
-    down = operators_in_outage(outages, now)
-    pv, pz, exact = located.pair_v, located.pair_z, located.pair_exact
-    cap = np.array([np.nan if z.capacity is None else z.capacity for z in city.zones])
-    sel = (city.kind[pz] == ZONE_KINDS.index("mandatory_parking")) & ~np.isnan(cap[pz])
-    nz = len(city.zones)
-    grown_total = np.bincount(pz[sel], minlength=nz)
-    full = np.flatnonzero(grown_total > np.nan_to_num(cap, nan=np.inf))
-    out: list[Finding] = []
-    for zi in full.tolist():
-        zid = city.ids[zi]
-        if zid not in quotas:
-            continue
-        here = np.flatnonzero(sel & (pz == zi))
-        exact_here = exact[here]
-        total_exact = int(exact_here.sum())
-        by_op: dict[str, list[tuple[int, bool]]] = defaultdict(list)
-        for j, e in zip(pv[here].tolist(), exact_here.tolist(), strict=True):
-            by_op[snapshots[j].operator].append((j, e))
-        for op, members in sorted(by_op.items()):
-            p = active.get(op)
-            quota = quotas[zid].get(op)
-            if p is None or quota is None or op in down:
-                continue
-            n_exact = sum(1 for _, e in members if e)
-            if total_exact > cap[zi] and n_exact > quota:
-                status: Status = "violation"
-                counted = [j for j, e in members if e]
-            elif len(members) > quota:
-                status = "uncertain"
-                counted = [j for j, _ in members]
-            else:
-                continue
-            parked = [
-                DeployedVehicle(snapshots[j].key, None, (zid,), snapshots[j].parked_since)
-                for j in counted
-            ]
-            evidence = {
-                "capacity": int(cap[zi]),
-                "quota": quota,
-                "quota_formula": "floor(capacity * weight / sum of the operators' weights)",
-                "reported_inside_all_operators": total_exact,
-                "within_tolerance_all_operators": len(here),
-                "operator_reported_inside": n_exact,
-                "operator_within_tolerance": len(members),
-                "gps_tolerance_m": city.tolerance_m,
-                "vehicle_keys": sorted(snapshots[j].key for j in counted),
-            }
-            out.append(
-                Finding(
-                    rule_type=RuleType.PARKING_OVERFLOW,
-                    operator=op,
-                    subject_key=zid,
-                    status=status,
-                    measured=len(counted),
-                    unit="devices",
-                    threshold=quota,
-                    clause=p.clause("parking.share"),
-                    observed_at=now,
-                    permit_version=p.version,
-                    zone_id=zid,
-                    confidence=1.0 if status == "violation" else 0.5,
-                    penalty_eur=p.penalties_eur.get(str(RuleType.PARKING_OVERFLOW))
-                    if status == "violation"
-                    else None,
-                    vehicles_beyond=vehicles_beyond(parked, len(counted) - quota),
-                    evidence=evidence,
-                )
-            )
-    return out
+
+def evaluate_zone_caps(
+    samples: Iterable[CountSample],
+    permits: Iterable[Permit],
+    now: datetime,
+    *,
+    outages: Iterable[OutageSpan] = (),
+) -> list[Finding]:
+    """Deployed vehicles over the permit's cap in a zone."""
+    return evaluate_count_rules(samples, permits, now, outages=outages, only=(RuleType.ZONE_CAP,))
+
+
+def evaluate_zone_floors(
+    samples: Iterable[CountSample],
+    permits: Iterable[Permit],
+    now: datetime,
+    *,
+    outages: Iterable[OutageSpan] = (),
+) -> list[Finding]:
+    """Fewer deployed vehicles than the permit's floor in a zone."""
+    return evaluate_count_rules(samples, permits, now, outages=outages, only=(RuleType.ZONE_FLOOR,))

@@ -11,9 +11,10 @@ count rules return nothing for an operator in outage).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 
-from rules.count_rules import evaluate_count_rules, evaluate_parking_overflow
+from rules.count_rules import evaluate_count_rules
 from rules.data_rules import (
     evaluate_feed_outage,
     evaluate_feed_staleness,
@@ -30,6 +31,7 @@ from rules.inputs import (
     Zone,
     active_permits,
 )
+from rules.overflow import evaluate_parking_overflow
 from rules.parking_rules import (
     evaluate_outside_mandatory_parking,
     evaluate_outside_operating_area,
@@ -111,3 +113,29 @@ def _city(
     return prepare_city(
         list(source), tolerance_m=tolerance_m, line_half_width_m=line_half_width_m, aoi=aoi
     )
+
+
+def apply_draft(permits: Iterable[Permit], draft: Permit) -> list[Permit]:
+    """Permits for a what-if replay: ``draft`` replaces every version of its
+    operator's permit and is in force at any time (its own dates are ignored)."""
+    always = replace(draft, effective_from=datetime.min.replace(tzinfo=UTC), effective_to=None)
+    return [p for p in permits if p.operator != draft.operator] + [always]
+
+
+def summarise_replay(
+    evaluations: Iterable[Sequence[Finding]],
+) -> dict[tuple[str, str], dict[str, int]]:
+    """Distinct findings per (operator, rule type) over successive evaluations.
+
+    A violation found at many instants counts once per episode (same ``key``
+    and ``since``); uncertain cases are counted apart. Returns
+    ``{(operator, rule_type): {"violation": n, "uncertain": m}}``.
+    """
+    seen: dict[tuple[str, str], dict[str, set[tuple[str, datetime | None]]]] = {}
+    for findings in evaluations:
+        for f in findings:
+            per = seen.setdefault(
+                (f.operator, str(f.rule_type)), {"violation": set(), "uncertain": set()}
+            )
+            per[f.status].add((f.key, f.since))
+    return {k: {s: len(v) for s, v in per.items()} for k, per in sorted(seen.items())}

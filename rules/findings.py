@@ -68,7 +68,8 @@ class Finding:
     ``measured``/``unit``/``threshold``: for durations, seconds; for counts,
     devices; for parking rules, the depth in metres of the position inside the
     forbidden zone (or its distance outside the required area) against the GPS
-    tolerance; for availability, a ratio. ``vehicles_beyond`` names, for count
+    tolerance (None when not measured: a vehicle far outside the city, inside a
+    world-covering zone); for availability, a ratio. ``vehicles_beyond`` names, for count
     rules, the vehicles beyond the cap in a documented, deterministic order.
     ``coverage`` is the fraction of expected data behind the finding (None
     when not applicable). ``evidence`` holds plain values (strings, numbers,
@@ -79,7 +80,7 @@ class Finding:
     operator: str
     subject_key: str
     status: Status
-    measured: float
+    measured: float | None
     unit: str
     threshold: float | None
     clause: str

@@ -32,10 +32,10 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import mapping
 
-from rules.count_rules import parking_quotas
 from rules.findings import RuleType
 from rules.geo import local_crs
 from rules.inputs import Permit, Zone
+from rules.overflow import parking_quotas
 
 MDS_VERSION = "2.0.0"
 NAMESPACE = uuid.UUID("6f1c1d4e-7a8b-5c2d-9e0f-a1b2c3d4e5f6")

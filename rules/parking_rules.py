@@ -21,6 +21,7 @@ bay smaller than the GPS error is not flagged.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -47,7 +48,7 @@ def _spatial_finding(
     clause: str,
     s: VehicleSnapshot,
     status: Status,
-    measured_m: float,
+    measured_m: float | None,
     city: PreparedCity,
     now: datetime,
     zone_id: str | None,
@@ -62,7 +63,7 @@ def _spatial_finding(
         operator=s.operator,
         subject_key=s.key,
         status=status,
-        measured=round(float(measured_m), 2),
+        measured=None if measured_m is None or math.isnan(measured_m) else round(measured_m, 2),
         unit="m",
         threshold=city.tolerance_m,
         clause=permit.clause(clause),
@@ -109,8 +110,9 @@ def evaluate_prohibited_zones(
             continue
         v, z, inner = pv[sel], pz[sel], located.pair_inner[sel]
         depth = city.depth_m(v, z, located)
+        rank = np.where(np.isnan(depth), np.inf, depth)  # unmeasured: inside a huge zone
         for a, b in _groups(v):
-            best = a + int(np.argmax(depth[a:b]))
+            best = a + int(np.argmax(rank[a:b]))
             s = snapshots[int(v[a])]
             status: Status = "violation" if inner[a:b].any() else "uncertain"
             out.append(
@@ -258,3 +260,36 @@ def evaluate_outside_mandatory_parking(
         fleet,
         now,
     )
+
+
+def _one_kind(kind: str, doc: str):
+    def evaluate(
+        snapshots: Sequence[VehicleSnapshot],
+        city: PreparedCity,
+        permits: Iterable[Permit],
+        now: datetime,
+        *,
+        outages: Iterable[OutageSpan] = (),
+        located: Located | None = None,
+        fleet: FleetContext | None = None,
+    ) -> list[Finding]:
+        return evaluate_prohibited_zones(
+            snapshots,
+            city,
+            permits,
+            now,
+            kinds=(kind,),
+            outages=outages,
+            located=located,
+            fleet=fleet,
+        )
+
+    evaluate.__doc__ = doc
+    evaluate.__name__ = evaluate.__qualname__ = f"evaluate_{PROHIBITED_KIND_RULES[kind]}"
+    return evaluate
+
+
+evaluate_in_no_parking_area = _one_kind("no_parking", "Vehicles parked in a no-parking area.")
+evaluate_in_pedestrian_area = _one_kind("pedestrian", "Vehicles parked in a pedestrian area.")
+evaluate_in_water = _one_kind("water", "Vehicles in water (lake, river).")
+evaluate_on_tram_tracks = _one_kind("tram_tracks", "Vehicles on tram tracks (buffered lines).")

@@ -29,8 +29,12 @@ def ll(x: float, y: float) -> tuple[float, float]:
 def square(x0: float, y0: float, x1: float, y1: float) -> Polygon:
     """A rectangle given in metres, as a WGS 84 polygon (edges densified)."""
     pts = []
-    for (ax, ay), (bx, by) in [((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)),
-                               ((x1, y1), (x0, y1)), ((x0, y1), (x0, y0))]:  # fmt: skip
+    for (ax, ay), (bx, by) in [
+        ((x0, y0), (x1, y0)),
+        ((x1, y0), (x1, y1)),
+        ((x1, y1), (x0, y1)),
+        ((x0, y1), (x0, y0)),
+    ]:
         for k in range(10):
             pts.append(ll(ax + (bx - ax) * k / 10, ay + (by - ay) * k / 10))
     return Polygon(pts)

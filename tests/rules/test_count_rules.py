@@ -17,7 +17,10 @@ from rules import (
     RuleType,
     build_count_samples,
     evaluate_count_rules,
+    evaluate_fleet_cap,
     evaluate_parking_overflow,
+    evaluate_zone_caps,
+    evaluate_zone_floors,
     parking_quotas,
     vehicles_beyond,
 )
@@ -48,7 +51,12 @@ def test_fleet_cap_names_exactly_the_vehicles_beyond_the_cap():
     vs = fleet(5)
     (f,) = evaluate_count_rules([sample(vs)], [permit(fleet_cap=3)], NOW)
     assert (f.rule_type, f.status, f.subject_key, f.measured, f.threshold) == (
-        RuleType.FLEET_CAP, "violation", "trotti", 5, 3)  # fmt: skip
+        RuleType.FLEET_CAP,
+        "violation",
+        "trotti",
+        5,
+        3,
+    )
     assert f.vehicles_beyond == ("veh-4", "veh-3")  # most recently deployed first
     assert f.clause == "permit:trotti:v1#fleet_cap"
     assert f.unit == "devices" and f.coverage == 1.0
@@ -63,8 +71,12 @@ def test_fleet_cap_threshold(cap, flagged):
 
 def test_beyond_cap_order_ties_by_key_and_unknown_deployment_last():
     same = NOW - H
-    vs = [DeployedVehicle("b", deployed_since=same), DeployedVehicle("a", deployed_since=same),
-          DeployedVehicle("z"), DeployedVehicle("c", deployed_since=NOW - 2 * H)]  # fmt: skip
+    vs = [
+        DeployedVehicle("b", deployed_since=same),
+        DeployedVehicle("a", deployed_since=same),
+        DeployedVehicle("z"),
+        DeployedVehicle("c", deployed_since=NOW - 2 * H),
+    ]
     assert vehicles_beyond(vs, 4) == ("a", "b", "c", "z")
     assert vehicles_beyond(vs, 0) == ()
 
@@ -76,7 +88,10 @@ def test_cap_per_form_factor_names_vehicles_of_that_type():
     p = permit(fleet_cap=10, fleet_cap_by_form_factor={"bicycle": 1, "scooter_standing": 5})
     (f,) = evaluate_count_rules([sample(vs)], [p], NOW)
     assert (f.subject_key, f.clause, f.measured) == (
-        "trotti:bicycle", "permit:trotti:v1#fleet_cap.bicycle", 3)  # fmt: skip
+        "trotti:bicycle",
+        "permit:trotti:v1#fleet_cap.bicycle",
+        3,
+    )
     assert f.vehicles_beyond == ("veh-2", "veh-1")
 
 
@@ -85,7 +100,12 @@ def test_zone_cap_names_vehicles_in_the_zone_only():
     p = permit(zone_caps={"district:centre": 2})
     (f,) = evaluate_count_rules([sample(vs)], [p], NOW)
     assert (f.rule_type, f.subject_key, f.zone_id, f.measured, f.threshold) == (
-        RuleType.ZONE_CAP, "district:centre", "district:centre", 3, 2)  # fmt: skip
+        RuleType.ZONE_CAP,
+        "district:centre",
+        "district:centre",
+        3,
+        2,
+    )
     assert f.vehicles_beyond == ("veh-2",)
 
 
@@ -95,7 +115,12 @@ def test_zone_floor_needs_coverage_to_be_a_violation(coverage, status):
     p = permit(zone_floors={"district:novel": 3})
     (f,) = evaluate_count_rules([sample(vs, coverage=coverage)], [p], NOW)
     assert (f.rule_type, f.status, f.measured, f.threshold, f.coverage) == (
-        RuleType.ZONE_FLOOR, status, 1, 3, coverage)  # fmt: skip
+        RuleType.ZONE_FLOOR,
+        status,
+        1,
+        3,
+        coverage,
+    )
 
 
 def test_cap_breach_on_partial_data_is_still_a_violation():
@@ -120,8 +145,9 @@ def test_only_a_current_usable_sample_counts(age, kw, found):
 
 
 def test_window_summary_states_the_method_and_coverage():
-    samples = [sample(fleet(2 if k % 2 else 5), at=NOW - k * timedelta(minutes=5))
-               for k in range(12)]  # fmt: skip
+    samples = [
+        sample(fleet(2 if k % 2 else 5), at=NOW - k * timedelta(minutes=5)) for k in range(12)
+    ]
     method = CountingMethod(window=timedelta(hours=2))
     (f,) = evaluate_count_rules(samples, [permit(fleet_cap=3, counting=method)], NOW)
     ev = f.evidence
@@ -160,12 +186,15 @@ def test_build_count_samples_counts_deployed_vehicles_in_the_operating_area():
         vehicle("c", 1005, 0),  # just outside the operating area: not deployed here
         vehicle("d", 200, 200, operator="velo", form_factor="scooter_standing"),
     ]
-    samples = build_count_samples(vs, city, [permit(), permit("velo")], NOW,
-                                  coverage={"velo": 0.9})  # fmt: skip
+    samples = build_count_samples(vs, city, [permit(), permit("velo")], NOW, coverage={"velo": 0.9})
     by_op = {s.operator: s for s in samples}
     t = by_op["trotti"]
     assert (t.deployed, t.coverage, t.by_form_factor, t.by_zone) == (
-        2, 1.0, {"bicycle": 2}, {"district:centre": 1})  # fmt: skip
+        2,
+        1.0,
+        {"bicycle": 2},
+        {"district:centre": 1},
+    )
     assert [(v.key, v.zone_ids) for v in t.vehicles] == [("a", ("district:centre",)), ("b", ())]
     assert t.vehicles[0].deployed_since == NOW - H
     assert t.vehicles[1].deployed_since == vs[1].parked_since  # falls back to the dwell start
@@ -174,8 +203,9 @@ def test_build_count_samples_counts_deployed_vehicles_in_the_operating_area():
 
 def test_build_count_samples_marks_outage():
     city = PreparedCity([AREA], tolerance_m=10.0)
-    (s,) = build_count_samples([vehicle("a", 0, 0)], city, [permit()], NOW,
-                               outages=[OutageSpan("trotti", NOW - H)])  # fmt: skip
+    (s,) = build_count_samples(
+        [vehicle("a", 0, 0)], city, [permit()], NOW, outages=[OutageSpan("trotti", NOW - H)]
+    )
     assert s.in_outage and s.coverage == 0.0
 
 
@@ -188,7 +218,9 @@ def test_parking_quotas_formula():
     p1 = permit(fleet_cap=300)
     p2 = permit("velo", fleet_cap=100)
     p3 = permit("scoot", fleet_cap=500, parking=ParkingTerms(share_weight=100))
-    assert parking_quotas([BAY], [p1, p2, p3], NOW) == {"bay:1": {"scoot": 0, "trotti": 2, "velo": 0}}
+    assert parking_quotas([BAY], [p1, p2, p3], NOW) == {
+        "bay:1": {"scoot": 0, "trotti": 2, "velo": 0}
+    }
     assert parking_quotas([BAY], [p1, p2], NOW) == {"bay:1": {"trotti": 3, "velo": 1}}
 
 
@@ -199,7 +231,13 @@ def test_overflow_flags_the_operator_over_its_share_of_a_full_area():
     found = evaluate_parking_overflow(vs, city, [permit(), permit("velo")], NOW)
     (f,) = found  # total 5 > 4; trotti 4 > quota 2; velo 1 <= 2
     assert (f.rule_type, f.status, f.operator, f.subject_key, f.measured, f.threshold) == (
-        RuleType.PARKING_OVERFLOW, "violation", "trotti", "bay:1", 4, 2)  # fmt: skip
+        RuleType.PARKING_OVERFLOW,
+        "violation",
+        "trotti",
+        "bay:1",
+        4,
+        2,
+    )
     assert f.vehicles_beyond == ("t0", "t1")  # parked most recently
     assert f.evidence["capacity"] == 4 and f.evidence["reported_inside_all_operators"] == 5
 
@@ -216,3 +254,17 @@ def test_overflow_uncertain_when_only_vehicles_within_tolerance_make_it():
     vs.append(vehicle("v0", 10, 5, operator="velo"))
     (f,) = evaluate_parking_overflow(vs, city, [permit(), permit("velo")], NOW)
     assert (f.status, f.measured, f.penalty_eur) == ("uncertain", 4, None)
+
+
+@pytest.mark.parametrize(
+    ("evaluate", "rule"),
+    [
+        (evaluate_fleet_cap, RuleType.FLEET_CAP),
+        (evaluate_zone_caps, RuleType.ZONE_CAP),
+        (evaluate_zone_floors, RuleType.ZONE_FLOOR),
+    ],
+)
+def test_one_evaluator_per_count_rule(evaluate, rule):
+    vs = fleet(5, zone_ids=("district:centre",))
+    p = permit(fleet_cap=3, zone_caps={"district:centre": 3}, zone_floors={"district:centre": 9})
+    assert [f.rule_type for f in evaluate([sample(vs)], [p], NOW)] == [rule]

@@ -37,7 +37,12 @@ def test_feed_outage(span, found):
     if found:
         (f,) = result
         assert (f.rule_type, f.status, f.measured, f.threshold, f.penalty_eur) == (
-            RuleType.FEED_OUTAGE, "violation", 1800.0, 300.0, 100.0)  # fmt: skip
+            RuleType.FEED_OUTAGE,
+            "violation",
+            1800.0,
+            300.0,
+            100.0,
+        )
         assert f.key == f"feed_outage|trotti|trotti|{span.start.isoformat()}"
         assert f.evidence["reason"] == "HTTP 503"
 
@@ -80,18 +85,36 @@ JUNE_10 = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
     [
         ([], []),
         # 1 day down in May (31 days): 96.8 % < 99 %: settled violation for May
-        ([OutageSpan("trotti", datetime(2025, 5, 3, tzinfo=UTC), datetime(2025, 5, 4, tzinfo=UTC))],
-         [("2025-05", "violation")]),
+        (
+            [
+                OutageSpan(
+                    "trotti", datetime(2025, 5, 3, tzinfo=UTC), datetime(2025, 5, 4, tzinfo=UTC)
+                )
+            ],
+            [("2025-05", "violation")],
+        ),
         # 10 h down in June by the 10th: beyond the 7.2 h allowance of the month
-        ([OutageSpan("trotti", datetime(2025, 6, 2, tzinfo=UTC), datetime(2025, 6, 2, 10, tzinfo=UTC))],
-         [("2025-06", "violation")]),
+        (
+            [
+                OutageSpan(
+                    "trotti", datetime(2025, 6, 2, tzinfo=UTC), datetime(2025, 6, 2, 10, tzinfo=UTC)
+                )
+            ],
+            [("2025-06", "violation")],
+        ),
         # 3 h down: 98.7 % so far, the month may still recover
-        ([OutageSpan("trotti", datetime(2025, 6, 2, tzinfo=UTC), datetime(2025, 6, 2, 3, tzinfo=UTC))],
-         [("2025-06", "uncertain")]),
+        (
+            [
+                OutageSpan(
+                    "trotti", datetime(2025, 6, 2, tzinfo=UTC), datetime(2025, 6, 2, 3, tzinfo=UTC)
+                )
+            ],
+            [("2025-06", "uncertain")],
+        ),
         # an ongoing outage counts up to now
         ([OutageSpan("trotti", JUNE_10 - 12 * H)], [("2025-06", "violation")]),
     ],
-)  # fmt: skip
+)
 def test_monthly_availability(spans, expected):
     p = permit(data=DataObligations(min_monthly_availability=0.99))
     found = evaluate_monthly_availability(spans, [p], JUNE_10)
@@ -103,7 +126,9 @@ def test_monthly_availability(spans, expected):
 def test_monthly_availability_reports_monitoring_coverage():
     start = datetime(2025, 6, 1, tzinfo=UTC) - 2 * H  # month starts at 22:00 UTC in Paris
     health = [FeedHealthSample("trotti", start + k * M, ok=True) for k in range(0, 60 * 24 * 5)]
-    spans = [OutageSpan("trotti", datetime(2025, 6, 2, tzinfo=UTC), datetime(2025, 6, 2, 10, tzinfo=UTC))]
+    spans = [
+        OutageSpan("trotti", datetime(2025, 6, 2, tzinfo=UTC), datetime(2025, 6, 2, 10, tzinfo=UTC))
+    ]
     (f,) = evaluate_monthly_availability(spans, [permit()], JUNE_10, health=health)
     assert f.coverage == pytest.approx(5 / 9.5, abs=0.01)  # 5 of the 9.5 days polled
 

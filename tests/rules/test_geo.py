@@ -27,13 +27,20 @@ def test_grid_candidates_match_a_naive_loop():
     for k in range(300):
         x, y = rng.uniform(-1800, 1800, 2)
         w, h = rng.uniform(3, 200, 2)
-        zones.append(zone(f"z{k}", ["no_parking", "pedestrian", "mandatory_parking"][k % 3],
-                          square(x, y, x + w, y + h)))  # fmt: skip
+        zones.append(
+            zone(
+                f"z{k}",
+                ["no_parking", "pedestrian", "mandatory_parking"][k % 3],
+                square(x, y, x + w, y + h),
+            )
+        )
     snaps = [vehicle(f"v{i}", *rng.uniform(-2100, 2100, 2)) for i in range(1500)]
     city = PreparedCity(zones, tolerance_m=5.0)
     loc = city.locate(snaps, NOW)
-    fast = {(int(v), int(z)): (bool(i), bool(e))
-            for v, z, i, e in zip(loc.pair_v, loc.pair_z, loc.pair_inner, loc.pair_exact, strict=True)}  # fmt: skip
+    fast = {
+        (int(v), int(z)): (bool(i), bool(e))
+        for v, z, i, e in zip(loc.pair_v, loc.pair_z, loc.pair_inner, loc.pair_exact, strict=True)
+    }
     naive = {}
     for i in range(len(snaps)):
         p = Point(float(loc.x[i]), float(loc.y[i]))
@@ -50,8 +57,11 @@ def test_invalid_self_intersecting_polygon_is_repaired():
     assert not bowtie.is_valid
     city = PreparedCity([AREA, zone("no_parking:bowtie", "no_parking", bowtie)], tolerance_m=1.0)
     loc = city.locate([vehicle("v1", 80, 50), vehicle("v2", 50, 80)], NOW)
-    in_bowtie = {int(v) for v, z, e in zip(loc.pair_v, loc.pair_z, loc.pair_exact, strict=True)
-                 if z == 1 and e}  # fmt: skip
+    in_bowtie = {
+        int(v)
+        for v, z, e in zip(loc.pair_v, loc.pair_z, loc.pair_exact, strict=True)
+        if z == 1 and e
+    }
     assert in_bowtie == {0}  # right lobe; (50, 80) is in the gap between the lobes
 
 
@@ -73,9 +83,13 @@ def test_empty_city_needs_an_area_of_interest():
 
 def test_prepare_city_is_memoised_on_content():
     a = prepare_city([AREA], tolerance_m=10.0)
-    assert prepare_city([zone("area:city", "operating_area", square(-2000, -2000, 2000, 2000))],
-                        tolerance_m=10.0) is a  # fmt: skip
+    assert (
+        prepare_city(
+            [zone("area:city", "operating_area", square(-2000, -2000, 2000, 2000))],
+            tolerance_m=10.0,
+        )
+        is a
+    )
     assert prepare_city([AREA], tolerance_m=5.0) is not a
     moved = zone("area:city", "operating_area", square(-2000, -2000, 2100, 2000))
     assert prepare_city([moved], tolerance_m=10.0) is not a
-

@@ -16,6 +16,10 @@ from rules import (
     ParkingTerms,
     PreparedCity,
     RuleType,
+    evaluate_in_no_parking_area,
+    evaluate_in_pedestrian_area,
+    evaluate_in_water,
+    evaluate_on_tram_tracks,
     evaluate_outside_mandatory_parking,
     evaluate_outside_operating_area,
     evaluate_prohibited_zones,
@@ -96,7 +100,9 @@ def test_deepest_zone_named_and_all_zones_in_evidence():
 
 def test_kind_not_enforced_by_permit_is_ignored():
     z = zone("water:1", "water", square(0, 0, 100, 100))
-    assert prohibited([z], [vehicle("v1", 50, 50)], [permit(prohibited_kinds=("no_parking",))]) == []
+    assert (
+        prohibited([z], [vehicle("v1", 50, 50)], [permit(prohibited_kinds=("no_parking",))]) == []
+    )
 
 
 def test_operator_scoped_zone_applies_to_that_operator_only():
@@ -116,8 +122,9 @@ def test_operator_scoped_zone_applies_to_that_operator_only():
     ],
 )
 def test_zone_effective_dates(start, end, flagged):
-    z = zone("no_parking:1", "no_parking", square(0, 0, 100, 100),
-             effective_from=start, effective_to=end)  # fmt: skip
+    z = zone(
+        "no_parking:1", "no_parking", square(0, 0, 100, 100), effective_from=start, effective_to=end
+    )
     found = prohibited([z], [vehicle("v1", 50, 50)], [permit()])
     assert bool(found) is flagged
 
@@ -125,8 +132,9 @@ def test_zone_effective_dates(start, end, flagged):
 def test_vehicles_without_permit_or_position_are_not_evaluated():
     z = zone("no_parking:1", "no_parking", square(0, 0, 100, 100))
     nowhere = vehicle("v2", 50, 50)
-    nowhere = type(nowhere)(**{**{f: getattr(nowhere, f) for f in nowhere.__slots__},
-                               "lat": float("nan")})  # fmt: skip
+    nowhere = type(nowhere)(
+        **{**{f: getattr(nowhere, f) for f in nowhere.__slots__}, "lat": float("nan")}
+    )
     vs = [vehicle("v1", 50, 50, operator="unlicensed"), nowhere]
     assert prohibited([z], vs, [permit()]) == []
 
@@ -236,6 +244,8 @@ def test_world_no_parking_zone_of_one_operator():
     vs = [vehicle("t1", 0, 0), vehicle("v1", 0, 0, operator="velo"), _far("v2", "velo")]
     found = evaluate_prohibited_zones(vs, city, [permit(), permit("velo")], NOW)
     assert [(f.subject_key, f.status) for f in found] == [("v1", "violation"), ("v2", "violation")]
+    assert found[0].measured > 1000  # depth in the zone clipped to the city's surroundings
+    assert found[1].measured is None  # far away: inside, depth not measured
 
 
 def test_only_world_zones_need_an_explicit_area_of_interest():
@@ -244,3 +254,25 @@ def test_only_world_zones_need_an_explicit_area_of_interest():
         PreparedCity([world])
     city = PreparedCity([world], aoi=(6.0, 45.8, 6.3, 46.0))
     assert evaluate_outside_operating_area([vehicle("v1", 0, 0)], city, [permit()], NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("evaluate", "rule"),
+    [
+        (evaluate_in_no_parking_area, RuleType.IN_NO_PARKING_AREA),
+        (evaluate_in_pedestrian_area, RuleType.IN_PEDESTRIAN_AREA),
+        (evaluate_in_water, RuleType.IN_WATER),
+        (evaluate_on_tram_tracks, RuleType.ON_TRAM_TRACKS),
+    ],
+)
+def test_one_evaluator_per_prohibited_kind(evaluate, rule):
+    zones = [
+        zone("no_parking:1", "no_parking", square(0, 0, 100, 100)),
+        zone("pedestrian:1", "pedestrian", square(0, 0, 100, 100)),
+        zone("water:1", "water", square(0, 0, 100, 100)),
+        zone("tram:1", "tram_tracks", line((0, 50), (100, 50)), buffer_m=20.0),
+    ]
+    city = PreparedCity([AREA, *zones], tolerance_m=10.0)
+    found = evaluate([vehicle("v1", 50, 50)], city, [permit()], NOW)
+    assert [(f.rule_type, f.status) for f in found] == [(rule, "violation")]
+    assert evaluate.__name__ == f"evaluate_{rule}"

@@ -38,7 +38,10 @@ def test_documented_example_parses():
     assert p.operating_area_zone_ids == ("area:annecy",)
     assert p.data.max_feed_staleness == timedelta(minutes=5)
     assert p.data.min_monthly_availability == 0.99
-    assert (p.notices.day_deadline, p.notices.night_deadline) == (timedelta(hours=2), timedelta(hours=6))
+    assert (p.notices.day_deadline, p.notices.night_deadline) == (
+        timedelta(hours=2),
+        timedelta(hours=6),
+    )
     assert (p.notices.day_start, p.notices.day_end) == (time(7), time(21))
     assert dict(p.penalties_eur) == {"idle_too_long": 49.0, "in_no_parking_area": 35.0}
     assert p.counting.operating_hours == (time(6), time(23))
@@ -57,8 +60,8 @@ def test_minimal_permit_defaults():
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ('2025-01-01', datetime(2025, 1, 1, tzinfo=ZoneInfo("Europe/Paris"))),
-        ('2025-07-01T08:00:00', datetime(2025, 7, 1, 8, tzinfo=ZoneInfo("Europe/Paris"))),
+        ("2025-01-01", datetime(2025, 1, 1, tzinfo=ZoneInfo("Europe/Paris"))),
+        ("2025-07-01T08:00:00", datetime(2025, 7, 1, 8, tzinfo=ZoneInfo("Europe/Paris"))),
         ('"2025-07-01T08:00:00Z"', datetime(2025, 7, 1, 8, tzinfo=UTC)),
     ],
 )
@@ -71,23 +74,23 @@ def test_dates_without_offset_are_local(value, expected):
     ("extra", "key"),
     [
         ('[time_limits]\nmax_idle = "soon"', "time_limits.max_idle"),
-        ('[time_limits]\nmax_idle = 72', "time_limits.max_idle"),
+        ("[time_limits]\nmax_idle = 72", "time_limits.max_idle"),
         ('[time_limits]\nmax_idle = "0h"', "time_limits.max_idle"),
-        ('[fleet]\ncapp = 3', "fleet.capp"),
-        ('[fleet]\ncap = -1', "fleet.cap"),
+        ("[fleet]\ncapp = 3", "fleet.capp"),
+        ("[fleet]\ncap = -1", "fleet.cap"),
         ('[fleet]\ncap = "500"', "fleet.cap"),
-        ('[fleet.cap_by_form_factor]\nbicycle = 1.5', "fleet.cap_by_form_factor.bicycle"),
-        ('[penalties]\nbad_parking = 35', "penalties.bad_parking"),
-        ('[penalties]\nidle_too_long = -5', "penalties.idle_too_long"),
+        ("[fleet.cap_by_form_factor]\nbicycle = 1.5", "fleet.cap_by_form_factor.bicycle"),
+        ("[penalties]\nbad_parking = 35", "penalties.bad_parking"),
+        ("[penalties]\nidle_too_long = -5", "penalties.idle_too_long"),
         ('[parking]\nprohibited_kinds = ["district"]', "parking.prohibited_kinds"),
         ('[parking]\nmandatory = "yes"', "parking.mandatory"),
-        ('[data]\nmin_monthly_availability = 99', "data.min_monthly_availability"),
+        ("[data]\nmin_monthly_availability = 99", "data.min_monthly_availability"),
         ('[notices]\nday_start = "7h"', "notices.day_start"),
         ('[counting]\noperating_hours = ["06:00"]', "counting.operating_hours"),
         ('timezone = "Mars/Olympus"', "timezone"),
-        ('effective_to = 2024-01-01T00:00:00Z', "effective_to"),
-        ('surprise = 1', "surprise"),
-        ('fleet = 3', "fleet"),
+        ("effective_to = 2024-01-01T00:00:00Z", "effective_to"),
+        ("surprise = 1", "surprise"),
+        ("fleet = 3", "fleet"),
     ],
 )
 def test_errors_name_the_key(extra, key):
@@ -111,9 +114,18 @@ def test_invalid_toml():
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90s", 90), ("5m", 300), ("72h", 259200), ("5d", 432000), ("1d12h", 129600),
-     ("1.5h", 5400), ("PT72H", 259200), ("P5D", 432000), ("P1DT2H30M", 95400)],
-)  # fmt: skip
+    [
+        ("90s", 90),
+        ("5m", 300),
+        ("72h", 259200),
+        ("5d", 432000),
+        ("1d12h", 129600),
+        ("1.5h", 5400),
+        ("PT72H", 259200),
+        ("P5D", 432000),
+        ("P1DT2H30M", 95400),
+    ],
+)
 def test_parse_duration(text, seconds):
     assert parse_duration(text).total_seconds() == seconds
 

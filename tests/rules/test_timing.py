@@ -9,8 +9,12 @@ import pytest
 from rules import CountingMethod, NoticeTerms, in_operating_hours, notice_deadline, sample_times
 from tests.rules.helpers import permit
 
-NOTICES = NoticeTerms(day_deadline=timedelta(hours=2), night_deadline=timedelta(hours=6),
-                      day_start=time(7), day_end=time(21))  # fmt: skip
+NOTICES = NoticeTerms(
+    day_deadline=timedelta(hours=2),
+    night_deadline=timedelta(hours=6),
+    day_start=time(7),
+    day_end=time(21),
+)
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,9 @@ from rules import OutageSpan, RuleType, evaluate_disabled, evaluate_idle
 from tests.rules.helpers import NOW, permit, vehicle
 
 DAY = timedelta(days=1)
-PERMIT = permit(max_idle=5 * DAY, max_disabled=timedelta(hours=24),
-                penalties_eur={"idle_too_long": 49.0})  # fmt: skip
+PERMIT = permit(
+    max_idle=5 * DAY, max_disabled=timedelta(hours=24), penalties_eur={"idle_too_long": 49.0}
+)
 
 A, R, D = VehicleState.AVAILABLE, VehicleState.RESERVED, VehicleState.DISABLED
 
@@ -31,15 +32,26 @@ A, R, D = VehicleState.AVAILABLE, VehicleState.RESERVED, VehicleState.DISABLED
     ],
 )
 def test_idle(state, parked_for, confidence, last_seen_ago, expected):
-    v = vehicle("v1", 0, 0, state=state, parked_for=parked_for,
-                parked_since_confidence=confidence, last_seen=NOW - last_seen_ago)  # fmt: skip
+    v = vehicle(
+        "v1",
+        0,
+        0,
+        state=state,
+        parked_for=parked_for,
+        parked_since_confidence=confidence,
+        last_seen=NOW - last_seen_ago,
+    )
     found = evaluate_idle([v], [PERMIT], NOW)
     if expected is None:
         assert found == []
         return
     (f,) = found
     assert (f.rule_type, f.status, f.subject_key, f.operator) == (
-        RuleType.IDLE_TOO_LONG, "violation", "v1", "trotti")  # fmt: skip
+        RuleType.IDLE_TOO_LONG,
+        "violation",
+        "v1",
+        "trotti",
+    )
     assert f.confidence == expected
     assert f.measured == (parked_for - last_seen_ago).total_seconds()
     assert (f.unit, f.threshold) == ("s", 5 * 86400)
@@ -109,9 +121,10 @@ def test_latest_permit_version_in_force_applies():
 def test_outage_suspends_vehicle_rules(outage, flag, suspended):
     vs = [
         vehicle("v1", 0, 0, parked_for=6 * DAY, in_outage=flag),
-        vehicle("v2", 0, 0, state=D, parked_for=6 * DAY, disabled_since=NOW - 2 * DAY,
-                in_outage=flag),
-    ]  # fmt: skip
+        vehicle(
+            "v2", 0, 0, state=D, parked_for=6 * DAY, disabled_since=NOW - 2 * DAY, in_outage=flag
+        ),
+    ]
     outages = [outage] if outage else []
     found = evaluate_idle(vs, [PERMIT], NOW, outages=outages) + evaluate_disabled(
         vs, [PERMIT], NOW, outages=outages
@@ -123,4 +136,8 @@ def test_same_data_same_keys():
     vs = [vehicle(f"v{i}", 0, 0, parked_for=(4 + i) * DAY) for i in range(5)]
     first = [f.key for f in evaluate_idle(vs, [PERMIT], NOW)]
     assert first == [f.key for f in evaluate_idle(vs, [PERMIT], NOW)]
-    assert first == ["idle_too_long|trotti|v2", "idle_too_long|trotti|v3", "idle_too_long|trotti|v4"]
+    assert first == [
+        "idle_too_long|trotti|v2",
+        "idle_too_long|trotti|v3",
+        "idle_too_long|trotti|v4",
+    ]

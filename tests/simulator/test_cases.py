@@ -206,3 +206,31 @@ def test_positions_are_checked() -> None:
     assert sim.case("g").positions == ((45.902, 6.122),)
     zone = sim.city.zone("jardins-europe")
     assert all(zone.contains(lon, lat) for lat, lon in sim.case("n").positions)
+
+
+def test_the_demo_cases_resolve_where_they_should() -> None:
+    from gbfs_simulator import default_config
+
+    sim = Simulation(default_config(300), seed=1, start=START)
+    city = sim.city
+    kinds = {c.kind for c in sim.cases()}
+    assert kinds == {
+        "abandoned",
+        "disabled",
+        "in_lake",
+        "no_parking",
+        "cap_breach",
+        "outage",
+        "id_reshuffle",
+    }
+    for c in sim.cases():
+        for lat, lon in c.positions:
+            if c.kind == "in_lake":
+                assert city.lake.contains(lon, lat)
+            else:
+                assert city.is_land(lon, lat), c.name
+        if c.kind == "no_parking":
+            assert all(city.zone(c.zone).contains(lon, lat) for lat, lon in c.positions)
+    sim.advance_to(START + timedelta(hours=20))
+    lake = sim.case("scooter-in-lake")
+    assert sim.vehicle(lake.vehicle_keys[0]).visible

@@ -57,3 +57,18 @@ def test_vehicle_documents_are_fast_at_scale(vehicles: int) -> None:
 def _count(body: bytes) -> int:
     data = orjson.loads(body)["data"]
     return len(data.get("bikes", data.get("vehicles", [])))
+
+
+def test_bench_figures_and_warm_up() -> None:
+    from gbfs_simulator.bench import measure
+
+    figures = measure(1500, repeats=1)
+    ops = figures["per_operator"]
+    assert set(ops) == {"velomax", "trotti", "lacbike"}  # type: ignore[arg-type]
+    assert all(f["listed"] > 0 and f["bytes"] > 0 for f in ops.values())  # type: ignore[union-attr]
+    assert figures["single_operator"]["listed"] > 1000  # type: ignore[index]
+    sim = Simulation(SimConfig(default_operators(300)), seed=1, start=START)
+    service = FeedService(sim, BASE)
+    service.renderer.warm()
+    assert sim.ops["lacbike"].fetch_no == 0  # warming is not a fetch
+    assert all(v.frag is not None for v in sim.ops["trotti"].vehicles if v.status == 1)
