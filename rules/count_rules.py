@@ -19,7 +19,7 @@ ties broken by vehicle key.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -99,33 +99,32 @@ def build_count_samples(
     op_area = city.kind[pz] == ZONE_KINDS.index("operating_area")
 
     zone_pairs = exact & ~op_area & deployed[pv]
+    zv, zz = pv[zone_pairs], pz[zone_pairs]
     zones_of: dict[int, list[str]] = defaultdict(list)
-    for v, z in zip(pv[zone_pairs].tolist(), pz[zone_pairs].tolist(), strict=True):
+    for v, z in zip(zv.tolist(), zz.tolist(), strict=True):
         zones_of[v].append(city.ids[z])
+    counts = np.zeros((len(operators), len(city.zones)), dtype=np.int64)
+    np.add.at(counts, (vop[zv], zz), 1)
 
-    per_op: dict[str, list[int]] = defaultdict(list)
-    for i in np.flatnonzero(deployed).tolist():
-        per_op[snapshots[i].operator].append(i)
     samples = []
-    for o in operators:
-        idx = per_op.get(o, [])
-        by_ff: dict[str, int] = defaultdict(int)
+    for o, k in op_index.items():
+        idx = np.flatnonzero(deployed & (vop == k)).tolist()
+        mine = [snapshots[i] for i in idx]
+        by_ff = Counter(s.form_factor or "unknown" for s in mine)
         by_zone: dict[str, int] = defaultdict(int)
-        vehicles = []
-        for i in idx:
-            s = snapshots[i]
-            zids = tuple(zones_of.get(i, ()))
-            by_ff[s.form_factor or "unknown"] += 1
-            for zid in zids:
-                by_zone[zid] += 1
-            vehicles.append(
-                DeployedVehicle(s.key, s.form_factor, zids, s.deployed_since or s.parked_since)
+        for z in np.flatnonzero(counts[k]).tolist():
+            by_zone[city.ids[z]] += int(counts[k, z])  # versions of a zone add up
+        vehicles = [
+            DeployedVehicle(
+                s.key, s.form_factor, tuple(zones_of.get(i, ())), s.deployed_since or s.parked_since
             )
+            for i, s in zip(idx, mine, strict=True)
+        ]
         samples.append(
             CountSample(
                 time=at,
                 operator=o,
-                deployed=len(idx),
+                deployed=len(mine),
                 coverage=0.0 if o in down else (coverage or {}).get(o, 1.0),
                 by_form_factor=dict(by_ff),
                 by_zone=dict(by_zone),
