@@ -47,6 +47,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx.obj = Context(config_path)
 
 
@@ -156,6 +158,74 @@ def scheduler(ctx: Context) -> None:
     from fleet_monitor.scheduler import run_scheduler
 
     run_scheduler(ctx.settings)
+
+
+@cli.command("demo")
+@click.option("--port", default=8000, show_default=True, help="Port of the web map (0 = any).")
+@click.option(
+    "--speed", default=60.0, show_default=True, help="Simulated seconds per wall-clock second."
+)
+@click.option("--vehicles", default=1500, show_default=True, help="Vehicles across operators.")
+@click.option("--seed", default=1, show_default=True)
+@click.option("--poll-seconds", default=5, show_default=True, help="Wall seconds between polls.")
+@click.option(
+    "--database-url",
+    default=None,
+    help="Demo database (default: fleet_monitor_demo on the configured server).",
+)
+@pass_ctx
+def demo(
+    ctx: Context,
+    port: int,
+    speed: float,
+    vehicles: int,
+    seed: int,
+    poll_seconds: int,
+    database_url: str | None,
+) -> None:
+    """Run the demo city: simulated operators, the ingest scheduler and the web map."""
+    from fleet_monitor.demo import run_demo
+
+    def ready(info: dict[str, Any]) -> None:
+        click.echo("")
+        click.echo(f"Demo city running (simulated time x{info['speed']:g}).")
+        click.echo(f"  map:        {info['map_url']}")
+        click.echo(
+            f"  simulator:  {info['simulator_url']} (admin token {info['simulator_admin_token']})"
+        )
+        click.echo(f"  database:   {info['database']}")
+        for acc in info["accounts"]:
+            click.echo(f"  account:    {acc['email']} / {acc['password']} ({acc['role']})")
+        click.echo("Press Ctrl-C to stop.", nl=True)
+
+    run_demo(
+        ctx.settings,
+        database_url=database_url,
+        port=port,
+        speed=speed,
+        vehicles=vehicles,
+        seed=seed,
+        poll_s=poll_seconds,
+        ready=ready,
+    )
+    click.echo("demo stopped")
+
+
+def _register_extensions() -> None:
+    """Command groups that live in their own modules (rules, violations, zones, ...)."""
+    import importlib
+
+    for name in ("fleet_monitor.cli_rules",):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(cli)
+
+
+_register_extensions()
 
 
 def main(argv: list[str] | None = None) -> Any:

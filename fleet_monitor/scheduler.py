@@ -46,11 +46,16 @@ class IngestScheduler:
         engine: Engine | None = None,
         *,
         after_poll: AfterPoll | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings
         workers = settings.scheduler.max_workers
         self.engine = engine or make_engine(settings.database_url, pool_size=workers + 2)
-        self.ingestor = Ingestor(self.engine, settings.ingest)
+        self.ingestor = (
+            Ingestor(self.engine, settings.ingest, clock=clock)
+            if clock is not None
+            else Ingestor(self.engine, settings.ingest)
+        )
         self.after_poll = after_poll
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=workers)},

@@ -22,7 +22,7 @@ bay smaller than the GPS error is not flagged.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import numpy as np
@@ -262,7 +262,9 @@ def evaluate_outside_mandatory_parking(
     )
 
 
-def _one_kind(kind: str, doc: str):
+def _one_kind(kind: str, doc: str) -> Callable[..., list[Finding]]:
+    """The evaluator of one prohibited zone kind."""
+
     def evaluate(
         snapshots: Sequence[VehicleSnapshot],
         city: PreparedCity,

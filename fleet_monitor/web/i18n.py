@@ -1,70 +1,23 @@
-"""Minimal French / English translation of the map's visible strings.
+"""French (default) and English with Flask-Babel, in the city's time zone.
 
-A dict per language for now; the full application will move to Flask-Babel.
-The language is ``?lang=fr|en`` (remembered in the session), else the city's
-locale from the settings.
+Source strings are English; ``translations/fr/LC_MESSAGES/messages.po`` holds
+the French (compiled ``messages.mo`` shipped next to it, see
+``translations/README.md``). The language is chosen with ``?lang=fr|en`` on
+any page and remembered in the session, else the city's locale
+(``settings.city.locale``). Dates and numbers follow the language's
+conventions as spoken in Europe (``fr_FR``, ``en_GB``: day before month, 24-hour
+clock) and are shown in ``settings.city.timezone``.
 """
 
 from __future__ import annotations
 
 from flask import Flask, g, request, session
+from flask_babel import Babel
 
-LANGUAGES = ("fr", "en")
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "fr": {
-        "title": "Carte des véhicules en libre-service",
-        "legend": "Légende",
-        "operators": "Opérateurs",
-        "states": "États",
-        "state.available": "disponible",
-        "state.reserved": "réservé",
-        "state.disabled": "hors service",
-        "operator": "Opérateur",
-        "vehicle_id": "Identifiant",
-        "vehicle_type": "Type",
-        "battery": "Batterie",
-        "range": "Autonomie",
-        "parked_since": "Garé depuis",
-        "confidence.observed": "arrivée observée",
-        "confidence.first_seen": "au moins, déjà présent au premier relevé",
-        "confidence.after_gap": "au moins, revu après une panne du flux",
-        "unknown": "inconnu",
-        "vehicles": "véhicules",
-        "updated": "Mis à jour à",
-        "loading": "Chargement…",
-        "load_error": "Impossible de charger les véhicules",
-        "no_tiles": "Aucun fond de carte configuré",
-        "switch_language": "English",
-        "map_label": "Carte des véhicules",
-    },
-    "en": {
-        "title": "Shared vehicles map",
-        "legend": "Legend",
-        "operators": "Operators",
-        "states": "States",
-        "state.available": "available",
-        "state.reserved": "reserved",
-        "state.disabled": "disabled",
-        "operator": "Operator",
-        "vehicle_id": "ID",
-        "vehicle_type": "Type",
-        "battery": "Battery",
-        "range": "Range",
-        "parked_since": "Parked since",
-        "confidence.observed": "arrival observed",
-        "confidence.first_seen": "at least, already there at the first poll",
-        "confidence.after_gap": "at least, seen again after a feed outage",
-        "unknown": "unknown",
-        "vehicles": "vehicles",
-        "updated": "Updated at",
-        "loading": "Loading…",
-        "load_error": "Could not load the vehicles",
-        "no_tiles": "No base map configured",
-        "switch_language": "Français",
-        "map_label": "Vehicles map",
-    },
-}
+LANGUAGES: tuple[str, ...] = ("fr", "en")
+BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+JS_LOCALES = {"fr": "fr-FR", "en": "en-GB"}
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
 
 def current_language() -> str:
@@ -72,22 +25,34 @@ def current_language() -> str:
     return lang
 
 
-def gettext(key: str) -> str:
-    """The visible string ``key`` in the request's language (the key itself if unknown)."""
-    return MESSAGES[current_language()].get(key, key)
+def other_language() -> str:
+    return "en" if current_language() == "fr" else "fr"
 
 
-def init_app(app: Flask, *, default: str) -> None:
+def init_app(app: Flask, *, default: str, timezone: str) -> None:
     default = default if default in LANGUAGES else LANGUAGES[0]
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", BABEL_LOCALES[default])
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", timezone)
+    Babel(
+        app,
+        locale_selector=lambda: BABEL_LOCALES[current_language()],
+        timezone_selector=lambda: timezone,
+    )
 
     @app.before_request
     def _select_language() -> None:
         asked = request.args.get("lang")
-        if asked in LANGUAGES:
+        if asked in LANGUAGES and session.get("lang") != asked:
             session["lang"] = asked
         remembered = session.get("lang")
         g.lang = remembered if remembered in LANGUAGES else default
 
     @app.context_processor
     def _inject() -> dict[str, object]:
-        return {"_": gettext, "lang": current_language()}
+        lang = current_language()
+        other = other_language()
+        return {
+            "lang": lang,
+            "other_lang": other,
+            "other_lang_name": LANGUAGE_NAMES[other],
+        }

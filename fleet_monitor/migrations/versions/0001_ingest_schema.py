@@ -177,7 +177,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feed_fetch")),
     )
-    op.create_index("ix_feed_fetch_feed_started", "feed_fetch", ["feed_id", "started_at"], unique=False)
+    op.create_index(
+        "ix_feed_fetch_feed_started", "feed_fetch", ["feed_id", "started_at"], unique=False
+    )
     op.create_table(
         "outage",
         sa.Column("id", sa.BigInteger(), nullable=False),

@@ -1,0 +1,172 @@
+"""``fleet-monitor demo``: the simulated city, the ingest scheduler and the web map.
+
+Everything runs on localhost in one process:
+
+* the GBFS simulator (three operators over HTTP, accelerated time);
+* the ingest scheduler, whose clock is the simulation's clock (feed timestamps
+  run ahead of the wall clock; staleness and dwell times are measured in
+  simulated time);
+* the web app, served by waitress.
+
+The demo has its own database (``fleet_monitor_demo`` on the configured
+server, unless ``--database-url`` says otherwise), recreated at each start:
+the simulated clock starts again at "now", and history from a previous run
+would lie in its future.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from fleet_monitor.database import drop_database, ensure_database, make_engine, upgrade
+from fleet_monitor.scheduler import IngestScheduler
+from fleet_monitor.settings import Settings
+from gbfs_ingest.auth import Secret
+from gbfs_ingest.config import OperatorSettings
+
+log = logging.getLogger(__name__)
+
+DEMO_DATABASE = "fleet_monitor_demo"
+
+
+def demo_database_url(settings: Settings, override: str | None) -> str:
+    if override:
+        return override
+    return (
+        make_url(settings.database_url)
+        .set(database=DEMO_DATABASE)
+        .render_as_string(hide_password=False)
+    )
+
+
+def demo_settings(
+    settings: Settings, database_url: str, discovery: dict[str, str], poll_s: int
+) -> Settings:
+    names = {"velomax": "VéloMax", "trotti": "Trotti", "lacbike": "LacBike"}
+    operators = tuple(
+        OperatorSettings(slug=slug, name=names.get(slug, slug), discovery_url=url)
+        for slug, url in discovery.items()
+    )
+    ingest = replace(
+        settings.ingest,
+        allowed_private_hosts=("127.0.0.1",),
+        poll_floor_s=poll_s,
+        default_interval_s=poll_s,
+        # simulated seconds: a poll every few wall seconds is minutes of city time
+        stale_after_s=max(settings.ingest.stale_after_s, 3600),
+        collapse_confirm_s=max(settings.ingest.collapse_confirm_s, 6 * 3600),
+    )
+    web = settings.web
+    if web.secret_key is None:
+        web = replace(web, secret_key=Secret(secrets.token_urlsafe(32)))
+    return replace(settings, database_url=database_url, ingest=ingest, operators=operators,
+                   web=web)  # fmt: skip
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    database_url: str | None = None,
+    port: int = 8000,
+    speed: float = 60.0,
+    vehicles: int = 1500,
+    seed: int = 1,
+    poll_s: int = 5,
+    ready: Callable[[dict[str, object]], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    from gbfs_simulator import start_simulated_city
+
+    stop = stop or threading.Event()
+    url = demo_database_url(settings, database_url)
+    drop_database(url)
+    ensure_database(url)
+    upgrade(url)
+    city = start_simulated_city(seed=seed, vehicles=vehicles, speed=speed)
+    s = demo_settings(settings, url, city.discovery_urls(), poll_s)
+    engine = make_engine(url, pool_size=s.scheduler.max_workers + 4)
+    scheduler = IngestScheduler(s, engine=engine, clock=city.clock.now)
+    web_server = _start_web(s, engine, port)
+    accounts = _demo_accounts(s, engine)
+
+    def _stop(signum: int, _frame: object) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+    scheduler.start()
+    info: dict[str, object] = {
+        "map_url": f"http://127.0.0.1:{web_server.port}/",
+        "simulator_url": city.url,
+        "simulator_admin_token": city.admin_token,
+        "speed": speed,
+        "database": make_url(url).database,
+        "accounts": accounts,
+        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    if ready is not None:
+        ready(info)
+    try:
+        stop.wait()
+    finally:
+        log.info("stopping the demo")
+        scheduler.shutdown(wait=True)
+        web_server.stop()
+        city.stop()
+        engine.dispose()
+
+
+class _WebServer:
+    def __init__(self, app: object, port: int) -> None:
+        from waitress.server import create_server
+
+        self.server = create_server(app, host="127.0.0.1", port=port, threads=8)
+        self.port = self.server.effective_port  # type: ignore[union-attr]
+        self.thread = threading.Thread(target=self.server.run, daemon=True, name="web")
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.close()
+        self.thread.join(timeout=5)
+
+
+def _start_web(settings: Settings, engine: Engine, port: int) -> _WebServer:
+    from fleet_monitor.web import create_app
+
+    app = create_app(settings, engine=engine)
+    return _WebServer(app, port)
+
+
+def _demo_accounts(settings: Settings, engine: Engine) -> list[dict[str, str]]:
+    """Create the demo's accounts (known passwords: this is a local demo only)."""
+    from sqlalchemy.orm import Session
+
+    from fleet_monitor import users
+    from gbfs_ingest.registry import ensure_operator
+
+    wanted = [
+        ("admin@demo.local", "admin", None),
+        ("supervisor@demo.local", "supervisor", None),
+        ("officer@demo.local", "officer", None),
+        ("ops@trotti.demo", "operator", "trotti"),
+    ]
+    created = []
+    with Session(engine) as session, session.begin():
+        for op in settings.operators:
+            ensure_operator(session, op.slug, op.name, op.discovery_url)
+        for email, role, operator in wanted:
+            password = f"demo-{role}-password"
+            users.create_user(session, email=email, password=password, role=role,
+                              operator_slug=operator, via="demo")  # fmt: skip
+            created.append({"email": email, "password": password, "role": role})
+    return created
