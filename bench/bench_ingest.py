@@ -17,6 +17,7 @@ Needs the database server of var/database_url (or TEST_DATABASE_URL).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import statistics
@@ -150,15 +151,20 @@ def change(fleet: list[dict], frac: float, rng: random.Random) -> None:
 
 def doc(fleet: list[dict], at: datetime) -> bytes:
     return orjson.dumps(
-        {"last_updated": int(at.timestamp()), "ttl": 0, "version": "2.3",
-         "data": {"bikes": fleet}}
-    )  # fmt: skip
+        {"last_updated": int(at.timestamp()), "ttl": 0, "version": "2.3", "data": {"bikes": fleet}}
+    )
 
 
 def discovery(server: FeedServer, prefix: str) -> bytes:
     feeds = [{"name": "free_bike_status", "url": server.url(f"{prefix}/fbs.json")}]
-    return orjson.dumps({"last_updated": int(T0.timestamp()), "ttl": 0, "version": "2.3",
-                         "data": {"en": {"feeds": feeds}}})  # fmt: skip
+    return orjson.dumps(
+        {
+            "last_updated": int(T0.timestamp()),
+            "ttl": 0,
+            "version": "2.3",
+            "data": {"en": {"feeds": feeds}},
+        }
+    )
 
 
 class Clock:
@@ -177,8 +183,9 @@ def bench_poll(n: int, polls: int, baseline_polls: int) -> tuple[float, float]:
     server = FeedServer()
     fleet = make_fleet(n, rng)
     server.bodies["/s/gbfs.json"] = discovery(server, "/s")
-    settings = IngestSettings(allowed_private_hosts=("127.0.0.1",), max_body_mb=128,
-                              max_decoded_mb=256)  # fmt: skip
+    settings = IngestSettings(
+        allowed_private_hosts=("127.0.0.1",), max_body_mb=128, max_decoded_mb=256
+    )
     times: list[float] = []
     with TempDB() as url:
         engine = make_engine(url, pool_size=2)
@@ -221,13 +228,22 @@ def bench_poll(n: int, polls: int, baseline_polls: int) -> tuple[float, float]:
                 parsed = parse_feed(FeedType.VEHICLE_STATUS, orjson.loads(body), "2.3")
                 with Session(engine) as s, s.begin():
                     for v in parsed.records:
-                        s.merge(VehicleCurrent(
-                            feed_id=bfid, gbfs_id=v.vehicle_id, operator_id=opid, vehicle_id=0,
-                            dwell_id=0, lat=v.lat, lon=v.lon,
-                            geom=WKTElement(f"POINT({v.lon} {v.lat})", srid=4326),
-                            state=v.state.value, vehicle_type_id=v.vehicle_type_id,
-                            range_m=v.current_range_meters, first_seen_at=at,
-                        ))  # fmt: skip
+                        s.merge(
+                            VehicleCurrent(
+                                feed_id=bfid,
+                                gbfs_id=v.vehicle_id,
+                                operator_id=opid,
+                                vehicle_id=0,
+                                dwell_id=0,
+                                lat=v.lat,
+                                lon=v.lon,
+                                geom=WKTElement(f"POINT({v.lon} {v.lat})", srid=4326),
+                                state=v.state.value,
+                                vehicle_type_id=v.vehicle_type_id,
+                                range_m=v.current_range_meters,
+                                first_seen_at=at,
+                            )
+                        )
                 if k:
                     base_times.append(time.perf_counter() - start)
         engine.dispose()
@@ -272,28 +288,46 @@ def bench_storage(n: int, minutes: int) -> dict[str, float]:
                 v["lat"] = round(v["lat"] + rng.uniform(-3e-5, 3e-5), 6)
             with Session(engine) as s, s.begin():
                 feed = load_feed_row(s, fid)
-                process_body(s, feed, doc(fleet, at), fetched_at=at, settings=settings,
-                             cache=cache, live=False, fetch_meta={})  # fmt: skip
+                process_body(
+                    s,
+                    feed,
+                    doc(fleet, at),
+                    fetched_at=at,
+                    settings=settings,
+                    cache=cache,
+                    live=False,
+                    fetch_meta={},
+                )
         with engine.connect() as c:
-            history = c.execute(text(
-                "SELECT sum(pg_total_relation_size(t)) FROM unnest(ARRAY['dwell','vehicle',"
-                "'vehicle_alias','vehicle_current']::regclass[]) t")).scalar()  # fmt: skip
-            rows = c.execute(text("SELECT (SELECT count(*) FROM dwell),"
-                                  " (SELECT count(*) FROM vehicle_alias)")).fetchone()  # fmt: skip
+            history = c.execute(
+                text(
+                    "SELECT sum(pg_total_relation_size(t)) FROM unnest(ARRAY['dwell','vehicle',"
+                    "'vehicle_alias','vehicle_current']::regclass[]) t"
+                )
+            ).scalar()
+            rows = c.execute(
+                text("SELECT (SELECT count(*) FROM dwell), (SELECT count(*) FROM vehicle_alias)")
+            ).fetchone()
             raw = c.execute(text("SELECT sum(compressed_size) FROM raw_blob")).scalar()
             # one row per observation, as the naive design would store it: measured on
             # a tenth of the day's observations and scaled up
-            c.execute(text(
-                "CREATE TABLE obs (feed_id int, gbfs_id text, observed_at timestamptz,"
-                " geom geometry(Point, 4326), state text, range_m float8)"))  # fmt: skip
+            c.execute(
+                text(
+                    "CREATE TABLE obs (feed_id int, gbfs_id text, observed_at timestamptz,"
+                    " geom geometry(Point, 4326), state text, range_m float8)"
+                )
+            )
             c.execute(text("CREATE INDEX ON obs (gbfs_id, observed_at)"))
             c.execute(text("CREATE INDEX ON obs USING gist (geom)"))
             sample = minutes // 10
-            c.execute(text(
-                "INSERT INTO obs SELECT 1, md5(v::text), now() + make_interval(mins => m),"
-                " ST_SetSRID(ST_MakePoint(6.13 + random() / 20, 45.9 + random() / 20), 4326),"
-                " 'available', 1000 FROM generate_series(1, :n) v, generate_series(1, :m) m"),
-                {"n": n, "m": sample})  # fmt: skip
+            c.execute(
+                text(
+                    "INSERT INTO obs SELECT 1, md5(v::text), now() + make_interval(mins => m),"
+                    " ST_SetSRID(ST_MakePoint(6.13 + random() / 20, 45.9 + random() / 20), 4326),"
+                    " 'available', 1000 FROM generate_series(1, :n) v, generate_series(1, :m) m"
+                ),
+                {"n": n, "m": sample},
+            )
             c.commit()
             naive = c.execute(text("SELECT pg_total_relation_size('obs')")).scalar() * 10
         engine.dispose()
@@ -319,11 +353,18 @@ def bench_scheduler(feeds: int, seconds: float, interval: int) -> dict[str, floa
         prefix = f"/o{i}"
         server.bodies[f"{prefix}/gbfs.json"] = discovery(server, prefix)
         server.bodies[f"{prefix}/fbs.json"] = doc(make_fleet(200, rng), T0)
-        ops.append(OperatorSettings(slug=f"o{i}", name=f"O{i}",
-                                    discovery_url=server.url(f"{prefix}/gbfs.json")))  # fmt: skip
+        ops.append(
+            OperatorSettings(
+                slug=f"o{i}", name=f"O{i}", discovery_url=server.url(f"{prefix}/gbfs.json")
+            )
+        )
     server.delays["/o0/fbs.json"] = 8.0  # the slow feed
-    ingest = IngestSettings(allowed_private_hosts=("127.0.0.1",), poll_floor_s=interval,
-                            default_interval_s=interval, read_timeout_s=10.0)  # fmt: skip
+    ingest = IngestSettings(
+        allowed_private_hosts=("127.0.0.1",),
+        poll_floor_s=interval,
+        default_interval_s=interval,
+        read_timeout_s=10.0,
+    )
     polls: dict[int, list[float]] = {}
     lock = threading.Lock()
 
@@ -338,9 +379,12 @@ def bench_scheduler(feeds: int, seconds: float, interval: int) -> dict[str, floa
         time.sleep(seconds)
         sched.shutdown(wait=True)
         with sched.engine.connect() as c:
-            slow_id = c.execute(text(
-                "SELECT f.id FROM feed f JOIN operator o ON o.id = f.operator_id"
-                " WHERE o.slug = 'o0'")).scalar()  # fmt: skip
+            slow_id = c.execute(
+                text(
+                    "SELECT f.id FROM feed f JOIN operator o ON o.id = f.operator_id"
+                    " WHERE o.slug = 'o0'"
+                )
+            ).scalar()
         sched.engine.dispose()
     server.stop()
     gaps = []
@@ -349,7 +393,7 @@ def bench_scheduler(feeds: int, seconds: float, interval: int) -> dict[str, floa
         if fid == slow_id:
             continue
         counts.append(len(ts))
-        gaps.extend(b - a for a, b in zip(ts, ts[1:], strict=False))
+        gaps.extend(b - a for a, b in itertools.pairwise(ts))
     gaps.sort()
     return {
         "feeds_polled": len(counts) + (1 if slow_id in polls else 0),
@@ -367,25 +411,33 @@ def main() -> None:
     args = ap.parse_args()
     q = args.quick
     print("== 1. one poll, 5 % changed (fetch over loopback + parse + validate + diff + store)")
-    for n in ([2000] if q else [20_000, 100_000]):
+    for n in [2000] if q else [20_000, 100_000]:
         ours, base = bench_poll(n, polls=3 if q else 7, baseline_polls=1 if q else 3)
-        print(f"{n:>7} vehicles: ours median {ours * 1000:7.1f} ms | ORM upsert-all baseline "
-              f"{base * 1000:8.1f} ms | x{base / ours:.1f}")  # fmt: skip
+        print(
+            f"{n:>7} vehicles: ours median {ours * 1000:7.1f} ms | ORM upsert-all baseline "
+            f"{base * 1000:8.1f} ms | x{base / ours:.1f}"
+        )
     print("== 2. storage per vehicle-day, 60 s polling, ~3 trips per vehicle")
     st = bench_storage(200 if q else 2000, 120 if q else 1440)
-    print(f"history (dwell+alias+vehicle+current): {st['history_bytes_per_vehicle_day']:9.0f} B"
-          f" | one row per observation: {st['naive_bytes_per_vehicle_day']:9.0f} B"
-          f" | x{st['naive_bytes_per_vehicle_day'] / st['history_bytes_per_vehicle_day']:.0f}"
-          f" smaller")  # fmt: skip
-    print(f"dwell rows/vehicle-day {st['dwell_rows_per_vehicle_day']:.2f}, alias rows "
-          f"{st['alias_rows_per_vehicle_day']:.2f}, raw evidence (zstd) "
-          f"{st['raw_evidence_bytes_per_vehicle_day']:.0f} B")  # fmt: skip
+    print(
+        f"history (dwell+alias+vehicle+current): {st['history_bytes_per_vehicle_day']:9.0f} B"
+        f" | one row per observation: {st['naive_bytes_per_vehicle_day']:9.0f} B"
+        f" | x{st['naive_bytes_per_vehicle_day'] / st['history_bytes_per_vehicle_day']:.0f}"
+        f" smaller"
+    )
+    print(
+        f"dwell rows/vehicle-day {st['dwell_rows_per_vehicle_day']:.2f}, alias rows "
+        f"{st['alias_rows_per_vehicle_day']:.2f}, raw evidence (zstd) "
+        f"{st['raw_evidence_bytes_per_vehicle_day']:.0f} B"
+    )
     print("== 3. 200 feeds in one scheduler process, one feed answering in 8 s")
     sc = bench_scheduler(20 if q else 200, 12 if q else 40, 5)
-    print(f"feeds polled {sc['feeds_polled']}, polls per fast feed (median) "
-          f"{sc['polls_per_fast_feed_median']}, gap between polls of a fast feed (target 5 s):"
-          f" p50 {sc['gap_p50_s']:.2f} s, p95 {sc['gap_p95_s']:.2f} s, max {sc['gap_max_s']:.2f} s;"
-          f" slow feed polls {sc['slow_feed_polls']}")  # fmt: skip
+    print(
+        f"feeds polled {sc['feeds_polled']}, polls per fast feed (median) "
+        f"{sc['polls_per_fast_feed_median']}, gap between polls of a fast feed (target 5 s):"
+        f" p50 {sc['gap_p50_s']:.2f} s, p95 {sc['gap_p95_s']:.2f} s, max {sc['gap_max_s']:.2f} s;"
+        f" slow feed polls {sc['slow_feed_polls']}"
+    )
 
 
 if __name__ == "__main__":

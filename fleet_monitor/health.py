@@ -13,7 +13,8 @@ from gbfs_ingest.vehicle_store import pg_connection
 HEALTH_SQL = """
 SELECT o.slug, o.name, o.gbfs_version, f.id, f.feed_type, f.last_success_at,
        f.consecutive_failures,
-       (SELECT outcome FROM feed_fetch WHERE feed_id = f.id ORDER BY started_at DESC, id DESC LIMIT 1),
+       (SELECT outcome FROM feed_fetch WHERE feed_id = f.id
+         ORDER BY started_at DESC, id DESC LIMIT 1),
        (SELECT kind FROM outage WHERE feed_id = f.id AND ended_at IS NULL LIMIT 1),
        (SELECT round(avg(CASE WHEN outcome IN ('ok','unchanged','not_modified','not_applied')
                              THEN 1.0 ELSE 0.0 END), 3)

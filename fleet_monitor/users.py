@@ -242,7 +242,9 @@ def _active_admins(session: Session) -> int:
     )
 
 
-def check_credentials(session: Session, email: str, password: str) -> tuple[UserAccount | None, str]:
+def check_credentials(
+    session: Session, email: str, password: str
+) -> tuple[UserAccount | None, str]:
     """The account if the password is right and the account active, and a reason code.
 
     Reasons: ``ok``, ``unknown_account``, ``bad_password``, ``disabled``. Takes the

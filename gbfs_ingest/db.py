@@ -274,5 +274,3 @@ class FeedDocument(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     observed_at: Mapped[datetime] = mapped_column(TS)
     records: Mapped[list] = mapped_column(JSONB)
-
-

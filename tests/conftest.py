@@ -31,7 +31,11 @@ def _server_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         path = Path(__file__).resolve().parents[1] / "var" / "database_url"
-        url = path.read_text().strip() if path.exists() else "postgresql://postgres@127.0.0.1/postgres"
+        url = (
+            path.read_text().strip()
+            if path.exists()
+            else "postgresql://postgres@127.0.0.1/postgres"
+        )
     return normalise_database_url(url)
 
 

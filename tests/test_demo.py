@@ -24,10 +24,26 @@ def test_demo_runs_the_city_and_stops_on_ctrl_c(db_url: str, tmp_path: Path) -> 
     log = tmp_path / "demo.log"
     out = log.open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fleet_monitor.cli", "demo", "--port", "0", "--vehicles", "300",
-         "--poll-seconds", "2", "--database-url", demo_url],
-        cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "fleet_monitor.cli",
+            "demo",
+            "--port",
+            "0",
+            "--vehicles",
+            "300",
+            "--poll-seconds",
+            "2",
+            "--database-url",
+            demo_url,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         map_url = None
         deadline = time.monotonic() + 60
@@ -43,9 +59,12 @@ def test_demo_runs_the_city_and_stops_on_ctrl_c(db_url: str, tmp_path: Path) -> 
         while time.monotonic() < deadline and len(counts) < 3:
             time.sleep(1)
             with psycopg.connect(libpq) as c:
-                counts = dict(c.execute(
-                    "SELECT o.slug, count(*) FROM vehicle_current v JOIN operator o"
-                    " ON o.id = v.operator_id GROUP BY 1").fetchall())  # fmt: skip
+                counts = dict(
+                    c.execute(
+                        "SELECT o.slug, count(*) FROM vehicle_current v JOIN operator o"
+                        " ON o.id = v.operator_id GROUP BY 1"
+                    ).fetchall()
+                )
         assert set(counts) == {"velomax", "trotti", "lacbike"}, counts
         assert all(n > 20 for n in counts.values()), counts
         proc.send_signal(signal.SIGINT)
@@ -56,9 +75,11 @@ def test_demo_runs_the_city_and_stops_on_ctrl_c(db_url: str, tmp_path: Path) -> 
             proc.kill()
             proc.wait()
         with psycopg.connect(
-            make_url(db_url).set(drivername="postgresql", database="postgres")
-            .render_as_string(hide_password=False), autocommit=True
-        ) as c:  # fmt: skip
+            make_url(db_url)
+            .set(drivername="postgresql", database="postgres")
+            .render_as_string(hide_password=False),
+            autocommit=True,
+        ) as c:
             c.execute(f'DROP DATABASE IF EXISTS "{demo_db.database}" WITH (FORCE)')
     text = log.read_text()
     assert proc.returncode == 0, text

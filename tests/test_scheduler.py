@@ -27,16 +27,31 @@ ROOT = Path(__file__).resolve().parents[1]
 def gbfs(server: LocalHTTPServer, prefix: str) -> None:
     now = int(datetime.now(UTC).timestamp())
     feeds = [{"name": "free_bike_status", "url": server.url(f"{prefix}/fbs.json")}]
-    server.route(f"{prefix}/gbfs.json", Reply.json(json.dumps(
-        {"last_updated": now, "ttl": 0, "version": "2.2", "data": {"en": {"feeds": feeds}}})))  # fmt: skip
+    server.route(
+        f"{prefix}/gbfs.json",
+        Reply.json(
+            json.dumps(
+                {"last_updated": now, "ttl": 0, "version": "2.2", "data": {"en": {"feeds": feeds}}}
+            )
+        ),
+    )
 
 
 def fbs(n: int = 3) -> Reply:
     now = int(datetime.now(UTC).timestamp())
-    bikes = [{"bike_id": f"b{i}", "lat": 45.9 + i / 1000, "lon": 6.12, "is_reserved": False,
-              "is_disabled": False} for i in range(n)]  # fmt: skip
-    return Reply.json(json.dumps({"last_updated": now, "ttl": 1, "version": "2.2",
-                                  "data": {"bikes": bikes}}))  # fmt: skip
+    bikes = [
+        {
+            "bike_id": f"b{i}",
+            "lat": 45.9 + i / 1000,
+            "lon": 6.12,
+            "is_reserved": False,
+            "is_disabled": False,
+        }
+        for i in range(n)
+    ]
+    return Reply.json(
+        json.dumps({"last_updated": now, "ttl": 1, "version": "2.2", "data": {"bikes": bikes}})
+    )
 
 
 @pytest.fixture
@@ -46,11 +61,19 @@ def server() -> Iterator[LocalHTTPServer]:
 
 
 def settings(db_url: str, ops: list[OperatorSettings], **ingest: object) -> Settings:
-    base: dict[str, object] = {"allowed_private_hosts": ("127.0.0.1",), "poll_floor_s": 1,
-                               "default_interval_s": 1, "read_timeout_s": 2.0}  # fmt: skip
+    base: dict[str, object] = {
+        "allowed_private_hosts": ("127.0.0.1",),
+        "poll_floor_s": 1,
+        "default_interval_s": 1,
+        "read_timeout_s": 2.0,
+    }
     base.update(ingest)
-    return Settings(database_url=db_url, ingest=IngestSettings(**base),  # type: ignore[arg-type]
-                    scheduler=SchedulerSettings(max_workers=4), operators=tuple(ops))  # fmt: skip
+    return Settings(
+        database_url=db_url,
+        ingest=IngestSettings(**base),  # type: ignore[arg-type]
+        scheduler=SchedulerSettings(max_workers=4),
+        operators=tuple(ops),
+    )
 
 
 def op(server: LocalHTTPServer, slug: str) -> OperatorSettings:
@@ -72,8 +95,9 @@ def test_failing_feed_never_stops_the_others(db_url: str, engine, server) -> Non
     gbfs(server, "/bad")
     server.route("/bad/fbs.json", Reply(status=500))
     server.route("/gone/gbfs.json", Reply(status=404))  # discovery itself fails
-    sched = IngestScheduler(settings(db_url, [op(server, "good"), op(server, "bad"),
-                                              op(server, "gone")]), engine=engine)  # fmt: skip
+    sched = IngestScheduler(
+        settings(db_url, [op(server, "good"), op(server, "bad"), op(server, "gone")]), engine=engine
+    )
     sched.start()
     try:
         wait_for(lambda: len(server.requests_for("/good/fbs.json")) >= 3)
@@ -81,10 +105,15 @@ def test_failing_feed_never_stops_the_others(db_url: str, engine, server) -> Non
     finally:
         sched.shutdown()
     with engine.connect() as c:
-        rows = dict(c.execute(text(
-            "SELECT o.slug, count(*) FILTER (WHERE x.outcome IN ('ok','unchanged'))"
-            " FROM feed_fetch x JOIN feed f ON f.id = x.feed_id JOIN operator o"
-            " ON o.id = f.operator_id GROUP BY o.slug")).fetchall())  # fmt: skip
+        rows = dict(
+            c.execute(
+                text(
+                    "SELECT o.slug, count(*) FILTER (WHERE x.outcome IN ('ok','unchanged'))"
+                    " FROM feed_fetch x JOIN feed f ON f.id = x.feed_id JOIN operator o"
+                    " ON o.id = f.operator_id GROUP BY o.slug"
+                )
+            ).fetchall()
+        )
         outage = c.execute(text("SELECT count(*) FROM outage WHERE ended_at IS NULL")).scalar()
     assert rows["good"] >= 3 and rows["bad"] == 0
     assert outage == 1
@@ -131,8 +160,14 @@ def test_scheduler_process_stops_cleanly_on_sigterm(db_url: str, engine, server,
         f'discovery_url = "{server.url("/velo/gbfs.json")}"\n'
     )
     env = {**os.environ, "DATABASE_URL": db_url, "FLEET_CONFIG": str(cfg)}
-    proc = subprocess.Popen([sys.executable, "-m", "fleet_monitor.cli", "scheduler"], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fleet_monitor.cli", "scheduler"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_for(lambda: len(server.requests_for("/velo/fbs.json")) >= 2, timeout=30)
         proc.send_signal(signal.SIGTERM)

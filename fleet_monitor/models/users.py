@@ -101,6 +101,4 @@ class AuditEvent(Base):
     operator_id: Mapped[int | None] = mapped_column(
         ForeignKey("operator.id", ondelete="SET NULL"), index=True
     )
-    details: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, server_default=text("'{}'::jsonb")
-    )
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

@@ -1,14 +1,25 @@
-"""The officers' live map page."""
+"""The officers' live map page (folium/Leaflet), for every signed-in account.
+
+Operator accounts see their own operator only (legend, zones for them, and
+``/api/vehicles`` is scoped on the server). Staff may narrow the map to one
+operator with ``?operator=slug``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
 from fleet_monitor.web.db import get_engine, get_settings
-from fleet_monitor.web.i18n import MESSAGES, current_language
+from fleet_monitor.web.folium_map import build_map
+from fleet_monitor.web.i18n import JS_LOCALES, current_language
+from fleet_monitor.web.permissions import current_user, scope_param, visible_operator_ids
+from fleet_monitor.web.security import add_nonce, csp_nonce
+from fleet_monitor.web.zones import by_kind, load_zones
 
 bp = Blueprint("map", __name__)
 
@@ -16,6 +27,7 @@ bp = Blueprint("map", __name__)
 CENTER = (45.8992, 6.1294)
 ZOOM = 14
 REFRESH_S = 30
+STATES = ("available", "reserved", "disabled")
 
 # Distinct colours, readable on a light base map (Okabe-Ito first, then more).
 PALETTE = (
@@ -33,67 +45,107 @@ PALETTE = (
     "#F0E442",
 )
 
-# Strings the map's JavaScript shows (popups, status line).
-JS_KEYS = (
-    "operator",
-    "vehicle_id",
-    "vehicle_type",
-    "battery",
-    "range",
-    "parked_since",
-    "confidence.observed",
-    "confidence.first_seen",
-    "confidence.after_gap",
-    "state.available",
-    "state.reserved",
-    "state.disabled",
-    "unknown",
-    "vehicles",
-    "updated",
-    "load_error",
-)
+
+def js_messages() -> dict[str, str]:
+    """Strings the map's JavaScript shows (popups, status line, buttons)."""
+    return {
+        "operator": _("Operator"),
+        "vehicle_id": _("ID"),
+        "vehicle_type": _("Type"),
+        "battery": _("Battery"),
+        "range": _("Range"),
+        "parked_since": _("Parked since"),
+        "parked_for": _("Parked for"),
+        "confidence.observed": _("arrival observed"),
+        "confidence.first_seen": _("at least, already there at the first poll"),
+        "confidence.after_gap": _("at least, seen again after a feed outage"),
+        "state.available": _("available"),
+        "state.reserved": _("reserved"),
+        "state.disabled": _("disabled"),
+        "unknown": _("unknown"),
+        "status": _("{shown} of {total} vehicles · updated at {time}"),
+        "load_error": _("Could not load the vehicles"),
+        "locate": _("Show my position"),
+        "locate_error": _("Position unavailable"),
+        "you_are_here": _("You are here (± {metres} m)"),
+    }
+
+
+def zone_label(kind: str) -> str:
+    labels = {
+        "operating_area": _("Operating area"),
+        "no_parking": _("No parking"),
+        "mandatory_parking": _("Parking areas"),
+        "pedestrian": _("Pedestrian areas"),
+        "water": _("Water"),
+        "tram_tracks": _("Tram tracks"),
+        "district": _("Districts"),
+    }
+    return labels.get(kind, kind.replace("_", " "))
 
 
 def operator_colours() -> list[dict[str, str]]:
-    """Every known operator with its colour (stable: ordered by slug)."""
+    """Operators the account may see, each with its colour.
+
+    Colours are assigned over all operators ordered by slug, so that an operator
+    has the same colour whoever looks; only visible operators are returned.
+    """
     with get_engine().connect() as conn:
-        rows = conn.execute(text("SELECT slug, name FROM operator ORDER BY slug")).all()
+        rows = conn.execute(text("SELECT id, slug, name FROM operator ORDER BY slug")).all()
+    visible = visible_operator_ids(current_user())
     return [
         {"slug": slug, "name": name, "colour": PALETTE[i % len(PALETTE)]}
-        for i, (slug, name) in enumerate(rows)
+        for i, (op_id, slug, name) in enumerate(rows)
+        if visible is None or op_id in visible
     ]
 
 
+def tile_attribution(tile_url: str) -> str:
+    """Plain-text attribution for the tile source (no external link in the page)."""
+    if "openstreetmap" in tile_url:
+        return "© OpenStreetMap contributors"
+    host = tile_url.split("/")[2] if "//" in tile_url else ""
+    return host or "tiles"
+
+
 @bp.get("/")
-def index() -> str:
+def index() -> Response:
     settings = get_settings()
     lang = current_language()
     operators = operator_colours()
+    only = request.args.get("operator") or None
+    with get_engine().connect() as conn:
+        zones = by_kind(load_zones(conn, scope_param()))
+    tile_url = settings.web.tile_url
+    parts = build_map(
+        center=CENTER,
+        zoom=ZOOM,
+        tile_url=tile_url,
+        attribution=tile_attribution(tile_url),
+        zones=zones,
+        zone_label=zone_label,
+        static_url=lambda path: url_for("static", filename=path),
+    )
     config: dict[str, Any] = {
-        "center": CENTER,
-        "zoom": ZOOM,
+        "mapVar": parts.map_var,
         "refreshSeconds": REFRESH_S,
         "vehiclesUrl": url_for("api.vehicles"),
-        "tileUrl": settings.web.tile_url,
-        "tileAttribution": tile_attribution(settings.web.tile_url),
+        "operator": only,
+        "tileUrl": tile_url,
         "timezone": settings.city.timezone,
-        "locale": "fr-FR" if lang == "fr" else "en-GB",
+        "locale": JS_LOCALES[lang],
         "colours": {op["slug"]: op["colour"] for op in operators},
         "names": {op["slug"]: op["name"] for op in operators},
         "fallbackColours": PALETTE,
-        "messages": {key: MESSAGES[lang][key] for key in JS_KEYS},
+        "messages": js_messages(),
+        "csrfToken": generate_csrf(),
     }
-    return render_template(
+    page = render_template(
         "map.html",
+        map_parts=parts,
         config=config,
-        operators=operators,
-        other_lang="en" if lang == "fr" else "fr",
-        states=("available", "reserved", "disabled"),
+        operators=[op for op in operators if only is None or op["slug"] == only],
+        states=STATES,
+        zone_kinds=sorted(zones),
     )
-
-
-def tile_attribution(tile_url: str) -> str:
-    """Plain-text attribution for well-known tile sources (no external link in the page)."""
-    if "openstreetmap" in tile_url:
-        return "© OpenStreetMap contributors"
-    return ""
+    return Response(add_nonce(page, csp_nonce()), mimetype="text/html")

@@ -105,6 +105,4 @@ def load_session(
 
 
 def end_session(conn: Connection, token: str) -> None:
-    conn.execute(
-        text("DELETE FROM user_session WHERE token_hash = :h"), {"h": token_hash(token)}
-    )
+    conn.execute(text("DELETE FROM user_session WHERE token_hash = :h"), {"h": token_hash(token)})

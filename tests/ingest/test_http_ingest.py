@@ -37,10 +37,17 @@ class Clock:
 
 def bikes(n: int, *, at: datetime, prefix: str = "b", **overrides: object) -> str:
     items = [
-        {"bike_id": f"{prefix}{i}", "lat": LAT + i * 0.001, "lon": LON, "is_reserved": False,
-         "is_disabled": False, "vehicle_type_id": "ebike"} | overrides
+        {
+            "bike_id": f"{prefix}{i}",
+            "lat": LAT + i * 0.001,
+            "lon": LON,
+            "is_reserved": False,
+            "is_disabled": False,
+            "vehicle_type_id": "ebike",
+        }
+        | overrides
         for i in range(n)
-    ]  # fmt: skip
+    ]
     return json.dumps(
         {"last_updated": int(at.timestamp()), "ttl": 30, "version": "2.3", "data": {"bikes": items}}
     )
@@ -59,9 +66,12 @@ def clock() -> Clock:
 
 def settings(**kw: object) -> IngestSettings:
     base: dict[str, object] = {
-        "allowed_private_hosts": ("127.0.0.1",), "read_timeout_s": 0.5,
-        "connect_timeout_s": 0.5, "max_body_mb": 1.0, "max_decoded_mb": 2.0,
-    }  # fmt: skip
+        "allowed_private_hosts": ("127.0.0.1",),
+        "read_timeout_s": 0.5,
+        "connect_timeout_s": 0.5,
+        "max_body_mb": 1.0,
+        "max_decoded_mb": 2.0,
+    }
     base.update(kw)
     return IngestSettings(**base)  # type: ignore[arg-type]
 
@@ -71,14 +81,37 @@ def publish(server: LocalHTTPServer, clock: Clock) -> OperatorSettings:
         {"name": "system_information", "url": server.url("/si.json")},
         {"name": "free_bike_status", "url": server.url("/fbs.json")},
     ]
-    server.route("/gbfs.json", Reply.json(json.dumps({
-        "last_updated": int(T0.timestamp()), "ttl": 0, "version": "2.3",
-        "data": {"fr": {"feeds": feeds}, "en": {"feeds": feeds}},
-    })))  # fmt: skip
-    server.route("/si.json", Reply.json(json.dumps({
-        "last_updated": int(T0.timestamp()), "ttl": 0, "version": "2.3",
-        "data": {"system_id": "velo", "language": "fr", "name": "Vélo", "timezone": "Europe/Paris"},
-    })))  # fmt: skip
+    server.route(
+        "/gbfs.json",
+        Reply.json(
+            json.dumps(
+                {
+                    "last_updated": int(T0.timestamp()),
+                    "ttl": 0,
+                    "version": "2.3",
+                    "data": {"fr": {"feeds": feeds}, "en": {"feeds": feeds}},
+                }
+            )
+        ),
+    )
+    server.route(
+        "/si.json",
+        Reply.json(
+            json.dumps(
+                {
+                    "last_updated": int(T0.timestamp()),
+                    "ttl": 0,
+                    "version": "2.3",
+                    "data": {
+                        "system_id": "velo",
+                        "language": "fr",
+                        "name": "Vélo",
+                        "timezone": "Europe/Paris",
+                    },
+                }
+            )
+        ),
+    )
     server.route("/fbs.json", Reply.json(bikes(30, at=clock.now)))
     return OperatorSettings(slug="velo", name="Vélo", discovery_url=server.url("/gbfs.json"))
 
@@ -105,8 +138,11 @@ def vehicles(engine) -> int:  # type: ignore[no-untyped-def]
 
 
 def last_fetch(engine):  # type: ignore[no-untyped-def]
-    return one(engine, "SELECT outcome, http_status, error_kind, error, record_count,"
-                       " invalid_count, findings FROM feed_fetch ORDER BY id DESC LIMIT 1")  # fmt: skip
+    return one(
+        engine,
+        "SELECT outcome, http_status, error_kind, error, record_count,"
+        " invalid_count, findings FROM feed_fetch ORDER BY id DESC LIMIT 1",
+    )
 
 
 def open_outage(engine):  # type: ignore[no-untyped-def]
@@ -119,8 +155,11 @@ def test_discovery_and_first_poll(engine, ingest) -> None:  # type: ignore[no-un
     assert tuple(op) == ("velo", "2.3", "fr")
     f = last_fetch(engine)
     assert f.outcome == "ok" and f.http_status == 200 and f.record_count == 30
-    blob = one(engine, "SELECT size, compressed_size FROM raw_blob b JOIN feed_fetch f"
-                       " ON f.content_hash = b.sha256 ORDER BY f.id DESC LIMIT 1")  # fmt: skip
+    blob = one(
+        engine,
+        "SELECT size, compressed_size FROM raw_blob b JOIN feed_fetch f"
+        " ON f.content_hash = b.sha256 ORDER BY f.id DESC LIMIT 1",
+    )
     assert blob.compressed_size < blob.size
 
 
@@ -149,13 +188,19 @@ def _fault(engine, ingest, server, clock, *replies: Reply):  # type: ignore[no-u
         (Reply(status=404), "http_status"),
         (Reply.json("{}", delay_s=1.5), "timeout"),
         (Reply(body=b"x" * (2 * 1024 * 1024)), "too_large"),
-        (Reply(body=gzip.compress(b"0" * (20 * 1024 * 1024)), gzip=False,
-               headers={"Content-Encoding": "gzip"}), "too_large"),
+        (
+            Reply(
+                body=gzip.compress(b"0" * (20 * 1024 * 1024)),
+                gzip=False,
+                headers={"Content-Encoding": "gzip"},
+            ),
+            "too_large",
+        ),
         (Reply(body=b'{"data": {"bikes": [', content_length=500), None),
         (Reply.redirect("http://169.254.169.254/latest/meta-data"), "blocked_address"),
     ],
     ids=["500", "401", "404", "timeout", "over-limit", "gzip-bomb", "truncated", "ssrf-redirect"],
-)  # fmt: skip
+)
 def test_fetch_failures_open_an_outage(engine, ingest, server, clock, reply, kind) -> None:  # type: ignore[no-untyped-def]
     res = _fault(engine, ingest, server, clock, reply)
     assert res.outcome == "error", res
@@ -167,14 +212,14 @@ def test_fetch_failures_open_an_outage(engine, ingest, server, clock, reply, kin
 
 
 def test_retry_after_delays_the_next_poll(engine, ingest, server, clock) -> None:  # type: ignore[no-untyped-def]
-    res = _fault(engine, ingest, server, clock,
-                 Reply(status=429, headers={"Retry-After": "600"}))  # fmt: skip
+    res = _fault(engine, ingest, server, clock, Reply(status=429, headers={"Retry-After": "600"}))
     assert res.outcome == "error" and res.next_interval_s >= 600
     assert one(engine, "SELECT http_status FROM feed_fetch ORDER BY id DESC LIMIT 1")[0] == 429
 
 
-@pytest.mark.parametrize("body", [b"<html>502 Bad Gateway</html>", b'{"data": {"bikes": [}}',
-                                  b'{"no_data": 1}'])  # fmt: skip
+@pytest.mark.parametrize(
+    "body", [b"<html>502 Bad Gateway</html>", b'{"data": {"bikes": [}}', b'{"no_data": 1}']
+)
 def test_invalid_json_is_kept_as_evidence_and_is_an_outage(
     engine, ingest, server, clock, body
 ) -> None:  # type: ignore[no-untyped-def]
@@ -267,8 +312,12 @@ def test_database_restart_mid_poll_recovers(engine, ingest, server, clock) -> No
 
     def kill_then_continue(feed_id: int):  # type: ignore[no-untyped-def]
         with engine.connect() as c:
-            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                           " WHERE datname = current_database() AND pid <> pg_backend_pid()"))  # fmt: skip
+            c.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
             c.commit()
         return original(feed_id)
 
@@ -302,7 +351,7 @@ def test_loopback_is_refused_unless_allowed(engine, server, clock) -> None:  # t
     op = publish(server, clock)
     ing = Ingestor(engine, IngestSettings(), clock=clock)
     try:
-        with pytest.raises(DiscoveryError, match="blocked|private|loopback|not allowed"):
+        with pytest.raises(DiscoveryError, match=r"blocked|private|loopback|not allowed"):
             ing.discover(op)
     finally:
         ing.close()

@@ -60,8 +60,13 @@ def replayed(template_db):  # type: ignore[no-untyped-def]
     results = {}
     try:
         for name in sorted(EXPECTED):
-            results[name] = replay(engine, GBFS_REAL / name, operator_slug=name[:60],
-                                   operator_name=name, settings=IngestSettings())  # fmt: skip
+            results[name] = replay(
+                engine,
+                GBFS_REAL / name,
+                operator_slug=name[:60],
+                operator_name=name,
+                settings=IngestSettings(),
+            )
         yield results
     finally:
         engine.dispose()
@@ -85,10 +90,21 @@ def test_versions_detected(replayed) -> None:  # type: ignore[no-untyped-def]
 def test_cli_ingest_single_archived_file_json(db_url: str) -> None:
     src = GBFS_REAL / "voi_marseille_v2.3" / "free_bike_status.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "fleet_monitor.cli", "ingest", str(src), "--operator", "voi",
-         "--json"],
-        capture_output=True, text=True, timeout=120, env={"DATABASE_URL": db_url, "PATH": ""},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "fleet_monitor.cli",
+            "ingest",
+            str(src),
+            "--operator",
+            "voi",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"DATABASE_URL": db_url, "PATH": ""},
+    )
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["operator"] == "voi"
@@ -102,7 +118,10 @@ def test_cli_ingest_nothing_usable_exits_non_zero(db_url: str, tmp_path) -> None
     bad.write_text("{ this is not json")
     proc = subprocess.run(
         [sys.executable, "-m", "fleet_monitor.cli", "ingest", str(bad), "--json"],
-        capture_output=True, text=True, timeout=120, env={"DATABASE_URL": db_url, "PATH": ""},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"DATABASE_URL": db_url, "PATH": ""},
+    )
     assert proc.returncode == 1
     assert json.loads(proc.stdout)["errors"]

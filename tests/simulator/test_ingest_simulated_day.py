@@ -31,8 +31,14 @@ def history(tmp_path_factory, template_db):  # type: ignore[no-untyped-def]
     from tests.conftest import _clone, _drop
 
     out = tmp_path_factory.mktemp("history")
-    record_history(out, config=default_config(VEHICLES), seed=3, start=START, hours=30,
-                   every=timedelta(minutes=15))  # fmt: skip
+    record_history(
+        out,
+        config=default_config(VEHICLES),
+        seed=3,
+        start=START,
+        hours=30,
+        every=timedelta(minutes=15),
+    )
     url = _clone(template_db)
     engine = make_engine(url, pool_size=2)
     summaries = {
@@ -58,8 +64,9 @@ def test_every_capture_ingests(history) -> None:  # type: ignore[no-untyped-def]
 
 
 def _near(lat: float, lon: float, m: float = 15) -> str:
-    return (f"ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)"
-            f"::geography, {m})")  # fmt: skip
+    return (
+        f"ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint({lon}, {lat}), 4326)::geography, {m})"
+    )
 
 
 @pytest.mark.parametrize("case", ["abandoned-seynod", "abandoned-cran-gevrier"])
@@ -68,10 +75,14 @@ def test_abandoned_vehicle_keeps_one_dwell(history, case: str) -> None:  # type:
     c = cases[case]
     lat, lon = c["positions"][0]
     start = datetime.fromisoformat(c["start"])
-    rows = q(engine, "SELECT started_at, ended_at, rotations FROM dwell d JOIN operator o"
-                     f" ON o.id = d.operator_id WHERE o.slug = :op AND {_near(lat, lon)}"
-                     " AND started_at <= :s + interval '15 minutes' AND ended_at IS NULL",
-             op=c["operator"], s=start)  # fmt: skip
+    rows = q(
+        engine,
+        "SELECT started_at, ended_at, rotations FROM dwell d JOIN operator o"
+        f" ON o.id = d.operator_id WHERE o.slug = :op AND {_near(lat, lon)}"
+        " AND started_at <= :s + interval '15 minutes' AND ended_at IS NULL",
+        op=c["operator"],
+        s=start,
+    )
     assert len(rows) == 1, rows
     started_at, _ended, rotations = rows[0]
     assert start - timedelta(minutes=15) <= started_at <= start + timedelta(minutes=15)
@@ -84,10 +95,14 @@ def test_vehicle_in_the_lake_is_recorded_in_the_water(history) -> None:  # type:
     c = cases["scooter-in-lake"]
     water = json.loads(zone_file_path("water").read_text())
     lake = next(f for f in water["features"] if f["properties"].get("water_kind") == "lake")
-    rows = q(engine, "SELECT count(*) FROM dwell d JOIN operator o ON o.id = d.operator_id"
-                     " WHERE o.slug = 'trotti' AND started_at >= :s - interval '15 minutes'"
-                     " AND ST_Contains(ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326), geom)",
-             s=datetime.fromisoformat(c["start"]), g=json.dumps(lake["geometry"]))  # fmt: skip
+    rows = q(
+        engine,
+        "SELECT count(*) FROM dwell d JOIN operator o ON o.id = d.operator_id"
+        " WHERE o.slug = 'trotti' AND started_at >= :s - interval '15 minutes'"
+        " AND ST_Contains(ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326), geom)",
+        s=datetime.fromisoformat(c["start"]),
+        g=json.dumps(lake["geometry"]),
+    )
     assert rows[0][0] >= 1
 
 
@@ -99,9 +114,13 @@ def test_cap_breach_window_counts_more_than_the_cap(history) -> None:  # type: i
     before = datetime.fromisoformat(c["start"]) - timedelta(hours=3)
 
     def listed(at: datetime) -> int:
-        return q(engine, "SELECT count(DISTINCT vehicle_id) FROM dwell d JOIN operator o"
-                         " ON o.id = d.operator_id WHERE o.slug = 'trotti' AND started_at <= :t"
-                         " AND (ended_at IS NULL OR last_seen_at >= :t)", t=at)[0][0]  # fmt: skip
+        return q(
+            engine,
+            "SELECT count(DISTINCT vehicle_id) FROM dwell d JOIN operator o"
+            " ON o.id = d.operator_id WHERE o.slug = 'trotti' AND started_at <= :t"
+            " AND (ended_at IS NULL OR last_seen_at >= :t)",
+            t=at,
+        )[0][0]
 
     during = listed(t)
     assert during > listed(before)
