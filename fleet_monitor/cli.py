@@ -228,6 +228,175 @@ def _register_extensions() -> None:
 _register_extensions()
 
 
+# --------------------------------------------------------------------------- users
+
+
+@cli.group()
+def users() -> None:
+    """Accounts of the web application."""
+
+
+def _read_password(confirm: bool = True) -> str:
+    """The password from a hidden prompt on a terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        value: str = click.prompt(
+            "Password", hide_input=True, confirmation_prompt=confirm, err=True
+        )
+        return value
+    line = sys.stdin.readline()
+    password = line[:-1] if line.endswith("\n") else line
+    if not password:
+        raise click.ClickException("no password on stdin")
+    return password
+
+
+def _account_session(ctx: Context):  # type: ignore[no-untyped-def]
+    from sqlalchemy.orm import Session
+
+    from fleet_monitor.database import make_engine
+
+    engine = make_engine(ctx.settings.database_url, pool_size=1)
+    return engine, Session(engine)
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "?"
+
+
+@users.command("add")
+@click.argument("email")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["officer", "supervisor", "admin", "operator"]),
+    help="officer, supervisor, admin, or operator (staff of one operator).",
+)
+@click.option("--operator", "operator_slug", default=None, help="Operator slug (role operator).")
+@pass_ctx
+def users_add(ctx: Context, email: str, role: str, operator_slug: str | None) -> None:
+    """Create an account; the password is asked for (or read from stdin), never an argument."""
+    from fleet_monitor.users import AccountError, create_user
+
+    password = _read_password()
+    engine, session = _account_session(ctx)
+    try:
+        with session, session.begin():
+            user = create_user(
+                session,
+                email=email,
+                password=password,
+                role=role,
+                operator_slug=operator_slug,
+                via=f"cli:{_os_user()}",
+            )
+            created = user.email
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"account {created} created ({role}{f', {operator_slug}' if operator_slug else ''})")
+
+
+@users.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_ctx
+def users_list(ctx: Context, as_json: bool) -> None:
+    """Every account, active first."""
+    from fleet_monitor.users import list_users
+
+    engine, session = _account_session(ctx)
+    try:
+        with session:
+            rows = list_users(session)
+    finally:
+        engine.dispose()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "email": u.email,
+                        "role": u.role,
+                        "operator": u.operator_slug,
+                        "active": u.active,
+                        "created_at": u.created_at.isoformat(),
+                        "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+                    }
+                    for u in rows
+                ],
+                indent=2,
+            )
+        )
+        return
+    for u in rows:
+        last = u.last_login_at.isoformat(timespec="minutes") if u.last_login_at else "never"
+        click.echo(
+            f"{u.email:<40} {u.role:<10} {u.operator_slug or '-':<16} "
+            f"{'active' if u.active else 'DISABLED':<8} last login {last}"
+        )
+
+
+def _set_account(ctx: Context, email: str, active: bool) -> None:
+    from fleet_monitor.users import AccountError, get_user, set_active
+
+    engine, session = _account_session(ctx)
+    try:
+        with session, session.begin():
+            user = get_user(session, email)
+            if user is None:
+                raise click.ClickException(f"no account {email}")
+            changed = set_active(session, user, active, via=f"cli:{_os_user()}")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    state = "enabled" if active else "disabled"
+    click.echo(f"account {email} {state}" if changed else f"account {email} was already {state}")
+
+
+@users.command("disable")
+@click.argument("email")
+@pass_ctx
+def users_disable(ctx: Context, email: str) -> None:
+    """Disable an account and end its sessions (accounts are never deleted)."""
+    _set_account(ctx, email, False)
+
+
+@users.command("enable")
+@click.argument("email")
+@pass_ctx
+def users_enable(ctx: Context, email: str) -> None:
+    """Enable a disabled account again."""
+    _set_account(ctx, email, True)
+
+
+@users.command("password")
+@click.argument("email")
+@pass_ctx
+def users_password(ctx: Context, email: str) -> None:
+    """Set a new password (asked for, or read from stdin) and end the account's sessions."""
+    from fleet_monitor.users import AccountError, get_user, set_password
+
+    password = _read_password()
+    engine, session = _account_session(ctx)
+    try:
+        with session, session.begin():
+            user = get_user(session, email)
+            if user is None:
+                raise click.ClickException(f"no account {email}")
+            set_password(session, user, password, via=f"cli:{_os_user()}")
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        engine.dispose()
+    click.echo(f"password of {email} changed")
+
+
 def main(argv: list[str] | None = None) -> Any:
     try:
         return cli.main(args=argv, prog_name="fleet-monitor", standalone_mode=False)

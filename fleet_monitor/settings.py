@@ -67,12 +67,38 @@ class WebSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RulesSettings:
+    """``[rules]``: when the scheduler evaluates the rules and samples fleet counts.
+
+    ``evaluate_every_s``: evaluate at least this often; ``debounce_s``: after a
+    vehicle feed poll, evaluate this many seconds later (polls within that
+    delay share one evaluation; 0 = only on the timer). ``sample_every_s``:
+    how often the count-sampling job looks for due sample times (samples are
+    taken on each permit's own grid). ``gps_tolerance_m``: for permits that do
+    not state theirs. ``line_half_width_m``: half-width of line zones (tram
+    tracks) without a buffer. ``permits_dir``: TOML permits imported at
+    scheduler start (new versions only). Intervals are in the scheduler's
+    clock (simulated seconds in the demo).
+    """
+
+    enabled: bool = True
+    evaluate_every_s: int = 300
+    debounce_s: int = 20
+    sample_every_s: int = 60
+    sample_catchup_s: int = 3600
+    gps_tolerance_m: float = 10.0
+    line_half_width_m: float = 1.5
+    permits_dir: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     city: CitySettings = field(default_factory=CitySettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    rules: RulesSettings = field(default_factory=RulesSettings)
     operators: tuple[OperatorSettings, ...] = ()
     source: str = "<defaults>"
 
@@ -114,7 +140,7 @@ def settings_from_dict(
 ) -> Settings:
     env = dict(os.environ) if env is None else env
     base_dir = base_dir or Path.cwd()
-    known = {"database", "city", "ingest", "scheduler", "web", "operators"}
+    known = {"database", "city", "ingest", "scheduler", "web", "rules", "operators"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, f"unknown section (expected one of {sorted(known)})")
@@ -152,6 +178,8 @@ def settings_from_dict(
     web = _dataclass_from("web", web_raw, WebSettings)
     web = _replace(web, secret_key=secret_key)
 
+    rules = _rules_settings(_section(raw, "rules"), base_dir)
+
     ops_raw = raw.get("operators", [])
     if not isinstance(ops_raw, list):
         raise ConfigError("operators", "must be an array of tables ([[operators]])")
@@ -169,8 +197,26 @@ def settings_from_dict(
         ingest=ingest,
         scheduler=scheduler,
         web=web,
+        rules=rules,
         operators=tuple(operators),
     )
+
+
+def _rules_settings(table: dict[str, Any], base_dir: Path) -> RulesSettings:
+    rules = _dataclass_from("rules", table, RulesSettings)
+    for key in ("evaluate_every_s", "sample_every_s"):
+        if getattr(rules, key) <= 0:
+            raise ConfigError(f"rules.{key}", "must be positive")
+    for key in ("debounce_s", "sample_catchup_s", "gps_tolerance_m", "line_half_width_m"):
+        if getattr(rules, key) < 0:
+            raise ConfigError(f"rules.{key}", "must not be negative")
+    if rules.permits_dir is not None:
+        path = Path(rules.permits_dir)
+        path = path if path.is_absolute() else base_dir / path
+        if not path.is_dir():
+            raise ConfigError("rules.permits_dir", f"{str(path)!r} is not a directory")
+        rules = _replace(rules, permits_dir=str(path))
+    return rules
 
 
 def normalise_database_url(url: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from fleet_monitor.models.users import ROLES, AuditEvent, UserAccount, UserSession
@@ -235,11 +235,10 @@ def set_password(
 
 
 def _active_admins(session: Session) -> int:
-    return len(
-        session.scalars(
-            select(UserAccount.id).where(UserAccount.role == "admin", UserAccount.active)
-        ).all()
+    count = session.scalar(
+        select(func.count()).where(UserAccount.role == "admin", UserAccount.active)
     )
+    return int(count or 0)
 
 
 def check_credentials(

@@ -216,7 +216,6 @@ class Dwell(Base):
     __tablename__ = "dwell"
     __table_args__ = (
         Index("ix_dwell_vehicle_started", "vehicle_id", "started_at"),
-        Index("ix_dwell_open", "feed_id", postgresql_where=text("ended_at IS NULL")),
         Index("ix_dwell_feed_started", "feed_id", "started_at"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -1,22 +1,31 @@
-"""JSON API: current vehicles as GeoJSON, and a health check."""
+"""JSON API: current vehicles as GeoJSON, and a health check.
+
+``/api/vehicles`` needs a signed-in account and is scoped on the server: an
+operator account only ever gets its own operator's vehicles, whatever the
+query parameters. ``/api/health`` is public (load balancers, monitoring).
+State-changing API calls (none yet) need the ``X-CSRFToken`` header.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from fleet_monitor.web.db import get_engine
+from fleet_monitor.web.permissions import scope_param
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 SLUG_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+STATES = frozenset({"available", "reserved", "disabled"})
+MAX_PARKED_DAYS = 3650
 
 # The whole FeatureCollection is built by PostgreSQL in one query and sent as is:
 # no Python object per vehicle. The per-feature envelope is concatenated text
@@ -51,18 +60,44 @@ LEFT JOIN dwell d ON d.id = vc.dwell_id
 WHERE vc.missing_since IS NULL
   AND vc.lat IS NOT NULL AND vc.lon IS NOT NULL
   AND (CAST(:operator AS text) IS NULL OR o.slug = :operator)
+  AND (CAST(:scope AS int[]) IS NULL OR vc.operator_id = ANY(CAST(:scope AS int[])))
+  AND (CAST(:states AS text[]) IS NULL OR vc.state = ANY(CAST(:states AS text[])))
+  AND (CAST(:parked_before AS timestamptz) IS NULL OR d.started_at <= :parked_before)
 """
 )
 
 
 @bp.get("/vehicles")
 def vehicles() -> Response:
-    """Current vehicles as a GeoJSON FeatureCollection; ``?operator=slug`` filters."""
+    """Current vehicles visible to the account, as a GeoJSON FeatureCollection.
+
+    Filters: ``?operator=slug``, ``?state=available,disabled`` (or repeated),
+    ``?min_parked_days=N`` (parked at least N days, from the dwell's start).
+    """
     operator = request.args.get("operator") or None
     if operator is not None and not SLUG_RE.match(operator):
         return _error(400, "operator must be an operator slug")
+    states = sorted({s for v in request.args.getlist("state") for s in v.split(",") if s})
+    if not STATES.issuperset(states):
+        return _error(400, f"state must be among {', '.join(sorted(STATES))}")
+    parked_before = None
+    raw_days = request.args.get("min_parked_days") or None
+    if raw_days is not None:
+        try:
+            days = float(raw_days)
+        except ValueError:
+            days = -1.0
+        if not 0 <= days <= MAX_PARKED_DAYS:
+            return _error(400, f"min_parked_days must be a number from 0 to {MAX_PARKED_DAYS}")
+        parked_before = datetime.now(UTC) - timedelta(days=days)
+    params = {
+        "operator": operator,
+        "scope": scope_param(),
+        "states": states or None,
+        "parked_before": parked_before,
+    }
     with get_engine().connect() as conn:
-        body = conn.execute(VEHICLES_SQL, {"operator": operator}).scalar_one()
+        body = conn.execute(VEHICLES_SQL, params).scalar_one()
     response = Response(body, mimetype="application/geo+json")
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import folium
+from branca.element import MacroElement
 from folium.utilities import JsCode
+from jinja2 import Template
 from markupsafe import Markup
 
 from fleet_monitor.web.zones import ZoneFeature
@@ -52,6 +54,16 @@ ZONE_TOOLTIP = JsCode(
     }, {sticky: true});
 }"""
 )
+
+
+class MetricScale(MacroElement):  # type: ignore[misc]
+    """A metric-only scale bar (folium's ``control_scale`` adds miles and feet too)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});"
+        "{% endmacro %}"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +97,11 @@ def build_map(
         zoom_start=zoom,
         tiles=None,
         prefer_canvas=True,
-        control_scale=True,
+        control_scale=False,
         zoom_control=True,
         position="absolute",
     )
+    m.add_child(MetricScale())
     # instance attributes: the class lists (and their CDN URLs) stay untouched
     m.default_js = [
         ("leaflet", static_url("vendor/leaflet/leaflet.js")),

@@ -11,7 +11,7 @@ clock) and are shown in ``settings.city.timezone``.
 
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+from flask import Flask, g, request, session, url_for
 from flask_babel import Babel
 
 LANGUAGES: tuple[str, ...] = ("fr", "en")
@@ -27,6 +27,15 @@ def current_language() -> str:
 
 def other_language() -> str:
     return "en" if current_language() == "fr" else "fr"
+
+
+def lang_switch_url() -> str:
+    """This page (same arguments) in the other language."""
+    if request.endpoint is None:
+        return url_for("map.index", lang=other_language())
+    query = request.args.to_dict() if request.method == "GET" else {}
+    args = {**query, **(request.view_args or {}), "lang": other_language()}
+    return url_for(request.endpoint, **args)
 
 
 def init_app(app: Flask, *, default: str, timezone: str) -> None:
@@ -55,4 +64,5 @@ def init_app(app: Flask, *, default: str, timezone: str) -> None:
             "lang": lang,
             "other_lang": other,
             "other_lang_name": LANGUAGE_NAMES[other],
+            "lang_switch_url": lang_switch_url,
         }

@@ -146,6 +146,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _authenticate() -> Response | None:
         g.user = None
+        if request.endpoint == "static":
+            return None  # public, and no database round trip per asset
         token = session.get("sid")
         if isinstance(token, str) and token:
             with get_engine().begin() as conn:

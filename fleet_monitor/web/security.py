@@ -109,8 +109,9 @@ def init_app(app: Flask, *, tile_url: str) -> None:
             response.headers.setdefault(name, value)
         if _is_https(request):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if g.get("user") is not None and request.endpoint != "static":
-            # pages of a signed-in user must not stay in a shared tablet's cache
+        if request.endpoint != "static":
+            # pages hold a CSRF token or a signed-in user's data: never kept in a
+            # (shared tablet's or proxy's) cache
             response.headers["Cache-Control"] = "no-store"
             response.vary.add("Cookie")
         return response

@@ -4,9 +4,10 @@ The table belongs to the rules engine's migration; this module does not
 import its model but looks at the database at run time: no table (or no
 ``kind``/``geom`` column) means no zone layers. Optional columns are used when
 present: ``name``, ``id``; validity periods (``effective_from``/``effective_to``
-or ``valid_from``/``valid_to``); ``active``; ``operator_id`` (a zone for one
-operator, hidden from other operators' accounts); ``version`` with a zone key
-column (the latest version of each zone only).
+or ``valid_from``/``valid_to``); ``active``; ``operator`` (a slug) or
+``operator_id`` (a zone for one operator, hidden from other operators'
+accounts); ``version`` with a zone key column such as ``zone_id`` (the latest
+version in force of each zone only).
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ def _query(cols: set[str]) -> str:
         where.append(
             "(z.operator_id IS NULL OR CAST(:scope AS int[]) IS NULL"
             " OR z.operator_id = ANY(CAST(:scope AS int[])))"
+        )
+    elif "operator" in cols:
+        where.append(
+            "(z.operator IS NULL OR CAST(:scope AS int[]) IS NULL OR z.operator::text IN"
+            " (SELECT slug FROM operator WHERE id = ANY(CAST(:scope AS int[]))))"
         )
     key = next((c for c in KEY_COLUMNS if c in cols), None)
     distinct, order = "", "z.kind"

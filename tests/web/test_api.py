@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -116,3 +116,48 @@ def test_health_reports_an_unreachable_database(db_url: str) -> None:
         engine.dispose()
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
+
+
+def test_vehicles_filter_by_state_and_parked_time(
+    client: FlaskClient, fleets: dict[str, Fleet]
+) -> None:
+    assert sorted(by_gbfs_id(get_geojson(client, "?state=disabled"))) == ["L1"]
+    both = get_geojson(client, "?state=disabled&state=reserved")
+    assert sorted(by_gbfs_id(both)) == ["L1"]
+    assert sorted(by_gbfs_id(get_geojson(client, "?state=available,disabled"))) == [
+        "L0",
+        "L1",
+        "L2",
+        "T0",
+        "T1",
+    ]
+    assert len(get_geojson(client, "?min_parked_days=0")["features"]) == 5
+    for bad in (
+        "?state=stolen",
+        "?min_parked_days=-1",
+        "?min_parked_days=x",
+        "?min_parked_days=nan",
+    ):
+        response = client.get(f"/api/vehicles{bad}")
+        assert response.status_code == 400, bad
+        assert response.get_json()["error"]
+
+
+def test_min_parked_days_counts_from_the_dwell_start(client: FlaskClient, engine: Engine) -> None:
+    now = datetime.now(UTC)
+    fleet = Fleet(engine, "velo-lac", "Vélo Lac")
+    fleet.poll(vehicles(2, "L"), now - timedelta(days=4))
+    moved = vehicles(2, "L")
+    moved[1].lat += 500 * M_LAT  # L1 moved two days ago: its new dwell is 2 days old
+    fleet.poll(moved, now - timedelta(days=2))
+    assert sorted(by_gbfs_id(get_geojson(client, "?min_parked_days=3"))) == ["L0"]
+    assert sorted(by_gbfs_id(get_geojson(client, "?min_parked_days=1.5"))) == ["L0", "L1"]
+    assert get_geojson(client, "?min_parked_days=5")["features"] == []
+
+
+def test_anonymous_api_calls_get_401(anon: FlaskClient, fleets: object) -> None:
+    response = anon.get("/api/vehicles")
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "authentication required"}
+    assert "Location" not in response.headers
+    assert anon.get("/api/health").status_code == 200

@@ -1,8 +1,9 @@
 """The map's JavaScript, run in Node against stubs of the DOM and Leaflet.
 
-No browser is available here; this checks the drawing and in-place refresh
-logic (canvas markers, colours, popups in Europe/Paris time, removal of
-vanished vehicles). Skipped when ``node`` is not installed.
+A fast check of the drawing, filtering and in-place refresh logic (colours,
+popups in Europe/Paris time, state and parked-time filters, removal of vanished
+vehicles, the locate button); the real browser test is ``test_browser.py``.
+Skipped when ``node`` is not installed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ HARNESS = Path(__file__).parent / "js" / "harness.js"
 MAP_JS = Path(__file__).parents[2] / "fleet_monitor" / "web" / "static" / "js" / "map.js"
 
 
-def feature(fid: int, operator: str, lon: float, lat: float, state: str) -> dict[str, object]:
+NOW = "2026-07-09T08:00:00Z"
+
+
+def feature(
+    fid: int, operator: str, lon: float, lat: float, state: str, since: str = "2026-07-02T08:00:00Z"
+) -> dict[str, object]:
     return {
         "type": "Feature",
         "id": fid,
@@ -37,7 +43,7 @@ def feature(fid: int, operator: str, lon: float, lat: float, state: str) -> dict
             "vehicle_type": "scooter",
             "battery_pct": 42,
             "range_m": 12000,
-            "parked_since": "2026-07-02T08:00:00Z",
+            "parked_since": since,
             "parked_since_confidence": "first_seen",
         },
     }
@@ -51,7 +57,7 @@ def test_map_script_draws_and_refreshes_in_place(
     config = page_config(client.get("/").get_data(as_text=True))
     first = [
         feature(1, "velo-lac", 6.12, 45.90, "available"),
-        feature(2, "velo-lac", 6.13, 45.91, "disabled"),
+        feature(2, "velo-lac", 6.13, 45.91, "disabled", since="2026-07-08T08:00:00Z"),
     ]
     second = [feature(1, "velo-lac", 6.14, 45.92, "reserved")]
     (tmp_path / "config.json").write_text(json.dumps(config))
@@ -65,6 +71,7 @@ def test_map_script_draws_and_refreshes_in_place(
             str(MAP_JS),
             str(tmp_path / "config.json"),
             str(tmp_path / "responses.json"),
+            NOW,
         ],  # type: ignore[list-item]
         capture_output=True,
         text=True,
@@ -72,14 +79,13 @@ def test_map_script_draws_and_refreshes_in_place(
         check=True,
     )
     result = json.loads(out.stdout)
-    assert result["mapOptions"]["preferCanvas"] is True
-    assert result["tileLayers"] == 1
     assert result["intervalMs"] == 30_000
 
     colour = config["colours"]["velo-lac"]
     drawn = {m["id"]: m for m in result["first"]["markers"]}
     assert set(drawn) == {1, 2}
-    assert all(m["canvas"] for m in drawn.values())
+    # no renderer of its own: the map's shared canvas (folium's preferCanvas)
+    assert all(m["renderer"] is None for m in drawn.values())
     assert drawn[1]["fillColor"] == colour and drawn[2]["fillColor"] == "#ffffff"
     popup = [[re.sub(r"\s", " ", cell) for cell in row] for row in drawn[1]["popup"]]
     assert popup == [
@@ -90,10 +96,18 @@ def test_map_script_draws_and_refreshes_in_place(
         ["Autonomie", "12 km"],
         # 08:00 UTC is 10:00 in Paris in July
         ["Garé depuis", "02/07/2026 10:00 (au moins, déjà présent au premier relevé)"],
+        ["Durée de stationnement", "7 jours"],
     ]
-    assert result["first"]["status"].startswith("2 véhicules")
+    assert drawn[2]["popup"][-1] == ["Durée de stationnement", "1\xa0jour"]
+    assert result["first"]["status"].startswith("2 sur 2 véhicules · mis à jour à ")
+
+    assert [m["id"] for m in result["noDisabled"]["markers"]] == [1]
+    assert result["noDisabled"]["status"].startswith("1 sur 2 véhicules")
+    assert [m["id"] for m in result["threeDays"]["markers"]] == [1]
+    assert result["locate"]["label"] == "Me localiser"
+    assert result["locate"]["options"]["setView"] is True
 
     (marker,) = result["second"]["markers"]  # vehicle 2 vanished, vehicle 1 moved in place
     assert marker["id"] == 1 and marker["latlng"] == [45.92, 6.14]
     assert marker["fillOpacity"] == 0.35  # reserved
-    assert result["second"]["status"].startswith("1 véhicules")
+    assert result["second"]["status"].startswith("1 sur 1 véhicules")

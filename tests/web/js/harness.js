@@ -1,63 +1,88 @@
 // Runs fleet_monitor/web/static/js/map.js against minimal stubs of the DOM and
-// Leaflet, feeds it two successive /api/vehicles answers, and prints what it
-// drew as JSON. Usage: node harness.js map.js config.json responses.json
+// Leaflet (the map object as folium's script would have made it), feeds it
+// successive /api/vehicles answers, works the legend's filters, and prints
+// what it drew as JSON.
+// Usage: node harness.js map.js config.json responses.json NOW_ISO
 "use strict";
 const fs = require("fs");
-const [script, configPath, responsesPath] = process.argv.slice(2);
+const [script, configPath, responsesPath, nowIso] = process.argv.slice(2);
 const config = JSON.parse(fs.readFileSync(configPath, "utf8"));
 const responses = JSON.parse(fs.readFileSync(responsesPath, "utf8"));
+const NOW = Date.parse(nowIso);
+Date.now = () => NOW;
 
-function element(tag) {
-  return {
-    tag, children: [], style: {}, attrs: {}, textContent: "", classes: new Set(),
-    classList: { add(c) { this.owner.classes.add(c); }, remove(c) { this.owner.classes.delete(c); } },
+function el(tag) {
+  const e = {
+    tag, children: [], style: {}, attrs: {}, textContent: "", classes: new Set(), listeners: {},
+    checked: true, value: "",
     setAttribute(k, v) { this.attrs[k] = v; }, getAttribute(k) { return this.attrs[k]; },
     appendChild(c) { this.children.push(c); return c; }, append(...c) { this.children.push(...c); },
-    addEventListener() {},
-    insertRow() { const r = element("tr"); r.insertCell = () => r.appendChild(element("td")); this.children.push(r); return r; },
+    addEventListener(type, fn) { (this.listeners[type] = this.listeners[type] || []).push(fn); },
+    fire(type) { (this.listeners[type] || []).forEach((fn) => fn()); },
+    insertRow() { const r = el("tr"); r.insertCell = () => r.appendChild(el("td")); this.children.push(r); return r; },
   };
+  e.classList = { add: (c) => e.classes.add(c), remove: (c) => e.classes.delete(c) };
+  return e;
 }
-function el(tag) { const e = element(tag); e.classList.owner = e; return e; }
 const status = el("span");
 const legendList = el("ul");
+const minDays = el("input");
+const stateInputs = ["available", "reserved", "disabled"].map((s) => {
+  const input = el("input");
+  input.setAttribute("data-state", s);
+  return input;
+});
 global.document = {
-  getElementById: (id) => (id === "fm-config" ? { textContent: JSON.stringify(config) } : status),
-  querySelectorAll: () => [],
+  getElementById: (id) => ({ "fm-config": { textContent: JSON.stringify(config) }, "fm-status": status,
+                             "fm-min-days": minDays })[id] || null,
+  querySelectorAll: (sel) => (sel === "input[data-state]" ? stateInputs : []),
   querySelector: (sel) => (sel === ".fm-operators" ? legendList : null),
   createElement: el,
 };
 global.CSS = { escape: (s) => s };
 let refresh = null;
-global.window = { location: { search: "" }, setInterval: (fn, ms) => { refresh = fn; global.intervalMs = ms; } };
+let intervalMs = null;
+global.window = { setInterval: (fn, ms) => { refresh = fn; intervalMs = ms; }, location: { reload() {} } };
 
 const groups = [];
-const mapOptions = {};
-let tileLayers = 0;
+const controls = [];
+const mapEvents = {};
+const onMap = new Set();
 class Marker {
   constructor(ll, style) { this.ll = ll; this.style = style; }
   setLatLng(ll) { this.ll = ll; } getLatLng() { return { lat: this.ll[0], lng: this.ll[1] }; }
-  setStyle(s) { this.style = s; } bindPopup(fn) { this.popup = fn; } isPopupOpen() { return false; }
+  setStyle(s) { this.style = s; } bindPopup(fn) { this.popup = fn; return this; } isPopupOpen() { return false; }
+  bindTooltip() { return this; }
 }
 class Group {
-  constructor() { this.layers = new Set(); } addTo() { return this; }
+  constructor() { this.layers = new Set(); }
+  addTo() { onMap.add(this); return this; }
   addLayer(l) { this.layers.add(l); } removeLayer(l) { this.layers.delete(l); }
+  hasLayer(l) { return this.layers.has(l); } getLayers() { return [...this.layers]; }
 }
+const map = {
+  removeLayer(g) { onMap.delete(g); },
+  on(types, fn) { types.split(" ").forEach((t) => { mapEvents[t] = fn; }); },
+  locate(options) { this.located = options; },
+};
+global.window[config.mapVar] = map;
 global.L = {
-  map: (id, options) => { Object.assign(mapOptions, options); return { setView() { return this; }, removeLayer() {} }; },
-  canvas: () => ({ canvas: true }),
-  tileLayer: () => { tileLayers += 1; return { addTo() {} }; },
   layerGroup: () => { const g = new Group(); groups.push(g); return g; },
   circleMarker: (ll, style) => new Marker(ll, style),
+  circle: (ll, style) => new Marker(ll, style),
+  Control: { extend: (proto) => function () { this.addTo = (m) => { controls.push(proto.onAdd.call(this, m)); return this; }; } },
+  DomUtil: { create: (tag, cls, parent) => { const e = el(tag); e.className = cls; if (parent) { parent.appendChild(e); } return e; } },
+  DomEvent: { on: (e, type, fn) => e.addEventListener(type, fn), disableClickPropagation() {}, preventDefault() {} },
 };
-global.fetch = () => Promise.resolve({ ok: true, json: () => Promise.resolve(responses.shift()) });
+global.fetch = () => Promise.resolve({ ok: true, status: 200, json: () => Promise.resolve(responses.shift()) });
 
 function snapshot() {
-  const markers = groups.flatMap((g) => [...g.layers]);
+  const markers = groups.filter((g) => onMap.has(g)).flatMap((g) => [...g.layers]);
   return {
     status: status.textContent,
     markers: markers.map((m) => ({
       id: m.feature.id, latlng: m.ll, fillColor: m.style.fillColor, fillOpacity: m.style.fillOpacity,
-      canvas: !!(m.style.renderer && m.style.renderer.canvas),
+      renderer: m.style.renderer === undefined ? null : "own",
       popup: m.popup(m).children.map((r) => r.children.map((c) => c.textContent)),
     })),
   };
@@ -65,8 +90,22 @@ function snapshot() {
 
 eval(fs.readFileSync(script, "utf8"));
 setTimeout(() => {
-  const first = snapshot();
+  const out = { intervalMs, first: snapshot() };
+  stateInputs[2].checked = false;  // hide disabled vehicles
+  stateInputs[2].fire("change");
+  out.noDisabled = snapshot();
+  stateInputs[2].checked = true;
+  stateInputs[2].fire("change");
+  minDays.value = "3";  // parked for at least 3 days
+  minDays.fire("input");
+  out.threeDays = snapshot();
+  minDays.value = "";
+  minDays.fire("input");
+  const button = controls[0].children[0];
+  button.fire("click");
+  out.locate = { label: button.attrs["aria-label"], options: map.located };
   refresh().then(() => {
-    console.log(JSON.stringify({ mapOptions, tileLayers, intervalMs: global.intervalMs, first, second: snapshot() }));
+    out.second = snapshot();
+    console.log(JSON.stringify(out));
   });
 }, 50);

@@ -1,25 +1,21 @@
-/* Officers' live map: vehicles from /api/vehicles on a canvas, refreshed in place. */
+/* Officers' live map: vehicles from /api/vehicles drawn on the canvas of the
+   folium-generated Leaflet map, refreshed in place; legend filters by operator,
+   state and parked time; a "locate me" button. */
 (function () {
   "use strict";
 
   var config = JSON.parse(document.getElementById("fm-config").textContent);
   var t = config.messages;
   var statusEl = document.getElementById("fm-status");
-
-  var map = L.map("fm-map", { preferCanvas: true, zoomControl: true })
-    .setView(config.center, config.zoom);
-  var renderer = L.canvas({ padding: 0.5, tolerance: 6 });
-  if (config.tileUrl) {
-    L.tileLayer(config.tileUrl, {
-      maxZoom: 19,
-      attribution: config.tileAttribution || ""
-    }).addTo(map);
-  }
+  var map = window[config.mapVar];  // made by folium's script (preferCanvas: one shared canvas)
+  var DAY_MS = 86400000;
 
   var markers = new Map();      // feature id -> circleMarker
   var groups = new Map();       // operator slug -> layerGroup
   var hidden = new Set();       // operator slugs switched off in the legend
-  var onlyOperator = new URLSearchParams(window.location.search).get("operator");
+  var hiddenStates = new Set(); // states switched off
+  var minParkedMs = 0;          // "parked for at least N days"
+  var total = 0;
 
   function colourOf(slug) {
     if (config.colours[slug]) { return config.colours[slug]; }
@@ -31,8 +27,7 @@
 
   function styleFor(props) {
     var colour = colourOf(props.operator);
-    var style = { renderer: renderer, radius: 7, color: colour, weight: 1.5,
-                  fillColor: colour, fillOpacity: 0.85 };
+    var style = { radius: 8, color: colour, weight: 1.5, fillColor: colour, fillOpacity: 0.85 };
     if (props.state === "reserved") { style.fillOpacity = 0.35; style.weight = 2; }
     if (props.state === "disabled") { style.fillColor = "#ffffff"; style.fillOpacity = 1; style.weight = 3; }
     return style;
@@ -49,11 +44,41 @@
     return group;
   }
 
+  function parkedMs(props) {
+    return props.parked_since ? Date.now() - Date.parse(props.parked_since) : null;
+  }
+
+  function passes(props) {
+    if (hiddenStates.has(props.state)) { return false; }
+    if (minParkedMs > 0) {
+      var ms = parkedMs(props);
+      if (ms === null || ms < minParkedMs) { return false; }
+    }
+    return true;
+  }
+
+  // A marker belongs to its operator's group only while it passes the filters.
+  function place(marker) {
+    var group = groupFor(marker.feature.properties.operator);
+    var want = passes(marker.feature.properties);
+    if (want && !group.hasLayer(marker)) { group.addLayer(marker); }
+    if (!want && group.hasLayer(marker)) { group.removeLayer(marker); }
+  }
+
   function formatDate(iso) {
     if (!iso) { return t.unknown; }
     return new Intl.DateTimeFormat(config.locale, {
       timeZone: config.timezone, dateStyle: "short", timeStyle: "short"
     }).format(new Date(iso));
+  }
+
+  function formatDuration(ms) {
+    var days = ms / DAY_MS;
+    var unit = days >= 1 ? "day" : "hour";
+    var value = days >= 1 ? days : ms / 3600000;
+    return new Intl.NumberFormat(config.locale, {
+      style: "unit", unit: unit, unitDisplay: "long", maximumFractionDigits: 1
+    }).format(Math.max(0, value));
   }
 
   function formatPercent(value) {
@@ -85,37 +110,59 @@
     var since = formatDate(p.parked_since);
     var confidence = t["confidence." + p.parked_since_confidence];
     row(t.parked_since, confidence ? since + " (" + confidence + ")" : since);
+    var ms = parkedMs(p);
+    if (ms !== null) { row(t.parked_for, formatDuration(ms)); }
     return table;
+  }
+
+  function updateCounts() {
+    var counts = new Map();
+    var shown = 0;
+    groups.forEach(function (group, slug) {
+      var n = group.getLayers().length;
+      counts.set(slug, n);
+      if (!hidden.has(slug)) { shown += n; }
+    });
+    document.querySelectorAll("[data-count-for]").forEach(function (el) {
+      el.textContent = "(" + (counts.get(el.getAttribute("data-count-for")) || 0) + ")";
+    });
+    return shown;
+  }
+
+  function showStatus() {
+    var shown = updateCounts();
+    var now = new Intl.DateTimeFormat(config.locale, { timeZone: config.timezone, timeStyle: "medium" })
+      .format(new Date());
+    var number = new Intl.NumberFormat(config.locale);
+    statusEl.textContent = t.status.replace("{shown}", number.format(shown))
+      .replace("{total}", number.format(total)).replace("{time}", now);
+    statusEl.classList.remove("fm-error");
   }
 
   function apply(collection) {
     var seen = new Set();
-    var counts = new Map();
     collection.features.forEach(function (feature) {
       var id = feature.id;
       var props = feature.properties;
       var c = feature.geometry.coordinates;
       var latlng = [c[1], c[0]];
       seen.add(id);
-      counts.set(props.operator, (counts.get(props.operator) || 0) + 1);
       var marker = markers.get(id);
       if (!marker) {
         marker = L.circleMarker(latlng, styleFor(props));
         marker.feature = feature;
         marker.bindPopup(popupContent);
         markers.set(id, marker);
-        groupFor(props.operator).addLayer(marker);
+        place(marker);
         return;
       }
       var old = marker.feature.properties;
       marker.feature = feature;
-      if (old.operator !== props.operator) {
-        groupFor(old.operator).removeLayer(marker);
-        groupFor(props.operator).addLayer(marker);
-      }
+      if (old.operator !== props.operator) { groupFor(old.operator).removeLayer(marker); }
       var ll = marker.getLatLng();
       if (ll.lat !== latlng[0] || ll.lng !== latlng[1]) { marker.setLatLng(latlng); }
       if (old.state !== props.state || old.operator !== props.operator) { marker.setStyle(styleFor(props)); }
+      place(marker);
       if (marker.isPopupOpen()) { marker.setPopupContent(popupContent(marker)); }
     });
     markers.forEach(function (marker, id) {
@@ -124,19 +171,15 @@
         markers.delete(id);
       }
     });
-    document.querySelectorAll("[data-count-for]").forEach(function (el) {
-      el.textContent = "(" + (counts.get(el.getAttribute("data-count-for")) || 0) + ")";
-    });
-    var now = new Intl.DateTimeFormat(config.locale, { timeZone: config.timezone, timeStyle: "medium" })
-      .format(new Date());
-    statusEl.textContent = collection.features.length + " " + t.vehicles + " · " + t.updated + " " + now;
-    statusEl.classList.remove("fm-error");
+    total = collection.features.length;
+    showStatus();
   }
 
   function refresh() {
-    var url = config.vehiclesUrl + (onlyOperator ? "?operator=" + encodeURIComponent(onlyOperator) : "");
+    var url = config.vehiclesUrl + (config.operator ? "?operator=" + encodeURIComponent(config.operator) : "");
     return fetch(url, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/geo+json" } })
       .then(function (response) {
+        if (response.status === 401) { window.location.reload(); }  // session ended: to the login page
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json();
       })
@@ -147,13 +190,19 @@
       });
   }
 
-  // Legend: colour swatches (set here: the CSP forbids inline styles) and toggles.
+  function refilter() {
+    markers.forEach(place);
+    showStatus();
+  }
+
+  // Legend: colour swatches (set here: the CSP forbids inline style attributes) and toggles.
   function bindToggle(input) {
     input.addEventListener("change", function () {
       var slug = input.getAttribute("data-operator");
       var group = groups.get(slug);
       if (input.checked) { hidden.delete(slug); if (group) { group.addTo(map); } }
       else { hidden.add(slug); if (group) { map.removeLayer(group); } }
+      showStatus();
     });
   }
 
@@ -171,16 +220,72 @@
     var count = document.createElement("span");
     count.className = "fm-count";
     count.setAttribute("data-count-for", slug);
-    label.append(input, swatch, " " + slug + " ", count);
+    label.append(input, swatch, " " + (config.names[slug] || slug) + " ", count);
     li.appendChild(label);
     document.querySelector(".fm-operators").appendChild(li);
     bindToggle(input);
+  }
+
+  // "Locate me": Leaflet's map.locate, the position drawn with its accuracy.
+  var here = null;
+  var LocateControl = L.Control.extend({
+    options: { position: "topleft" },
+    onAdd: function () {
+      var bar = L.DomUtil.create("div", "leaflet-bar fm-locate");
+      var button = L.DomUtil.create("a", "fm-locate-button", bar);
+      button.href = "#";
+      button.title = t.locate;
+      button.setAttribute("role", "button");
+      button.setAttribute("aria-label", t.locate);
+      L.DomEvent.disableClickPropagation(bar);
+      L.DomEvent.on(button, "click", function (event) {
+        L.DomEvent.preventDefault(event);
+        button.classList.add("fm-busy");
+        map.locate({ setView: true, maxZoom: 17, enableHighAccuracy: true, timeout: 15000 });
+      });
+      map.on("locationfound locationerror", function () { button.classList.remove("fm-busy"); });
+      return bar;
+    }
+  });
+  new LocateControl().addTo(map);
+  map.on("locationfound", function (e) {
+    if (here) { map.removeLayer(here); }
+    here = L.layerGroup([
+      L.circle(e.latlng, { radius: e.accuracy, color: "#1a73e8", weight: 1, fillOpacity: 0.1, interactive: false }),
+      L.circleMarker(e.latlng, { radius: 7, color: "#ffffff", weight: 3, fillColor: "#1a73e8", fillOpacity: 1 })
+        .bindTooltip(t.you_are_here.replace("{metres}", Math.round(e.accuracy)))
+    ]).addTo(map);
+  });
+  map.on("locationerror", function () {
+    statusEl.textContent = t.locate_error;
+    statusEl.classList.add("fm-error");
+  });
+
+  // On a phone the legend starts folded (one tap on its title opens it).
+  var legend = document.getElementById("fm-legend");
+  if (legend && window.matchMedia && window.matchMedia("(max-width: 40rem)").matches) {
+    legend.open = false;
   }
 
   document.querySelectorAll(".fm-swatch[data-colour]").forEach(function (el) {
     el.style.backgroundColor = el.getAttribute("data-colour");
   });
   document.querySelectorAll("input[data-operator]").forEach(bindToggle);
+  document.querySelectorAll("input[data-state]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var state = input.getAttribute("data-state");
+      if (input.checked) { hiddenStates.delete(state); } else { hiddenStates.add(state); }
+      refilter();
+    });
+  });
+  var days = document.getElementById("fm-min-days");
+  if (days) {
+    days.addEventListener("input", function () {
+      var n = parseFloat(days.value);
+      minParkedMs = isFinite(n) && n > 0 ? n * DAY_MS : 0;
+      refilter();
+    });
+  }
 
   refresh();
   window.setInterval(refresh, config.refreshSeconds * 1000);
