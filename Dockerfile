@@ -6,5 +6,5 @@ COPY gbfs_ingest ./gbfs_ingest
 COPY rules ./rules
 COPY gbfs_simulator ./gbfs_simulator
 COPY config.toml ./config.toml
-RUN pip install --no-cache-dir . gunicorn
+RUN pip install --no-cache-dir .
 USER nobody

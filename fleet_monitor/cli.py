@@ -215,7 +215,7 @@ def _register_extensions() -> None:
     """Command groups that live in their own modules (rules, violations, zones, ...)."""
     import importlib
 
-    for name in ("fleet_monitor.cli_rules",):
+    for name in ("fleet_monitor.cli_rules", "fleet_monitor.cli_notices", "fleet_monitor.cli_stats"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

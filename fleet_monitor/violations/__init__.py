@@ -1,0 +1,51 @@
+"""The rules engine's database side: zones, permits, count samples, violations.
+
+* :mod:`~fleet_monitor.violations.catalog`: versioned zone and permit imports,
+  loading them back, the ``PreparedCity`` cache;
+* :mod:`~fleet_monitor.violations.snapshots`: vehicle snapshots now or as of a
+  past time, from the ingest's dwells;
+* :mod:`~fleet_monitor.violations.inputs`: outages, feed health, count samples;
+* :mod:`~fleet_monitor.violations.lifecycle`: findings -> violations (open,
+  update, hold, close) with their evidence and timeline;
+* :mod:`~fleet_monitor.violations.service`: ``evaluate_rules``, ``sample_counts``;
+* :mod:`~fleet_monitor.violations.replay`: what-if replays of a draft permit;
+* :mod:`~fleet_monitor.violations.jobs`: the scheduler's rules and sampling jobs.
+
+The pure rules live in the top-level ``rules`` package.
+"""
+
+from fleet_monitor.violations.catalog import (
+    CatalogError,
+    CityCache,
+    import_permit,
+    import_zones,
+    load_permits,
+    load_zones,
+)
+from fleet_monitor.violations.replay import ReplayReport, replay_draft
+from fleet_monitor.violations.service import (
+    RulesError,
+    RunSummary,
+    evaluate_rules,
+    sample_counts,
+    sample_due,
+)
+from fleet_monitor.violations.snapshots import SnapshotSet, load_snapshots
+
+__all__ = [
+    "CatalogError",
+    "CityCache",
+    "ReplayReport",
+    "RulesError",
+    "RunSummary",
+    "SnapshotSet",
+    "evaluate_rules",
+    "import_permit",
+    "import_zones",
+    "load_permits",
+    "load_snapshots",
+    "load_zones",
+    "replay_draft",
+    "sample_counts",
+    "sample_due",
+]

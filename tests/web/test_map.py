@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
+import folium
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -105,6 +106,8 @@ def test_map_is_generated_by_folium(client: FlaskClient) -> None:
     assert f'L.tileLayer(\n                "{TILE_URL}"' in html
     # a new map (and name) per page
     assert page_config(client.get("/").get_data(as_text=True))["mapVar"] != var
+    # folium's own CDN defaults were overridden on the instance, not changed for everyone
+    assert folium.Map.default_js[0][1].startswith("https://cdn.jsdelivr.net/")
 
 
 def test_every_inline_script_and_style_carries_the_request_nonce(client: FlaskClient) -> None:
@@ -253,6 +256,7 @@ def test_zones_are_toggleable_layers_by_kind(client: FlaskClient, engine: Engine
     ]
     assert all(k.startswith('<span class="fm-zone-swatch fm-zone-') for k in keys)
     assert "Expired" not in html
+    assert URL_RE.findall(html) == [TILE_URL]  # no folium plugin brought a CDN along
     # zone names are data (JSON-escaped), shown with textContent by the tooltip
     assert "</script><script>alert(1)" not in html
     assert "Quai \\u003cb\\u003eVicaire" in html

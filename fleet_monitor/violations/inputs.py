@@ -1,0 +1,319 @@
+"""The rules engine's other inputs, read from the database: outage spans, feed
+health, and the count samples (taking the samples too).
+
+Count samples. Each operator is sampled on its permit's grid
+(``rules.sample_times``: every ``counting.sample_interval`` within operating
+hours; operators without a permit: every 5 minutes around the clock), from
+the vehicle state at the sample time (``load_snapshots``). A sample's
+coverage says how current the data behind it is: 1.0 when the operator's
+latest observation is no older than one sample interval plus the permit's
+allowed feed staleness, then decreasing as ``(interval + staleness) / age``;
+0 while its feed is in outage. A sample above one of the permit's caps keeps
+the list of vehicles it counted (to name the vehicles beyond the cap, most
+recently deployed first); the others keep only the counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from psycopg.types.json import Jsonb
+from sqlalchemy.orm import Session
+
+from fleet_monitor.violations.snapshots import (
+    FeedState,
+    SnapshotSet,
+    deployed_since,
+    fetch_refs,
+    load_snapshots,
+)
+from gbfs_ingest.vehicle_store import pg_connection
+from rules import (
+    CountingMethod,
+    CountSample,
+    DeployedVehicle,
+    FeedHealthSample,
+    OutageSpan,
+    Permit,
+    PreparedCity,
+    active_permits,
+    build_count_samples,
+    sample_times,
+)
+from rules.timing import describe_method
+
+#: how far back outages matter: the current and the previous calendar month
+OUTAGE_HORIZON = timedelta(days=62)
+DEFAULT_COUNTING = CountingMethod()
+_US = timedelta(microseconds=1)
+
+
+def load_outages(session: Session, now: datetime) -> list[OutageSpan]:
+    """Outages of the operators' vehicle feeds begun at or before ``now``, not ended
+    before the previous month (an outage ending after ``now`` is ongoing at ``now``)."""
+    cur = pg_connection(session).cursor()
+    cur.execute(
+        "SELECT o.slug, ou.started_at, ou.ended_at, ou.kind, ou.detail, ou.start_fetch_id,"
+        " ff.content_hash FROM outage ou JOIN feed f ON f.id = ou.feed_id"
+        " JOIN operator o ON o.id = f.operator_id"
+        " LEFT JOIN feed_fetch ff ON ff.id = ou.start_fetch_id"
+        " WHERE f.feed_type = 'vehicle_status' AND ou.started_at <= %s"
+        " AND (ou.ended_at IS NULL OR ou.ended_at >= %s) ORDER BY ou.started_at",
+        (now, now - OUTAGE_HORIZON),
+    )
+    return [
+        OutageSpan(
+            operator=slug,
+            start=start,
+            end=end,
+            reason=f"{kind}: {detail}" if detail else kind,
+            evidence=fetch_refs(fetch_id, digest),
+        )
+        for slug, start, end, kind, detail, fetch_id, digest in cur.fetchall()
+    ]
+
+
+def load_health(
+    session: Session, now: datetime, feeds: dict[int, FeedState]
+) -> list[FeedHealthSample]:
+    """The latest successful fetch of each vehicle feed at or before ``now``, with the
+    ``last_updated`` of the data it confirmed (for the staleness rule)."""
+    cur = pg_connection(session).cursor()
+    cur.execute(
+        "SELECT f.id, lu.data_updated_at, lu.record_count FROM feed f"
+        " LEFT JOIN LATERAL (SELECT ff.data_updated_at, ff.record_count FROM feed_fetch ff"
+        "   WHERE ff.feed_id = f.id AND ff.started_at <= %s AND ff.data_updated_at IS NOT NULL"
+        "   AND ff.outcome = 'ok' ORDER BY ff.started_at DESC LIMIT 1) lu ON true"
+        " WHERE f.id = ANY(%s)",
+        (now, list(feeds)),
+    )
+    out = []
+    for fid, last_updated, count in cur.fetchall():
+        feed = feeds[fid]
+        if feed.latest_fetch_at is None:
+            continue
+        out.append(
+            FeedHealthSample(
+                operator=feed.operator,
+                fetched_at=feed.latest_fetch_at,
+                ok=True,
+                last_updated=last_updated,
+                vehicle_count=count,
+                fetch_ref=f"fetch:{feed.latest_fetch_id}",
+            )
+        )
+    return out
+
+
+def load_fetch_history(
+    session: Session, operator: str, start: datetime, end: datetime
+) -> list[FeedHealthSample]:
+    """Every fetch of an operator's vehicle feed in [start, end] (monthly coverage)."""
+    cur = pg_connection(session).cursor()
+    cur.execute(
+        "SELECT ff.started_at, ff.outcome IN ('ok', 'unchanged', 'not_modified', 'not_applied')"
+        " FROM feed_fetch ff JOIN feed f ON f.id = ff.feed_id JOIN operator o"
+        " ON o.id = f.operator_id WHERE o.slug = %s AND f.feed_type = 'vehicle_status'"
+        " AND ff.started_at >= %s AND ff.started_at <= %s",
+        (operator, start, end),
+    )
+    return [FeedHealthSample(operator, at, bool(ok)) for at, ok in cur.fetchall()]
+
+
+# --------------------------------------------------------------------------- count samples
+
+
+def counting_of(permit: Permit | None) -> CountingMethod:
+    return permit.counting if permit is not None else DEFAULT_COUNTING
+
+
+def on_grid(permit: Permit | None, at: datetime) -> bool:
+    probe = permit if permit is not None else _DEFAULT_PERMIT
+    return next(iter(sample_times(probe, at, at + _US)), None) == at
+
+
+def latest_grid_time(permit: Permit | None, now: datetime) -> datetime | None:
+    """The last sample time of the permit's grid at or before ``now``."""
+    probe = permit if permit is not None else _DEFAULT_PERMIT
+    times = list(sample_times(probe, now - counting_of(permit).sample_interval + _US, now + _US))
+    return times[-1] if times else None
+
+
+def coverage_of(feed: FeedState | None, permit: Permit | None, at: datetime) -> float:
+    """See the module docstring."""
+    if feed is None or feed.in_outage or feed.latest_fetch_at is None:
+        return 0.0
+    counting = counting_of(permit)
+    staleness = permit.data.max_feed_staleness if permit is not None else timedelta(minutes=5)
+    fresh = counting.sample_interval + staleness
+    age = at - feed.latest_fetch_at
+    return 1.0 if age <= fresh else round(fresh / age, 4)
+
+
+def _over_cap(sample: CountSample, permit: Permit | None) -> bool:
+    if permit is None:
+        return False
+    if permit.fleet_cap is not None and sample.deployed > permit.fleet_cap:
+        return True
+    if any(
+        sample.by_form_factor.get(ff, 0) > c for ff, c in permit.fleet_cap_by_form_factor.items()
+    ):
+        return True
+    return any(sample.by_zone.get(z, 0) > c for z, c in permit.zone_caps.items())
+
+
+def take_samples(
+    session: Session,
+    at: datetime,
+    permits: list[Permit],
+    city: PreparedCity,
+    *,
+    snapshots: SnapshotSet | None = None,
+    outages: Iterable[OutageSpan] = (),
+    operators: Iterable[str] | None = None,
+    store: bool = True,
+) -> list[CountSample]:
+    """Count samples at ``at`` for the operators whose grid contains ``at`` (or only
+    ``operators``), stored (replacing an earlier sample of the same time) unless
+    ``store`` is False."""
+    snaps = snapshots if snapshots is not None else load_snapshots(session, at)
+    outages = list(outages)
+    active = active_permits(permits, at)
+    feeds = snaps.by_operator()
+    wanted = set(operators) if operators is not None else None
+    coverage = {
+        op: coverage_of(feeds.get(op), active.get(op), at) for op in set(feeds) | set(active)
+    }
+    samples = build_count_samples(
+        snaps.snapshots, city, permits, at, coverage=coverage, outages=outages
+    )
+    out: list[CountSample] = []
+    for s in samples:
+        permit = active.get(s.operator)
+        if wanted is not None and s.operator not in wanted:
+            continue
+        if wanted is None and not on_grid(permit, at):
+            continue
+        if _over_cap(s, permit):
+            s = _with_deployment_times(session, snaps, city, permits, at, s, coverage, outages)
+        out.append(s)
+    if store and out:
+        store_samples(session, out, active, feeds)
+    return out
+
+
+def _with_deployment_times(
+    session: Session,
+    snaps: SnapshotSet,
+    city: PreparedCity,
+    permits: list[Permit],
+    at: datetime,
+    sample: CountSample,
+    coverage: dict[str, float],
+    outages: list[OutageSpan],
+) -> CountSample:
+    """The sample again, with each vehicle's deployment time (to rank those beyond the cap)."""
+    mine = [s for s in snaps.snapshots if s.operator == sample.operator]
+    since = deployed_since(session, [s.key for s in mine])
+    mine = [replace(s, deployed_since=since.get(s.key)) for s in mine]
+    again = build_count_samples(mine, city, permits, at, coverage=coverage, outages=outages)
+    return next((s for s in again if s.operator == sample.operator), sample)
+
+
+def store_samples(
+    session: Session,
+    samples: list[CountSample],
+    active: dict[str, Permit],
+    feeds: dict[str, FeedState],
+) -> None:
+    rows = []
+    for s in samples:
+        permit = active.get(s.operator)
+        feed = feeds.get(s.operator)
+        vehicles: Any = None
+        if _over_cap(s, permit):
+            vehicles = [
+                [v.key, v.form_factor, list(v.zone_ids), v.deployed_since] for v in s.vehicles
+            ]
+        method = (
+            describe_method(permit)
+            if permit is not None
+            else "5-minute samples around the clock (no permit in force); deployed = available"
+            " + reserved + disabled vehicles listed in the feed"
+        )
+        rows.append(
+            (
+                s.time,
+                s.operator,
+                permit.version if permit is not None else None,
+                s.deployed,
+                min(max(s.coverage, 0.0), 1.0),
+                s.in_outage,
+                Jsonb(dict(s.by_form_factor)),
+                Jsonb(dict(s.by_zone)),
+                method,
+                None if vehicles is None else orjson.dumps(vehicles).decode(),
+                feed.latest_fetch_at if feed is not None else None,
+                feed.latest_fetch_id if feed is not None else None,
+            )
+        )
+    cur = pg_connection(session).cursor()
+    cur.executemany(
+        "INSERT INTO count_sample (time, operator, permit_version, deployed, coverage, in_outage,"
+        " by_form_factor, by_zone, method, vehicles, observed_at, fetch_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+        " ON CONFLICT (operator, time) DO UPDATE SET permit_version = EXCLUDED.permit_version,"
+        " deployed = EXCLUDED.deployed, coverage = EXCLUDED.coverage,"
+        " in_outage = EXCLUDED.in_outage, by_form_factor = EXCLUDED.by_form_factor,"
+        " by_zone = EXCLUDED.by_zone, method = EXCLUDED.method, vehicles = EXCLUDED.vehicles,"
+        " observed_at = EXCLUDED.observed_at, fetch_id = EXCLUDED.fetch_id",
+        rows,
+    )
+
+
+def load_samples(session: Session, start: datetime, end: datetime) -> list[CountSample]:
+    """Stored samples with ``start < time <= end``."""
+    cur = pg_connection(session).cursor()
+    cur.execute(
+        "SELECT time, operator, deployed, coverage, by_form_factor, by_zone, vehicles, in_outage"
+        " FROM count_sample WHERE time > %s AND time <= %s ORDER BY time",
+        (start, end),
+    )
+    out = []
+    for t, op, deployed, cov, by_ff, by_zone, vehicles, in_outage in cur.fetchall():
+        listed = tuple(
+            DeployedVehicle(key, ff, tuple(zones), datetime.fromisoformat(since) if since else None)
+            for key, ff, zones, since in (vehicles or ())
+        )
+        out.append(CountSample(t, op, deployed, cov, by_ff, by_zone, listed, in_outage))
+    return out
+
+
+def due_sample_times(
+    session: Session,
+    permits: list[Permit],
+    operators: Iterable[str],
+    now: datetime,
+    catchup: timedelta,
+) -> list[datetime]:
+    """Grid times in ``(last sample, now]`` (no further back than ``catchup``) still
+    to be sampled, over every operator."""
+    cur = pg_connection(session).cursor()
+    cur.execute("SELECT operator, max(time) FROM count_sample GROUP BY operator")
+    last = dict(cur.fetchall())
+    active = active_permits(permits, now)
+    due: set[datetime] = set()
+    for op in set(operators) | set(active):
+        permit = active.get(op)
+        start = max(now - catchup, last.get(op) or now - catchup)
+        probe = permit if permit is not None else _DEFAULT_PERMIT
+        due.update(t for t in sample_times(probe, start + _US, now + _US))
+    return sorted(due)
+
+
+#: grid of operators without a permit in force: 5-minute samples around the clock
+_DEFAULT_PERMIT = Permit(operator="", version=1, effective_from=datetime.min.replace(tzinfo=UTC))
