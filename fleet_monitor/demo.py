@@ -143,7 +143,8 @@ class _WebServer:
 def _start_web(settings: Settings, engine: Engine, port: int) -> _WebServer:
     from fleet_monitor.web import create_app
 
-    app = create_app(settings, engine=engine)
+    # plain http on 127.0.0.1: the session cookie cannot be "Secure" here
+    app = create_app(settings, engine=engine, config={"SESSION_COOKIE_SECURE": False})
     return _WebServer(app, port)
 
 
