@@ -193,6 +193,13 @@ def replay(
                 summary.warnings.append(f"{f.path.name}: {finding.message} (x{finding.count})")
         if res.schema_errors:
             summary.warnings.append(f"{f.path.name}: {res.schema_errors} schema findings")
+    if summary.version:
+        with Session(engine) as session, session.begin():
+            pg_connection(session).cursor().execute(
+                "UPDATE operator SET gbfs_version = %s,"
+                " version_detected = (%s::text IS NULL) WHERE id = %s",
+                (summary.version, discovery_version, op_id),
+            )
     with Session(engine) as session:
         cur = pg_connection(session).cursor()
         cur.execute(
