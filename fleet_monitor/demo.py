@@ -5,7 +5,9 @@ Everything runs on localhost in one process:
 * the GBFS simulator (three operators over HTTP, accelerated time);
 * the ingest scheduler, whose clock is the simulation's clock (feed timestamps
   run ahead of the wall clock; staleness and dwell times are measured in
-  simulated time);
+  simulated time), with the rules evaluated on that clock too: the city's
+  zones and one demo permit per operator are imported at start
+  (:mod:`fleet_monitor.violations.demo_setup`);
 * the web app, served by waitress.
 
 The demo has its own database (``fleet_monitor_demo`` on the configured
@@ -68,8 +70,11 @@ def demo_settings(
     web = settings.web
     if web.secret_key is None:
         web = replace(web, secret_key=Secret(secrets.token_urlsafe(32)))
+    # wall-clock job intervals: at x60, one evaluation per few simulated minutes
+    rules = replace(settings.rules, evaluate_every_s=max(2 * poll_s, 5), debounce_s=max(poll_s, 2),
+                    sample_every_s=max(poll_s, 2), sample_catchup_s=6 * 3600)  # fmt: skip
     return replace(settings, database_url=database_url, ingest=ingest, operators=operators,
-                   web=web)  # fmt: skip
+                   web=web, rules=rules)  # fmt: skip
 
 
 def run_demo(
@@ -94,6 +99,7 @@ def run_demo(
     city = start_simulated_city(seed=seed, vehicles=vehicles, speed=speed)
     s = demo_settings(settings, url, city.discovery_urls(), poll_s)
     engine = make_engine(url, pool_size=s.scheduler.max_workers + 4)
+    _demo_rules(s, engine, city)
     scheduler = IngestScheduler(s, engine=engine, clock=city.clock.now)
     web_server = _start_web(s, engine, port)
     accounts = _demo_accounts(s, engine)
@@ -146,6 +152,22 @@ def _start_web(settings: Settings, engine: Engine, port: int) -> _WebServer:
     # plain http on 127.0.0.1: the session cookie cannot be "Secure" here
     app = create_app(settings, engine=engine, config={"SESSION_COOKIE_SECURE": False})
     return _WebServer(app, port)
+
+
+def _demo_rules(settings: Settings, engine: Engine, city: object) -> None:
+    """The simulated city's zones and one permit per operator (the simulator's caps)."""
+    from sqlalchemy.orm import Session
+
+    from fleet_monitor.violations.demo_setup import import_city_zones, import_demo_permits
+
+    sim = city.sim  # type: ignore[attr-defined]
+    caps = {slug: sim.ops[slug].cfg.cap for slug in sim.operator_slugs()}
+    with Session(engine) as session, session.begin():
+        import_city_zones(session, sim.start)
+        done = import_demo_permits(
+            session, caps, sim.start, default_tolerance_m=settings.rules.gps_tolerance_m
+        )
+    log.info("demo zones and permits imported: %s", ", ".join(done))
 
 
 def _demo_accounts(settings: Settings, engine: Engine) -> list[dict[str, str]]:

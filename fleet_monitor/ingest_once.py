@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -69,15 +70,7 @@ def _ingest_url(settings: Settings, engine: Any, url: str, slug: str | None) -> 
         op_slug = slug or _slug(urlsplit(url).hostname or "operator")
         op = OperatorSettings(slug=op_slug, name=op_slug, discovery_url=url)
     elif op.discovery_url != url:
-        op = OperatorSettings(
-            slug=op.slug,
-            name=op.name,
-            discovery_url=url,
-            auth=op.auth,
-            version=op.version,
-            language=op.language,
-            feeds=op.feeds,
-        )
+        op = dataclasses.replace(op, discovery_url=url)
     summary = _empty(op.slug, "")
     summary["errors"] = []
     ingestor = Ingestor(engine, settings.ingest)

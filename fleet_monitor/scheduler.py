@@ -11,6 +11,10 @@
 * Two scheduler processes on one database never poll the same feed at once
   (PostgreSQL advisory lock per feed, see ``gbfs_ingest.pipeline``).
 * SIGTERM / SIGINT stop it cleanly: running polls finish, nothing is cut.
+* Rules (``[rules]``, see :mod:`fleet_monitor.violations.jobs`): the rules are
+  evaluated every ``evaluate_every_s`` and shortly after vehicle-feed polls
+  (debounced), and fleet counts are sampled on each permit's grid, both on
+  the scheduler's clock.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -33,6 +38,9 @@ from gbfs_ingest.config import OperatorSettings
 from gbfs_ingest.pipeline import Ingestor
 from gbfs_ingest.registry import operator_feed_ids
 from gbfs_ingest.store import purge_raw
+
+if TYPE_CHECKING:
+    from fleet_monitor.violations.jobs import RulesJobs
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +65,12 @@ class IngestScheduler:
             else Ingestor(self.engine, settings.ingest)
         )
         self.after_poll = after_poll
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.rules_jobs: RulesJobs | None = None
+        if settings.rules.enabled:
+            from fleet_monitor.violations.jobs import RulesJobs
+
+            self.rules_jobs = RulesJobs(self.engine, settings.rules, self.clock)
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
@@ -87,7 +101,30 @@ class IngestScheduler:
             next_run_time=now + timedelta(seconds=30),
             replace_existing=True,
         )
+        if self.rules_jobs is not None:
+            self._add_rules_jobs(now)
         self.scheduler.start()
+
+    def _add_rules_jobs(self, now: datetime) -> None:
+        from fleet_monitor.violations.jobs import EVALUATE_JOB, SAMPLE_JOB
+
+        jobs, rules = self.rules_jobs, self.settings.rules
+        assert jobs is not None
+        self.scheduler.add_job(jobs.import_permits_dir, id="rules:permits", next_run_time=now)
+        self.scheduler.add_job(
+            jobs.sample,
+            IntervalTrigger(seconds=rules.sample_every_s),
+            id=SAMPLE_JOB,
+            next_run_time=now + timedelta(seconds=min(rules.sample_every_s, 10)),
+            replace_existing=True,
+        )
+        self.scheduler.add_job(
+            jobs.evaluate,
+            IntervalTrigger(seconds=rules.evaluate_every_s),
+            id=EVALUATE_JOB,
+            next_run_time=now + timedelta(seconds=rules.evaluate_every_s),
+            replace_existing=True,
+        )
 
     def _discover_job(self, op: OperatorSettings) -> None:
         try:
@@ -128,6 +165,11 @@ class IngestScheduler:
             job = self.scheduler.get_job(f"poll:{feed_id}")
             if job is not None:
                 job.reschedule(IntervalTrigger(seconds=interval))
+        if self.rules_jobs is not None and res.outcome != "skipped":
+            try:
+                self.rules_jobs.poke(self.scheduler, feed_id)
+            except Exception:
+                log.exception("rules debounce failed after feed %s", feed_id)
         if self.after_poll is not None:
             try:
                 self.after_poll(feed_id, res.outcome)

@@ -16,6 +16,7 @@ cache is dropped for that feed and the next poll starts clean.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -108,12 +109,12 @@ class Ingestor:
             )
         try:
             doc = orjson.loads(res.body)
-            if isinstance(doc, dict) and "systems" in doc.get("data", {}):
+            if isinstance(doc, dict) and "datasets" in (doc.get("data") or {}):
                 entries = parse_manifest(doc)
                 if not entries:
                     raise ParseError("manifest lists no system")
                 url = max(entries[0].versions.items(), key=lambda kv: kv[0])[1]
-                return self.discover(_with_url(operator, url))
+                return self.discover(dataclasses.replace(operator, discovery_url=url))
             languages = [operator.language] if operator.language else []
             discovery = parse_discovery(doc, [*languages, *self.settings.preferred_languages])
         except (orjson.JSONDecodeError, ParseError, ValueError, TypeError) as exc:
@@ -231,19 +232,6 @@ class Ingestor:
 
 class DiscoveryError(RuntimeError):
     pass
-
-
-def _with_url(op: OperatorSettings, url: str) -> OperatorSettings:
-    return OperatorSettings(
-        slug=op.slug,
-        name=op.name,
-        discovery_url=url,
-        auth=op.auth,
-        version=op.version,
-        language=op.language,
-        feeds=op.feeds,
-        poll_interval_s=op.poll_interval_s,
-    )
 
 
 def _poll_result(feed_id: int, pr: ProcessResult) -> PollResult:

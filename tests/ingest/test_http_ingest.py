@@ -356,3 +356,111 @@ def test_loopback_is_refused_unless_allowed(engine, server, clock) -> None:  # t
     finally:
         ing.close()
     assert server.requests_for("/gbfs.json") == []
+
+
+def test_cli_ingests_once_from_a_discovery_url(db_url, server, clock) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    publish(server, clock)
+    server.route("/fbs.json", Reply.json(bikes(12, at=datetime.now(UTC))))
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "FLEET__INGEST__ALLOWED_PRIVATE_HOSTS": '["127.0.0.1"]',
+    }
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fleet_monitor.cli",
+            "ingest",
+            server.url("/gbfs.json"),
+            "--operator",
+            "velo",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert (summary["version"], summary["vehicles_stored"]) == ("2.3", 12)
+    assert summary["errors"] == []
+    env.pop("FLEET__INGEST__ALLOWED_PRIVATE_HOSTS")
+    refused = subprocess.run(
+        [sys.executable, "-m", "fleet_monitor.cli", "ingest", server.url("/gbfs.json"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert refused.returncode == 1
+    assert "not allowed by policy" in json.loads(refused.stdout)["errors"][0]
+
+
+def test_v3_manifest_discovery(engine, server, clock) -> None:  # type: ignore[no-untyped-def]
+    now = clock.now.isoformat()
+    feeds = [{"name": "vehicle_status", "url": server.url("/v3/vs.json")}]
+    server.route(
+        "/manifest.json",
+        Reply.json(
+            json.dumps(
+                {
+                    "last_updated": now,
+                    "ttl": 0,
+                    "version": "3.0",
+                    "data": {
+                        "datasets": [
+                            {
+                                "system_id": "lac",
+                                "versions": [
+                                    {"version": "3.0", "url": server.url("/v3/gbfs.json")}
+                                ],
+                            }
+                        ]
+                    },
+                }
+            )
+        ),
+    )
+    server.route(
+        "/v3/gbfs.json",
+        Reply.json(
+            json.dumps({"last_updated": now, "ttl": 0, "version": "3.0", "data": {"feeds": feeds}})
+        ),
+    )
+    vehicles = [
+        {
+            "vehicle_id": f"v{i}",
+            "lat": LAT + i / 1000,
+            "lon": LON,
+            "is_reserved": False,
+            "is_disabled": False,
+        }
+        for i in range(7)
+    ]
+    server.route(
+        "/v3/vs.json",
+        Reply.json(
+            json.dumps(
+                {"last_updated": now, "ttl": 0, "version": "3.0", "data": {"vehicles": vehicles}}
+            )
+        ),
+    )
+    ing = Ingestor(engine, settings(), clock=clock)
+    try:
+        op = OperatorSettings(slug="lac", name="Lac", discovery_url=server.url("/manifest.json"))
+        disc = ing.discover(op)
+        assert disc.discovery.version == "3.0"
+        assert ing.poll(disc.feed_ids[FeedType.VEHICLE_STATUS]).outcome == "ok"
+    finally:
+        ing.close()
+    assert vehicles_count(engine) == 7
+
+
+def vehicles_count(engine) -> int:  # type: ignore[no-untyped-def]
+    return vehicles(engine)

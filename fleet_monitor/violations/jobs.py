@@ -1,0 +1,133 @@
+"""The scheduler's rules jobs: evaluate the rules, take the count samples.
+
+* ``evaluate`` runs every ``rules.evaluate_every_s`` and, debounced, shortly
+  after each poll of a vehicle feed (``poke``): polls within ``debounce_s`` of
+  each other share one evaluation.
+* ``sample`` runs every ``rules.sample_every_s`` and takes every sample due
+  since the last one (each operator on its permit's grid).
+
+Job intervals are wall-clock seconds; the time evaluated is the scheduler's
+clock (the simulation's clock in the demo). Failures are logged, never raised:
+the scheduler keeps running and the next run catches up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from fleet_monitor.settings import RulesSettings
+from fleet_monitor.violations.catalog import CatalogError, CityCache, import_permit
+from fleet_monitor.violations.service import RulesError, RunSummary, evaluate_rules, sample_due
+from gbfs_ingest.vehicle_store import pg_connection
+from rules import PermitError
+
+log = logging.getLogger(__name__)
+
+EVALUATE_JOB = "rules:evaluate"
+SAMPLE_JOB = "rules:sample"
+
+
+class RulesJobs:
+    def __init__(
+        self, engine: Engine, settings: RulesSettings, clock: Callable[[], datetime]
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.cache = CityCache()
+        self._vehicle_feeds: set[int] = set()
+        self._lock = threading.Lock()
+        self.runs = 0
+        self.last: RunSummary | None = None
+
+    # ------------------------------------------------------------------ jobs
+
+    def evaluate(self) -> RunSummary | None:
+        now = self.clock()
+        try:
+            with Session(self.engine) as session, session.begin():
+                summary = evaluate_rules(
+                    session, now, city_cache=self.cache, settings=self.settings, trigger="scheduler"
+                )
+        except RulesError as exc:
+            log.warning("rules not evaluated at %s: %s", now.isoformat(), exc)
+            return None
+        except Exception:
+            log.exception("rules evaluation at %s failed", now.isoformat())
+            return None
+        with self._lock:
+            self.runs += 1
+            self.last = summary
+        lc = summary.lifecycle
+        log.info(
+            "rules at %s: %d vehicles, %d findings, opened %d, closed %d, held %d (%.0f ms)",
+            now.isoformat(timespec="seconds"),
+            summary.vehicles,
+            summary.findings,
+            len(lc.opened),
+            lc.closed,
+            lc.held,
+            summary.timings_ms.get("total", 0.0),
+        )
+        return summary
+
+    def sample(self) -> int:
+        now = self.clock()
+        try:
+            with Session(self.engine) as session, session.begin():
+                return sample_due(session, now, city_cache=self.cache, settings=self.settings)
+        except Exception:
+            log.exception("count sampling at %s failed", now.isoformat())
+            return 0
+
+    def import_permits_dir(self) -> list[str]:
+        """Import every ``*.toml`` of ``rules.permits_dir`` (new versions only)."""
+        if not self.settings.permits_dir:
+            return []
+        done = []
+        for path in sorted(Path(self.settings.permits_dir).glob("*.toml")):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    res = import_permit(
+                        session,
+                        path.read_text(encoding="utf-8"),
+                        default_tolerance_m=self.settings.gps_tolerance_m,
+                        source=path.name,
+                    )
+                done.append(f"{path.name}: {res.operator} v{res.version} {res.status}")
+            except (PermitError, CatalogError, OSError, UnicodeDecodeError) as exc:
+                log.error("permit %s not imported: %s", path, exc)
+        for line in done:
+            log.info("permit %s", line)
+        return done
+
+    # ------------------------------------------------------------------ debounce
+
+    def is_vehicle_feed(self, feed_id: int) -> bool:
+        if feed_id in self._vehicle_feeds:
+            return True
+        with Session(self.engine) as session:
+            cur = pg_connection(session).cursor()
+            cur.execute("SELECT id FROM feed WHERE feed_type = 'vehicle_status'")
+            found = {r[0] for r in cur.fetchall()}
+        with self._lock:
+            self._vehicle_feeds = found
+        return feed_id in found
+
+    def poke(self, scheduler: object, feed_id: int) -> None:
+        """After a poll of ``feed_id``: bring the evaluation forward to ``debounce_s`` from now."""
+        if self.settings.debounce_s <= 0 or not self.is_vehicle_feed(feed_id):
+            return
+        job = scheduler.get_job(EVALUATE_JOB)  # type: ignore[attr-defined]
+        if job is None or job.next_run_time is None:
+            return
+        soon = datetime.now(UTC) + timedelta(seconds=self.settings.debounce_s)
+        if job.next_run_time > soon:
+            job.modify(next_run_time=soon)
