@@ -9,7 +9,16 @@ with a ``PreparedCity`` built once and reused, as the scheduler does) and, in
 the same run, a naive per-vehicle, per-zone shapely loop on a subset,
 extrapolated to the whole fleet (and checked to agree with the engine).
 
-Run: ``.venv/bin/python bench/bench_rules.py [--vehicles N] [--zones N] [--runs N]``
+With ``--db``, also the database side, end to end, on the same city and fleet:
+the vehicles stored by the ingest (three polls: 6 days ago, 12 h ago, now), the
+zones and permits imported, then the time to load the 100,000 snapshots from
+PostGIS (current state and as of a past time), to take a count sample, and to
+evaluate every rule with the violation lifecycle (``evaluate_rules``: first
+run, which opens every violation, then a steady-state run). Needs the server
+of ``var/database_url`` (or ``TEST_DATABASE_URL``); a scratch database is
+created and dropped.
+
+Run: ``.venv/bin/python bench/bench_rules.py [--vehicles N] [--zones N] [--runs N] [--db]``
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import orjson
 import shapely
 from shapely.geometry import LineString, Point, Polygon, box
 
@@ -211,6 +221,7 @@ def main() -> None:
     ap.add_argument("--zones", type=int, default=5_000)
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--naive-subset", type=int, default=200)
+    ap.add_argument("--db", action="store_true", help="also the database side, end to end")
     args = ap.parse_args()
 
     t = time.perf_counter()
@@ -260,6 +271,196 @@ def main() -> None:
     print(
         f"speed-up x{estimate / wall:,.0f}; target <= 0.5 s: {'met' if wall <= 0.5 else 'MISSED'}"
     )
+    if args.db:
+        bench_database(zones, snaps, args.runs)
+
+
+# --------------------------------------------------------------------------- database side
+
+
+def _permit_text(op: str, cap: int) -> str:
+    mandatory = 'mandatory = true\ndistricts = ["district:2-2", "district:3-2"]\n'
+    return (
+        f'operator = "{op}"\nversion = 1\neffective_from = 2025-01-01T00:00:00Z\n'
+        f"[fleet]\ncap = {cap}\ncap_by_form_factor = {{ bicycle = {cap // 3 + 1} }}\n"
+        '[zones]\ncaps = { "district:2-2" = 400 }\nfloors = { "district:0-0" = 50 }\n'
+        '[time_limits]\nmax_idle = "5d"\nmax_disabled = "24h"\n'
+        f"[parking]\n{mandatory if op == 'trotti' else ''}"
+        "[penalties]\nidle_too_long = 49\nin_no_parking_area = 35\n"
+    )
+
+
+def bench_database(zones: list[Zone], snaps: list[VehicleSnapshot], runs: int) -> None:
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.orm import Session
+
+    from fleet_monitor.database import make_engine, upgrade
+    from fleet_monitor.settings import RulesSettings, normalise_database_url
+    from fleet_monitor.violations import (
+        CityCache,
+        evaluate_rules,
+        import_permit,
+        import_zones,
+        load_snapshots,
+        sample_counts,
+    )
+    from gbfs_ingest.config import IngestSettings
+    from gbfs_ingest.model import FeedType
+    from gbfs_ingest.process import load_feed_row, process_body
+    from gbfs_ingest.registry import ensure_feed, ensure_operator
+    from gbfs_ingest.vehicle_store import VehicleStateCache
+
+    root = Path(__file__).resolve().parents[1]
+    server = os.environ.get("TEST_DATABASE_URL") or (root / "var" / "database_url").read_text()
+    base = make_url(normalise_database_url(server.strip()))
+    name = f"fm_bench_rules_{uuid.uuid4().hex[:6]}"
+    admin = base.set(drivername="postgresql", database="postgres")
+    admin_url = admin.render_as_string(hide_password=False)
+    url = base.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        upgrade(url)
+        engine = make_engine(url, pool_size=2)
+        rng = np.random.default_rng(3)
+        ingest = IngestSettings(validate_schema=False)
+        t0 = time.perf_counter()
+        for op in OPERATORS:
+            mine = [s for s in snaps if s.operator == op]
+            cache = VehicleStateCache()
+            with Session(engine) as ses, ses.begin():
+                op_id = ensure_operator(ses, op, op, None)
+                feed = ensure_feed(
+                    ses,
+                    op_id,
+                    FeedType.VEHICLE_STATUS,
+                    "free_bike_status",
+                    f"file:///{op}.json",
+                    "2.3",
+                )
+            # 6 days ago all here; 12 h ago 97 % elsewhere; now 5 % moved again
+            lat = np.array([s.lat for s in mine])
+            lon = np.array([s.lon for s in mine])
+            for when, share in (
+                (timedelta(days=6), 0.0),
+                (timedelta(hours=12), 0.97),
+                (timedelta(0), 0.05),
+            ):
+                moved = rng.random(len(mine)) < share
+                lat = np.where(moved, lat + 0.0005, lat)
+                bikes = [
+                    {
+                        "bike_id": s.key,
+                        "lat": float(a),
+                        "lon": float(b),
+                        "is_disabled": s.state is VehicleState.DISABLED,
+                        "is_reserved": s.state is VehicleState.RESERVED,
+                        "vehicle_type_id": s.form_factor,
+                    }
+                    for s, a, b in zip(mine, lat, lon, strict=True)
+                ]
+                at = NOW - when
+                body = orjson.dumps(
+                    {
+                        "last_updated": int(at.timestamp()),
+                        "ttl": 0,
+                        "version": "2.3",
+                        "data": {"bikes": bikes},
+                    }
+                )
+                with Session(engine) as ses, ses.begin():
+                    process_body(
+                        ses,
+                        load_feed_row(ses, feed),
+                        body,
+                        fetched_at=at,
+                        settings=ingest,
+                        cache=cache,
+                        live=False,
+                        fetch_meta={},
+                    )
+        stored = time.perf_counter() - t0
+        with Session(engine) as ses, ses.begin():
+            for kind in sorted({z.kind for z in zones}):
+                import_zones(
+                    ses,
+                    [z for z in zones if z.kind == kind and z.operator is None],
+                    kind=kind,
+                    operator=None,
+                    now=NOW,
+                )
+            import_zones(
+                ses,
+                [z for z in zones if z.operator == "ride"],
+                kind="operating_area",
+                operator="ride",
+                now=NOW,
+            )
+            for op in OPERATORS:
+                import_permit(
+                    ses,
+                    _permit_text(op, len(snaps) // 4 - len(snaps) // 400),
+                    default_tolerance_m=10.0,
+                )
+        with psycopg.connect(
+            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
+            autocommit=True,
+        ) as c:
+            c.execute("ANALYZE")
+        print(
+            f"database: {len(snaps):,} vehicles stored by the ingest (3 polls) in {stored:.1f} s,"
+            f" {len(zones):,} zones and {len(OPERATORS)} permits imported"
+        )
+
+        def load(as_of: bool, at: datetime) -> object:
+            with Session(engine) as ses:
+                return load_snapshots(ses, at, as_of=as_of)
+
+        wall, _, res = _timed(lambda: load(False, NOW), runs)
+        print(
+            f"load_snapshots, current state: median {wall:.3f} s for "
+            f"{len(res.snapshots):,} vehicles (target: well under 1 s)"
+        )
+        past = NOW - timedelta(hours=6)
+        wall, _, res = _timed(lambda: load(True, past), max(1, runs // 2))
+        print(
+            f"load_snapshots, as of 6 h ago (dwell history): median {wall:.3f} s for "
+            f"{len(res.snapshots):,} vehicles"
+        )
+        city = CityCache()
+        settings = RulesSettings()
+        t = time.perf_counter()
+        with Session(engine) as ses, ses.begin():
+            n = sample_counts(ses, NOW, city_cache=city, settings=settings)
+        print(
+            f"sample_counts (first call builds the PreparedCity): {time.perf_counter() - t:.3f} s,"
+            f" {n} samples"
+        )
+        for label, at in (
+            ("first run, opens every violation", NOW),
+            ("steady state, same data 1 min later", NOW + timedelta(minutes=1)),
+            ("steady state, 2 min later", NOW + timedelta(minutes=2)),
+        ):
+            t = time.perf_counter()
+            with Session(engine) as ses, ses.begin():
+                summary = evaluate_rules(ses, at, city_cache=city, settings=settings)
+            total = time.perf_counter() - t
+            lc = summary.lifecycle
+            print(
+                f"evaluate_rules end to end, {label}: {total:.3f} s (load"
+                f" {summary.timings_ms['load'] / 1000:.3f}, samples"
+                f" {summary.timings_ms['samples'] / 1000:.3f}, rules"
+                f" {summary.timings_ms['evaluate'] / 1000:.3f}, lifecycle"
+                f" {summary.timings_ms['lifecycle'] / 1000:.3f}); {summary.findings:,} findings,"
+                f" opened {len(lc.opened):,}, unchanged {lc.unchanged:,}"
+            )
+        engine.dispose()
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

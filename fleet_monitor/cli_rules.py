@@ -99,9 +99,15 @@ def parse_time(text: str, what: str, tz: ZoneInfo | None = None) -> datetime:
     return (dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)).astimezone(UTC)
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
 def _emit(data: Any, as_json: bool, text: str) -> None:
     if as_json:
-        click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+        click.echo(json.dumps(data, indent=2, default=_json_default, ensure_ascii=False))
     else:
         click.echo(text)
 
@@ -475,14 +481,21 @@ def violations() -> None:
 @click.option("--open", "open_only", is_flag=True, help="Only open (or held) violations.")
 @click.option("--operator", default=None, help="Only this operator (slug).")
 @click.option("--rule", "rule_type", default=None, help="Only this rule type.")
-@click.option("--limit", default=1000, show_default=True, help="At most this many (0: all).")
+@click.option(
+    "--limit",
+    type=int,
+    default=None,
+    help="At most this many (0: all; default: all with --json, else 200).",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON with evidence.")
 def violations_list(
-    open_only: bool, operator: str | None, rule_type: str | None, limit: int, as_json: bool
+    open_only: bool, operator: str | None, rule_type: str | None, limit: int | None, as_json: bool
 ) -> None:
     """Violations, most recently opened first."""
     from fleet_monitor.violations.queries import list_violations
 
+    if limit is None:
+        limit = 0 if as_json else 200
     with _session(write=False) as session:
         rows = list_violations(
             session,

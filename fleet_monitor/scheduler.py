@@ -119,10 +119,10 @@ class IngestScheduler:
             replace_existing=True,
         )
         self.scheduler.add_job(
-            jobs.evaluate,
-            IntervalTrigger(seconds=rules.evaluate_every_s),
+            jobs.tick,
+            IntervalTrigger(seconds=jobs.tick_s),
             id=EVALUATE_JOB,
-            next_run_time=now + timedelta(seconds=rules.evaluate_every_s),
+            next_run_time=now + timedelta(seconds=jobs.tick_s),
             replace_existing=True,
         )
 
@@ -167,7 +167,7 @@ class IngestScheduler:
                 job.reschedule(IntervalTrigger(seconds=interval))
         if self.rules_jobs is not None and res.outcome != "skipped":
             try:
-                self.rules_jobs.poke(self.scheduler, feed_id)
+                self.rules_jobs.poke(feed_id)
             except Exception:
                 log.exception("rules debounce failed after feed %s", feed_id)
         if self.after_poll is not None:

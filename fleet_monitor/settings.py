@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
+from datetime import time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -92,6 +93,116 @@ class RulesSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MailSettings:
+    """``[mail]``: the SMTP server that sends notices and reports.
+
+    An empty ``smtp_host`` disables e-mail: deliveries wait (shown as such) until
+    one is configured. ``smtp_starttls`` upgrades a plain connection (port 587);
+    ``smtp_ssl`` speaks TLS from the start (port 465). The password is only ever
+    given as ``smtp_password_env`` / ``smtp_password_file``; the user name may be
+    written as is or given the same way. ``staff_recipients`` receive the
+    city-wide daily summary.
+    """
+
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_username: str | None = None
+    smtp_password: Secret | None = None
+    smtp_timeout_s: float = 30.0
+    from_address: str = ""
+    reply_to: str | None = None
+    staff_recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeSettings:
+    """``[notices]``: notices to operators, their delivery and their deadlines.
+
+    ``mode``: ``auto`` issues notices as violations qualify, ``review`` keeps
+    them as drafts until a supervisor sends them. ``urgent_rules`` are noticed
+    at once, other rules of ``rules`` (empty: every vehicle rule) once per
+    operator per ``batch_window_s`` when open for ``grace_s``. Failed deliveries
+    are retried ``max_attempts`` times, ``retry_base_s`` doubling up to
+    ``retry_max_s``. Webhook secrets come from the environment variable
+    ``FLEET_WEBHOOK_SECRET_<SLUG>`` or the file ``<webhook_secrets_dir>/<slug>``,
+    never from this file; webhook URLs pass the same network guard as feeds.
+    ``public_url`` is the web app's address, for links in e-mails.
+    """
+
+    enabled: bool = True
+    mode: str = "auto"
+    reference_prefix: str = "ANN"
+    urgent_rules: tuple[str, ...] = ("in_water", "on_tram_tracks")
+    rules: tuple[str, ...] = ()
+    batch_window_s: int = 3600
+    grace_s: int = 600
+    plan_every_s: int = 60
+    send_every_s: int = 20
+    check_every_s: int = 300
+    max_attempts: int = 8
+    retry_base_s: int = 60
+    retry_max_s: int = 3600
+    sending_lease_s: int = 900
+    undetermined_after_s: int = 86400
+    webhook_timeout_s: float = 10.0
+    webhook_secrets_dir: str | None = None
+    webhook_allow_private_networks: bool = False
+    webhook_allowed_private_hosts: tuple[str, ...] = ()
+    public_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    """``[reports]``: the daily compliance report, sent at ``send_time`` local time
+    (``timezone``, the city's when empty) for the previous local day."""
+
+    enabled: bool = True
+    send_time: str = "07:00"
+    timezone: str = ""
+    check_every_s: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class StatsSettings:
+    """``[stats]``: statistics aggregates and the retention of fine-grained history.
+
+    ``sample_interval_s``: the fleet sample grid (5 minutes, a divisor of an
+    hour); ``idle_sample_time``: local time of the daily idle-time sample (CROW:
+    03:30); ``observation_max_age_s``: a sample is *observed* when the operator's
+    vehicle feed was fetched successfully this recently and is not in outage;
+    ``zone_kinds``: kinds of city zones the figures are broken down by;
+    ``settle_s``: a local day is aggregated this long after it ends (late data,
+    vehicles reappearing); ``reappear_window_s``: a persistent-ID vehicle that
+    vanished counts as a departure when it reappears elsewhere within this
+    delay; ``aggregate_every_s``: how often the job looks for days to aggregate;
+    ``backfill_days``: how far back the first aggregation goes;
+    ``idle_lookback_days``: history read back to find when a vehicle parked.
+    Data protection: dwell positions older than ``position_history_days`` are
+    coarsened to a ``coarsen_grid_m`` grid (``position_policy = "coarsen"``) or
+    deleted (``"purge"``), except the evidence of violations; aggregates are
+    kept ``aggregate_retention_days``. See ``docs/statistics.md``.
+    """
+
+    enabled: bool = True
+    sample_interval_s: int = 300
+    idle_sample_time: str = "03:30"
+    observation_max_age_s: int = 600
+    zone_kinds: tuple[str, ...] = ("district",)
+    settle_s: int = 7200
+    reappear_window_s: int = 7200
+    aggregate_every_s: int = 3600
+    backfill_days: int = 400
+    idle_lookback_days: int = 60
+    position_history_days: int = 90
+    position_policy: str = "coarsen"
+    coarsen_grid_m: float = 250.0
+    aggregate_retention_days: int = 3650
+    retention_every_s: int = 86400
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     city: CitySettings = field(default_factory=CitySettings)
@@ -99,6 +210,10 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     web: WebSettings = field(default_factory=WebSettings)
     rules: RulesSettings = field(default_factory=RulesSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    notices: NoticeSettings = field(default_factory=NoticeSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
+    stats: StatsSettings = field(default_factory=StatsSettings)
     operators: tuple[OperatorSettings, ...] = ()
     source: str = "<defaults>"
 
@@ -141,6 +256,8 @@ def settings_from_dict(
     env = dict(os.environ) if env is None else env
     base_dir = base_dir or Path.cwd()
     known = {"database", "city", "ingest", "scheduler", "web", "rules", "operators"}
+    known |= {"stats"}
+    known |= {"mail", "notices", "reports"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, f"unknown section (expected one of {sorted(known)})")
@@ -179,6 +296,10 @@ def settings_from_dict(
     web = _replace(web, secret_key=secret_key)
 
     rules = _rules_settings(_section(raw, "rules"), base_dir)
+    stats = _stats_settings(_section(raw, "stats"))
+    mail = _mail_settings(dict(_section(raw, "mail")), env, base_dir)
+    notices = _notice_settings(_section(raw, "notices"), base_dir)
+    reports = _report_settings(_section(raw, "reports"), city)
 
     ops_raw = raw.get("operators", [])
     if not isinstance(ops_raw, list):
@@ -198,6 +319,10 @@ def settings_from_dict(
         scheduler=scheduler,
         web=web,
         rules=rules,
+        mail=mail,
+        notices=notices,
+        reports=reports,
+        stats=stats,
         operators=tuple(operators),
     )
 
@@ -217,6 +342,94 @@ def _rules_settings(table: dict[str, Any], base_dir: Path) -> RulesSettings:
             raise ConfigError("rules.permits_dir", f"{str(path)!r} is not a directory")
         rules = _replace(rules, permits_dir=str(path))
     return rules
+
+
+def _mail_settings(table: dict[str, Any], env: dict[str, str], base_dir: Path) -> MailSettings:
+    password = _secret("mail", table, "smtp_password", env, base_dir, required=False)
+    username = None
+    if "smtp_username" not in table:
+        secret = _secret("mail", table, "smtp_username", env, base_dir, required=False)
+        username = secret.reveal() if secret is not None else None
+    mail = _dataclass_from("mail", table, MailSettings)
+    mail = _replace(mail, smtp_password=password, smtp_username=mail.smtp_username or username)
+    if not 0 < mail.smtp_port < 65536:
+        raise ConfigError("mail.smtp_port", "must be a TCP port (1-65535)")
+    if mail.smtp_ssl and mail.smtp_starttls:
+        raise ConfigError("mail.smtp_starttls", "smtp_ssl and smtp_starttls exclude each other")
+    if mail.smtp_timeout_s <= 0:
+        raise ConfigError("mail.smtp_timeout_s", "must be positive")
+    if mail.smtp_host and "@" not in mail.from_address:
+        raise ConfigError("mail.from_address", "an e-mail address is required to send e-mail")
+    for i, address in enumerate(mail.staff_recipients):
+        if "@" not in address:
+            raise ConfigError(f"mail.staff_recipients[{i}]", "must be an e-mail address")
+    return mail
+
+
+def _notice_settings(table: dict[str, Any], base_dir: Path) -> NoticeSettings:
+    notices = _dataclass_from("notices", table, NoticeSettings)
+    if notices.mode not in ("auto", "review"):
+        raise ConfigError("notices.mode", "must be 'auto' or 'review'")
+    prefix = notices.reference_prefix
+    if not prefix or len(prefix) > 12 or not all(c.isalnum() for c in prefix):
+        raise ConfigError("notices.reference_prefix", "must be 1-12 letters or digits")
+    for key in ("batch_window_s", "plan_every_s", "send_every_s", "check_every_s"):
+        if getattr(notices, key) <= 0:
+            raise ConfigError(f"notices.{key}", "must be positive")
+    for key in ("max_attempts", "retry_base_s", "sending_lease_s", "webhook_timeout_s"):
+        if getattr(notices, key) <= 0:
+            raise ConfigError(f"notices.{key}", "must be positive")
+    if notices.retry_max_s < notices.retry_base_s:
+        raise ConfigError("notices.retry_max_s", "must be at least notices.retry_base_s")
+    if notices.grace_s < 0 or notices.undetermined_after_s < 0:
+        raise ConfigError("notices.grace_s", "durations must not be negative")
+    if notices.webhook_secrets_dir is not None:
+        path = Path(notices.webhook_secrets_dir)
+        path = path if path.is_absolute() else base_dir / path
+        notices = _replace(notices, webhook_secrets_dir=str(path))
+    return notices
+
+
+def _report_settings(table: dict[str, Any], city: CitySettings) -> ReportSettings:
+    reports = _dataclass_from("reports", table, ReportSettings)
+    try:
+        time.fromisoformat(reports.send_time)
+    except ValueError:
+        raise ConfigError("reports.send_time", "must be a time of day such as '07:00'") from None
+    timezone = reports.timezone or city.timezone
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("reports.timezone", f"unknown time zone {timezone!r}") from None
+    if reports.check_every_s <= 0:
+        raise ConfigError("reports.check_every_s", "must be positive")
+    return _replace(reports, timezone=timezone)
+
+
+def _stats_settings(table: dict[str, Any]) -> StatsSettings:
+    stats = _dataclass_from("stats", table, StatsSettings)
+    step = stats.sample_interval_s
+    if step < 60 or 3600 % step:
+        raise ConfigError("stats.sample_interval_s", "must divide an hour, 60 s at least")
+    try:
+        time.fromisoformat(stats.idle_sample_time)
+    except ValueError:
+        raise ConfigError(
+            "stats.idle_sample_time", "must be a time of day such as '03:30'"
+        ) from None
+    for key in ("observation_max_age_s", "aggregate_every_s", "backfill_days", "retention_every_s"):
+        if getattr(stats, key) <= 0:
+            raise ConfigError(f"stats.{key}", "must be positive")
+    for key in ("idle_lookback_days", "position_history_days", "aggregate_retention_days"):
+        if getattr(stats, key) < 1:
+            raise ConfigError(f"stats.{key}", "must be at least 1 day")
+    if stats.settle_s < 0 or stats.reappear_window_s < 0:
+        raise ConfigError("stats.settle_s", "durations must not be negative")
+    if stats.position_policy not in ("coarsen", "purge"):
+        raise ConfigError("stats.position_policy", "must be 'coarsen' or 'purge'")
+    if stats.coarsen_grid_m <= 0:
+        raise ConfigError("stats.coarsen_grid_m", "must be positive")
+    return stats
 
 
 def normalise_database_url(url: str) -> str:

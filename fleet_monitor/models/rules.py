@@ -40,14 +40,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
-    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gbfs_ingest.db import TS, Base, Dwell
+from gbfs_ingest.db import TS, Base
 
 ZONE_KINDS_SQL = (
     "kind IN ('operating_area', 'no_parking', 'mandatory_parking', 'pedestrian', "
@@ -198,7 +196,8 @@ class Violation(Base):
     opened_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("rules_run.id", ondelete="SET NULL")
     )
-    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("rules_run.id", ondelete="SET NULL"))
+    # no foreign key: rewritten by every run for every open violation (a key check each)
+    last_run_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class ViolationEvent(Base):
@@ -239,24 +238,9 @@ class CountSample(Base):
     by_form_factor: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
     by_zone: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
     method: Mapped[str] = mapped_column(Text)
-    # the deployed vehicles, kept only for samples above one of the permit's caps
-    # (they name the vehicles beyond the cap): [[key, form_factor, [zones], since], ...]
+    # for a sample above one of the permit's caps, the vehicles beyond the caps (the
+    # most recently deployed): [[key, form_factor, [zones], deployed since], ...]
     vehicles: Mapped[list[Any] | None] = mapped_column(JSONB)
     observed_at: Mapped[datetime | None] = mapped_column(TS)  # data the count rests on
     fetch_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(TS, server_default=text("now()"))
-
-
-# Vehicle state as of a past time (rules replay, ``rules run --at``) reads the
-# closed dwells whose span [started_at, ended_at) contains that time; created by
-# migration 0002 on the ingest's table, declared here so that the metadata matches.
-Index(
-    "ix_dwell_span",
-    func.tstzrange(
-        Dwell.__table__.c.started_at,
-        func.greatest(Dwell.__table__.c.started_at, Dwell.__table__.c.ended_at),
-        literal_column("'[)'"),
-    ),
-    postgresql_using="gist",
-    postgresql_where=Dwell.__table__.c.ended_at.isnot(None),
-)

@@ -4,13 +4,16 @@ health, and the count samples (taking the samples too).
 Count samples. Each operator is sampled on its permit's grid
 (``rules.sample_times``: every ``counting.sample_interval`` within operating
 hours; operators without a permit: every 5 minutes around the clock), from
-the vehicle state at the sample time (``load_snapshots``). A sample's
+the vehicle state at the sample time (``load_snapshots``; see
+``service.sample_counts`` for samples taken on time by the scheduler). When
+an evaluation finds no sample at the latest grid time, it counts at its own
+time, off the grid, and the sample's method says so. A sample's
 coverage says how current the data behind it is: 1.0 when the operator's
 latest observation is no older than one sample interval plus the permit's
 allowed feed staleness, then decreasing as ``(interval + staleness) / age``;
 0 while its feed is in outage. A sample above one of the permit's caps keeps
-the list of vehicles it counted (to name the vehicles beyond the cap, most
-recently deployed first); the others keep only the counts.
+the vehicles beyond the cap (most recently deployed first), the evidence of
+the breach; the others keep only the counts.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from rules import (
     active_permits,
     build_count_samples,
     sample_times,
+    vehicles_beyond,
 )
 from rules.timing import describe_method
 
@@ -154,16 +158,41 @@ def coverage_of(feed: FeedState | None, permit: Permit | None, at: datetime) -> 
     return 1.0 if age <= fresh else round(fresh / age, 4)
 
 
-def _over_cap(sample: CountSample, permit: Permit | None) -> bool:
+def _caps(permit: Permit | None) -> list[tuple[Any, int, Any]]:
+    """(count of a sample, limit, membership of a counted vehicle) for each cap."""
     if permit is None:
-        return False
-    if permit.fleet_cap is not None and sample.deployed > permit.fleet_cap:
-        return True
-    if any(
-        sample.by_form_factor.get(ff, 0) > c for ff, c in permit.fleet_cap_by_form_factor.items()
-    ):
-        return True
-    return any(sample.by_zone.get(z, 0) > c for z, c in permit.zone_caps.items())
+        return []
+    caps: list[tuple[Any, int, Any]] = []
+    if permit.fleet_cap is not None:
+        caps.append((lambda s: s.deployed, permit.fleet_cap, lambda v: True))
+    for ff, cap in permit.fleet_cap_by_form_factor.items():
+        caps.append(
+            (
+                lambda s, ff=ff: s.by_form_factor.get(ff, 0),
+                cap,
+                lambda v, ff=ff: v.form_factor == ff,
+            )
+        )
+    for zid, cap in permit.zone_caps.items():
+        caps.append((lambda s, z=zid: s.by_zone.get(z, 0), cap, lambda v, z=zid: z in v.zone_ids))
+    return caps
+
+
+def _over_cap(sample: CountSample, permit: Permit | None) -> bool:
+    return any(count(sample) > limit for count, limit, _ in _caps(permit))
+
+
+def beyond_caps(sample: CountSample, permit: Permit | None) -> list[DeployedVehicle]:
+    """The vehicles beyond any of the permit's caps in this sample (the union, over
+    the caps, of the most recently deployed ones in excess). Kept instead of the
+    whole fleet: the rules name, for each cap, its most recent members, and those
+    of the whole list are all in this union."""
+    keys: set[str] = set()
+    for count, limit, member in _caps(permit):
+        excess = count(sample) - limit
+        if excess > 0:
+            keys.update(vehicles_beyond([v for v in sample.vehicles if member(v)], excess))
+    return [v for v in sample.vehicles if v.key in keys]
 
 
 def take_samples(
@@ -237,7 +266,8 @@ def store_samples(
         vehicles: Any = None
         if _over_cap(s, permit):
             vehicles = [
-                [v.key, v.form_factor, list(v.zone_ids), v.deployed_since] for v in s.vehicles
+                [v.key, v.form_factor, list(v.zone_ids), v.deployed_since]
+                for v in beyond_caps(s, permit)
             ]
         method = (
             describe_method(permit)
@@ -245,6 +275,8 @@ def store_samples(
             else "5-minute samples around the clock (no permit in force); deployed = available"
             " + reserved + disabled vehicles listed in the feed"
         )
+        if not on_grid(permit, s.time):
+            method += "; this sample was taken at an evaluation time, off the grid"
         rows.append(
             (
                 s.time,
@@ -276,20 +308,26 @@ def store_samples(
 
 
 def load_samples(session: Session, start: datetime, end: datetime) -> list[CountSample]:
-    """Stored samples with ``start < time <= end``."""
+    """Stored samples with ``start < time <= end``; the vehicles beyond a cap only for
+    each operator's latest sample (the only one whose vehicles the rules name)."""
     cur = pg_connection(session).cursor()
     cur.execute(
-        "SELECT time, operator, deployed, coverage, by_form_factor, by_zone, vehicles, in_outage"
-        " FROM count_sample WHERE time > %s AND time <= %s ORDER BY time",
+        "SELECT time, operator, deployed, coverage, by_form_factor::text, by_zone::text,"
+        " CASE WHEN time = max(time) OVER (PARTITION BY operator) THEN vehicles::text END,"
+        " in_outage FROM count_sample WHERE time > %s AND time <= %s ORDER BY time",
         (start, end),
     )
     out = []
     for t, op, deployed, cov, by_ff, by_zone, vehicles, in_outage in cur.fetchall():
         listed = tuple(
             DeployedVehicle(key, ff, tuple(zones), datetime.fromisoformat(since) if since else None)
-            for key, ff, zones, since in (vehicles or ())
+            for key, ff, zones, since in (orjson.loads(vehicles) if vehicles else ())
         )
-        out.append(CountSample(t, op, deployed, cov, by_ff, by_zone, listed, in_outage))
+        out.append(
+            CountSample(
+                t, op, deployed, cov, orjson.loads(by_ff), orjson.loads(by_zone), listed, in_outage
+            )
+        )
     return out
 
 

@@ -1,8 +1,10 @@
 """The scheduler's rules jobs: evaluate the rules, take the count samples.
 
-* ``evaluate`` runs every ``rules.evaluate_every_s`` and, debounced, shortly
-  after each poll of a vehicle feed (``poke``): polls within ``debounce_s`` of
-  each other share one evaluation.
+* ``tick`` runs often (``tick_s``) and evaluates when ``rules.evaluate_every_s``
+  passed since the last evaluation, or ``debounce_s`` after the first poll of
+  a vehicle feed since then (``poke``): polls within ``debounce_s`` of each
+  other share one evaluation. (Jobs never call the scheduler's API: APScheduler
+  holds its job-store lock while waiting for running jobs at shutdown.)
 * ``sample`` runs every ``rules.sample_every_s`` and takes every sample due
   since the last one (each operator on its permit's grid).
 
@@ -15,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -44,10 +47,29 @@ class RulesJobs:
         self.cache = CityCache()
         self._vehicle_feeds: set[int] = set()
         self._lock = threading.Lock()
+        self._poked_at: float | None = None
+        self._last_eval = time.monotonic()
         self.runs = 0
         self.last: RunSummary | None = None
 
+    @property
+    def tick_s(self) -> float:
+        every = float(self.settings.evaluate_every_s)
+        debounce = float(self.settings.debounce_s) if self.settings.debounce_s > 0 else every
+        return max(1.0, min(every, debounce) / 2)
+
     # ------------------------------------------------------------------ jobs
+
+    def tick(self) -> RunSummary | None:
+        """Evaluate if due (see the module docstring)."""
+        now = time.monotonic()
+        with self._lock:
+            poked = self._poked_at is not None and now - self._poked_at >= self.settings.debounce_s
+            if not poked and now - self._last_eval < self.settings.evaluate_every_s:
+                return None
+            self._poked_at = None
+            self._last_eval = now
+        return self.evaluate()
 
     def evaluate(self) -> RunSummary | None:
         now = self.clock()
@@ -121,13 +143,10 @@ class RulesJobs:
             self._vehicle_feeds = found
         return feed_id in found
 
-    def poke(self, scheduler: object, feed_id: int) -> None:
-        """After a poll of ``feed_id``: bring the evaluation forward to ``debounce_s`` from now."""
+    def poke(self, feed_id: int) -> None:
+        """A feed was polled: evaluate ``debounce_s`` from now if it is a vehicle feed."""
         if self.settings.debounce_s <= 0 or not self.is_vehicle_feed(feed_id):
             return
-        job = scheduler.get_job(EVALUATE_JOB)  # type: ignore[attr-defined]
-        if job is None or job.next_run_time is None:
-            return
-        soon = datetime.now(UTC) + timedelta(seconds=self.settings.debounce_s)
-        if job.next_run_time > soon:
-            job.modify(next_run_time=soon)
+        with self._lock:
+            if self._poked_at is None:
+                self._poked_at = time.monotonic()

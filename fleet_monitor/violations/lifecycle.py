@@ -113,6 +113,8 @@ class Active:
     last_fetch_id: int | None
     lon: float | None
     lat: float | None
+    permit_version: int | None
+    clause: str
 
 
 @dataclass(slots=True)
@@ -141,7 +143,7 @@ def load_active(session: Session) -> dict[str, Active]:
     cur = pg_connection(session).cursor()
     cur.execute(
         "SELECT id, key, operator, rule_type, subject_kind, state, status, since, measured,"
-        " unit, zone_id, dwell_id, last_fetch_id, ST_X(geom), ST_Y(geom)"
+        " unit, zone_id, dwell_id, last_fetch_id, ST_X(geom), ST_Y(geom), permit_version, clause"
         " FROM violation WHERE state <> 'closed'"
     )
     return {r[1]: Active(*r) for r in cur.fetchall()}
@@ -324,6 +326,8 @@ class Lifecycle:
             changes["measured"] = [cur.measured, f.measured]
         if cur.zone_id != f.zone_id:
             changes["zone_id"] = [cur.zone_id, f.zone_id]
+        if cur.permit_version != f.permit_version or cur.clause != f.clause:
+            changes["clause"] = [cur.clause, f.clause]
         pos = f.evidence.get("position")
         if pos is not None and cur.lon is not None and cur.lat is not None:
             eps = _POSITION_EPS_DEG
@@ -332,77 +336,83 @@ class Lifecycle:
         return changes
 
     def _update(self, updates: list[tuple[Active, Finding]]) -> None:
+        """Found again: every run writes the last sighting (a HOT update of a few
+        columns); a material change also rewrites the rest and the latest evidence."""
         if not updates:
             return
         plain: list[tuple[Any, ...]] = []
         material: list[tuple[Any, ...]] = []
         for cur, f in updates:
-            feed = self.feeds.get(f.operator)
-            refs = _finding_refs(f, feed)
+            refs = _finding_refs(f, self.feeds.get(f.operator))
             fetches, _ = _refs(refs)
-            pos = f.evidence.get("position")
             base = (
                 cur.id,
-                f.status,
                 _f(f.measured),
-                _f(f.threshold),
                 _f(f.confidence),
                 _f(f.coverage),
-                _f(f.penalty_eur),
                 self._dwell_of(f) or cur.dwell_id,
                 fetches[-1] if fetches else cur.last_fetch_id,
-                f.zone_id,
-                None if pos is None else float(pos[0]),
-                None if pos is None else float(pos[1]),
+                f.evidence.get("gbfs_id") if f.rule_type in VEHICLE_RULES else None,
                 orjson.dumps(list(f.vehicles_beyond)).decode(),
             )
             changes = self._material(cur, f)
             resumed = cur.state == "held"
-            if changes or resumed:
-                latest = orjson.dumps(jsonable(f.to_dict())).decode()
-                obs = orjson.dumps(jsonable(self._observation(f, refs))).decode()
-                material.append((*base, latest, obs))
-                if resumed:
-                    self.result.resumed += 1
-                    self._event(cur.id, "resumed", f.status, f.measured, changes)
-                if changes:
-                    self.result.updated += 1
-                    self._event(cur.id, "updated", f.status, f.measured, changes)
-            else:
+            if not changes and not resumed:
                 plain.append(base)
                 self.result.unchanged += 1
-        set_cols = (
-            "state = 'open', last_seen_at = %s, last_run_id = %s, status = t.st, measured = t.m,"
-            " threshold = t.th, confidence = t.conf, coverage = t.cov, penalty_eur = t.pen,"
-            " dwell_id = t.did, last_fetch_id = t.lf, zone_id = t.zid,"
-            " geom = CASE WHEN t.lon IS NULL THEN v.geom"
-            "  ELSE ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) END,"
-            " vehicles_beyond = t.vb::jsonb"
+                continue
+            pos = f.evidence.get("position")
+            material.append(
+                (
+                    *base,
+                    f.status,
+                    _f(f.threshold),
+                    _f(f.penalty_eur),
+                    f.zone_id,
+                    None if pos is None else float(pos[0]),
+                    None if pos is None else float(pos[1]),
+                    f.permit_version,
+                    f.clause,
+                    orjson.dumps(jsonable(f.to_dict())).decode(),
+                    orjson.dumps(jsonable(self._observation(f, refs))).decode(),
+                )
+            )
+            if resumed:
+                self.result.resumed += 1
+                self._event(cur.id, "resumed", f.status, f.measured, changes)
+            if changes:
+                self.result.updated += 1
+                self._event(cur.id, "updated", f.status, f.measured, changes)
+        sighting = (
+            "last_seen_at = %s, last_run_id = %s, measured = t.m, confidence = t.conf,"
+            " coverage = t.cov, dwell_id = t.did, last_fetch_id = t.lf,"
+            " gbfs_id = COALESCE(t.gid, v.gbfs_id), vehicles_beyond = t.vb::jsonb"
         )
         arrays = (
-            "%s::bigint[], %s::text[], %s::float8[], %s::float8[], %s::float8[], %s::float8[],"
-            " %s::float8[], %s::bigint[], %s::bigint[], %s::text[], %s::float8[], %s::float8[],"
-            " %s::text[]"
+            "%s::bigint[], %s::float8[], %s::float8[], %s::float8[], %s::bigint[], %s::bigint[],"
+            " %s::text[], %s::text[]"
         )
-        names = "id, st, m, th, conf, cov, pen, did, lf, zid, lon, lat, vb"
-        for rows, extra_set, extra_arrays, extra_names in (
-            (plain, "", "", ""),
-            (
-                material,
-                ", evidence = jsonb_set(jsonb_set(v.evidence, '{latest}', t.latest::jsonb),"
-                " '{observations}', (v.evidence->'observations') || t.obs::jsonb)",
-                ", %s::text[], %s::text[]",
-                ", latest, obs",
-            ),
-        ):
-            if not rows:
-                continue
-            cols = [list(c) for c in zip(*rows, strict=True)]
+        names = "id, m, conf, cov, did, lf, gid, vb"
+        if plain:
             self.cur.execute(
-                f"UPDATE violation v SET {set_cols}{extra_set}"
-                f" FROM unnest({arrays}{extra_arrays}) AS t({names}{extra_names})"
+                f"UPDATE violation v SET {sighting} FROM unnest({arrays}) AS t({names})"
                 " WHERE v.id = t.id",
-                (self.now, self.run_id, *cols),
+                (self.now, self.run_id, *[list(c) for c in zip(*plain, strict=True)]),
+            )
+        if material:
+            self.cur.execute(
+                f"UPDATE violation v SET {sighting}, state = 'open', status = t.st,"
+                " threshold = t.th, penalty_eur = t.pen, zone_id = t.zid,"
+                " geom = CASE WHEN t.lon IS NULL THEN v.geom"
+                "  ELSE ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) END,"
+                " permit_version = t.pv, clause = t.cl,"
+                " evidence = jsonb_set(jsonb_set(v.evidence, '{latest}', t.latest::jsonb),"
+                "  '{observations}', (v.evidence->'observations') || t.obs::jsonb)"
+                f" FROM unnest({arrays}, %s::text[], %s::float8[], %s::float8[], %s::text[],"
+                " %s::float8[], %s::float8[], %s::int[], %s::text[], %s::text[], %s::text[])"
+                f" AS t({names}, st, th, pen, zid, lon, lat, pv, cl, latest, obs)"
+                " WHERE v.id = t.id",
+                (self.now, self.run_id, *[list(c) for c in zip(*material, strict=True)]),
             )
 
     # ------------------------------------------------------------------ hold / close

@@ -207,43 +207,37 @@ def _refine_monthly(session: Session, ctx: Context, findings: list[Finding]) -> 
     return [better.get(f.key, f) if f.operator in ops else f for f in findings]
 
 
-def ensure_latest_samples(
-    session: Session, ctx: Context, settings: RulesSettings, *, store: bool = True
-) -> int:
-    """Take the sample at the latest grid time of each operator if it is missing."""
+def ensure_latest_samples(session: Session, ctx: Context, *, store: bool = True) -> int:
+    """If an operator has no sample at the latest time of its grid, count it now, from
+    the snapshots already loaded (an off-grid sample, said so in its method)."""
     if ctx.city is None and not ctx.snaps.snapshots:
         return 0
-    city = sampling_city(ctx)
     active = active_permits(ctx.permits, ctx.now)
-    wanted: dict[datetime, set[str]] = {}
-    for op, permit in active.items():
-        t = latest_grid_time(permit, ctx.now)
-        if t is not None:
-            wanted.setdefault(t, set()).add(op)
+    wanted = {op: latest_grid_time(p, ctx.now) for op, p in active.items()}
+    wanted = {op: t for op, t in wanted.items() if t is not None}
+    if not wanted:
+        return 0
     cur = pg_connection(session).cursor()
-    taken = 0
-    for t, ops in sorted(wanted.items()):
-        cur.execute(
-            "SELECT operator FROM count_sample WHERE time = %s AND operator = ANY(%s)",
-            (t, sorted(ops)),
+    cur.execute(
+        "SELECT DISTINCT operator FROM count_sample WHERE operator = ANY(%s) AND time >= %s",
+        (sorted(wanted), min(wanted.values())),
+    )
+    have = {r[0] for r in cur.fetchall()}
+    missing = {op for op in wanted if op not in have}
+    if not missing:
+        return 0
+    return len(
+        take_samples(
+            session,
+            ctx.now,
+            ctx.permits,
+            sampling_city(ctx),
+            snapshots=ctx.snaps,
+            outages=ctx.outages,
+            operators=missing,
+            store=store,
         )
-        missing = ops - {r[0] for r in cur.fetchall()}
-        if not missing:
-            continue
-        snaps = ctx.snaps if t == ctx.now else None
-        taken += len(
-            take_samples(
-                session,
-                t,
-                ctx.permits,
-                city,
-                snapshots=snaps,
-                outages=ctx.outages,
-                operators=missing,
-                store=store,
-            )
-        )
-    return taken
+    )
 
 
 def evaluate_rules(
@@ -271,7 +265,7 @@ def evaluate_rules(
         )
     ctx = build_context(session, now, cache, settings)
     timer.mark("load")
-    taken = ensure_latest_samples(session, ctx, settings)
+    taken = ensure_latest_samples(session, ctx)
     active = active_permits(ctx.permits, now)
     window = max((counting_of(p).window for p in active.values()), default=timedelta(hours=24))
     samples = load_samples(session, now - window, now)
@@ -340,23 +334,44 @@ def evaluate_rules(
     )
 
 
+#: a sample taken this long after its time by the scheduler still reads the current state
+PROMPT_SLACK = timedelta(seconds=5)
+
+
 def sample_counts(
     session: Session,
     at: datetime,
     *,
+    now: datetime | None = None,
     city_cache: CityCache | None = None,
     settings: RulesSettings | None = None,
 ) -> int:
     """Take and store the count samples due at ``at`` (operators whose grid contains
-    ``at``). Returns the number of samples stored."""
+    ``at``). Returns the number of samples stored.
+
+    The vehicles counted are the state at ``at`` (the dwell history). Taken on
+    time by the scheduler (``now`` within ``sample_every_s`` after ``at``), the
+    sample reads the current state instead: observed up to that many seconds
+    after ``at``, as a count of the feed fetched at that moment would be, and
+    without reading the history."""
     settings = settings or RulesSettings()
-    ctx = build_context(session, at, city_cache or CityCache(), settings)
+    prompt = (
+        now is not None
+        and timedelta(0) <= now - at <= timedelta(seconds=settings.sample_every_s) + PROMPT_SLACK
+    )
+    ctx = build_context(
+        session,
+        now if prompt and now is not None else at,
+        city_cache or CityCache(),
+        settings,
+        as_of=False if prompt else None,
+    )
     if not ctx.snaps.snapshots and ctx.city is None:
         return 0
-    city = sampling_city(ctx)
-    return len(
-        take_samples(session, at, ctx.permits, city, snapshots=ctx.snaps, outages=ctx.outages)
+    samples = take_samples(
+        session, at, ctx.permits, sampling_city(ctx), snapshots=ctx.snaps, outages=ctx.outages
     )
+    return len(samples)
 
 
 def sample_due(
@@ -374,7 +389,9 @@ def sample_due(
     times = due_sample_times(
         session, permits, operators, now, timedelta(seconds=settings.sample_catchup_s)
     )
-    return sum(sample_counts(session, t, city_cache=cache, settings=settings) for t in times)
+    return sum(
+        sample_counts(session, t, now=now, city_cache=cache, settings=settings) for t in times
+    )
 
 
 def with_permits(ctx: Context, permits: list[Permit]) -> Context:

@@ -9,9 +9,12 @@ Two readers, both set-based (one query for the vehicles, a few per feed):
   (``SnapshotSet.pending``) so that their violations are neither updated nor
   closed until the next poll decides.
 * ``as of T``: the dwells covering T (``started_at <= T`` and not ended by
-  T): the last observation at or before T, i.e. the state at a past time, for replays and for
-  ``rules run --at`` before the latest observation. A dwell continues across
-  linked ID rotations, so the GBFS id shown is the one the stay began with.
+  T): the last observation at or before T, i.e. the state at a past time, for
+  replays, ``rules run --at`` before the latest observation and late count
+  samples. Its cost grows with the history stored before T (no index on
+  ``dwell.ended_at``: the ingest keeps closing a dwell a HOT update). A dwell
+  continues across linked ID rotations; the GBFS id shown is the one published
+  at T (from ``vehicle_alias``).
 
 Per vehicle: ``key`` = the physical vehicle id (stable across ID rotations),
 ``parked_since`` = start of the current dwell (it continues across linked ID
@@ -167,6 +170,10 @@ _COLS = (
     " d.start_confidence, d.rotations, d.start_fetch_id, {pending}"
 )
 
+# Every open dwell is the dwell of a ``vehicle_current`` row (a vehicle published
+# now, or just vanished and awaiting a rotation link): reading them through it
+# needs no index on ``dwell.ended_at`` (the ingest keeps closing a dwell a HOT
+# update, touching no indexed column).
 _CURRENT = (
     "SELECT "
     + _COLS.format(
@@ -176,29 +183,35 @@ _CURRENT = (
         vtype="vc.vehicle_type_id",
         pending="vc.missing_since IS NOT NULL",
     )
-    + " FROM dwell d JOIN vehicle_current vc ON vc.dwell_id = d.id AND vc.feed_id = d.feed_id"
-    " WHERE d.ended_at IS NULL AND d.feed_id = ANY(%(feeds)s)"
-    " AND vc.lat IS NOT NULL AND vc.lon IS NOT NULL"
+    + " FROM vehicle_current vc JOIN dwell d ON d.id = vc.dwell_id"
+    " WHERE vc.feed_id = ANY(%(feeds)s) AND vc.lat IS NOT NULL AND vc.lon IS NOT NULL"
 )
 
 # The state at T is the last observation at or before T: a dwell runs from the
 # observation that opened it to the one that closed it (``ended_at``: first seen
-# elsewhere, in another state, or gone).
+# elsewhere, in another state, or gone). Open dwells come through vehicle_current
+# (unless their vehicle vanished by T); closed ones from the (feed, start) index,
+# so the cost grows with the history stored before T.
 _AS_OF = (
     "SELECT "
     + _COLS.format(
-        gbfs_id="d.gbfs_id", lat="d.lat", lon="d.lon", vtype="d.vehicle_type_id", pending="false"
+        # the id published at T: the stay's first id, or the last one linked by T
+        gbfs_id="CASE WHEN d.rotations = 0 THEN d.gbfs_id ELSE COALESCE((SELECT a.gbfs_id"
+        " FROM vehicle_alias a WHERE a.vehicle_id = d.vehicle_id AND a.first_seen_at <= %(at)s"
+        " ORDER BY a.first_seen_at DESC, a.id DESC LIMIT 1), d.gbfs_id) END",
+        lat="d.lat",
+        lon="d.lon",
+        vtype="d.vehicle_type_id",
+        pending="false",
     )
     + " FROM ("
-    "  SELECT * FROM dwell WHERE ended_at IS NULL AND feed_id = ANY(%(feeds)s)"
-    "   AND started_at <= %(at)s"
+    "  SELECT d.* FROM vehicle_current vc JOIN dwell d ON d.id = vc.dwell_id"
+    "   WHERE vc.feed_id = ANY(%(feeds)s) AND d.started_at <= %(at)s"
+    "   AND (vc.missing_since IS NULL OR vc.missing_since > %(at)s)"
     "  UNION ALL"
-    "  SELECT * FROM dwell WHERE ended_at IS NOT NULL AND feed_id = ANY(%(feeds)s)"
-    "   AND tstzrange(started_at, GREATEST(started_at, ended_at), '[)') @> %(at)s::timestamptz"
+    "  SELECT * FROM dwell WHERE feed_id = ANY(%(feeds)s) AND started_at <= %(at)s"
+    "   AND ended_at > %(at)s"
     " ) d WHERE d.lat IS NOT NULL AND d.lon IS NOT NULL"
-    # an open dwell whose vehicle vanished at or before T was not in public space at T
-    " AND NOT EXISTS (SELECT 1 FROM vehicle_current vc WHERE vc.vehicle_id = d.vehicle_id"
-    "   AND vc.dwell_id = d.id AND vc.missing_since IS NOT NULL AND vc.missing_since <= %(at)s)"
 )
 
 # Start of the run of consecutive disabled dwells ending where the given one starts.

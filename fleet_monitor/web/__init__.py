@@ -7,6 +7,10 @@ secret key) is built at import time. Blueprints per resource:
 * ``map``: the live map page at ``/``;
 * ``admin``: ``/admin/users`` and ``/admin/audit`` (admin role);
 * ``api``: ``/api/vehicles`` (GeoJSON) and ``/api/health``.
+* ``cases``, ``notices``, ``notices_api``, ``reports``: case files, notices to
+  operators and their API, daily reports (``fleet_monitor.web.notices_and_reports``).
+* ``stats``, ``stats_api``, ``stats_declared``: statistics, their exports and JSON
+  API, declared fleets (``fleet_monitor.web.stats``).
 
 Configuration beyond ``Settings`` (app config keys, given to ``create_app(...,
 config={...})``; the first two also from the environment for the WSGI entry
@@ -47,6 +51,8 @@ from fleet_monitor.web.admin import bp as admin_bp
 from fleet_monitor.web.api import bp as api_bp
 from fleet_monitor.web.auth import bp as auth_bp
 from fleet_monitor.web.map import bp as map_bp
+from fleet_monitor.web.notices_and_reports import register as register_notices
+from fleet_monitor.web.stats import register as register_stats
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +105,8 @@ def create_app(
     app.register_blueprint(map_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    register_notices(app)
+    register_stats(app)
     return app
 
 

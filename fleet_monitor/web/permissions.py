@@ -104,6 +104,20 @@ def require_role(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
+def bearer_token() -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header, if any.
+
+    Views that accept operators' API tokens are marked ``authenticates_bearer``
+    (see ``fleet_monitor.web.notices_api``): they are reached without a session
+    when such a header is present, and check the token themselves.
+    """
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
@@ -156,6 +170,10 @@ def init_app(app: Flask) -> None:
                 session.pop("sid", None)
         if request.endpoint in PUBLIC_ENDPOINTS or g.user is not None:
             return None
+        if bearer_token() is not None and getattr(
+            app.view_functions.get(request.endpoint or ""), "authenticates_bearer", False
+        ):
+            return None  # an API view that checks the operator's token itself
         return login_needed()
 
     @app.context_processor

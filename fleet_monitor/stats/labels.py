@@ -1,0 +1,103 @@
+"""Titles and short statements of the statistics, in French and English (exports are
+made outside a web request, so they do not go through Flask-Babel)."""
+
+from __future__ import annotations
+
+TITLES = {
+    "en": {
+        "report": "Shared vehicles statistics",
+        "pack": "Permit review pack",
+        "general": "Sources and periods",
+        "fleet": "Deployed fleet",
+        "idle": "Idle time",
+        "use": "Use",
+        "violations": "Violations",
+        "notices": "Notices",
+        "feeds": "Feed availability and data quality",
+        "declared": "Declared and observed fleet",
+        "zones": "Parking density by zone",
+        "methodology": "Methodology",
+        "coverage": "Coverage",
+        "all_operators": "All operators",
+        "all": "all",
+        "not_available": "Not available",
+        "period": "Period",
+        "generated": "Generated",
+        "filters": "Filters",
+        "daily": "Per day",
+        "hourly": "Per hour",
+        "by_zone": "By zone",
+        "by_rule": "By rule",
+        "by_day": "By day",
+        "distribution": "Distribution",
+    },
+    "fr": {
+        "report": "Statistiques des véhicules partagés",
+        "pack": "Dossier de revue d'autorisation",
+        "general": "Sources et périodes",
+        "fleet": "Flotte déployée",
+        "idle": "Immobilisation",
+        "use": "Usage",
+        "violations": "Infractions",
+        "notices": "Mises en demeure",
+        "feeds": "Disponibilité et qualité des flux",
+        "declared": "Flotte déclarée et observée",
+        "zones": "Densité de stationnement par zone",
+        "methodology": "Méthodologie",
+        "coverage": "Couverture",
+        "all_operators": "Tous les opérateurs",
+        "all": "tous",
+        "not_available": "Non disponible",
+        "period": "Période",
+        "generated": "Produit le",
+        "filters": "Filtres",
+        "daily": "Par jour",
+        "hourly": "Par heure",
+        "by_zone": "Par zone",
+        "by_rule": "Par règle",
+        "by_day": "Par jour",
+        "distribution": "Répartition",
+    },
+}
+
+_STATEMENTS = {
+    "en": {
+        "samples": "{observed} of {expected} {step:g}-minute samples observed ({share})",
+        "idle": "{observed} of {expected} daily idle samples observed ({share})",
+        "days": "days aggregated: {aggregated} of {days}",
+        "none": "no data for this period",
+        "notices_missing": "the notices tables are not installed: notices are not available",
+        "excluded": "{n} vanishings not counted (outage {outage}, disabled {disabled}, "
+        "not confirmed {unconfirmed})",
+        "lower": "{n} of {total} times parked are lower bounds",
+        "fetches": "{n} fetches",
+    },
+    "fr": {
+        "samples": "{observed} échantillons de {step:g} minutes observés sur {expected} ({share})",
+        "idle": "{observed} relevés quotidiens d'immobilisation observés sur {expected} ({share})",
+        "days": "jours agrégés : {aggregated} sur {days}",
+        "none": "aucune donnée pour cette période",
+        "notices_missing": "les tables des mises en demeure ne sont pas installées : "
+        "chiffres non disponibles",
+        "excluded": "{n} disparitions non comptées (panne {outage}, hors service {disabled}, "
+        "non confirmées {unconfirmed})",
+        "lower": "{n} durées sur {total} sont des minorants",
+        "fetches": "{n} lectures",
+    },
+}
+
+
+def title(key: str, lang: str) -> str:
+    return TITLES.get(lang, TITLES["en"]).get(key, key)
+
+
+def statement(key: str, lang: str, **values: object) -> str:
+    texts = _STATEMENTS.get(lang, _STATEMENTS["en"])
+    return texts[key].format(**values)
+
+
+def percent(share: float | None, lang: str) -> str:
+    if share is None:
+        return "-"
+    text = f"{share * 100:.1f} %"
+    return text.replace(".", ",") if lang == "fr" else text

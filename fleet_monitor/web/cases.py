@@ -1,0 +1,321 @@
+"""Case files: one page per violation, for officers, supervisors and the operator concerned.
+
+* ``GET /cases/``: violations (open ones by default), scoped to what the
+  account may see;
+* ``GET /cases/<id>``: the case file: timeline (the rules' events, notes,
+  notices), the vehicle's stays with a small map, the rule and permit clause,
+  the raw feed evidence, the notices, officers' notes and on-site checks;
+* ``GET /cases/<id>/evidence/<sha256>.json``: the feed file as it was fetched
+  (only files this case names; audited);
+* ``POST /cases/<id>/notes`` and ``/on-site``: staff;
+* ``POST /cases/<id>/status`` and ``/notice``: supervisors and admins.
+
+Operator accounts see their own operator's case files only (another
+operator's id gives 404) and never the officers' internal notes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from fleet_monitor.models.notices import CASE_STATUSES
+from fleet_monitor.notices import queries
+from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
+from fleet_monitor.notices.planner import NoticeError, notice_violation_now
+from fleet_monitor.users import STAFF_ROLES
+from fleet_monitor.web import case_labels
+from fleet_monitor.web.audit import audit, client_ip
+from fleet_monitor.web.case_map import MapPoint, build_case_map
+from fleet_monitor.web.db import get_engine, get_settings
+from fleet_monitor.web.map import tile_attribution, zone_label
+from fleet_monitor.web.notice_forms import CaseStatusForm, CommentForm, OnSiteForm
+from fleet_monitor.web.permissions import (
+    current_user,
+    ensure_operator_visible,
+    require_role,
+    scope_param,
+)
+from fleet_monitor.web.security import add_nonce, csp_nonce
+from gbfs_ingest.store import load_raw
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+bp.record_once(lambda state: case_labels.init_app(state.app))
+
+SUPERVISORS = ("supervisor", "admin")
+PAGE = 100
+
+
+def now() -> datetime:
+    """The app's clock (``FLEET_CLOCK`` in the app config, e.g. the demo's simulated one)."""
+    clock: Callable[[], datetime] | None = current_app.config.get("FLEET_CLOCK")
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+def actor() -> Actor:
+    user = current_user()
+    if user is None:
+        abort(401)
+    return Actor(name=user.email, id=user.id, role=user.role, ip=client_ip())
+
+
+def is_staff() -> bool:
+    user = current_user()
+    return user is not None and user.role in STAFF_ROLES
+
+
+def status_choices() -> list[tuple[str, str]]:
+    return [(s, case_labels.case_status_label(s)) for s in CASE_STATUSES]
+
+
+def load_case(s: Session, violation_id: int) -> dict[str, Any]:
+    """The violation, or 404 (also for another operator's: its existence is not disclosed)."""
+    violation = queries.case_violation(s, violation_id)
+    if violation is None:
+        abort(404)
+    ensure_operator_visible(violation["operator_id"])
+    return violation
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    show_all = request.args.get("all") == "1"
+    rule = request.args.get("rule") or None
+    operator = request.args.get("operator") or None
+    offset = max(0, request.args.get("offset", 0, type=int) or 0)
+    with Session(get_engine()) as s:
+        rows = queries.list_cases(
+            s,
+            scope=scope_param(),
+            operator=operator,
+            rule=rule,
+            open_only=not show_all,
+            limit=PAGE + 1,
+            offset=offset,
+        )
+    more = len(rows) > PAGE
+    return render_template(
+        "cases/list.html",
+        cases=rows[:PAGE],
+        show_all=show_all,
+        rule=rule,
+        operator=operator,
+        offset=offset,
+        more=more,
+        page=PAGE,
+    )
+
+
+def _zone_geometry(s: Session, zone_id: str | None) -> tuple[dict[str, Any] | None, str | None]:
+    if not zone_id:
+        return None, None
+    row = s.execute(
+        text(
+            "SELECT ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.00001)), kind FROM zone"
+            " WHERE zone_id = :z ORDER BY version DESC LIMIT 1"
+        ),
+        {"z": zone_id},
+    ).first()
+    if row is None or row[0] is None:
+        return None, None
+    return orjson.loads(row[0]), row[1]
+
+
+def _case_map(violation: dict[str, Any], stays: list[dict[str, Any]], zone: Any, kind: Any) -> Any:
+    settings = get_settings()
+    tz_fmt = "%d/%m %H:%M"
+    points = [
+        MapPoint(d["lat"], d["lon"], f"{d['gbfs_id']} · {d['started_at']:{tz_fmt}} UTC", d["state"])
+        for d in stays
+        if d["lat"] is not None and d["lon"] is not None
+    ]
+    mark = None
+    if violation["lat"] is not None:
+        mark = MapPoint(
+            violation["lat"], violation["lon"], case_labels.rule_label(violation["rule_type"])
+        )
+    return build_case_map(
+        tile_url=settings.web.tile_url,
+        attribution=tile_attribution(settings.web.tile_url),
+        static_url=lambda path: url_for("static", filename=path),
+        violation=mark,
+        stays=points,
+        zone=zone,
+        zone_kind=kind,
+        zone_label=violation.get("zone_name") or zone_label(kind or ""),
+    )
+
+
+def _timeline(
+    events: list[dict[str, Any]], notes: list[dict[str, Any]], notices: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    items = [{"at": e["at"], "kind": e["kind"], "event": e} for e in events]
+    items += [{"at": n["at"], "kind": n["kind"], "note": n} for n in notes]
+    items += [
+        {"at": n["issued_at"], "kind": "notice", "notice": n}
+        for n in notices
+        if n["issued_at"] is not None
+    ]
+    return sorted(items, key=lambda i: i["at"])
+
+
+def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
+    staff = is_staff()
+    with Session(get_engine()) as s:
+        violation = load_case(s, violation_id)
+        events = queries.case_events(s, violation_id)
+        stays = queries.vehicle_dwells(s, violation["vehicle_id"])
+        evidence = queries.case_evidence(s, violation)
+        notices = queries.case_notices(s, violation_id)
+        notes = queries.case_notes(s, violation_id) if staff else []
+        zone, kind = _zone_geometry(s, violation["zone_id"])
+    status_form = forms.get("status_form") or CaseStatusForm(status=violation["case_status"])
+    status_form.status.choices = status_choices()
+    page = render_template(
+        "cases/detail.html",
+        v=violation,
+        timeline=_timeline(events, notes, notices),
+        stays=stays,
+        evidence=evidence,
+        notices=notices,
+        map_parts=_case_map(violation, stays, zone, kind),
+        staff=staff,
+        supervisor=current_user() is not None and current_user().role in SUPERVISORS,  # type: ignore[union-attr]
+        comment_form=forms.get("comment_form") or CommentForm(),
+        onsite_form=forms.get("onsite_form") or OnSiteForm(),
+        status_form=status_form,
+    )
+    status = 400 if forms else 200
+    return Response(add_nonce(page, csp_nonce()), status=status, mimetype="text/html")
+
+
+@bp.get("/<int:violation_id>")
+def detail(violation_id: int) -> ResponseReturnValue:
+    return render_case(violation_id)
+
+
+@bp.get("/<int:violation_id>/evidence/<sha256>.json")
+def evidence(violation_id: int, sha256: str) -> ResponseReturnValue:
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        abort(404)
+    with Session(get_engine()) as s:
+        violation = load_case(s, violation_id)
+        if sha256 not in queries.evidence_hashes(s, violation):
+            abort(404)
+        data = load_raw(s, sha256)
+    if data is None:
+        abort(410)
+    if hashlib.sha256(data).hexdigest() != sha256:  # never serve altered evidence
+        abort(500)
+    audit(
+        "export.evidence",
+        operator_id=violation["operator_id"],
+        violation=violation_id,
+        sha256=sha256,
+        bytes=len(data),
+    )
+    response = Response(data, mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{sha256}.json"'
+    response.headers["X-Content-SHA256"] = sha256
+    return response
+
+
+@bp.post("/<int:violation_id>/notes")
+@require_role(*STAFF_ROLES)
+def comment(violation_id: int) -> ResponseReturnValue:
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return render_case(violation_id, comment_form=form)
+    with Session(get_engine()) as s, s.begin():
+        violation = load_case(s, violation_id)
+        add_note(s, violation_id, form.body.data or "", actor(), now(), violation["operator_id"])
+    flash(_("Comment added."), "info")
+    return redirect(url_for("cases.detail", violation_id=violation_id) + "#notes")
+
+
+@bp.post("/<int:violation_id>/on-site")
+@require_role(*STAFF_ROLES)
+def on_site(violation_id: int) -> ResponseReturnValue:
+    form = OnSiteForm()
+    if not form.validate_on_submit():
+        return render_case(violation_id, onsite_form=form)
+    with Session(get_engine()) as s, s.begin():
+        violation = load_case(s, violation_id)
+        add_note(
+            s,
+            violation_id,
+            form.note.data or "",
+            actor(),
+            now(),
+            violation["operator_id"],
+            present=form.present.data == "yes",
+        )
+    flash(_("On-site check recorded."), "info")
+    return redirect(url_for("cases.detail", violation_id=violation_id) + "#notes")
+
+
+@bp.post("/<int:violation_id>/status")
+@require_role(*SUPERVISORS)
+def change_status(violation_id: int) -> ResponseReturnValue:
+    form = CaseStatusForm()
+    form.status.choices = status_choices()
+    if not form.validate_on_submit():
+        return render_case(violation_id, status_form=form)
+    with Session(get_engine()) as s, s.begin():
+        violation = load_case(s, violation_id)
+        changed = set_case_status(
+            s,
+            violation_id,
+            form.status.data or "",
+            form.note.data or "",
+            actor(),
+            now(),
+            violation["operator_id"],
+        )
+    if changed:
+        flash(_("Status changed."), "info")
+    return redirect(url_for("cases.detail", violation_id=violation_id))
+
+
+@bp.post("/<int:violation_id>/notice")
+@require_role(*SUPERVISORS)
+def notice_now(violation_id: int) -> ResponseReturnValue:
+    settings = get_settings()
+    who = actor()
+    try:
+        with Session(get_engine()) as s, s.begin():
+            load_case(s, violation_id)
+            reference = notice_violation_now(
+                s, violation_id, now(), settings, by=who.name, actor_id=who.id, ip=who.ip
+            )
+    except (NoticeError, ActionError) as exc:
+        messages = {
+            "not_eligible": _(
+                "This violation cannot be noticed: it ended, is uncertain, was "
+                "dismissed or is already in a notice."
+            ),
+            "no_permit": _("No permit is in force for this operator."),
+        }
+        flash(messages.get(exc.code, str(exc)), "error")
+        return redirect(url_for("cases.detail", violation_id=violation_id))
+    flash(_("Notice %(reference)s issued.", reference=reference), "info")
+    return redirect(url_for("cases.detail", violation_id=violation_id))

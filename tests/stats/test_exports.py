@@ -1,0 +1,123 @@
+"""Every export parses back with the same figures, and states methodology and coverage."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from sqlalchemy import Engine
+
+from fleet_monitor.settings import CitySettings, Settings
+from fleet_monitor.stats.periods import parse_period
+from fleet_monitor.stats.report import ReportQuery
+from fleet_monitor.stats.service import Export, ExportError, make_export
+from tests.stats import scenario
+from tests.stats.history import utc
+from tests.stats.scenario import Ids
+
+SETTINGS = Settings(city=CitySettings(name="Annecy"))
+NOW = utc(2026, 10, 20, 12)
+
+
+def export(engine: Engine, fmt: str, lang: str = "en", **kw: Any) -> Export:
+    query = ReportQuery(parse_period("2026-10-06", "Europe/Paris"), lang=lang, **kw)
+    return make_export(engine, SETTINGS, query, fmt, visible=None, now=NOW)
+
+
+def fleet_row(report: dict[str, Any], slug: str) -> dict[str, Any]:
+    return next(r for r in report["sections"]["fleet"]["rows"] if r["operator"] == slug)
+
+
+def test_json_round_trip(engine: Engine, aggregated: Ids) -> None:
+    out = export(engine, "json")
+    doc = json.loads(out.content)
+    assert doc == json.loads(json.dumps(out.report))
+    assert fleet_row(doc, "alpha")["deployed_avg"] == pytest.approx(scenario.ALPHA_AVG, abs=1e-4)
+    assert doc["generated_at"] == "2026-10-20T14:00:00+02:00"
+    assert set(doc["methodology"]) >= {"general", "fleet", "idle", "use", "feeds"}
+    assert out.filename == "statistics-2026-10-06-all.json"
+
+
+def test_csv_round_trip(engine: Engine, aggregated: Ids) -> None:
+    out = export(engine, "csv")
+    text = out.content.decode("utf-8-sig")
+    lines = list(csv.DictReader(io.StringIO(text)))
+    figures = {
+        (r["table"], r["operator"], r["key"], r["metric"]): r["value"]
+        for r in lines
+        if r["table"] not in ("meta", "methodology")
+    }
+    report = out.report
+    for row in report["sections"]["fleet"]["rows"]:
+        for metric in ("deployed_avg", "deployed_max", "deployed_p95", "coverage"):
+            assert figures[("fleet", row["operator"], "", metric)] == str(row[metric])
+    assert float(figures[("fleet", "beta", "", "deployed_avg")]) == pytest.approx(
+        scenario.BETA_AVG, abs=1e-4
+    )
+    assert figures[("fleet_daily", "alpha", "2026-10-06", "deployed_max")] == "4"
+    assert figures[("idle", "alpha", "", "buckets.7_14d")] == "1"
+    meta = {r["metric"]: r["value"] for r in lines if r["table"] == "meta"}
+    assert meta["period_start"] == "2026-10-06T00:00:00+02:00"
+    assert meta["coverage.fleet"] == "264 of 288 5-minute samples observed (91.7 %)"
+    methods = {r["metric"]: r["value"] for r in lines if r["table"] == "methodology"}
+    assert "nearest rank" in methods["fleet"] and "20 %" in methods["use"]
+
+
+def test_xlsx_round_trip(engine: Engine, aggregated: Ids) -> None:
+    out = export(engine, "xlsx")
+    wb = load_workbook(io.BytesIO(out.content))
+    assert {"summary", "methodology", "fleet", "idle", "use", "feeds"} <= set(wb.sheetnames)
+    sheet = wb["fleet"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, [c.value for c in r], strict=True)) for r in sheet.iter_rows(2)]
+    got = {r["operator"]: r for r in rows}
+    for row in out.report["sections"]["fleet"]["rows"]:
+        assert got[row["operator"]]["deployed_avg"] == row["deployed_avg"]
+        assert got[row["operator"]]["deployed_p95"] == row["deployed_p95"]
+    summary = {r[0].value: r[1].value for r in wb["summary"].iter_rows(2) if len(r) > 1}
+    assert summary["coverage.fleet"].startswith("264 of 288")
+    assert summary["timezone"] == "Europe/Paris"
+    methods = {r[0].value: r[2].value for r in wb["methodology"].iter_rows(2)}
+    assert "observed samples" in methods["fleet"]
+
+
+def test_geojson_zones_with_figures(engine: Engine, aggregated: Ids) -> None:
+    out = export(engine, "geojson")
+    doc = json.loads(out.content)
+    assert doc["type"] == "FeatureCollection"
+    features = {f["id"]: f for f in doc["features"]}
+    assert set(features) == {"east", "west"}
+    assert features["west"]["geometry"]["type"] == "Polygon"
+    zones = {z["zone_id"]: z for z in out.report["sections"]["zones"]["rows"]}
+    assert features["east"]["properties"] == zones["east"]
+    assert "zones" in doc["methodology"] and doc["coverage"]["fleet"].startswith("264 of 288")
+    assert doc["period"]["end"] == "2026-10-07T00:00:00+02:00"
+
+
+def test_pdf_pack_text(engine: Engine, aggregated: Ids) -> None:
+    out = export(engine, "pdf")
+    reader = PdfReader(io.BytesIO(out.content))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    flat = " ".join(text.split())
+    assert "Permit review pack" in flat
+    assert "264 of 288 5-minute samples observed (91.7 %)" in flat
+    alpha = fleet_row(out.report, "alpha")
+    assert f"{alpha['deployed_avg']:.2f}" in flat  # 2.79
+    assert "Methodology" in flat and "nearest rank" in flat
+    assert "2026-10-06T00:00:00+02:00" in flat
+    french = export(engine, "pdf", lang="fr")
+    flat_fr = " ".join(
+        "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(french.content)).pages).split()
+    )
+    assert "Dossier de revue d'autorisation" in flat_fr and "Méthodologie" in flat_fr
+    assert "2,79" in flat_fr
+
+
+def test_unknown_format(engine: Engine, aggregated: Ids) -> None:
+    with pytest.raises(ExportError):
+        export(engine, "docx")
