@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from rules import (
     ZONE_KINDS,
     PermitError,
+    RuleType,
     Zone,
     ZoneFileError,
     parse_duration,
@@ -480,7 +481,13 @@ def violations() -> None:
 @violations.command("list")
 @click.option("--open", "open_only", is_flag=True, help="Only open (or held) violations.")
 @click.option("--operator", default=None, help="Only this operator (slug).")
-@click.option("--rule", "rule_type", default=None, help="Only this rule type.")
+@click.option(
+    "--rule",
+    "rule_type",
+    default=None,
+    help="Only this rule type.",
+    type=click.Choice([str(r) for r in RuleType]),
+)
 @click.option(
     "--limit",
     type=int,
@@ -524,7 +531,7 @@ def violations_show(violation_id: int) -> None:
     from fleet_monitor.violations.queries import list_violations, violation_timeline
 
     with _session(write=False) as session:
-        rows = [r for r in list_violations(session) if r["id"] == violation_id]
+        rows = list_violations(session, violation_id=violation_id)
         if not rows:
             raise InputError(f"no violation #{violation_id}")
         rows[0]["timeline"] = violation_timeline(session, violation_id)

@@ -69,11 +69,13 @@ def claim(
     worker: str,
     lease: timedelta,
     limit: int = 20,
+    channels: tuple[str, ...] = ("email", "webhook"),
 ) -> list[ClaimedDelivery]:
     """Take up to ``limit`` due pending rows of ``subject`` for ``worker``.
 
     Rows locked by another sender are skipped; a row is re-checked to still be
-    pending once locked. The caller must commit before sending.
+    pending once locked. Only ``channels`` are claimed (e-mail waits, untouched,
+    while no SMTP server is configured). The caller must commit before sending.
     """
     column = _SUBJECT_COLUMN[subject]
     rows = session.execute(
@@ -82,12 +84,19 @@ def claim(
             " claimed_by = :worker, claimed_until = :until, last_attempt_at = :now"
             " WHERE d.id IN (SELECT id FROM delivery"
             f"   WHERE status = 'pending' AND next_attempt_at <= :now AND {column} IS NOT NULL"
+            "   AND channel = ANY(:channels)"
             "   ORDER BY next_attempt_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)"
             " AND d.status = 'pending'"
             f" RETURNING d.id, d.{column}, d.contact_id, d.channel, d.recipient,"
             " d.idempotency_key, d.attempts"
         ),
-        {"worker": worker, "until": now + lease, "now": now, "limit": limit},
+        {
+            "worker": worker,
+            "until": now + lease,
+            "now": now,
+            "limit": limit,
+            "channels": list(channels),
+        },
     ).all()
     return [
         ClaimedDelivery(r[0], subject, r[1], r[2], r[3], r[4], r[5], r[6])

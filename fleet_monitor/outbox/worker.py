@@ -120,8 +120,15 @@ def send_due(
     lease = timedelta(seconds=notices.sending_lease_s)
     with Session(engine) as s, s.begin():
         summary.swept = store.sweep_stale(s, clock())
+        channels = ("email", "webhook") if mail.smtp_host else ("webhook",)
         claimed = store.claim(
-            s, subject=subject, now=clock(), worker=worker, lease=lease, limit=limit
+            s,
+            subject=subject,
+            now=clock(),
+            worker=worker,
+            lease=lease,
+            limit=limit,
+            channels=channels,
         )
     summary.claimed = len(claimed)
     for d in claimed:

@@ -49,9 +49,14 @@ def list_violations(
     rule_type: str | None = None,
     limit: int | None = None,
     with_evidence: bool = True,
+    violation_id: int | None = None,
 ) -> list[dict[str, Any]]:
     """Violations, most recently opened first. ``open_only``: open or held."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
+    if violation_id is not None:
+        where.append("id = %s")
+        params.append(violation_id)
     if open_only:
         where.append("state <> 'closed'")
     if operator is not None:

@@ -38,10 +38,18 @@ from fleet_monitor.violations.inputs import (
     take_samples,
 )
 from fleet_monitor.violations.lifecycle import Lifecycle, LifecycleResult
-from fleet_monitor.violations.snapshots import SnapshotSet, load_snapshots, vehicle_feeds
+from fleet_monitor.violations.snapshots import (
+    SnapshotSet,
+    gc_paused,
+    load_snapshots,
+    vehicle_feeds,
+)
 from gbfs_ingest.vehicle_store import pg_connection
 from rules import (
+    CountSample,
+    FeedHealthSample,
     Finding,
+    OutageSpan,
     Permit,
     PreparedCity,
     RuleType,
@@ -135,8 +143,8 @@ class Context:
     permits: list[Permit]
     zones_version: str
     city: PreparedCity | None
-    outages: list[Any]
-    health: list[Any]
+    outages: list[OutageSpan]
+    health: list[FeedHealthSample]
 
 
 def build_context(
@@ -176,7 +184,7 @@ def sampling_city(ctx: Context) -> PreparedCity:
     return PreparedCity([], aoi=vehicles_extent(ctx.snaps.snapshots) or (0.0, 0.0, 1.0, 1.0))
 
 
-def evaluate(ctx: Context, samples: list[Any], settings: RulesSettings) -> list[Finding]:
+def evaluate(ctx: Context, samples: list[CountSample], settings: RulesSettings) -> list[Finding]:
     return evaluate_all(
         ctx.snaps.snapshots,
         [],
@@ -219,11 +227,12 @@ def ensure_latest_samples(session: Session, ctx: Context, *, store: bool = True)
         return 0
     cur = pg_connection(session).cursor()
     cur.execute(
-        "SELECT DISTINCT operator FROM count_sample WHERE operator = ANY(%s) AND time >= %s",
-        (sorted(wanted), min(wanted.values())),
+        "SELECT operator, max(time) FROM count_sample WHERE operator = ANY(%s)"
+        " AND time <= %s GROUP BY operator",
+        (sorted(wanted), ctx.now),
     )
-    have = {r[0] for r in cur.fetchall()}
-    missing = {op for op in wanted if op not in have}
+    latest = dict(cur.fetchall())
+    missing = {op for op, t in wanted.items() if latest.get(op) is None or latest[op] < t}
     if not missing:
         return 0
     return len(
@@ -250,6 +259,17 @@ def evaluate_rules(
 ) -> RunSummary:
     """Evaluate every rule at ``now`` and apply the violation lifecycle (see the module
     docstring). The caller owns the transaction."""
+    with gc_paused():  # 100,000 snapshots and their findings: no cyclic GC passes over them
+        return _evaluate_rules(session, now, city_cache, settings, trigger)
+
+
+def _evaluate_rules(
+    session: Session,
+    now: datetime,
+    city_cache: CityCache | None,
+    settings: RulesSettings | None,
+    trigger: str,
+) -> RunSummary:
     settings = settings or RulesSettings()
     cache = city_cache or CityCache()
     timer = _Timer()

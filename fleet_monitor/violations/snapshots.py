@@ -102,7 +102,9 @@ class SnapshotSet:
 
 
 def vehicle_feeds(session: Session, now: datetime) -> dict[int, FeedState]:
-    """Every vehicle feed with its latest usable fetch and outage status at ``now``."""
+    """Every active vehicle feed with its latest usable fetch and outage status at ``now``
+    (a feed its operator no longer lists in discovery is inactive: its last state is
+    not evidence of anything now)."""
     cur = pg_connection(session).cursor()
     cur.execute(
         "SELECT f.id, f.operator_id, o.slug, f.last_observed_at, lf.started_at, lf.id,"
@@ -116,7 +118,7 @@ def vehicle_feeds(session: Session, now: datetime) -> dict[int, FeedState]:
         "   ORDER BY ou.started_at DESC LIMIT 1) oo ON true"
         " LEFT JOIN LATERAL (SELECT max(COALESCE(ou.ended_at, %(now)s)) AS last_end"
         "   FROM outage ou WHERE ou.feed_id = f.id AND ou.started_at <= %(now)s) lo ON true"
-        " WHERE f.feed_type = 'vehicle_status'",
+        " WHERE f.feed_type = 'vehicle_status' AND f.active",
         {"now": now, "ok": list(_OK_OUTCOMES)},
     )
     out: dict[int, FeedState] = {}

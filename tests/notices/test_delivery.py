@@ -31,17 +31,6 @@ from tests.notices.helpers import (
 NOW = T0 + timedelta(minutes=1)
 
 
-def issue_one(engine: Engine, settings, slug: str = "trotti", n: int = 1) -> str:  # type: ignore[no-untyped-def]
-    """One urgent notice (vehicles in the water) for ``slug``; returns its reference."""
-    setup_city(engine, (slug,))
-    Feed(engine, slug, slug.title()).poll(
-        [vehicle_at(f"w{i}", WATER, east_m=5 * i) for i in range(n)], T0
-    )
-    evaluate(engine, T0 + timedelta(seconds=30))
-    [reference] = plan(engine, settings, NOW).issued
-    return reference
-
-
 def deliveries(engine: Engine) -> list[dict]:  # type: ignore[type-arg]
     with engine.connect() as conn:
         rows = conn.execute(
@@ -250,3 +239,16 @@ def test_webhook_to_a_private_address_is_refused(
         assert send_pending(engine, settings, lambda: NOW).failed == 1
         assert server.requests == []
     assert "loopback" in deliveries(engine)[0]["last_error"]
+
+
+def test_e_mail_waits_while_no_smtp_server_is_configured(db_url: str, engine: Engine) -> None:
+    settings = settings_for(db_url)  # [mail] smtp_host empty
+    setup_city(engine)
+    Feed(engine, "trotti", "Trotti").poll([vehicle_at("w0", WATER)], T0)
+    add_contact(engine, "trotti", "email", "ops@trotti.example")
+    evaluate(engine, T0 + timedelta(seconds=30))
+    plan(engine, settings, NOW)
+    for hours in (0, 5, 48):
+        assert send_pending(engine, settings, lambda h=hours: NOW + timedelta(hours=h)).claimed == 0
+    [d] = deliveries(engine)
+    assert (d["status"], d["attempts"]) == ("pending", 0)

@@ -7,8 +7,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from fleet_monitor.scheduler import IngestScheduler
-from fleet_monitor.settings import RulesSettings, SchedulerSettings, Settings
+from fleet_monitor.settings import (
+    ConfigError,
+    RulesSettings,
+    SchedulerSettings,
+    Settings,
+    settings_from_dict,
+)
 from fleet_monitor.violations.jobs import EVALUATE_JOB, SAMPLE_JOB, RulesJobs
 from tests.rules_db.conftest import permit_toml
 from tests.rules_db.fleet import Fleet
@@ -80,3 +88,17 @@ def test_scheduler_runs_the_rules_jobs_on_its_clock(db_url: str, engine) -> None
         sched.shutdown()
     assert sched.rules_jobs is not None and sched.rules_jobs.runs >= 1
     assert sched.rules_jobs.last is not None and sched.rules_jobs.last.as_of == sim_now
+
+
+def test_rules_settings_section() -> None:
+    rules = settings_from_dict({"rules": {"evaluate_every_s": 60, "gps_tolerance_m": 5}}).rules
+    assert (rules.evaluate_every_s, rules.gps_tolerance_m, rules.debounce_s) == (60, 5.0, 20)
+    for table, key in (
+        ({"evaluate_every_s": 0}, "rules.evaluate_every_s"),
+        ({"gps_tolerance_m": -1}, "rules.gps_tolerance_m"),
+        ({"permits_dir": "/nonexistent/permits"}, "rules.permits_dir"),
+        ({"evaluate_every": 5}, "rules.evaluate_every"),
+    ):
+        with pytest.raises(ConfigError) as err:
+            settings_from_dict({"rules": table})
+        assert err.value.key == key

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -142,3 +142,51 @@ def test_french_texts_and_missing_days(engine: Engine, aggregated: Ids) -> None:
     assert "Flotte déployée" in rep["methodology"]["fleet"]
     assert rep["sections"]["fleet"]["title"] == "Flotte déployée"
     assert rep["sections"]["notices"]["available"] in (True, False)
+
+
+def test_notices_response_times_and_overdue_share(
+    engine: Engine, aggregated: Ids, history: History
+) -> None:
+    """Read from the notices tables when installed (detected at run time)."""
+    if not history.sql("SELECT to_regclass('notice') IS NOT NULL")[0][0]:
+        pytest.skip("the notices tables are not installed")
+    sent = utc(2026, 10, 6, 8)
+    for i, (response, after_h, outcome, deadline_h) in enumerate(
+        (
+            ("acknowledged", 2, "remedied", 12),
+            ("disputed", 10, "overdue", 12),
+            (None, None, None, 12),  # no response, deadline passed by NOW
+        )
+    ):
+        history.sql(
+            "INSERT INTO notice (operator_id, operator_slug, urgent, batch_key, status,"
+            " permit_version, created_at, created_by, issued_at, sent_at, deadline_at,"
+            " response, responded_at, outcome) VALUES (%(op)s, 'alpha', false, %(k)s,"
+            " 'issued', 1, %(at)s, 'test', %(at)s, %(at)s, %(dl)s, %(r)s, %(ra)s, %(o)s)",
+            {
+                "op": aggregated.alpha,
+                "k": f"b{i}",
+                "at": sent,
+                "dl": sent + timedelta(hours=deadline_h),
+                "r": response,
+                "ra": None if after_h is None else sent + timedelta(hours=after_h),
+                "o": outcome,
+            },
+        )
+    section = report(engine)["sections"]["notices"]
+    assert section["available"] is True
+    alpha = by_op(section["rows"])["alpha"]
+    assert (alpha["issued"], alpha["acknowledged"], alpha["disputed"]) == (3, 1, 1)
+    assert (alpha["response_median_h"], alpha["response_p90_h"]) == (2.0, 10.0)
+    assert (alpha["with_outcome"], alpha["overdue"], alpha["overdue_share"]) == (2, 1, 0.5)
+    assert alpha["past_deadline_without_outcome"] == 1
+    assert by_op(section["rows"])["beta"]["issued"] == 0
+
+
+def test_notices_not_available_without_their_tables(
+    engine: Engine, aggregated: Ids, history: History
+) -> None:
+    history.sql("DROP TABLE IF EXISTS notice CASCADE")
+    section = report(engine)["sections"]["notices"]
+    assert section["available"] is False and section["rows"] == []
+    assert "not available" in section["coverage"]["statement"]

@@ -220,4 +220,11 @@ def test_migration_matches_the_models(engine: Engine) -> None:
     assert ours == []
     with engine.connect() as conn:
         heads = set(conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars())
-    assert "0003" in heads
+    from alembic.script import ScriptDirectory
+
+    from fleet_monitor.database import MIGRATIONS_DIR, alembic_config
+
+    url = engine.url.render_as_string(hide_password=False)
+    script = ScriptDirectory.from_config(alembic_config(url))
+    applied = {rev.revision for head in heads for rev in script.iterate_revisions(head, "base")}
+    assert "0003" in applied, f"0003 not applied (heads {heads}, {MIGRATIONS_DIR})"

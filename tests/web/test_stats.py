@@ -144,7 +144,8 @@ def test_declared_fleet_form_and_csv(app: Flask, engine: Engine, history_ids: sc
     assert rows["alpha"]["ratio"] == pytest.approx(scenario.ALPHA_AVG / 4, abs=1e-4)
     assert len(audit_events(engine, "stats.declared_fleet.saved")) == 1
     assert len(audit_events(engine, "stats.declared_fleet.imported")) == 1
-    # a wrong line: nothing imported
+    # a wrong line: nothing imported (messages in English from now on)
+    chief.get("/stats/declared?lang=en")
     bad = io.BytesIO(b"operator,period,declared\nalpha,2026-11,5\nnobody,2026-11,3\n")
     chief.post(
         "/stats/declared/import",

@@ -1,0 +1,21 @@
+"""Statistics that hold up in permit negotiations (issue 6); see ``docs/statistics.md``.
+
+* :mod:`~fleet_monitor.stats.periods`: periods of local days, times with their offset;
+* :mod:`~fleet_monitor.stats.aggregate`: the scheduled aggregation of each local day
+  (:mod:`~fleet_monitor.stats.daydata` reads, :mod:`~fleet_monitor.stats.dayfleet`
+  and :mod:`~fleet_monitor.stats.dayother` compute);
+* :mod:`~fleet_monitor.stats.report` and :mod:`~fleet_monitor.stats.report_more`: the
+  figures of a period from the aggregates, with methods
+  (:mod:`~fleet_monitor.stats.methods`) and coverage;
+* :mod:`~fleet_monitor.stats.exports`, :mod:`~fleet_monitor.stats.pdf`,
+  :mod:`~fleet_monitor.stats.charts`: CSV, XLSX, GeoJSON, JSON, the PDF review pack,
+  SVG charts; :mod:`~fleet_monitor.stats.service`: reports and exports for the web
+  app and the CLI; :mod:`~fleet_monitor.stats.raw`: the same from raw history;
+* :mod:`~fleet_monitor.stats.declared`: fleets declared by the operators;
+* :mod:`~fleet_monitor.stats.retention`: data protection (positions, aggregates);
+* :mod:`~fleet_monitor.stats.jobs`: ``register_jobs`` for the scheduler.
+"""
+
+from fleet_monitor.stats.jobs import register_jobs
+
+__all__ = ["register_jobs"]
