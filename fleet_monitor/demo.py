@@ -101,7 +101,7 @@ def run_demo(
     engine = make_engine(url, pool_size=s.scheduler.max_workers + 4)
     _demo_rules(s, engine, city)
     scheduler = IngestScheduler(s, engine=engine, clock=city.clock.now)
-    web_server = _start_web(s, engine, port)
+    web_server = _start_web(s, engine, port, city.clock.now)
     accounts = _demo_accounts(s, engine)
 
     def _stop(signum: int, _frame: object) -> None:
@@ -146,11 +146,16 @@ class _WebServer:
         self.thread.join(timeout=5)
 
 
-def _start_web(settings: Settings, engine: Engine, port: int) -> _WebServer:
+def _start_web(
+    settings: Settings, engine: Engine, port: int, clock: Callable[[], datetime]
+) -> _WebServer:
     from fleet_monitor.web import create_app
 
     # plain http on 127.0.0.1: the session cookie cannot be "Secure" here
-    app = create_app(settings, engine=engine, config={"SESSION_COOKIE_SECURE": False})
+    # the web's "now" (deadlines, parked-since, reports) is the simulated city's clock
+    app = create_app(
+        settings, engine=engine, config={"SESSION_COOKIE_SECURE": False, "FLEET_CLOCK": clock}
+    )
     return _WebServer(app, port)
 
 

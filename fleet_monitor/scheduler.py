@@ -19,7 +19,9 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+import queue
 import signal
 import threading
 from collections.abc import Callable
@@ -35,6 +37,7 @@ from sqlalchemy.orm import Session
 from fleet_monitor.database import make_engine
 from fleet_monitor.settings import Settings
 from gbfs_ingest.config import OperatorSettings
+from gbfs_ingest.model import FeedType
 from gbfs_ingest.pipeline import Ingestor
 from gbfs_ingest.registry import operator_feed_ids
 from gbfs_ingest.store import purge_raw
@@ -43,6 +46,9 @@ if TYPE_CHECKING:
     from fleet_monitor.violations.jobs import RulesJobs
 
 log = logging.getLogger(__name__)
+
+#: Packages whose ``register_jobs(scheduler, settings, engine, clock)`` add their jobs.
+EXTENSION_JOBS = ("fleet_monitor.notices", "fleet_monitor.reports", "fleet_monitor.stats")
 
 AfterPoll = Callable[[int, str], None]
 
@@ -80,6 +86,15 @@ class IngestScheduler:
         self._lock = threading.Lock()
         self.polls = 0
         self.skipped = 0
+        # Jobs never call APScheduler's API themselves: its shutdown(wait=True) holds
+        # the job-store lock while it waits for running jobs, so a job adding or
+        # rescheduling a job at that moment would deadlock. They queue the change;
+        # this thread applies it, and is stopped before the scheduler is.
+        self._control: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._stopping = threading.Event()
+        self._control_thread = threading.Thread(
+            target=self._control_loop, name="scheduler-control", daemon=True
+        )
 
     # ------------------------------------------------------------------ jobs
 
@@ -103,7 +118,29 @@ class IngestScheduler:
         )
         if self.rules_jobs is not None:
             self._add_rules_jobs(now)
+        for name in EXTENSION_JOBS:
+            importlib.import_module(name).register_jobs(
+                self.scheduler, self.settings, self.engine, self.clock
+            )
         self.scheduler.start()
+        self._control_thread.start()
+
+    def _control_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                action = self._control.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if self._stopping.is_set():
+                return
+            try:
+                action()
+            except Exception:
+                log.exception("scheduler change failed")
+
+    def _defer(self, action: Callable[[], None]) -> None:
+        if not self._stopping.is_set():
+            self._control.put(action)
 
     def _add_rules_jobs(self, now: datetime) -> None:
         from fleet_monitor.violations.jobs import EVALUATE_JOB, SAMPLE_JOB
@@ -134,6 +171,9 @@ class IngestScheduler:
             return
         with Session(self.engine) as session:
             feeds = operator_feed_ids(session, result.operator_id)
+        self._defer(lambda: self._add_poll_jobs(op, feeds))
+
+    def _add_poll_jobs(self, op: OperatorSettings, feeds: list[tuple[int, FeedType]]) -> None:
         for i, (feed_id, ft) in enumerate(feeds):
             job_id = f"poll:{feed_id}"
             if self.scheduler.get_job(job_id) is not None:
@@ -162,9 +202,7 @@ class IngestScheduler:
         interval = res.next_interval_s
         if interval and abs(self._intervals.get(feed_id, -1) - interval) > 0.5:
             self._intervals[feed_id] = interval
-            job = self.scheduler.get_job(f"poll:{feed_id}")
-            if job is not None:
-                job.reschedule(IntervalTrigger(seconds=interval))
+            self._defer(lambda: self._reschedule(feed_id, interval))
         if self.rules_jobs is not None and res.outcome != "skipped":
             try:
                 self.rules_jobs.poke(feed_id)
@@ -176,6 +214,11 @@ class IngestScheduler:
             except Exception:
                 log.exception("after-poll hook failed for feed %s", feed_id)
 
+    def _reschedule(self, feed_id: int, interval: float) -> None:
+        job = self.scheduler.get_job(f"poll:{feed_id}")
+        if job is not None:
+            job.reschedule(IntervalTrigger(seconds=interval))
+
     def _maintenance_job(self) -> None:
         try:
             with Session(self.engine) as session, session.begin():
@@ -186,6 +229,9 @@ class IngestScheduler:
             log.warning("maintenance failed: %s", exc)
 
     def shutdown(self, wait: bool = True) -> None:
+        self._stopping.set()
+        if self._control_thread.is_alive():
+            self._control_thread.join(timeout=10)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
         self.ingestor.close()
