@@ -17,6 +17,62 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def browse_the_demo_map(map_url: str, tmp_path: Path) -> None:
+    """The officer's tour of the simulated city in a real headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.test_browser import ARGS, CHROMIUM, COUNT_JS
+
+    assert CHROMIUM.exists(), "run scripts/setup.sh --browser (Debian's chromium)"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(map_url)
+            page.fill("#email", "officer@demo.local")
+            page.fill("#password", "demo-officer-password")
+            page.click("button.fm-primary")
+            page.wait_for_url(map_url)
+            page.locator("#fm-status").filter(has_text="véhicules").wait_for(timeout=15_000)
+            page.wait_for_function(f"() => ({COUNT_JS})().vehicles > 100", timeout=15_000)
+            counts = page.evaluate(COUNT_JS)
+            assert counts["zones"] > 10, counts  # the city's zones, imported by the demo
+            # a popup: click on the first vehicle drawn inside the view
+            point = page.evaluate(VISIBLE_VEHICLE_JS)
+            page.mouse.click(point["x"], point["y"])
+            popup = page.locator(".leaflet-popup-content")
+            popup.wait_for(state="visible", timeout=5000)
+            assert "Opérateur" in popup.inner_text()
+            page.keyboard.press("Escape")
+            # toggle the water layer off in the layer control
+            page.locator(".leaflet-control-layers").hover()
+            water = page.locator(".leaflet-control-layers-overlays label", has_text="Eau")
+            water.locator("input").uncheck()
+            assert page.evaluate(COUNT_JS)["zones"] < counts["zones"]
+            # switch the language
+            page.get_by_role("link", name="English").click()
+            page.locator("#fm-status").filter(has_text="vehicles").wait_for(timeout=15_000)
+            shot = tmp_path / "demo_map_en.png"
+            page.screenshot(path=str(shot))
+            assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        finally:
+            browser.close()
+
+
+VISIBLE_VEHICLE_JS = """() => {
+  const map = window[JSON.parse(document.getElementById("fm-config").textContent).mapVar];
+  const size = map.getSize();
+  let found = null;
+  map.eachLayer((l) => {
+    if (found || !(l instanceof L.CircleMarker) || !l.feature) return;
+    const p = map.latLngToContainerPoint(l.getLatLng());
+    if (p.x > 80 && p.y > 80 && p.x < size.x - 400 && p.y < size.y - 80) found = p;
+  });
+  const box = map.getContainer().getBoundingClientRect();
+  return {x: box.left + found.x, y: box.top + found.y};
+}"""
+
+
 def test_demo_runs_the_city_and_stops_on_ctrl_c(db_url: str, tmp_path: Path) -> None:
     demo_db = make_url(db_url).set(database=make_url(db_url).database + "_demo")
     demo_url = demo_db.render_as_string(hide_password=False)
@@ -67,6 +123,7 @@ def test_demo_runs_the_city_and_stops_on_ctrl_c(db_url: str, tmp_path: Path) -> 
                 )
         assert set(counts) == {"velomax", "trotti", "lacbike"}, counts
         assert all(n > 20 for n in counts.values()), counts
+        browse_the_demo_map(map_url, tmp_path)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     finally:
