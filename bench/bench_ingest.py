@@ -406,6 +406,9 @@ def bench_scheduler(feeds: int, seconds: float, interval: int) -> dict[str, floa
 
 
 def main() -> None:
+    from fleet_monitor.runtime import tune_gc
+
+    tune_gc()  # as the service's processes do (fleet-monitor CLI, scheduler, demo)
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller runs (smoke test)")
     args = ap.parse_args()

@@ -398,6 +398,9 @@ def users_password(ctx: Context, email: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
+    from fleet_monitor.runtime import tune_gc
+
+    tune_gc()
     try:
         return cli.main(args=argv, prog_name="fleet-monitor", standalone_mode=False)
     except ConfigError as exc:
