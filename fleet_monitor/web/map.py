@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
+from fleet_monitor.web.case_labels import rule_label
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.folium_map import build_map
 from fleet_monitor.web.i18n import JS_LOCALES, current_language
@@ -28,6 +29,17 @@ CENTER = (45.8992, 6.1294)
 ZOOM = 14
 REFRESH_S = 30
 STATES = ("available", "reserved", "disabled")
+# Rules a single vehicle can break (map.js has their ring colours).
+VEHICLE_RULES = (
+    "in_water",
+    "on_tram_tracks",
+    "in_no_parking_area",
+    "in_pedestrian_area",
+    "outside_operating_area",
+    "outside_mandatory_parking",
+    "disabled_too_long",
+    "idle_too_long",
+)
 
 # Distinct colours, readable on a light base map (Okabe-Ito first, then more).
 PALETTE = (
@@ -68,6 +80,14 @@ def js_messages() -> dict[str, str]:
         "locate": _("Show my position"),
         "locate_error": _("Position unavailable"),
         "you_are_here": _("You are here (± {metres} m)"),
+        "violation": _("Violation"),
+        "violations": _("Open violations"),
+        "violations_help": _("Ring: the vehicle's most urgent open violation; dashed: uncertain."),
+        "uncertain": _("uncertain"),
+        "rule": _("Rule"),
+        "all_vehicles": _("All vehicles"),
+        "any_violation": _("Any violation"),
+        **{f"rule.{rule}": rule_label(rule) for rule in VEHICLE_RULES},
     }
 
 
@@ -130,6 +150,7 @@ def index() -> Response:
         "mapVar": parts.map_var,
         "refreshSeconds": REFRESH_S,
         "vehiclesUrl": url_for("api.vehicles"),
+        "casesUrl": url_for("cases.index"),
         "operator": only,
         "timezone": settings.city.timezone,
         "locale": JS_LOCALES[lang],

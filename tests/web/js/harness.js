@@ -26,6 +26,7 @@ function el(tag) {
 }
 const status = el("span");
 const legendList = el("ul");
+const legendBody = el("div");
 const minDays = el("input");
 const stateInputs = ["available", "reserved", "disabled"].map((s) => {
   const input = el("input");
@@ -36,7 +37,7 @@ global.document = {
   getElementById: (id) => ({ "fm-config": { textContent: JSON.stringify(config) }, "fm-status": status,
                              "fm-min-days": minDays })[id] || null,
   querySelectorAll: (sel) => (sel === "input[data-state]" ? stateInputs : []),
-  querySelector: (sel) => (sel === ".fm-operators" ? legendList : null),
+  querySelector: (sel) => ({ ".fm-operators": legendList, ".fm-legend-body": legendBody })[sel] || null,
   createElement: el,
 };
 global.CSS = { escape: (s) => s };
@@ -76,6 +77,21 @@ global.L = {
 };
 global.fetch = () => Promise.resolve({ ok: true, status: 200, json: () => Promise.resolve(responses.shift()) });
 
+function find(node, tag) {
+  if (node.tag === tag) { return node; }
+  for (const c of node.children || []) { if (typeof c === "object") { const f = find(c, tag); if (f) { return f; } } }
+  return null;
+}
+function text(node) {
+  if (typeof node !== "object") { return String(node); }
+  return node.textContent + (node.children || []).map(text).join("");
+}
+function links(node) {
+  if (typeof node !== "object") { return []; }
+  const own = node.tag === "a" ? [{ href: node.href, text: node.textContent }] : [];
+  return own.concat(...(node.children || []).map(links));
+}
+
 function snapshot() {
   const markers = groups.filter((g) => onMap.has(g)).flatMap((g) => [...g.layers]);
   return {
@@ -83,7 +99,9 @@ function snapshot() {
     markers: markers.map((m) => ({
       id: m.feature.id, latlng: m.ll, fillColor: m.style.fillColor, fillOpacity: m.style.fillOpacity,
       renderer: m.style.renderer === undefined ? null : "own",
-      popup: m.popup(m).children.map((r) => r.children.map((c) => c.textContent)),
+      popup: m.popup(m).children.map((r) => r.children.map(text)),
+      links: links(m.popup(m)),
+      color: m.style.color, weight: m.style.weight, dashArray: m.style.dashArray || null,
     })),
   };
 }
@@ -101,6 +119,17 @@ setTimeout(() => {
   out.threeDays = snapshot();
   minDays.value = "";
   minDays.fire("input");
+  const rule = find(legendBody, "select");
+  if (rule) {
+    out.legend = { text: text(legendBody), options: rule.children.map((o) => o.value) };
+    for (const value of ["in_water", "*"]) {
+      rule.value = value;
+      rule.fire("change");
+      out["rule:" + value] = snapshot();
+    }
+    rule.value = "";
+    rule.fire("change");
+  }
   const button = controls[0].children[0];
   button.fire("click");
   out.locate = { label: button.attrs["aria-label"], options: map.located };

@@ -1,6 +1,10 @@
 /* Officers' live map: vehicles from /api/vehicles drawn on the canvas of the
    folium-generated Leaflet map, refreshed in place; legend filters by operator,
-   state and parked time; a "locate me" button. */
+   state, parked time and violated rule; vehicles with open violations get a
+   thick ring in the colour of their most urgent rule (dashed when uncertain),
+   their popup links each case file; a "locate me" button.
+   Sets window.__fleetVehiclesDrawnAt (performance.now()) and
+   window.__fleetVehiclesDrawn once the first answer is drawn (for the bench). */
 (function () {
   "use strict";
 
@@ -15,6 +19,7 @@
   var hidden = new Set();       // operator slugs switched off in the legend
   var hiddenStates = new Set(); // states switched off
   var minParkedMs = 0;          // "parked for at least N days"
+  var ruleFilter = "";          // "" all vehicles, "*" any violation, else a rule type
   var total = 0;
 
   function colourOf(slug) {
@@ -25,11 +30,55 @@
     return config.colours[slug];
   }
 
+  // Vehicle rules, most urgent first, with the colour of their ring.
+  var RULES = [
+    ["in_water", "#0050d8"],
+    ["on_tram_tracks", "#7b2cbf"],
+    ["in_no_parking_area", "#d7191c"],
+    ["in_pedestrian_area", "#ff7f00"],
+    ["outside_operating_area", "#111111"],
+    ["outside_mandatory_parking", "#d4a600"],
+    ["disabled_too_long", "#e7298a"],
+    ["idle_too_long", "#8c510a"]
+  ];
+  var RULE_COLOURS = {};
+  var RULE_RANK = {};
+  RULES.forEach(function (r, i) { RULE_COLOURS[r[0]] = r[1]; RULE_RANK[r[0]] = i; });
+  var OTHER_RULE_COLOUR = "#555555";
+
+  function ruleName(rule) { return t["rule." + rule] || rule.replace(/_/g, " "); }
+
+  // The violation that decides the ring: certain before uncertain, then the most urgent rule.
+  function mainViolation(props) {
+    var list = props.violations;
+    if (!list || !list.length) { return null; }
+    var best = null;
+    list.forEach(function (v) {
+      var key = [v.status === "uncertain" ? 1 : 0, RULE_RANK[v.rule_type] === undefined ? 99 : RULE_RANK[v.rule_type]];
+      if (!best || key[0] < best.key[0] || (key[0] === best.key[0] && key[1] < best.key[1])) {
+        best = { v: v, key: key };
+      }
+    });
+    return best.v;
+  }
+
+  function violationsKey(props) {
+    return (props.violations || []).map(function (v) { return v.id + ":" + v.rule_type + ":" + v.status; }).join(",");
+  }
+
   function styleFor(props) {
     var colour = colourOf(props.operator);
     var style = { radius: 8, color: colour, weight: 1.5, fillColor: colour, fillOpacity: 0.85 };
     if (props.state === "reserved") { style.fillOpacity = 0.35; style.weight = 2; }
     if (props.state === "disabled") { style.fillColor = "#ffffff"; style.fillOpacity = 1; style.weight = 3; }
+    var main = mainViolation(props);
+    if (main) {
+      style.radius = 10;
+      style.weight = 4;
+      style.color = RULE_COLOURS[main.rule_type] || OTHER_RULE_COLOUR;
+      style.opacity = 1;
+      if (main.status === "uncertain") { style.dashArray = "4 3"; style.opacity = 0.6; }
+    }
     return style;
   }
 
@@ -48,8 +97,15 @@
     return props.parked_since ? Date.now() - Date.parse(props.parked_since) : null;
   }
 
+  function hasRule(props) {
+    var list = props.violations || [];
+    if (ruleFilter === "*") { return list.length > 0; }
+    return list.some(function (v) { return v.rule_type === ruleFilter; });
+  }
+
   function passes(props) {
     if (hiddenStates.has(props.state)) { return false; }
+    if (ruleFilter && !hasRule(props)) { return false; }
     if (minParkedMs > 0) {
       var ms = parkedMs(props);
       if (ms === null || ms < minParkedMs) { return false; }
@@ -112,6 +168,20 @@
     row(t.parked_since, confidence ? since + " (" + confidence + ")" : since);
     var ms = parkedMs(p);
     if (ms !== null) { row(t.parked_for, formatDuration(ms)); }
+    (p.violations || []).forEach(function (v) {
+      var tr = table.insertRow();
+      tr.className = "fm-violation";
+      var th = document.createElement("th");
+      th.textContent = t.violation;
+      tr.appendChild(th);
+      var cell = tr.insertCell();
+      var link = document.createElement("a");
+      link.href = config.casesUrl + encodeURIComponent(v.id);
+      link.className = "fm-case-link";
+      link.setAttribute("data-violation", String(v.id));
+      link.textContent = ruleName(v.rule_type) + (v.status === "uncertain" ? " (" + t.uncertain + ")" : "");
+      cell.appendChild(link);
+    });
     return table;
   }
 
@@ -161,7 +231,8 @@
       if (old.operator !== props.operator) { groupFor(old.operator).removeLayer(marker); }
       var ll = marker.getLatLng();
       if (ll.lat !== latlng[0] || ll.lng !== latlng[1]) { marker.setLatLng(latlng); }
-      if (old.state !== props.state || old.operator !== props.operator) { marker.setStyle(styleFor(props)); }
+      if (old.state !== props.state || old.operator !== props.operator ||
+          violationsKey(old) !== violationsKey(props)) { marker.setStyle(styleFor(props)); }
       place(marker);
       if (marker.isPopupOpen()) { marker.setPopupContent(popupContent(marker)); }
     });
@@ -173,6 +244,10 @@
     });
     total = collection.features.length;
     showStatus();
+    if (window.__fleetVehiclesDrawnAt === undefined) {
+      window.__fleetVehiclesDrawn = markers.size;
+      window.__fleetVehiclesDrawnAt = window.performance ? window.performance.now() : Date.now();
+    }
   }
 
   function refresh() {
@@ -278,6 +353,59 @@
       refilter();
     });
   });
+  // Legend: what the rings mean, and the "rule" filter (built here, in the legend's body).
+  function buildRuleLegend() {
+    var body = document.querySelector(".fm-legend-body");
+    if (!body) { return; }
+    var fieldset = document.createElement("fieldset");
+    fieldset.className = "fm-rules";
+    var title = document.createElement("legend");
+    title.textContent = t.violations;
+    fieldset.appendChild(title);
+    var note = document.createElement("p");
+    note.className = "fm-note";
+    note.textContent = t.violations_help;
+    fieldset.appendChild(note);
+    var list = document.createElement("ul");
+    list.className = "fm-rule-list";
+    RULES.forEach(function (r) {
+      var li = document.createElement("li");
+      var ring = document.createElement("span");
+      ring.className = "fm-ring";
+      ring.style.borderColor = r[1];
+      li.append(ring, " " + ruleName(r[0]));
+      list.appendChild(li);
+    });
+    var li = document.createElement("li");
+    var dashed = document.createElement("span");
+    dashed.className = "fm-ring fm-ring-uncertain";
+    li.append(dashed, " " + t.uncertain);
+    list.appendChild(li);
+    fieldset.appendChild(list);
+    var label = document.createElement("label");
+    label.className = "fm-rule-filter";
+    var select = document.createElement("select");
+    select.id = "fm-rule";
+    [["", t.all_vehicles], ["*", t.any_violation]].concat(RULES.map(function (r) {
+      return [r[0], ruleName(r[0])];
+    })).forEach(function (o) {
+      var option = document.createElement("option");
+      option.value = o[0];
+      option.textContent = o[1];
+      select.appendChild(option);
+    });
+    select.addEventListener("change", function () {
+      ruleFilter = select.value;
+      refilter();
+    });
+    label.append(t.rule + " ", select);
+    fieldset.appendChild(label);
+    var parked = body.querySelector ? body.querySelector("fieldset:last-of-type") : null;
+    if (parked && parked.nextSibling) { body.insertBefore(fieldset, parked.nextSibling); }
+    else { body.appendChild(fieldset); }
+  }
+  buildRuleLegend();
+
   var days = document.getElementById("fm-min-days");
   if (days) {
     days.addEventListener("input", function () {
