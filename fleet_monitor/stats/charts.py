@@ -15,19 +15,8 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from fleet_monitor.models.stats import ALL
+from fleet_monitor.palette import PALETTE
 
-PALETTE = (
-    "#0072B2",
-    "#D55E00",
-    "#009E73",
-    "#CC79A7",
-    "#E69F00",
-    "#56B4E9",
-    "#7B3294",
-    "#8C510A",
-    "#1B7837",
-    "#B2182B",
-)
 TOTAL_COLOUR = "#333333"
 FONT = "Helvetica, Arial, sans-serif"
 W, H = 640, 260

@@ -92,22 +92,7 @@ def build_map(
     static_url: Callable[[str], str],
 ) -> MapParts:
     """The folium map (no vehicles) with one toggleable layer per zone kind."""
-    m = folium.Map(
-        location=list(center),
-        zoom_start=zoom,
-        tiles=None,
-        prefer_canvas=True,
-        control_scale=False,
-        zoom_control=True,
-        position="absolute",
-    )
-    m.add_child(MetricScale())
-    # instance attributes: the class lists (and their CDN URLs) stay untouched
-    m.default_js = [
-        ("leaflet", static_url("vendor/leaflet/leaflet.js")),
-        ("fm_leaflet_setup", static_url("js/leaflet-setup.js")),
-    ]
-    m.default_css = [("leaflet_css", static_url("vendor/leaflet/leaflet.css"))]
+    m = local_map(center, zoom, static_url, position="absolute", prefer_canvas=True)
     if tile_url:
         folium.TileLayer(
             tiles=tile_url,
@@ -162,3 +147,31 @@ def _layer_name(kind: str, label: str, count: int) -> str:
         f'<span class="fm-zone-label" data-zone-kind="{html.escape(kind)}">'
         f"{html.escape(label)} ({count})</span>"
     )
+
+
+def local_map(
+    center: Sequence[float],
+    zoom: int,
+    static_url: Callable[[str], str],
+    *,
+    position: str,
+    prefer_canvas: bool = False,
+) -> folium.Map:
+    """A folium map whose Leaflet assets are the app's own (never a CDN), with a metric scale."""
+    m = folium.Map(
+        location=list(center),
+        zoom_start=zoom,
+        tiles=None,
+        prefer_canvas=prefer_canvas,
+        control_scale=False,
+        zoom_control=True,
+        position=position,
+    )
+    m.add_child(MetricScale())
+    # instance attributes: the class lists (and their CDN URLs) stay untouched
+    m.default_js = [
+        ("leaflet", static_url("vendor/leaflet/leaflet.js")),
+        ("fm_leaflet_setup", static_url("js/leaflet-setup.js")),
+    ]
+    m.default_css = [("leaflet_css", static_url("vendor/leaflet/leaflet.css"))]
+    return m

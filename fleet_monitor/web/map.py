@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
+from fleet_monitor.palette import PALETTE
 from fleet_monitor.web.case_labels import rule_label
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.folium_map import build_map
@@ -39,22 +40,6 @@ VEHICLE_RULES = (
     "outside_mandatory_parking",
     "disabled_too_long",
     "idle_too_long",
-)
-
-# Distinct colours, readable on a light base map (Okabe-Ito first, then more).
-PALETTE = (
-    "#0072B2",
-    "#D55E00",
-    "#009E73",
-    "#CC79A7",
-    "#E69F00",
-    "#56B4E9",
-    "#7B3294",
-    "#8C510A",
-    "#1B7837",
-    "#B2182B",
-    "#4D4D4D",
-    "#F0E442",
 )
 
 

@@ -16,7 +16,7 @@ import orjson
 from folium.utilities import JsCode
 from markupsafe import Markup
 
-from fleet_monitor.web.folium_map import MapParts, MetricScale
+from fleet_monitor.web.folium_map import MapParts, local_map
 
 # light to dark (ColorBrewer YlOrRd, 5 classes)
 SCALE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
@@ -69,20 +69,7 @@ def build_density_map(
     static_url: Callable[[str], str],
 ) -> tuple[MapParts, list[tuple[str, float]]]:
     """The map, and its legend: (colour, upper bound) per class."""
-    m = folium.Map(
-        location=list(center),
-        zoom_start=zoom,
-        tiles=None,
-        control_scale=False,
-        zoom_control=True,
-        position="relative",
-    )
-    m.add_child(MetricScale())
-    m.default_js = [
-        ("leaflet", static_url("vendor/leaflet/leaflet.js")),
-        ("fm_leaflet_setup", static_url("js/leaflet-setup.js")),
-    ]
-    m.default_css = [("leaflet_css", static_url("vendor/leaflet/leaflet.css"))]
+    m = local_map(center, zoom, static_url, position="relative")
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=attribution, max_zoom=19, control=False).add_to(m)
     legend = classes([z.get("density_per_km2") for z in zones])
