@@ -45,9 +45,9 @@ def browse_the_demo_map(map_url: str, tmp_path: Path) -> None:
             assert "Opérateur" in popup.inner_text()
             page.keyboard.press("Escape")
             # toggle the water layer off in the layer control
-            page.locator(".leaflet-control-layers").hover()
-            water = page.locator(".leaflet-control-layers-overlays label", has_text="Eau")
-            water.locator("input").uncheck()
+            water = page.locator(".leaflet-control-layers-overlays label", has_text="Plans d’eau")
+            water.locator("input").dispatch_event("click")  # what a tap on the checkbox does
+            assert not water.locator("input").is_checked()
             assert page.evaluate(COUNT_JS)["zones"] < counts["zones"]
             # switch the language
             page.get_by_role("link", name="English").click()
