@@ -211,9 +211,10 @@ def run_scenario(page: Page, server: str, tmp_path: Path) -> None:
     page.fill("#fm-min-days", "0")
     page.locator(".leaflet-control-layers").hover()
     zone_toggle = page.locator(".leaflet-control-layers-overlays label", has_text="Plans d’eau")
-    zone_toggle.locator("input").uncheck()
+    zone_toggle.locator("input").dispatch_event("click")  # a tap; no race with the unfolding
+    assert not zone_toggle.locator("input").is_checked()
     assert page.evaluate(COUNT_JS) == {"vehicles": total, "zones": 1}
-    zone_toggle.locator("input").check()
+    zone_toggle.locator("input").dispatch_event("click")
     assert page.evaluate(COUNT_JS)["zones"] == 2
     page.mouse.move(600, 700)
     page.screenshot(path=str(tmp_path / "map_fr.png"))
