@@ -125,7 +125,8 @@ def store_vehicle_snapshot(
     continue_dwells: list[tuple[int, float]] = []
     aliases: list[tuple[Any, ...]] = []
     new_vehicles: list[tuple[Any, ...]] = []
-    upserts: list[tuple[CurrentRow, datetime | None]] = []
+    inserts: list[tuple[CurrentRow, datetime | None]] = []  # GBFS ids new to the feed
+    updates: list[tuple[CurrentRow, datetime | None]] = []  # ids already in vehicle_current
     deletes: list[str] = []
     missing: list[CurrentRow] = []
 
@@ -178,16 +179,16 @@ def store_vehicle_snapshot(
         else:
             reason = "moved" if row.state == v.state.value else "state"
             closes.append((row.dwell_id, observed_at, prev_obs, reason, fetch_id))
-        upserts.append(current_row(v, row.vehicle_id, open_dwell(v, row.vehicle_id, start_conf)))
+        updates.append(current_row(v, row.vehicle_id, open_dwell(v, row.vehicle_id, start_conf)))
     for v, row in diff.attrs_changed:
-        upserts.append(current_row(v, row.vehicle_id, row.dwell_id))
+        updates.append(current_row(v, row.vehicle_id, row.dwell_id))
     for v, row in diff.reappeared:
-        upserts.append(current_row(v, row.vehicle_id, row.dwell_id))
+        updates.append(current_row(v, row.vehicle_id, row.dwell_id))
     for v in diff.appeared:
         vid = next(vehicle_ids)
         new_vehicles.append((vid, operator_id, feed_id, observed_at, v.vehicle_id))
         aliases.append((vid, feed_id, v.vehicle_id, observed_at, None, None, None, fetch_id))
-        upserts.append(current_row(v, vid, open_dwell(v, vid, start_conf)))
+        inserts.append(current_row(v, vid, open_dwell(v, vid, start_conf)))
     for lk in diff.links:
         old, v = lk.old, lk.new
         aliases.append(
@@ -205,13 +206,13 @@ def store_vehicle_snapshot(
         deletes.append(old.gbfs_id)
         if lk.same_state:
             continue_dwells.append((old.dwell_id, lk.confidence))
-            upserts.append(current_row(v, old.vehicle_id, old.dwell_id))
+            inserts.append(current_row(v, old.vehicle_id, old.dwell_id))
         else:
             ended = old.missing_since or observed_at
             last_seen = old.last_seen_at if old.missing_since else prev_obs
             closes.append((old.dwell_id, ended, last_seen, "state", fetch_id))
             did = open_dwell(v, old.vehicle_id, start_conf, 1, lk.confidence)
-            upserts.append(current_row(v, old.vehicle_id, did))
+            inserts.append(current_row(v, old.vehicle_id, did))
     for row in diff.vanished:
         row.missing_since = observed_at
         row.last_seen_at = prev_obs
@@ -270,8 +271,11 @@ def store_vehicle_snapshot(
             " WHERE v.feed_id = %s AND v.gbfs_id = ANY(%s)",
             (observed_at, prev_obs, feed_id, [r.gbfs_id for r in missing]),
         )
-    if upserts:
-        _upsert_current(cur, feed_id, operator_id, upserts, observed_at, fetch_id)
+    if updates:
+        _update_current(cur, feed_id, operator_id, updates, observed_at, fetch_id)
+    if inserts:  # after the deletes: a linked id replaces its predecessor's row
+        with cur.copy(f"COPY vehicle_current ({_CURRENT_COLUMNS}) FROM STDIN") as cp:
+            _write_current(cp, feed_id, operator_id, inserts, observed_at, fetch_id)
 
     new_token = secrets.randbits(62)
     cur.execute(
@@ -281,7 +285,9 @@ def store_vehicle_snapshot(
     # ---- the cache follows the transaction; a rollback makes the token mismatch
     for gid in deletes:
         rows.pop(gid, None)
-    for r, _reported in upserts:
+    for r, _reported in updates:
+        rows[r.gbfs_id] = r
+    for r, _reported in inserts:
         rows[r.gbfs_id] = r
     fc.token = new_token
     return StoreResult(
@@ -289,51 +295,65 @@ def store_vehicle_snapshot(
     )
 
 
-def _upsert_current(
-    cur: Any,
+_CURRENT_COLUMNS = (
+    "feed_id, gbfs_id, operator_id, vehicle_id, dwell_id, lat, lon, geom, state,"
+    " vehicle_type_id, station_id, range_m, fuel_percent, last_reported, first_seen_at, fetch_id"
+)
+
+
+def _write_current(
+    cp: Any,
     feed_id: int,
     operator_id: int,
-    upserts: list[tuple[CurrentRow, datetime | None]],
+    rows: list[tuple[CurrentRow, datetime | None]],
     observed_at: datetime,
     fetch_id: int | None,
 ) -> None:
-    cur.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS _vc_upsert (LIKE vehicle_current) ON COMMIT DELETE ROWS"
-    )
-    cur.execute("DELETE FROM _vc_upsert")  # cheaper than TRUNCATE on a small temp table
-    with cur.copy(
-        "COPY _vc_upsert (feed_id, gbfs_id, operator_id, vehicle_id, dwell_id, lat, lon, geom,"
-        " state, vehicle_type_id, station_id, range_m, fuel_percent, last_reported,"
-        " first_seen_at, fetch_id) FROM STDIN"
-    ) as cp:
-        for r, reported in upserts:
-            cp.write_row(
-                (
-                    feed_id,
-                    r.gbfs_id,
-                    operator_id,
-                    r.vehicle_id,
-                    r.dwell_id,
-                    r.lat,
-                    r.lon,
-                    _ewkt(r.lat, r.lon),
-                    r.state,
-                    r.vehicle_type_id,
-                    r.station_id,
-                    r.range_m,
-                    r.fuel_percent,
-                    reported,
-                    observed_at,
-                    fetch_id,
-                )
+    write = cp.write_row
+    for r, reported in rows:
+        write(
+            (
+                feed_id,
+                r.gbfs_id,
+                operator_id,
+                r.vehicle_id,
+                r.dwell_id,
+                r.lat,
+                r.lon,
+                _ewkt(r.lat, r.lon),
+                r.state,
+                r.vehicle_type_id,
+                r.station_id,
+                r.range_m,
+                r.fuel_percent,
+                reported,
+                observed_at,
+                fetch_id,
             )
+        )
+
+
+def _update_current(
+    cur: Any,
+    feed_id: int,
+    operator_id: int,
+    rows: list[tuple[CurrentRow, datetime | None]],
+    observed_at: datetime,
+    fetch_id: int | None,
+) -> None:
+    """Rewrite the rows of ids already in ``vehicle_current`` (moved, changed, back)."""
     cur.execute(
-        "INSERT INTO vehicle_current AS vc SELECT * FROM _vc_upsert"
-        " ON CONFLICT (feed_id, gbfs_id) DO UPDATE SET"
-        " vehicle_id = EXCLUDED.vehicle_id, dwell_id = EXCLUDED.dwell_id,"
-        " lat = EXCLUDED.lat, lon = EXCLUDED.lon, geom = EXCLUDED.geom, state = EXCLUDED.state,"
-        " vehicle_type_id = EXCLUDED.vehicle_type_id, station_id = EXCLUDED.station_id,"
-        " range_m = EXCLUDED.range_m, fuel_percent = EXCLUDED.fuel_percent,"
-        " last_reported = EXCLUDED.last_reported, missing_since = NULL, last_seen_at = NULL,"
-        " fetch_id = EXCLUDED.fetch_id"
+        "CREATE TEMP TABLE IF NOT EXISTS _vc_update (LIKE vehicle_current) ON COMMIT DELETE ROWS"
+    )
+    cur.execute("DELETE FROM _vc_update")  # cheaper than TRUNCATE on a small temp table
+    with cur.copy(f"COPY _vc_update ({_CURRENT_COLUMNS}) FROM STDIN") as cp:
+        _write_current(cp, feed_id, operator_id, rows, observed_at, fetch_id)
+    cur.execute(
+        "UPDATE vehicle_current AS vc SET"
+        " vehicle_id = u.vehicle_id, dwell_id = u.dwell_id, lat = u.lat, lon = u.lon,"
+        " geom = u.geom, state = u.state, vehicle_type_id = u.vehicle_type_id,"
+        " station_id = u.station_id, range_m = u.range_m, fuel_percent = u.fuel_percent,"
+        " last_reported = u.last_reported, missing_since = NULL, last_seen_at = NULL,"
+        " fetch_id = u.fetch_id"
+        " FROM _vc_update u WHERE vc.feed_id = u.feed_id AND vc.gbfs_id = u.gbfs_id"
     )

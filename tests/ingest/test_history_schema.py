@@ -1,0 +1,81 @@
+"""The ingest schema: migrations match the models; history goes with its feed.
+
+The history tables have no per-row foreign keys (migration 0006, for the poll
+time); a statement trigger on ``feed`` must still delete a feed's history.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from gbfs_ingest.db import Base
+from gbfs_ingest.model import FeedType, Vehicle
+from gbfs_ingest.registry import ensure_feed, ensure_operator
+from gbfs_ingest.vehicle_store import VehicleStateCache, store_vehicle_snapshot
+
+HISTORY = ("vehicle", "vehicle_alias", "vehicle_current", "dwell")
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+def test_migrations_match_the_ingest_models(engine: Engine) -> None:
+    tables = set(Base.metadata.tables)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diffs = compare_metadata(context, Base.metadata)
+    ours = [d for d in diffs if any(f"'{t}'" in str(d) or f"{t}." in str(d) for t in tables)]
+    assert ours == []
+
+
+def test_history_tables_have_no_row_level_foreign_keys(engine: Engine) -> None:
+    with engine.connect() as conn:
+        fks = conn.execute(
+            text(
+                "SELECT conrelid::regclass::text FROM pg_constraint"
+                " WHERE contype = 'f' AND conrelid::regclass::text = ANY(:t)"
+            ),
+            {"t": list(HISTORY)},
+        ).all()
+    assert fks == []
+
+
+def _counts(engine: Engine, feed_id: int) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            t: conn.execute(
+                text(f"SELECT count(*) FROM {t} WHERE feed_id = :f"), {"f": feed_id}
+            ).scalar_one()
+            for t in HISTORY
+        }
+
+
+def test_deleting_an_operator_deletes_its_history_only(engine: Engine) -> None:
+    feeds = []
+    with Session(engine) as s, s.begin():
+        for slug in ("gone", "kept"):
+            op = ensure_operator(s, slug, slug.title(), None)
+            fid = ensure_feed(s, op, FeedType.VEHICLE_STATUS, "free_bike_status", "x", "2.3")
+            feeds.append((op, fid))
+    cache = VehicleStateCache()
+    for op, fid in feeds:
+        with Session(engine) as s, s.begin():
+            store_vehicle_snapshot(
+                s,
+                feed_id=fid,
+                operator_id=op,
+                vehicles=[Vehicle(f"v{i}", 45.9 + i * 0.001, 6.13) for i in range(3)],
+                observed_at=T0,
+                fetch_id=None,
+                cache=cache,
+                noise_m=15,
+                link_m=15,
+            )
+    assert _counts(engine, feeds[0][1]) == dict.fromkeys(HISTORY, 3)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM operator WHERE slug = 'gone'"))
+    assert _counts(engine, feeds[0][1]) == dict.fromkeys(HISTORY, 0)
+    assert _counts(engine, feeds[1][1]) == dict.fromkeys(HISTORY, 3)
