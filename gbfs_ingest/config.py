@@ -30,6 +30,10 @@ class IngestSettings:
     rotation_link_m: float = 15.0
     raw_retention_days: int = 90
     validate_schema: bool = True
+    # bodies at least this large are validated by worker processes while the poll
+    # parses and stores (gbfs_ingest/validate_worker.py); 0 workers: in the poll
+    validate_offload_min_kb: int = 256
+    validate_workers: int = 1
     allow_private_networks: bool = False
     allowed_private_hosts: tuple[str, ...] = ()
     preferred_languages: tuple[str, ...] = ("fr", "en")

@@ -24,11 +24,11 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from gbfs_ingest import store
+from gbfs_ingest import store, validate_worker
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.model import FeedType, Finding, ParsedFeed
 from gbfs_ingest.parse import ParseError, detect_version, parse_feed
-from gbfs_ingest.validate import validate_document
+from gbfs_ingest.parse.vehicles_fast import parse_vehicle_status_fast
 from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection, store_vehicle_snapshot
 
 REALTIME = {FeedType.VEHICLE_STATUS, FeedType.STATION_STATUS}
@@ -127,13 +127,28 @@ def process_body(
         _check_staleness_only(session, feed, fetched_at, settings, fetch_id)
         return ProcessResult("unchanged", fetch_id)
 
+    # large bodies: the schema check runs in a worker process while this one parses
+    validation = None
+    if settings.validate_schema and len(body) >= settings.validate_offload_min_kb * 1024:
+        validation = validate_worker.validate_later(
+            feed.feed_type, feed.version, body, workers=settings.validate_workers
+        )
+    doc: dict[str, Any] | None = None
     try:
-        doc = orjson.loads(body)
-        if not isinstance(doc, dict) or "data" not in doc:
-            raise ParseError("not a GBFS document: no top-level 'data' object")
-        version, _guessed = detect_version(doc, feed.version)
-        parsed = parse_feed(feed.feed_type, doc, version)
+        parsed = None
+        if feed.feed_type is FeedType.VEHICLE_STATUS:  # typed decoding of clean files
+            parsed = parse_vehicle_status_fast(body, feed.version)
+        if parsed is not None:
+            version = parsed.version
+        else:
+            doc = orjson.loads(body)
+            if not isinstance(doc, dict) or "data" not in doc:
+                raise ParseError("not a GBFS document: no top-level 'data' object")
+            version, _guessed = detect_version(doc, feed.version)
+            parsed = parse_feed(feed.feed_type, doc, version)
     except (orjson.JSONDecodeError, ParseError, ValueError, TypeError) as exc:
+        if validation is not None:
+            validation.cancel()
         store.store_raw(session, body, fetched_at, digest, compressed)  # evidence of the fault
         message = f"unreadable {feed.feed_type.value}: {exc}"
         fetch_id = store.record_fetch(
@@ -145,9 +160,6 @@ def process_body(
 
     store.store_raw(session, body, fetched_at, digest, compressed)
     findings = list(parsed.findings)
-    if settings.validate_schema:
-        findings.extend(validate_document(feed.feed_type, version, doc))
-    schema_errors = sum(f.count for f in findings if f.severity == "schema")
     # live: we saw it now; replayed files: the file's own last_updated
     observed_at = fetched_at if live else _observed_at(parsed.last_updated, fetched_at)
     fetch_id = store.record_fetch(
@@ -158,7 +170,7 @@ def process_body(
         data_updated_at=parsed.last_updated,
         record_count=len(parsed.records),
         invalid_count=parsed.invalid_records,
-        schema_error_count=schema_errors,
+        schema_error_count=0,
         findings=findings,
         version=version,
         **base,
@@ -169,7 +181,6 @@ def process_body(
         version=version,
         records=len(parsed.records),
         invalid=parsed.invalid_records,
-        schema_errors=schema_errors,
         ttl=parsed.ttl,
         observed_at=observed_at,
         findings=findings,
@@ -177,29 +188,48 @@ def process_body(
     _set_feed(
         session, feed.id, fetched_at, success=True, digest=digest, parsed=parsed, version=version
     )
+    fetch_update = _apply_or_hold(
+        session, feed, parsed, result, fetched_at, digest, settings, cache, live
+    )
+    # the schema findings last: a worker may have been validating all along
+    if settings.validate_schema:
+        findings.extend(
+            validate_worker.schema_findings(feed.feed_type, version, doc, body, validation)
+        )
+        result.schema_errors = sum(f.count for f in findings if f.severity == "schema")
+        fetch_update.update(findings=findings, schema_error_count=result.schema_errors)
+    store.update_fetch(session, fetch_id, **fetch_update)
+    return result
 
+
+def _apply_or_hold(
+    session: Session,
+    feed: FeedRow,
+    parsed: ParsedFeed,
+    result: ProcessResult,
+    fetched_at: datetime,
+    digest: str,
+    settings: IngestSettings,
+    cache: VehicleStateCache,
+    live: bool,
+) -> dict[str, Any]:
+    """Apply the parsed records unless an outage holds them; returns the fetch's update."""
+    fetch_id, observed_at = result.fetch_id, result.observed_at
+    assert observed_at is not None
     outage = _realtime_outage(session, feed, parsed, fetched_at, settings, live)
     if outage is not None:
         kind, detail = outage
         store.start_outage(session, feed.id, kind, fetched_at, fetch_id, detail)
-        store.update_fetch(session, fetch_id, outcome=kind, error=detail)
         result.outcome = kind
-        return result
+        return {"outcome": kind, "error": detail}
     was_open = store.end_outage(session, feed.id, observed_at, fetch_id)
     result.changed = _apply(
         session, feed, parsed, observed_at, fetch_id, digest, settings, cache, after_gap=was_open
     )
     if result.changed < 0:
         result.outcome, result.changed = "not_applied", 0
-        store.update_fetch(
-            session,
-            fetch_id,
-            outcome="not_applied",
-            error="not newer than the last stored observation",
-        )
-    else:
-        store.update_fetch(session, fetch_id, changed_count=result.changed)
-    return result
+        return {"outcome": "not_applied", "error": "not newer than the last stored observation"}
+    return {"changed_count": result.changed}
 
 
 def record_failure(

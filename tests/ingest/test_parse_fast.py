@@ -1,0 +1,134 @@
+"""The typed fast path for vehicle files gives exactly what the tolerant parser gives.
+
+It may decline (return None) whenever a file is not clean; when it accepts one,
+the vehicles and the findings must be identical to :func:`parse_bytes`.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import orjson
+import pytest
+
+from gbfs_ingest.model import FeedType
+from gbfs_ingest.parse import detect_version, parse_bytes
+from gbfs_ingest.parse.vehicles_fast import parse_vehicle_status_fast
+from tests.conftest import GBFS_REAL
+
+CAPTURES = sorted(
+    [*GBFS_REAL.glob("*/free_bike_status*.json"), *GBFS_REAL.glob("*/vehicle_status*.json")]
+)
+
+
+def _same(body: bytes, declared: str) -> bool:
+    """Assert fast == tolerant when the fast path accepts; return whether it did."""
+    fast = parse_vehicle_status_fast(body, declared)
+    slow = parse_bytes(FeedType.VEHICLE_STATUS, body, declared)
+    if fast is None:
+        return False
+    assert fast.records == slow.records
+    assert [(v.current_range_meters, v.last_reported) for v in fast.records] == [
+        (v.current_range_meters, v.last_reported) for v in slow.records
+    ]
+    assert sorted(map(repr, fast.findings)) == sorted(map(repr, slow.findings))
+    assert (fast.version, fast.last_updated, fast.ttl, fast.invalid_records) == (
+        slow.version,
+        slow.last_updated,
+        slow.ttl,
+        slow.invalid_records,
+    )
+    return True
+
+
+@pytest.mark.parametrize("path", CAPTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_real_captures_agree_with_the_tolerant_parser(path: Path) -> None:
+    body = path.read_bytes()
+    declared, _ = detect_version(orjson.loads(body))
+    _same(body, declared)
+
+
+def test_several_real_captures_take_the_fast_path() -> None:
+    accepted = []
+    for path in CAPTURES:
+        body = path.read_bytes()
+        declared, _ = detect_version(orjson.loads(body))
+        if _same(body, declared):
+            accepted.append(path.parent.name)
+    assert len(accepted) >= 3, accepted
+
+
+def _clean(n: int = 30, v3: bool = False) -> dict:
+    rng = random.Random(5)
+    key = "vehicle_id" if v3 else "bike_id"
+    recs = [
+        {
+            key: f"id{i}",
+            "lat": round(45.9 + rng.random() / 50, 6),
+            "lon": round(6.1 + rng.random() / 50, 6),
+            "is_reserved": False,
+            "is_disabled": i % 7 == 0,
+            "vehicle_type_id": "scooter",
+            "current_range_meters": rng.randint(0, 30000),
+            "current_fuel_percent": round(rng.random(), 2),
+            "last_reported": f"2026-11-02T08:00:0{i % 10}Z" if v3 else 1793606400 + i,
+            "rental_uris": {"android": f"app://{i}", "web": f"https://x/{i}"},
+        }
+        for i in range(n)
+    ]
+    data = {"vehicles": recs} if v3 else {"bikes": recs}
+    last = "2026-11-02T08:01:00Z" if v3 else 1793606460
+    return {"last_updated": last, "ttl": 0, "version": "3.0" if v3 else "2.3", "data": data}
+
+
+@pytest.mark.parametrize("v3", [False, True])
+def test_clean_files_are_accepted(v3: bool) -> None:
+    assert _same(orjson.dumps(_clean(v3=v3)), "3.0" if v3 else "2.3")
+
+
+QUIRKS = {
+    "string coordinates": lambda d, r: r.__setitem__("lat", str(r["lat"])),
+    "0/1 booleans": lambda d, r: r.__setitem__("is_reserved", 0),
+    "missing boolean": lambda d, r: r.pop("is_disabled"),
+    "empty id": lambda d, r: r.__setitem__("bike_id", ""),
+    "numeric id": lambda d, r: r.__setitem__("bike_id", 12),
+    "duplicate id": lambda d, r: r.__setitem__("bike_id", "id0"),
+    "null island": lambda d, r: (r.__setitem__("lat", 0), r.__setitem__("lon", 0.0)),
+    "near null island": lambda d, r: (r.__setitem__("lat", 1e-7), r.__setitem__("lon", 0.0)),
+    "out of range": lambda d, r: r.__setitem__("lat", 95.0),
+    "no position, at a station": lambda d, r: (
+        r.pop("lat"),
+        r.pop("lon"),
+        r.__setitem__("station_id", "s1"),
+    ),
+    "null position": lambda d, r: r.__setitem__("lon", None),
+    "fuel 0-100": lambda d, r: r.__setitem__("current_fuel_percent", 55),
+    "negative range": lambda d, r: r.__setitem__("current_range_meters", -3),
+    "legacy type": lambda d, r: (r.pop("vehicle_type_id"), r.__setitem__("type", "scooter")),
+    "float timestamp": lambda d, r: r.__setitem__("last_reported", 1793606400.5),
+    "implausible timestamp": lambda d, r: r.__setitem__("last_reported", 12),
+    "future timestamp": lambda d, r: r.__setitem__("last_reported", 1893606400),
+    "rental_uris not an object": lambda d, r: r.__setitem__("rental_uris", "x"),
+    "record not an object": lambda d, r: d["data"]["bikes"].append(3),
+    "no version": lambda d, r: d.pop("version"),
+    "version v2.3": lambda d, r: d.__setitem__("version", "v2.3"),
+    "string last_updated": lambda d, r: d.__setitem__("last_updated", "1793606460"),
+    "negative ttl": lambda d, r: d.__setitem__("ttl", -1),
+    "vehicles key in 2.3": lambda d, r: d.__setitem__("data", {"vehicles": d["data"]["bikes"]}),
+}
+
+
+@pytest.mark.parametrize("quirk", sorted(QUIRKS))
+def test_quirks_give_the_same_result_either_way(quirk: str) -> None:
+    doc = _clean()
+    QUIRKS[quirk](doc, doc["data"]["bikes"][3] if "bikes" in doc["data"] else {})
+    _same(orjson.dumps(doc), "2.3")
+
+
+def test_a_bom_or_another_version_family_declines() -> None:
+    body = orjson.dumps(_clean())
+    assert parse_vehicle_status_fast(b"\xef\xbb\xbf" + body, "2.3") is None
+    assert parse_vehicle_status_fast(body, "3.0") is None
+    assert parse_vehicle_status_fast(body, None) is None
+    assert parse_vehicle_status_fast(b"{not json", "2.3") is None
