@@ -137,7 +137,8 @@ def process_body(
     try:
         parsed = None
         if feed.feed_type is FeedType.VEHICLE_STATUS:  # typed decoding of clean files
-            parsed = parse_vehicle_status_fast(body, feed.version)
+            memo = cache.for_feed(feed.id).parse_memo
+            parsed = parse_vehicle_status_fast(body, feed.version, memo)
         if parsed is not None:
             version = parsed.version
         else:

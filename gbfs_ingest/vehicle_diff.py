@@ -47,6 +47,10 @@ class CurrentRow:
     fuel_percent: float | None
     missing_since: datetime | None = None
     last_seen_at: datetime | None = None
+    # the Vehicle this row was last compared equal to or built from: the parser
+    # reuses the object for a byte-identical record, so ``source is v`` means
+    # "unchanged" without comparing (Vehicles are read-only once parsed)
+    source: Vehicle | None = None
 
 
 @dataclass(slots=True)
@@ -117,6 +121,9 @@ def diff_vehicles(
         if row is None:
             new_ids.append(v)
             continue
+        if row.source is v and row.missing_since is None:
+            unchanged += 1
+            continue
         state = "disabled" if v.is_disabled else ("reserved" if v.is_reserved else "available")
         # fast path: the vehicle did not move at all (the common case)
         if v.lat == row.lat and v.lon == row.lon and v.station_id == row.station_id:
@@ -140,6 +147,7 @@ def diff_vehicles(
             out.attrs_changed.append((v, row))
         else:
             unchanged += 1
+            row.source = v  # bookkeeping only: the next poll may skip the comparison
     out.unchanged = unchanged
 
     vanished_now: list[CurrentRow] = []

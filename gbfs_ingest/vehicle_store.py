@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gbfs_ingest.model import Vehicle
+from gbfs_ingest.parse.vehicles_fast import VehicleMemo
 from gbfs_ingest.vehicle_diff import CurrentRow, VehicleDiff, diff_vehicles
 
 
@@ -24,6 +25,8 @@ from gbfs_ingest.vehicle_diff import CurrentRow, VehicleDiff, diff_vehicles
 class FeedCache:
     token: int | None = None
     rows: dict[str, CurrentRow] = field(default_factory=dict)
+    # the previous clean file's records, for the parser (independent of the token)
+    parse_memo: VehicleMemo = field(default_factory=VehicleMemo)
 
 
 class VehicleStateCache:
@@ -170,6 +173,7 @@ def store_vehicle_snapshot(
             v.station_id,
             v.current_range_meters,
             v.current_fuel_percent,
+            source=v,
         )
         return row, v.last_reported
 
@@ -236,14 +240,16 @@ def store_vehicle_snapshot(
             for rec in aliases:
                 cp.write_row(rec)
     if closes:
-        ids, ended, seen, reasons, fids = zip(*closes, strict=True)
-        cur.execute(
-            "UPDATE dwell d SET ended_at = t.e, last_seen_at = t.s, end_reason = t.r,"
-            " end_fetch_id = t.f FROM unnest(%s::bigint[], %s::timestamptz[],"
-            " %s::timestamptz[], %s::text[], %s::bigint[]) AS t(id, e, s, r, f)"
-            " WHERE d.id = t.id",
-            (list(ids), list(ended), list(seen), list(reasons), list(fids)),
-        )
+        # few distinct (end, last seen, reason) per poll: one UPDATE per group, ids only
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        for dwell_id, *how in closes:
+            groups.setdefault(tuple(how), []).append(dwell_id)
+        for (ended, seen, reason, end_fetch), ids in groups.items():
+            cur.execute(
+                "UPDATE dwell SET ended_at = %s, last_seen_at = %s, end_reason = %s,"
+                " end_fetch_id = %s WHERE id = ANY(%s)",
+                (ended, seen, reason, end_fetch, ids),
+            )
     if continue_dwells:
         ids, confs = zip(*continue_dwells, strict=True)
         cur.execute(

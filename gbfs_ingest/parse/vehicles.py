@@ -8,6 +8,7 @@ for the odd value, so findings cost nothing on clean data.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from gbfs_ingest.model import FormFactor, Vehicle, VehicleType
@@ -210,7 +211,7 @@ def _parse_vehicles(
         )
     if fuel_over_one:
         _fix_fuel_scale(fc, p_fp, out, fuel_over_one)
-    _check_synthetic_last_reported(ctx, fc, item, out, ts)
+    _check_synthetic_last_reported(ctx, fc, item, out, ts.good)
     ctx.dropped += dropped + duplicates
     return out
 
@@ -285,15 +286,18 @@ def _fix_fuel_scale(fc: FindingCollector, path: str, out: list[Vehicle], over_on
 
 
 def _check_synthetic_last_reported(
-    ctx: Ctx, fc: FindingCollector, item: str, out: list[Vehicle], ts: TimestampReader
+    ctx: Ctx, fc: FindingCollector, item: str, out: list[Vehicle], good: dict[Any, datetime]
 ) -> None:
-    """Every vehicle reporting at the very same second is a fake last_reported."""
-    if len(ts.good) != 1 or len(out) < 10:
+    """Every vehicle reporting at the very same second is a fake last_reported.
+
+    ``good`` maps each distinct raw ``last_reported`` read without a finding to its time.
+    """
+    if len(good) != 1 or len(out) < 10:
         return
     reported = sum(1 for v in out if v.last_reported is not None)
     if reported != len(out):
         return
-    (value,) = ts.good.values()
+    (value,) = good.values()
     same = " (= last_updated)" if value == ctx.last_updated else ""
     fc.add(
         WARNING,

@@ -15,6 +15,7 @@ on every real capture and on crafted quirks.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
@@ -26,7 +27,7 @@ from ._common import Ctx, FindingCollector, TimestampReader, gc_paused, read_env
 from .vehicles import _check_synthetic_last_reported
 from .version import detect_version, normalise_version
 
-__all__ = ["parse_vehicle_status_fast"]
+__all__ = ["VehicleMemo", "parse_vehicle_status_fast"]
 
 _Id = Annotated[str, Meta(min_length=1)]
 _Lat = Annotated[float, Meta(ge=-90.0, le=90.0)]
@@ -64,38 +65,69 @@ class _RecordV3(_Record, gc=False, rename={"legacy_type": "type"}):
     last_reported: str | None = None
 
 
-class _DataV2(Struct, gc=False):
-    bikes: list[_RecordV2]
+class _RawDataV2(Struct, gc=False):
+    bikes: list[msgspec.Raw]
 
 
-class _DataV3(Struct, gc=False):
-    vehicles: list[_RecordV3]
+class _RawDataV3(Struct, gc=False):
+    vehicles: list[msgspec.Raw]
 
 
 class _EnvelopeV2(Struct, gc=False):
-    data: _DataV2
+    data: _RawDataV2
     last_updated: Any = UNSET
     ttl: Any = UNSET
     version: Any = UNSET
 
 
 class _EnvelopeV3(Struct, gc=False):
-    data: _DataV3
+    data: _RawDataV3
     last_updated: Any = UNSET
     ttl: Any = UNSET
     version: Any = UNSET
 
 
-_DECODERS = {
+_ENVELOPES = {
     "2": msgspec.json.Decoder(_EnvelopeV2),
     "3": msgspec.json.Decoder(_EnvelopeV3),
 }
+_RECORDS = {
+    "2": msgspec.json.Decoder(list[_RecordV2]),
+    "3": msgspec.json.Decoder(list[_RecordV3]),
+}
 
 
-def parse_vehicle_status_fast(body: bytes, declared: str | None) -> ParsedFeed | None:
-    """Parse a clean vehicle file of the ``declared`` version family, or return None."""
+class VehicleMemo:
+    """One feed's previous clean file: each vehicle record's raw JSON text -> its Vehicle.
+
+    Most records of a poll are byte-for-byte those of the previous poll (a
+    parked vehicle publishes the same text again), so only the others are
+    decoded and converted; the rest reuse the previous :class:`Vehicle`
+    objects, which callers must therefore treat as read-only. Only records read
+    without any finding are remembered, so the findings stay exact. Kept per
+    feed by the caller (``VehicleStateCache``); pure otherwise.
+    """
+
+    __slots__ = ("by_raw", "last_updated", "version")
+
+    def __init__(self) -> None:
+        self.version: str | None = None
+        self.last_updated: datetime | None = None
+        # raw text -> (the same bytes, kept as key; vehicle; raw last_reported)
+        self.by_raw: dict[bytes, tuple[bytes, Vehicle, Any]] = {}
+
+
+def parse_vehicle_status_fast(
+    body: bytes, declared: str | None, memo: VehicleMemo | None = None
+) -> ParsedFeed | None:
+    """Parse a clean vehicle file of the ``declared`` version family, or return None.
+
+    With a ``memo`` (updated in place), records unchanged since the memo's
+    file are not decoded again.
+    """
     family = (normalise_version(declared)[0] or "")[:1] if declared else ""
-    decoder = _DECODERS.get("2" if family == "1" else family)
+    family = "2" if family == "1" else family
+    decoder = _ENVELOPES.get(family)
     if decoder is None or body[:3] == b"\xef\xbb\xbf":
         return None
     try:
@@ -110,56 +142,88 @@ def parse_vehicle_status_fast(body: bytes, declared: str | None) -> ParsedFeed |
         if not isinstance(value, UnsetType):
             head[key] = value
     used, guessed = detect_version(head, declared)
-    if guessed or ("2" if used[0] == "1" else used[0]) != ("2" if family == "1" else family):
-        return None
-    fc = FindingCollector()
-    if env.version != used or normalise_version(declared)[0] != used:
+    if guessed or env.version != used or normalise_version(declared)[0] != used:
         return None  # version findings: left to the tolerant path
+    fc = FindingCollector()
     ctx = Ctx(used, fc, None)
     ctx.last_updated, ttl = read_envelope(head, ctx)
-    if ctx.v3:
-        records: list[Any] = env.data.vehicles
-        id_key, item = "vehicle_id", "/data/vehicles/*"
-    else:
-        records = env.data.bikes
-        id_key, item = "bike_id", "/data/bikes/*"
-    if not records:
+    raws: list[msgspec.Raw] = env.data.vehicles if ctx.v3 else env.data.bikes
+    if not raws:
         return None  # an empty list has its own finding: the tolerant path's job
-    with gc_paused(len(records)):
-        vehicles = _to_vehicles(ctx, records, id_key, item)
+    item = "/data/vehicles/*" if ctx.v3 else "/data/bikes/*"
+    if memo is not None and (
+        memo.version != used
+        or memo.last_updated is None
+        or ctx.last_updated is None
+        or ctx.last_updated < memo.last_updated  # timestamps were judged against it
+    ):
+        memo.by_raw.clear()
+    with gc_paused(len(raws)):
+        vehicles = _to_vehicles(ctx, family, raws, item, memo)
     if vehicles is None:
+        if memo is not None:
+            memo.by_raw.clear()
         return None
+    if memo is not None:
+        memo.version, memo.last_updated = used, ctx.last_updated
     return ParsedFeed(
         FeedType.VEHICLE_STATUS, used, ctx.last_updated, ttl, vehicles, 0, fc.to_list()
     )
 
 
-def _to_vehicles(ctx: Ctx, records: list[Any], id_key: str, item: str) -> list[Vehicle] | None:
+def _to_vehicles(
+    ctx: Ctx, family: str, raws: list[msgspec.Raw], item: str, memo: VehicleMemo | None
+) -> list[Vehicle] | None:
+    known = memo.by_raw if memo is not None else {}
+    get_known = known.get
+    out: list[Vehicle | None] = []
+    append = out.append
+    keys: list[bytes] = []
+    remembered: list[tuple[bytes, Vehicle, Any] | None] = []
+    fresh: list[int] = []  # positions of records to decode
+    for raw in raws:
+        key = bytes(raw)
+        hit = get_known(key)
+        if hit is None:
+            fresh.append(len(out))
+            keys.append(key)
+            append(None)
+        else:
+            keys.append(hit[0])
+            append(hit[1])
+        remembered.append(hit)
+    if fresh:
+        try:
+            records = _RECORDS[family].decode(b"[" + b",".join(keys[i] for i in fresh) + b"]")
+        except msgspec.ValidationError:
+            return None
+    else:
+        records = []
     ts = TimestampReader(ctx, item + "/last_reported")
     ts_good, ts_slow, ts_type = ts.good.get, ts.slow, ts.fast_type
-    seen: set[str] = set()
-    seen_add = seen.add
-    out: list[Vehicle] = []
-    append = out.append
+    good_raw: dict[Any, datetime] = {}
     new_vehicle = Vehicle
     unset = UNSET
     v3 = ctx.v3
-    for r in records:
+    for pos, r in zip(fresh, records, strict=True):
         vid = r.vehicle_id if v3 else r.bike_id
         lat = r.lat
         lon = r.lon
         if (
             not vid
-            or vid in seen
             or (-1e-6 < lat < 1e-6 and -1e-6 < lon < 1e-6)
             or r.vehicle_type is not unset
             or r.legacy_type is not unset
         ):
-            return None  # missing id, duplicate, null island, legacy type: tolerant path
-        seen_add(vid)
-        lr = r.last_reported
-        if lr is not None:
-            lr = (ts_good(lr) or ts_slow(lr)) if type(lr) is ts_type else ts_slow(lr)
+            return None  # missing id, null island, legacy type: tolerant path
+        raw_lr = r.last_reported
+        lr = None
+        clean = True
+        if raw_lr is not None:
+            lr = ts_good(raw_lr) if type(raw_lr) is ts_type else None
+            if lr is None:
+                lr = ts_slow(raw_lr)
+                clean = lr is not None and ts_good(raw_lr) is not None
         uri = r.rental_uris  # one link for the map: web, else the Android or iOS one
         if uri is not None:
             if type(uri) is dict:
@@ -168,22 +232,33 @@ def _to_vehicles(ctx: Ctx, records: list[Any], id_key: str, item: str) -> list[V
                     uri = None
             else:
                 uri = None
-        append(
-            new_vehicle(
-                vid,
-                lat,
-                lon,
-                r.is_reserved,
-                r.is_disabled,
-                r.vehicle_type_id,
-                r.station_id,
-                r.home_station_id,
-                r.current_range_meters,
-                r.current_fuel_percent,
-                lr,
-                r.pricing_plan_id,
-                uri,
-            )
+        v = new_vehicle(
+            vid,
+            lat,
+            lon,
+            r.is_reserved,
+            r.is_disabled,
+            r.vehicle_type_id,
+            r.station_id,
+            r.home_station_id,
+            r.current_range_meters,
+            r.current_fuel_percent,
+            lr,
+            r.pricing_plan_id,
+            uri,
         )
-    _check_synthetic_last_reported(ctx, ctx.findings, item, out, ts)
-    return out
+        out[pos] = v
+        remembered[pos] = (keys[pos], v, raw_lr) if clean else None
+    vehicles: list[Vehicle] = out  # type: ignore[assignment]  # every hole is filled
+    if len({v.vehicle_id for v in vehicles}) != len(vehicles):
+        return None  # duplicate ids: the tolerant path keeps the first, with a finding
+    # distinct raw last_reported read without a finding, as the tolerant parser counts them
+    for hit in remembered:
+        if hit is not None and hit[2] is not None:
+            good_raw[hit[2]] = hit[1].last_reported  # type: ignore[assignment]
+    for raw_lr, when in ts.good.items():
+        good_raw[raw_lr] = when
+    _check_synthetic_last_reported(ctx, ctx.findings, item, vehicles, good_raw)
+    if memo is not None:
+        memo.by_raw = {hit[0]: hit for hit in remembered if hit is not None}
+    return vehicles

@@ -132,3 +132,64 @@ def test_a_bom_or_another_version_family_declines() -> None:
     assert parse_vehicle_status_fast(body, "3.0") is None
     assert parse_vehicle_status_fast(body, None) is None
     assert parse_vehicle_status_fast(b"{not json", "2.3") is None
+
+
+def test_a_memo_reuses_unchanged_records_and_changes_nothing_else() -> None:
+    from gbfs_ingest.parse.vehicles_fast import VehicleMemo
+
+    memo = VehicleMemo()
+    doc = _clean(200)
+    bikes = doc["data"]["bikes"]
+    previous: dict[str, object] = {}
+    for k in range(6):
+        doc["last_updated"] += 60
+        if k:
+            for r in bikes[k * 10 : k * 10 + 15]:  # moves, a state change, a new id
+                r["lat"] = round(r["lat"] + 0.001, 6)
+                r["is_disabled"] = not r["is_disabled"]
+            bikes[k]["bike_id"] = f"new{k}"
+        if k == 3:  # one record with an implausible time: never remembered
+            bikes[50]["last_reported"] = 12
+        if k == 5:
+            bikes[50]["last_reported"] = 1793606400
+        body = orjson.dumps(doc)
+        fast = parse_vehicle_status_fast(body, "2.3", memo)
+        slow = parse_bytes(FeedType.VEHICLE_STATUS, body, "2.3")
+        assert fast is not None
+        assert fast.records == slow.records
+        assert sorted(map(repr, fast.findings)) == sorted(map(repr, slow.findings))
+        reused = sum(1 for v in fast.records if previous.get(v.vehicle_id) is v)
+        if k:
+            assert 150 <= reused <= 185  # the untouched records are the previous objects
+        previous = {v.vehicle_id: v for v in fast.records}
+        assert len(memo.by_raw) == len(bikes) - (1 if k in (3, 4) else 0)
+
+
+def test_a_memo_is_dropped_for_an_older_file_or_another_version() -> None:
+    from gbfs_ingest.parse.vehicles_fast import VehicleMemo
+
+    memo = VehicleMemo()
+    doc = _clean(50)
+    # far in the future of an older file: implausible there, plausible in the newer one
+    doc["data"]["bikes"][0]["last_reported"] = doc["last_updated"] + 86_400 + 30
+    doc["last_updated"] += 60
+    newer = parse_vehicle_status_fast(orjson.dumps(doc), "2.3", memo)
+    assert newer is not None and newer.records[0].last_reported is not None
+    doc["last_updated"] -= 60
+    body = orjson.dumps(doc)
+    older = parse_vehicle_status_fast(body, "2.3", memo)
+    slow = parse_bytes(FeedType.VEHICLE_STATUS, body, "2.3")
+    assert older is not None and older.records == slow.records
+    assert older.records[0].last_reported is None
+    assert sorted(map(repr, older.findings)) == sorted(map(repr, slow.findings))
+
+
+def test_a_file_declined_after_a_memo_leaves_no_stale_memo() -> None:
+    from gbfs_ingest.parse.vehicles_fast import VehicleMemo
+
+    memo = VehicleMemo()
+    doc = _clean(50)
+    assert parse_vehicle_status_fast(orjson.dumps(doc), "2.3", memo) is not None
+    doc["data"]["bikes"].append(dict(doc["data"]["bikes"][0]))  # a duplicate record
+    assert parse_vehicle_status_fast(orjson.dumps(doc), "2.3", memo) is None
+    assert memo.by_raw == {}
