@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import numpy as np
 
 from gbfs_ingest.model import Vehicle
 
@@ -47,10 +50,6 @@ class CurrentRow:
     fuel_percent: float | None
     missing_since: datetime | None = None
     last_seen_at: datetime | None = None
-    # the Vehicle this row was last compared equal to or built from: the parser
-    # reuses the object for a byte-identical record, so ``source is v`` means
-    # "unchanged" without comparing (Vehicles are read-only once parsed)
-    source: Vehicle | None = None
 
 
 @dataclass(slots=True)
@@ -106,9 +105,76 @@ def diff_vehicles(
     *,
     noise_m: float,
     link_m: float,
+    previous: list[Vehicle] | None = None,
+    pending_ids: Collection[str] = (),
 ) -> VehicleDiff:
-    """Compare a new snapshot (ids unique) with the current rows of the feed."""
+    """Compare a new snapshot (ids unique) with the current rows of the feed.
+
+    ``previous``, when given, is the snapshot the rows were last synced with:
+    every row not missing was built from, or found equal to, one of its
+    vehicles, and ``pending_ids`` are the rows marked missing. A vehicle that is
+    the very same object as one of ``previous`` (the parser reuses the object
+    for a byte-identical record) is then unchanged without looking at its row,
+    so a poll only touches what changed (vectorised over object addresses).
+    """
     out = VehicleDiff()
+    if previous:
+        new_addr = np.fromiter(map(id, vehicles), np.int64, len(vehicles))
+        old_addr = np.fromiter(map(id, previous), np.int64, len(previous))
+        carried = _member(new_addr, np.sort(old_addr))
+        changed = [vehicles[i] for i in np.flatnonzero(~carried).tolist()]
+        kept = _member(old_addr, np.sort(new_addr))
+        dropped = [previous[j] for j in np.flatnonzero(~kept).tolist()]
+        seen, new_ids = _compare(current, changed, out, noise_m)
+        out.unchanged += int(carried.sum())
+        get = current.get
+        vanished_now = [
+            row
+            for row in (get(p.vehicle_id) for p in dropped if p.vehicle_id not in seen)
+            if row is not None and row.missing_since is None
+        ]
+        pending = [
+            row
+            for row in (get(gid) for gid in pending_ids if gid not in seen)
+            if row is not None and row.missing_since is not None
+        ]
+    else:
+        seen, new_ids = _compare(current, vehicles, out, noise_m)
+        vanished_now, pending = [], []
+        for gid, row in current.items():
+            if gid in seen:
+                continue
+            if row.missing_since is None:
+                vanished_now.append(row)
+            else:
+                pending.append(row)
+
+    linked_old: set[str] = set()
+    if new_ids and (vanished_now or pending):
+        out.links = _link_rotations(new_ids, vanished_now, pending, link_m)
+        linked_new = {id(link.new) for link in out.links}
+        linked_old = {link.old.gbfs_id for link in out.links}
+        out.appeared = [v for v in new_ids if id(v) not in linked_new]
+    else:
+        out.appeared = new_ids
+    out.vanished = [r for r in vanished_now if r.gbfs_id not in linked_old]
+    out.expired = [r for r in pending if r.gbfs_id not in linked_old]
+    return out
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    """``values`` found in ``sorted_set`` (faster than np.isin on addresses)."""
+    if not len(sorted_set):
+        return np.zeros(len(values), bool)
+    pos = np.searchsorted(sorted_set, values)
+    pos[pos == len(sorted_set)] = 0
+    return sorted_set[pos] == values
+
+
+def _compare(
+    current: dict[str, CurrentRow], vehicles: list[Vehicle], out: VehicleDiff, noise_m: float
+) -> tuple[set[str], list[Vehicle]]:
+    """Sort ``vehicles`` against their rows into ``out``; returns (ids seen, new ids)."""
     seen: set[str] = set()
     new_ids: list[Vehicle] = []
     get = current.get
@@ -120,9 +186,6 @@ def diff_vehicles(
         row = get(vid)
         if row is None:
             new_ids.append(v)
-            continue
-        if row.source is v and row.missing_since is None:
-            unchanged += 1
             continue
         state = "disabled" if v.is_disabled else ("reserved" if v.is_reserved else "available")
         # fast path: the vehicle did not move at all (the common case)
@@ -147,30 +210,8 @@ def diff_vehicles(
             out.attrs_changed.append((v, row))
         else:
             unchanged += 1
-            row.source = v  # bookkeeping only: the next poll may skip the comparison
-    out.unchanged = unchanged
-
-    vanished_now: list[CurrentRow] = []
-    pending: list[CurrentRow] = []
-    for gid, row in current.items():
-        if gid in seen:
-            continue
-        if row.missing_since is None:
-            vanished_now.append(row)
-        else:
-            pending.append(row)
-
-    linked_old: set[str] = set()
-    if new_ids and (vanished_now or pending):
-        out.links = _link_rotations(new_ids, vanished_now, pending, link_m)
-        linked_new = {id(link.new) for link in out.links}
-        linked_old = {link.old.gbfs_id for link in out.links}
-        out.appeared = [v for v in new_ids if id(v) not in linked_new]
-    else:
-        out.appeared = new_ids
-    out.vanished = [r for r in vanished_now if r.gbfs_id not in linked_old]
-    out.expired = [r for r in pending if r.gbfs_id not in linked_old]
-    return out
+    out.unchanged += unchanged
+    return seen, new_ids
 
 
 def _cell(lat: float, lon: float, size_deg_lat: float, size_deg_lon: float) -> tuple[int, int]:

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gbfs_ingest.model import Vehicle
-from gbfs_ingest.parse.vehicles_fast import VehicleMemo
+from gbfs_ingest.parse.vehicle_memo import VehicleMemo
 from gbfs_ingest.vehicle_diff import CurrentRow, VehicleDiff, diff_vehicles
 
 
@@ -25,6 +25,9 @@ from gbfs_ingest.vehicle_diff import CurrentRow, VehicleDiff, diff_vehicles
 class FeedCache:
     token: int | None = None
     rows: dict[str, CurrentRow] = field(default_factory=dict)
+    # the snapshot ``rows`` were last synced with, and the ids marked missing
+    applied: list[Vehicle] | None = None
+    pending: set[str] = field(default_factory=set)
     # the previous clean file's records, for the parser (independent of the token)
     parse_memo: VehicleMemo = field(default_factory=VehicleMemo)
 
@@ -107,8 +110,17 @@ def store_vehicle_snapshot(
     if fc.token is None or fc.token != token:
         fc.rows = _load_rows(cur, feed_id)
         fc.token = token
+        fc.applied = None
+        fc.pending = {gid for gid, row in fc.rows.items() if row.missing_since is not None}
     rows = fc.rows
-    diff = diff_vehicles(rows, vehicles, noise_m=noise_m, link_m=link_m)
+    diff = diff_vehicles(
+        rows,
+        vehicles,
+        noise_m=noise_m,
+        link_m=link_m,
+        previous=fc.applied,
+        pending_ids=fc.pending,
+    )
     if prev_obs is None:
         start_conf = "first_seen"
     elif after_gap:
@@ -173,7 +185,6 @@ def store_vehicle_snapshot(
             v.station_id,
             v.current_range_meters,
             v.current_fuel_percent,
-            source=v,
         )
         return row, v.last_reported
 
@@ -289,12 +300,17 @@ def store_vehicle_snapshot(
         (new_token, observed_at, len(vehicles), feed_id),
     )
     # ---- the cache follows the transaction; a rollback makes the token mismatch
+    pending = fc.pending
     for gid in deletes:
         rows.pop(gid, None)
+        pending.discard(gid)
     for r, _reported in updates:
         rows[r.gbfs_id] = r
+        pending.discard(r.gbfs_id)
     for r, _reported in inserts:
         rows[r.gbfs_id] = r
+    pending.update(r.gbfs_id for r in missing)
+    fc.applied = vehicles
     fc.token = new_token
     return StoreResult(
         applied=True, diff=diff, new_dwells=len(new_dwells), closed_dwells=len(closes)

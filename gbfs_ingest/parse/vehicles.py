@@ -30,6 +30,7 @@ from ._common import (
 
 __all__ = [
     "LEGACY_TYPE_PREFIX",
+    "add_synthetic_last_reported",
     "legacy_vehicle_type",
     "parse_vehicle_status_v1",
     "parse_vehicle_status_v2",
@@ -290,15 +291,25 @@ def _check_synthetic_last_reported(
 ) -> None:
     """Every vehicle reporting at the very same second is a fake last_reported.
 
-    ``good`` maps each distinct raw ``last_reported`` read without a finding to its time.
+    ``good`` maps each distinct raw ``last_reported`` read without a finding to its
+    time; two spellings of one instant (RFC 3339 ``Z`` and ``+00:00``) count once.
     """
-    if len(good) != 1 or len(out) < 10:
+    if len(out) < 10:
+        return
+    times = set(good.values())
+    if len(times) != 1:
         return
     reported = sum(1 for v in out if v.last_reported is not None)
     if reported != len(out):
         return
-    (value,) = good.values()
-    same = " (= last_updated)" if value == ctx.last_updated else ""
+    add_synthetic_last_reported(ctx, fc, item, reported, out[0])
+
+
+def add_synthetic_last_reported(
+    ctx: Ctx, fc: FindingCollector, item: str, reported: int, sample: Vehicle
+) -> None:
+    """The finding for a file whose vehicles all report the same instant as ``sample``."""
+    same = " (= last_updated)" if sample.last_reported == ctx.last_updated else ""
     fc.add(
         WARNING,
         "vehicle.synthetic_last_reported",

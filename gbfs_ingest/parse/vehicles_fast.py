@@ -15,16 +15,17 @@ on every real capture and on crafted quirks.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
+import numpy as np
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from gbfs_ingest.model import FeedType, ParsedFeed, Vehicle
 
 from ._common import Ctx, FindingCollector, TimestampReader, gc_paused, read_envelope
-from .vehicles import _check_synthetic_last_reported
+from .vehicle_memo import VehicleMemo, epoch_of, has_duplicates, same_time_everywhere
+from .vehicles import add_synthetic_last_reported
 from .version import detect_version, normalise_version
 
 __all__ = ["VehicleMemo", "parse_vehicle_status_fast"]
@@ -97,26 +98,6 @@ _RECORDS = {
 }
 
 
-class VehicleMemo:
-    """One feed's previous clean file: each vehicle record's raw JSON text -> its Vehicle.
-
-    Most records of a poll are byte-for-byte those of the previous poll (a
-    parked vehicle publishes the same text again), so only the others are
-    decoded and converted; the rest reuse the previous :class:`Vehicle`
-    objects, which callers must therefore treat as read-only. Only records read
-    without any finding are remembered, so the findings stay exact. Kept per
-    feed by the caller (``VehicleStateCache``); pure otherwise.
-    """
-
-    __slots__ = ("by_raw", "last_updated", "version")
-
-    def __init__(self) -> None:
-        self.version: str | None = None
-        self.last_updated: datetime | None = None
-        # raw text -> (the same bytes, kept as key; vehicle; raw last_reported)
-        self.by_raw: dict[bytes, tuple[bytes, Vehicle, Any]] = {}
-
-
 def parse_vehicle_status_fast(
     body: bytes, declared: str | None, memo: VehicleMemo | None = None
 ) -> ParsedFeed | None:
@@ -157,15 +138,13 @@ def parse_vehicle_status_fast(
         or ctx.last_updated is None
         or ctx.last_updated < memo.last_updated  # timestamps were judged against it
     ):
-        memo.by_raw.clear()
+        memo.clear()
     with gc_paused(len(raws)):
         vehicles = _to_vehicles(ctx, family, raws, item, memo)
     if vehicles is None:
         if memo is not None:
-            memo.by_raw.clear()
+            memo.clear()
         return None
-    if memo is not None:
-        memo.version, memo.last_updated = used, ctx.last_updated
     return ParsedFeed(
         FeedType.VEHICLE_STATUS, used, ctx.last_updated, ttl, vehicles, 0, fc.to_list()
     )
@@ -174,37 +153,26 @@ def parse_vehicle_status_fast(
 def _to_vehicles(
     ctx: Ctx, family: str, raws: list[msgspec.Raw], item: str, memo: VehicleMemo | None
 ) -> list[Vehicle] | None:
-    known = memo.by_raw if memo is not None else {}
-    get_known = known.get
-    out: list[Vehicle | None] = []
-    append = out.append
-    keys: list[bytes] = []
-    remembered: list[tuple[bytes, Vehicle, Any] | None] = []
-    fresh: list[int] = []  # positions of records to decode
-    for raw in raws:
-        key = bytes(raw)
-        hit = get_known(key)
-        if hit is None:
-            fresh.append(len(out))
-            keys.append(key)
-            append(None)
-        else:
-            keys.append(hit[0])
-            append(hit[1])
-        remembered.append(hit)
+    keys = [bytes(raw) for raw in raws]
+    found = (memo if memo is not None else VehicleMemo()).match(raws, keys)
+    out = found.vehicles
+    fresh: list[int] = np.flatnonzero(~found.remembered).tolist()
     if fresh:
         try:
-            records = _RECORDS[family].decode(b"[" + b",".join(keys[i] for i in fresh) + b"]")
+            records = _RECORDS[family].decode(b"[" + b",".join([keys[i] for i in fresh]) + b"]")
         except msgspec.ValidationError:
             return None
     else:
         records = []
+    del keys
     ts = TimestampReader(ctx, item + "/last_reported")
     ts_good, ts_slow, ts_type = ts.good.get, ts.slow, ts.fast_type
-    good_raw: dict[Any, datetime] = {}
     new_vehicle = Vehicle
     unset = UNSET
     v3 = ctx.v3
+    id_hashes: list[int] = []
+    epochs: list[float] = []
+    cleans: list[bool] = []
     for pos, r in zip(fresh, records, strict=True):
         vid = r.vehicle_id if v3 else r.bike_id
         lat = r.lat
@@ -222,7 +190,7 @@ def _to_vehicles(
         if raw_lr is not None:
             lr = ts_good(raw_lr) if type(raw_lr) is ts_type else None
             if lr is None:
-                lr = ts_slow(raw_lr)
+                lr = ts_slow(raw_lr)  # records a finding if the value is odd
                 clean = lr is not None and ts_good(raw_lr) is not None
         uri = r.rental_uris  # one link for the map: web, else the Android or iOS one
         if uri is not None:
@@ -232,7 +200,7 @@ def _to_vehicles(
                     uri = None
             else:
                 uri = None
-        v = new_vehicle(
+        out[pos] = new_vehicle(
             vid,
             lat,
             lon,
@@ -247,18 +215,19 @@ def _to_vehicles(
             r.pricing_plan_id,
             uri,
         )
-        out[pos] = v
-        remembered[pos] = (keys[pos], v, raw_lr) if clean else None
-    vehicles: list[Vehicle] = out  # type: ignore[assignment]  # every hole is filled
-    if len({v.vehicle_id for v in vehicles}) != len(vehicles):
+        id_hashes.append(hash(vid))
+        epochs.append(epoch_of(lr))
+        cleans.append(clean)
+    if fresh:
+        at = np.array(fresh, np.int64)
+        found.id_hash[at] = id_hashes
+        found.epoch[at] = epochs
+        found.remembered[at] = cleans
+    if has_duplicates(found.id_hash):
         return None  # duplicate ids: the tolerant path keeps the first, with a finding
-    # distinct raw last_reported read without a finding, as the tolerant parser counts them
-    for hit in remembered:
-        if hit is not None and hit[2] is not None:
-            good_raw[hit[2]] = hit[1].last_reported  # type: ignore[assignment]
-    for raw_lr, when in ts.good.items():
-        good_raw[raw_lr] = when
-    _check_synthetic_last_reported(ctx, ctx.findings, item, vehicles, good_raw)
+    vehicles: list[Vehicle] = out  # type: ignore[assignment]  # every hole is filled
+    if len(vehicles) >= 10 and same_time_everywhere(found.epoch):
+        add_synthetic_last_reported(ctx, ctx.findings, item, len(vehicles), vehicles[0])
     if memo is not None:
-        memo.by_raw = {hit[0]: hit for hit in remembered if hit is not None}
+        memo.remember(ctx.version, ctx.last_updated, raws, vehicles, found)
     return vehicles

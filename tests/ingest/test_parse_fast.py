@@ -135,7 +135,7 @@ def test_a_bom_or_another_version_family_declines() -> None:
 
 
 def test_a_memo_reuses_unchanged_records_and_changes_nothing_else() -> None:
-    from gbfs_ingest.parse.vehicles_fast import VehicleMemo
+    from gbfs_ingest.parse.vehicle_memo import VehicleMemo
 
     memo = VehicleMemo()
     doc = _clean(200)
@@ -162,11 +162,11 @@ def test_a_memo_reuses_unchanged_records_and_changes_nothing_else() -> None:
         if k:
             assert 150 <= reused <= 185  # the untouched records are the previous objects
         previous = {v.vehicle_id: v for v in fast.records}
-        assert len(memo.by_raw) == len(bikes) - (1 if k in (3, 4) else 0)
+        assert sum(memo.remembered) == len(bikes) - (1 if k in (3, 4) else 0)
 
 
 def test_a_memo_is_dropped_for_an_older_file_or_another_version() -> None:
-    from gbfs_ingest.parse.vehicles_fast import VehicleMemo
+    from gbfs_ingest.parse.vehicle_memo import VehicleMemo
 
     memo = VehicleMemo()
     doc = _clean(50)
@@ -185,11 +185,11 @@ def test_a_memo_is_dropped_for_an_older_file_or_another_version() -> None:
 
 
 def test_a_file_declined_after_a_memo_leaves_no_stale_memo() -> None:
-    from gbfs_ingest.parse.vehicles_fast import VehicleMemo
+    from gbfs_ingest.parse.vehicle_memo import VehicleMemo
 
     memo = VehicleMemo()
     doc = _clean(50)
     assert parse_vehicle_status_fast(orjson.dumps(doc), "2.3", memo) is not None
     doc["data"]["bikes"].append(dict(doc["data"]["bikes"][0]))  # a duplicate record
     assert parse_vehicle_status_fast(orjson.dumps(doc), "2.3", memo) is None
-    assert memo.by_raw == {}
+    assert len(memo) == 0

@@ -111,3 +111,63 @@ def test_docked_vehicles_without_coordinates_compare_by_station() -> None:
         current, [Vehicle("a", None, None, station_id="s2")], noise_m=15, link_m=15
     )
     assert same.unchanged == 1 and len(other.moved) == 1
+
+
+def _summary(d) -> dict[str, list]:  # type: ignore[no-untyped-def]
+    return {
+        "moved": sorted(v.vehicle_id for v, _ in d.moved),
+        "attrs": sorted(v.vehicle_id for v, _ in d.attrs_changed),
+        "back": sorted(v.vehicle_id for v, _ in d.reappeared),
+        "appeared": sorted(v.vehicle_id for v in d.appeared),
+        "links": sorted((lk.old.gbfs_id, lk.new.vehicle_id, lk.confidence) for lk in d.links),
+        "vanished": sorted(r.gbfs_id for r in d.vanished),
+        "expired": sorted(r.gbfs_id for r in d.expired),
+        "unchanged": [d.unchanged],
+    }
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_incremental_diff_agrees_with_the_full_one(seed: int) -> None:
+    """With the previous snapshot, carried objects are skipped; the result is the same."""
+    import random
+
+    rng = random.Random(seed)
+    previous = [
+        veh(f"p{i}", LAT + rng.uniform(0, 0.02), LON + rng.uniform(0, 0.02)) for i in range(300)
+    ]
+    current = {
+        v.vehicle_id: row(v.vehicle_id, v.lat, v.lon, vehicle_id=i) for i, v in enumerate(previous)
+    }
+    pending = set()
+    for i in range(20):  # rows already missing since an earlier poll
+        gid = f"m{i}"
+        lat, lon = LAT + rng.uniform(0, 0.02), LON + rng.uniform(0, 0.02)
+        current[gid] = row(gid, lat, lon, vehicle_id=1000 + i, missing_since=object())
+        pending.add(gid)
+    new: list[Vehicle] = []
+    for v in previous:
+        r = rng.random()
+        if r < 0.75:
+            new.append(v)  # byte-identical record: the same object
+        elif r < 0.80:
+            new.append(veh(v.vehicle_id, v.lat, v.lon))  # equal copy
+        elif r < 0.85:
+            new.append(veh(v.vehicle_id, v.lat + 300 * M_LAT, v.lon))  # moved
+        elif r < 0.88:
+            new.append(veh(v.vehicle_id, v.lat, v.lon, is_disabled=True))  # state
+        elif r < 0.91:
+            new.append(veh(v.vehicle_id, v.lat, v.lon, current_range_meters=5.0))  # attrs
+        elif r < 0.95:
+            new.append(veh(f"r{v.vehicle_id}", v.lat + 2 * M_LAT, v.lon))  # rotated in place
+        # else: vanished
+    for gid in sorted(pending)[:8]:  # some missing ones come back, one rotated
+        old = current[gid]
+        new.append(veh(gid if gid != "m0" else "x0", old.lat, old.lon))
+    new += [veh(f"n{i}", LAT + rng.uniform(0, 0.02), LON) for i in range(10)]
+    rng.shuffle(new)
+    full = diff_vehicles(current, new, noise_m=15, link_m=15)
+    fast = diff_vehicles(
+        current, new, noise_m=15, link_m=15, previous=previous, pending_ids=pending
+    )
+    assert _summary(fast) == _summary(full)
+    assert full.unchanged > 200 and full.links and full.vanished and full.expired
