@@ -242,3 +242,8 @@ class ParsedFeed:
     manifest: list[ManifestEntry] | None = None
     # geofencing_zones 3.0: the rules that apply outside every zone.
     global_rules: list[GeofencingRule] = field(default_factory=list)
+    # vehicle files read against the previous file (parse/vehicle_memo.py): for each
+    # record, the index of the identical record in ``carry_base`` (the previous
+    # file's records), or -1. An integer numpy array; None when not known.
+    carried_from: Any = None
+    carry_base: list[Any] | None = None

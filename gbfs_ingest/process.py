@@ -403,6 +403,8 @@ def _apply(
             noise_m=settings.gps_noise_m,
             link_m=settings.rotation_link_m,
             after_gap=after_gap,
+            carried_from=parsed.carried_from,
+            carry_base=parsed.carry_base,
         )
         return res.diff.changed_count if res.applied and res.diff else -1
     if ft is FeedType.STATION_INFORMATION:

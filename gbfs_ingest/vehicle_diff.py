@@ -107,6 +107,7 @@ def diff_vehicles(
     link_m: float,
     previous: list[Vehicle] | None = None,
     pending_ids: Collection[str] = (),
+    carried_from: np.ndarray | None = None,
 ) -> VehicleDiff:
     """Compare a new snapshot (ids unique) with the current rows of the feed.
 
@@ -116,14 +117,21 @@ def diff_vehicles(
     the very same object as one of ``previous`` (the parser reuses the object
     for a byte-identical record) is then unchanged without looking at its row,
     so a poll only touches what changed (vectorised over object addresses).
+    ``carried_from`` (from the parser) says it directly: for each vehicle, the
+    index of the same object in ``previous``, or -1.
     """
     out = VehicleDiff()
     if previous:
-        new_addr = np.fromiter(map(id, vehicles), np.int64, len(vehicles))
-        old_addr = np.fromiter(map(id, previous), np.int64, len(previous))
-        carried = _member(new_addr, np.sort(old_addr))
+        if carried_from is not None:
+            carried = carried_from >= 0
+            kept = np.zeros(len(previous), bool)
+            kept[carried_from[carried]] = True
+        else:
+            new_addr = np.fromiter(map(id, vehicles), np.int64, len(vehicles))
+            old_addr = np.fromiter(map(id, previous), np.int64, len(previous))
+            carried = _member(new_addr, np.sort(old_addr))
+            kept = _member(old_addr, np.sort(new_addr))
         changed = [vehicles[i] for i in np.flatnonzero(~carried).tolist()]
-        kept = _member(old_addr, np.sort(new_addr))
         dropped = [previous[j] for j in np.flatnonzero(~kept).tolist()]
         seen, new_ids = _compare(current, changed, out, noise_m)
         out.unchanged += int(carried.sum())

@@ -97,7 +97,15 @@ def store_vehicle_snapshot(
     noise_m: float,
     link_m: float,
     after_gap: bool = False,
+    carried_from: Any = None,
+    carry_base: list[Vehicle] | None = None,
 ) -> StoreResult:
+    """Write what changed since the feed's current rows (see the module doc).
+
+    ``carried_from``/``carry_base``: the parser's note of which vehicles repeat
+    the previous file's records (``ParsedFeed``); used when that file is the one
+    the cache was last synced with.
+    """
     conn = pg_connection(session)
     cur = conn.cursor()
     cur.execute(
@@ -120,6 +128,7 @@ def store_vehicle_snapshot(
         link_m=link_m,
         previous=fc.applied,
         pending_ids=fc.pending,
+        carried_from=carried_from if carry_base is not None and carry_base is fc.applied else None,
     )
     if prev_obs is None:
         start_conf = "first_seen"

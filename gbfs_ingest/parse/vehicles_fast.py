@@ -24,7 +24,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from gbfs_ingest.model import FeedType, ParsedFeed, Vehicle
 
 from ._common import Ctx, FindingCollector, TimestampReader, gc_paused, read_envelope
-from .vehicle_memo import VehicleMemo, epoch_of, has_duplicates, same_time_everywhere
+from .vehicle_memo import Match, VehicleMemo, epoch_of, has_duplicates, same_time_everywhere
 from .vehicles import add_synthetic_last_reported
 from .version import detect_version, normalise_version
 
@@ -140,21 +140,25 @@ def parse_vehicle_status_fast(
     ):
         memo.clear()
     with gc_paused(len(raws)):
-        vehicles = _to_vehicles(ctx, family, raws, item, memo)
-    if vehicles is None:
+        result = _to_vehicles(ctx, family, raws, item, memo)
+    if result is None:
         if memo is not None:
             memo.clear()
         return None
-    return ParsedFeed(
+    vehicles, found = result
+    parsed = ParsedFeed(
         FeedType.VEHICLE_STATUS, used, ctx.last_updated, ttl, vehicles, 0, fc.to_list()
     )
+    if found.base is not None:  # which record of the memo's file each one repeats
+        parsed.carried_from, parsed.carry_base = found.carried_from, found.base
+    return parsed
 
 
 def _to_vehicles(
     ctx: Ctx, family: str, raws: list[msgspec.Raw], item: str, memo: VehicleMemo | None
-) -> list[Vehicle] | None:
+) -> tuple[list[Vehicle], Match] | None:
     keys = [bytes(raw) for raw in raws]
-    found = (memo if memo is not None else VehicleMemo()).match(raws, keys)
+    found = (memo if memo is not None else VehicleMemo()).match(keys)
     out = found.vehicles
     fresh: list[int] = np.flatnonzero(~found.remembered).tolist()
     if fresh:
@@ -225,9 +229,9 @@ def _to_vehicles(
         found.remembered[at] = cleans
     if has_duplicates(found.id_hash):
         return None  # duplicate ids: the tolerant path keeps the first, with a finding
-    vehicles: list[Vehicle] = out  # type: ignore[assignment]  # every hole is filled
+    vehicles: list[Vehicle] = out.tolist()  # every hole is filled
     if len(vehicles) >= 10 and same_time_everywhere(found.epoch):
         add_synthetic_last_reported(ctx, ctx.findings, item, len(vehicles), vehicles[0])
     if memo is not None:
-        memo.remember(ctx.version, ctx.last_updated, raws, vehicles, found)
-    return vehicles
+        memo.remember(ctx.version, ctx.last_updated, vehicles, found)
+    return vehicles, found
