@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from gbfs_ingest.model import Vehicle
@@ -171,3 +172,16 @@ def test_the_incremental_diff_agrees_with_the_full_one(seed: int) -> None:
     )
     assert _summary(fast) == _summary(full)
     assert full.unchanged > 200 and full.links and full.vanished and full.expired
+    # the parser's note of which records repeat the previous file gives the same
+    where = {id(v): j for j, v in enumerate(previous)}
+    carried_from = np.array([where.get(id(v), -1) for v in new], np.int64)
+    noted = diff_vehicles(
+        current,
+        new,
+        noise_m=15,
+        link_m=15,
+        previous=previous,
+        pending_ids=pending,
+        carried_from=carried_from,
+    )
+    assert _summary(noted) == _summary(full)
