@@ -285,6 +285,9 @@ def settings_from_dict(
     for key in ("gps_noise_m", "rotation_link_m", "max_body_mb", "max_decoded_mb"):
         if getattr(ingest, key) <= 0:
             raise ConfigError(f"ingest.{key}", "must be positive")
+    for key in ("validate_workers", "validate_offload_min_kb"):
+        if getattr(ingest, key) < 0:
+            raise ConfigError(f"ingest.{key}", "must be 0 or more")
 
     scheduler = _dataclass_from("scheduler", _section(raw, "scheduler"), SchedulerSettings)
     if scheduler.max_workers < 1:

@@ -63,6 +63,7 @@ class Base(DeclarativeBase):
 
 TS = DateTime(timezone=True)
 POINT = Geometry("POINT", srid=4326, spatial_index=False)
+ID_TEXT = Text(collation="C")  # opaque GBFS ids: byte order, no locale (migration 0006)
 
 
 class Operator(Base):
@@ -181,7 +182,7 @@ class VehicleAlias(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     vehicle_id: Mapped[int] = mapped_column(BigInteger, index=True)
     feed_id: Mapped[int] = mapped_column(Integer)
-    gbfs_id: Mapped[str] = mapped_column(Text)
+    gbfs_id: Mapped[str] = mapped_column(ID_TEXT)
     first_seen_at: Mapped[datetime] = mapped_column(TS)
     linked_from: Mapped[str | None] = mapped_column(Text)  # previous gbfs id
     link_distance_m: Mapped[float | None] = mapped_column(Float)
@@ -192,7 +193,7 @@ class VehicleAlias(Base):
 class VehicleCurrent(Base):
     __tablename__ = "vehicle_current"
     feed_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    gbfs_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    gbfs_id: Mapped[str] = mapped_column(ID_TEXT, primary_key=True)
     operator_id: Mapped[int] = mapped_column(Integer)
     vehicle_id: Mapped[int] = mapped_column(BigInteger, index=True)
     dwell_id: Mapped[int] = mapped_column(BigInteger)
@@ -223,7 +224,7 @@ class Dwell(Base):
     vehicle_id: Mapped[int] = mapped_column(BigInteger)
     feed_id: Mapped[int] = mapped_column(Integer)
     operator_id: Mapped[int] = mapped_column(Integer)
-    gbfs_id: Mapped[str] = mapped_column(Text)  # id at the dwell's start
+    gbfs_id: Mapped[str] = mapped_column(ID_TEXT)  # id at the dwell's start
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)

@@ -10,6 +10,7 @@ writing the same feed simply causes a reload.
 from __future__ import annotations
 
 import secrets
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,10 +63,14 @@ def pg_connection(session: Session) -> Any:
     return session.connection().connection.driver_connection
 
 
-def _ewkt(lat: float | None, lon: float | None) -> str | None:
+_EWKB_POINT = struct.Struct("<BIIdd").pack  # little endian, Point with SRID, SRID, x, y
+
+
+def _ewkb(lat: float | None, lon: float | None) -> str | None:
+    """A point as hex EWKB: what PostGIS reads fastest from text COPY (exact doubles)."""
     if lat is None or lon is None:
         return None
-    return f"SRID=4326;POINT({lon!r} {lat!r})"
+    return _EWKB_POINT(1, 0x20000001, 4326, lon, lat).hex()
 
 
 def _load_rows(cur: Any, feed_id: int) -> dict[str, CurrentRow]:
@@ -167,7 +172,7 @@ def store_vehicle_snapshot(
                 v.vehicle_id,
                 v.lat,
                 v.lon,
-                _ewkt(v.lat, v.lon),
+                _ewkb(v.lat, v.lon),
                 v.state.value,
                 v.vehicle_type_id,
                 v.station_id,
@@ -245,7 +250,8 @@ def store_vehicle_snapshot(
         closes.append((row.dwell_id, row.missing_since, row.last_seen_at, "vanished", fetch_id))  # type: ignore[arg-type]
         deletes.append(row.gbfs_id)
 
-    # ---- writes (set-based; COPY for the bulky ones)
+    # ---- writes (set-based; COPY for the bulky ones). Arrays go as binary
+    # parameters (%b): 5,000 ids in text format cost ~5 ms to send.
     if new_vehicles:
         with cur.copy(
             "COPY vehicle (id, operator_id, feed_id, first_seen_at, first_gbfs_id) FROM STDIN"
@@ -267,7 +273,7 @@ def store_vehicle_snapshot(
         for (ended, seen, reason, end_fetch), ids in groups.items():
             cur.execute(
                 "UPDATE dwell SET ended_at = %s, last_seen_at = %s, end_reason = %s,"
-                " end_fetch_id = %s WHERE id = ANY(%s)",
+                " end_fetch_id = %s WHERE id = ANY(%b)",
                 (ended, seen, reason, end_fetch, ids),
             )
     if continue_dwells:
@@ -275,7 +281,7 @@ def store_vehicle_snapshot(
         cur.execute(
             "UPDATE dwell d SET rotations = d.rotations + 1, min_link_confidence ="
             " LEAST(COALESCE(d.min_link_confidence, 1.0), t.c)"
-            " FROM unnest(%s::bigint[], %s::float8[]) AS t(id, c) WHERE d.id = t.id",
+            " FROM unnest(%b::bigint[], %b::float8[]) AS t(id, c) WHERE d.id = t.id",
             (list(ids), list(confs)),
         )
     if new_dwells:
@@ -288,13 +294,13 @@ def store_vehicle_snapshot(
                 cp.write_row(rec)
     if deletes:
         cur.execute(
-            "DELETE FROM vehicle_current WHERE feed_id = %s AND gbfs_id = ANY(%s)",
+            "DELETE FROM vehicle_current WHERE feed_id = %s AND gbfs_id = ANY(%b)",
             (feed_id, deletes),
         )
     if missing:
         cur.execute(
             "UPDATE vehicle_current v SET missing_since = %s, last_seen_at = %s"
-            " WHERE v.feed_id = %s AND v.gbfs_id = ANY(%s)",
+            " WHERE v.feed_id = %s AND v.gbfs_id = ANY(%b)",
             (observed_at, prev_obs, feed_id, [r.gbfs_id for r in missing]),
         )
     if updates:
@@ -351,7 +357,7 @@ def _write_current(
                 r.dwell_id,
                 r.lat,
                 r.lon,
-                _ewkt(r.lat, r.lon),
+                _ewkb(r.lat, r.lon),
                 r.state,
                 r.vehicle_type_id,
                 r.station_id,

@@ -71,6 +71,7 @@ def test_secret_from_env_and_file_never_literal(tmp_path: Path) -> None:
         ),
         ("[[operators]]\nslug = 'a'\nname = 'x'\n", "operators[0].discovery_url"),
         ("[ingest]\ncollapse_ratio = 2.0\n", "ingest.collapse_ratio"),
+        ("[ingest]\nvalidate_workers = -1\n", "ingest.validate_workers"),
         ("[ingest\n", "config.toml"),
     ],
 )

@@ -134,6 +134,15 @@ def test_fast_and_tolerant_paths_store_the_same_history(engine: Engine) -> None:
                 assert res.outcome == "ok", res
     fast, tolerant = (_history(engine, f) for f in feeds)
     assert fast == tolerant
+    with engine.connect() as conn:  # points written as EWKB: exactly the stored lat/lon
+        for table in ("dwell", "vehicle_current"):
+            wrong = conn.execute(
+                text(
+                    f"SELECT count(*) FROM {table} WHERE geom IS NULL OR ST_SRID(geom) <> 4326"
+                    " OR ST_X(geom) <> lon OR ST_Y(geom) <> lat"
+                )
+            ).scalar_one()
+            assert wrong == 0, table
     assert len(fast["alias"]) > len(fast["vehicle"]) > 300  # rotations were linked
     assert any(r[8] == "moved" for r in fast["dwell"]) and any(r[6] for r in fast["current"])
     # the fast feed really went the fast way: its memo holds the last file

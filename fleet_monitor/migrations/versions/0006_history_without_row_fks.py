@@ -1,4 +1,5 @@
-"""History tables without per-row foreign-key checks; a statement trigger cascades.
+"""History tables without per-row foreign-key checks (a statement trigger cascades);
+GBFS ids compared as bytes.
 
 Revision ID: 0006
 Revises: 0001
@@ -36,6 +37,8 @@ _FKS = [
     ("dwell", "fk_dwell_feed_id_feed", "feed_id", "feed"),
 ]
 
+_ID_TABLES = ("vehicle_current", "vehicle_alias", "dwell")
+
 _CASCADE_FUNCTION = """
 CREATE FUNCTION feed_history_cascade() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -52,6 +55,11 @@ $$
 def upgrade() -> None:
     for table, name, _column, _ref in _FKS:
         op.drop_constraint(name, table, type_="foreignkey")
+    # GBFS ids are opaque: compare them as bytes. Under a libc locale (C.UTF-8,
+    # en_US.UTF-8...) every index probe on them calls strcoll; a poll probes the
+    # (feed_id, gbfs_id) indexes thousands of times.
+    for table in _ID_TABLES:
+        op.execute(f'ALTER TABLE {table} ALTER COLUMN gbfs_id TYPE text COLLATE "C"')
     op.execute(_CASCADE_FUNCTION)
     op.execute(
         "CREATE TRIGGER feed_history_cascade AFTER DELETE ON feed"
@@ -61,6 +69,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table in _ID_TABLES:
+        op.execute(f'ALTER TABLE {table} ALTER COLUMN gbfs_id TYPE text COLLATE "default"')
     op.execute("DROP TRIGGER IF EXISTS feed_history_cascade ON feed")
     op.execute("DROP FUNCTION IF EXISTS feed_history_cascade()")
     for table, name, column, ref in _FKS:
