@@ -226,6 +226,40 @@ def _cell(lat: float, lon: float, size_deg_lat: float, size_deg_lon: float) -> t
     return (math.floor(lat / size_deg_lat), math.floor(lon / size_deg_lon))
 
 
+_CELL_KEY = 1 << 32
+#: Above this many (new, old) pairs, rule out far-apart ones with numpy first.
+PREFILTER_MIN_PAIRS = 10_000
+
+
+def _near_each_other(
+    new_ids: list[Vehicle],
+    olds: list[tuple[CurrentRow, bool]],
+    dlat: float,
+    dlon: float,
+) -> tuple[list[Vehicle], list[tuple[CurrentRow, bool]]]:
+    """Keep the new ids with an old one in a neighbouring grid cell, and those olds
+    (vectorised: thousands of trips a poll rarely end where another vanished)."""
+    placed = [v for v in new_ids if v.lat is not None and v.lon is not None]
+    n_lat = np.fromiter((v.lat for v in placed), np.float64, len(placed))
+    n_lon = np.fromiter((v.lon for v in placed), np.float64, len(placed))
+    o_lat = np.fromiter((r.lat for r, _ in olds), np.float64, len(olds))
+    o_lon = np.fromiter((r.lon for r, _ in olds), np.float64, len(olds))
+    n_i, n_j = np.floor(n_lat / dlat).astype(np.int64), np.floor(n_lon / dlon).astype(np.int64)
+    o_i, o_j = np.floor(o_lat / dlat).astype(np.int64), np.floor(o_lon / dlon).astype(np.int64)
+    o_key = o_i * _CELL_KEY + o_j
+    o_cells = np.unique(o_key)
+    around = [(n_i + di) * _CELL_KEY + (n_j + dj) for di in (-1, 0, 1) for dj in (-1, 0, 1)]
+    near = np.zeros(len(placed), bool)
+    for keys in around:
+        near |= _member(keys, o_cells)
+    reached = np.unique(np.concatenate(around)[np.repeat(near[None, :], 9, 0).ravel()])
+    keep_old = _member(o_key, reached)
+    return (
+        [placed[k] for k in np.flatnonzero(near).tolist()],
+        [olds[k] for k in np.flatnonzero(keep_old).tolist()],
+    )
+
+
 def _link_rotations(
     new_ids: list[Vehicle],
     vanished_now: list[CurrentRow],
@@ -250,6 +284,8 @@ def _link_rotations(
     ref_lat = (with_pos[0][0].lat if with_pos else 45.0) or 45.0
     dlat = link_m / M_PER_DEG_LAT
     dlon = link_m / (M_PER_DEG_LON_EQ * max(0.01, math.cos(math.radians(ref_lat))))
+    if len(new_ids) * len(with_pos) > PREFILTER_MIN_PAIRS and not by_station:
+        new_ids, with_pos = _near_each_other(new_ids, with_pos, dlat, dlon)
     grid: dict[tuple[int, int], list[tuple[CurrentRow, bool]]] = defaultdict(list)
     for r, same in with_pos:
         grid[_cell(r.lat, r.lon, dlat, dlon)].append((r, same))  # type: ignore[arg-type]

@@ -157,7 +157,7 @@ def parse_vehicle_status_fast(
 def _to_vehicles(
     ctx: Ctx, family: str, raws: list[msgspec.Raw], item: str, memo: VehicleMemo | None
 ) -> tuple[list[Vehicle], Match] | None:
-    keys = [bytes(raw) for raw in raws]
+    keys = list(map(bytes, raws))
     found = (memo if memo is not None else VehicleMemo()).match(keys)
     out = found.vehicles
     fresh: list[int] = np.flatnonzero(~found.remembered).tolist()

@@ -185,3 +185,33 @@ def test_the_incremental_diff_agrees_with_the_full_one(seed: int) -> None:
         carried_from=carried_from,
     )
     assert _summary(noted) == _summary(full)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_vectorised_prefilter_of_rotations_changes_no_link(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many trips at once: far-apart new and vanished ids are ruled out with numpy;
+    the links must be those of the plain grid search."""
+    import random
+
+    import gbfs_ingest.vehicle_diff as vd
+
+    rng = random.Random(seed)
+    current = {}
+    for i in range(400):  # 400 just vanished, 100 missing since the previous poll
+        gid = f"o{i}"
+        lat, lon = LAT + rng.uniform(0, 0.01), LON + rng.uniform(0, 0.01)
+        missing = object() if i >= 300 else None
+        current[gid] = row(gid, lat, lon, vehicle_id=i, missing_since=missing)
+    pending = {g for g, r in current.items() if r.missing_since is not None}
+    new = []
+    for i, r in enumerate(list(current.values())[:250]):  # within 0-20 m: many links
+        new.append(veh(f"n{i}", r.lat + rng.uniform(-20, 20) * M_LAT, r.lon))
+    new += [veh(f"f{i}", LAT + rng.uniform(0, 0.01), LON) for i in range(250)]
+    monkeypatch.setattr(vd, "PREFILTER_MIN_PAIRS", 10**12)
+    plain = diff_vehicles(current, new, noise_m=15, link_m=15, pending_ids=pending)
+    monkeypatch.setattr(vd, "PREFILTER_MIN_PAIRS", 0)
+    filtered = diff_vehicles(current, new, noise_m=15, link_m=15, pending_ids=pending)
+    assert len(plain.links) > 100
+    assert _summary(filtered) == _summary(plain)
