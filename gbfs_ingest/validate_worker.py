@@ -16,8 +16,10 @@ validates in its own thread instead: findings are never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -56,6 +58,12 @@ def validate_body(
         return None
 
 
+def _lower_priority() -> None:
+    """Workers yield the CPU to the polls and to PostgreSQL, which the poll waits on."""
+    with contextlib.suppress(OSError):  # not allowed here: normal priority
+        os.nice(5)
+
+
 def _get_pool(workers: int) -> ProcessPoolExecutor | None:
     global _pool, _pool_workers
     with _lock:
@@ -64,7 +72,9 @@ def _get_pool(workers: int) -> ProcessPoolExecutor | None:
                 _pool.shutdown(wait=False, cancel_futures=True)
             # spawn, not fork: the service has threads (scheduler, evidence compression)
             context = multiprocessing.get_context("spawn")
-            _pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            _pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_lower_priority
+            )
             _pool_workers = workers
         return _pool
 
