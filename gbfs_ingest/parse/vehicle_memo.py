@@ -141,13 +141,18 @@ class VehicleMemo:
         self.id_hash, self.epoch = found.id_hash, found.epoch
 
 
-def epoch_of(when: datetime | None) -> float:
-    return float("nan") if when is None else when.timestamp()
+#: ``epoch`` of a record whose ``last_reported`` was read with a finding (coerced);
+#: NaN means no ``last_reported`` at all.
+NOT_CLEAN = float("inf")
 
 
 def same_time_everywhere(epoch: np.ndarray) -> bool:
-    """Every record has a ``last_reported`` and all are the same instant."""
-    return bool(len(epoch)) and not np.isnan(epoch).any() and bool((epoch == epoch[0]).all())
+    """As the tolerant parser decides it: every record has a ``last_reported`` and
+    those read without a finding are all the same instant."""
+    if not len(epoch) or np.isnan(epoch).any():
+        return False
+    clean = epoch[epoch != NOT_CLEAN]
+    return bool(len(clean)) and bool((clean == clean[0]).all())
 
 
 def has_duplicates(id_hash: np.ndarray) -> bool:

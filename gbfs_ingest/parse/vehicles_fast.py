@@ -24,7 +24,13 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from gbfs_ingest.model import FeedType, ParsedFeed, Vehicle
 
 from ._common import Ctx, FindingCollector, TimestampReader, gc_paused, read_envelope
-from .vehicle_memo import Match, VehicleMemo, epoch_of, has_duplicates, same_time_everywhere
+from .vehicle_memo import (
+    NOT_CLEAN,
+    Match,
+    VehicleMemo,
+    has_duplicates,
+    same_time_everywhere,
+)
 from .vehicles import add_synthetic_last_reported
 from .version import detect_version, normalise_version
 
@@ -88,6 +94,26 @@ class _EnvelopeV3(Struct, gc=False):
     version: Any = UNSET
 
 
+class _DataV2(Struct, gc=False):
+    bikes: list[_RecordV2]
+
+
+class _DataV3(Struct, gc=False):
+    vehicles: list[_RecordV3]
+
+
+class _TypedEnvelopeV2(Struct, gc=False):
+    data: _DataV2
+
+
+class _TypedEnvelopeV3(Struct, gc=False):
+    data: _DataV3
+
+
+_TYPED = {
+    "2": msgspec.json.Decoder(_TypedEnvelopeV2),
+    "3": msgspec.json.Decoder(_TypedEnvelopeV3),
+}
 _ENVELOPES = {
     "2": msgspec.json.Decoder(_EnvelopeV2),
     "3": msgspec.json.Decoder(_EnvelopeV3),
@@ -140,7 +166,7 @@ def parse_vehicle_status_fast(
     ):
         memo.clear()
     with gc_paused(len(raws)):
-        result = _to_vehicles(ctx, family, raws, item, memo)
+        result = _to_vehicles(ctx, family, body, raws, item, memo)
     if result is None:
         if memo is not None:
             memo.clear()
@@ -155,19 +181,27 @@ def parse_vehicle_status_fast(
 
 
 def _to_vehicles(
-    ctx: Ctx, family: str, raws: list[msgspec.Raw], item: str, memo: VehicleMemo | None
+    ctx: Ctx,
+    family: str,
+    body: bytes,
+    raws: list[msgspec.Raw],
+    item: str,
+    memo: VehicleMemo | None,
 ) -> tuple[list[Vehicle], Match] | None:
     keys = list(map(bytes, raws))
     found = (memo if memo is not None else VehicleMemo()).match(keys)
     out = found.vehicles
     fresh: list[int] = np.flatnonzero(~found.remembered).tolist()
-    if fresh:
-        try:
+    try:
+        if len(fresh) == len(raws):  # nothing remembered: decode the body as it is
+            env = _TYPED[family].decode(body)
+            records = env.data.vehicles if ctx.v3 else env.data.bikes
+        elif fresh:
             records = _RECORDS[family].decode(b"[" + b",".join([keys[i] for i in fresh]) + b"]")
-        except msgspec.ValidationError:
-            return None
-    else:
-        records = []
+        else:
+            records = []
+    except msgspec.ValidationError:
+        return None
     del keys
     ts = TimestampReader(ctx, item + "/last_reported")
     ts_good, ts_slow, ts_type = ts.good.get, ts.slow, ts.fast_type
@@ -177,7 +211,11 @@ def _to_vehicles(
     id_hashes: list[int] = []
     epochs: list[float] = []
     cleans: list[bool] = []
-    for pos, r in zip(fresh, records, strict=True):
+    made: list[Vehicle] = []
+    nan = float("nan")
+    if len(records) != len(fresh):
+        return None
+    for r in records:
         vid = r.vehicle_id if v3 else r.bike_id
         lat = r.lat
         lon = r.lon
@@ -191,11 +229,16 @@ def _to_vehicles(
         raw_lr = r.last_reported
         lr = None
         clean = True
+        epoch = nan  # no last_reported
         if raw_lr is not None:
             lr = ts_good(raw_lr) if type(raw_lr) is ts_type else None
             if lr is None:
                 lr = ts_slow(raw_lr)  # records a finding if the value is odd
                 clean = lr is not None and ts_good(raw_lr) is not None
+            if not clean:
+                epoch = NOT_CLEAN if lr is not None else nan
+            else:  # whole POSIX seconds before 3.0: the same float as lr.timestamp()
+                epoch = raw_lr if not v3 else lr.timestamp()  # type: ignore[union-attr]
         uri = r.rental_uris  # one link for the map: web, else the Android or iOS one
         if uri is not None:
             if type(uri) is dict:
@@ -204,26 +247,29 @@ def _to_vehicles(
                     uri = None
             else:
                 uri = None
-        out[pos] = new_vehicle(
-            vid,
-            lat,
-            lon,
-            r.is_reserved,
-            r.is_disabled,
-            r.vehicle_type_id,
-            r.station_id,
-            r.home_station_id,
-            r.current_range_meters,
-            r.current_fuel_percent,
-            lr,
-            r.pricing_plan_id,
-            uri,
+        made.append(
+            new_vehicle(
+                vid,
+                lat,
+                lon,
+                r.is_reserved,
+                r.is_disabled,
+                r.vehicle_type_id,
+                r.station_id,
+                r.home_station_id,
+                r.current_range_meters,
+                r.current_fuel_percent,
+                lr,
+                r.pricing_plan_id,
+                uri,
+            )
         )
         id_hashes.append(hash(vid))
-        epochs.append(epoch_of(lr))
+        epochs.append(epoch)
         cleans.append(clean)
     if fresh:
         at = np.array(fresh, np.int64)
+        out[at] = made
         found.id_hash[at] = id_hashes
         found.epoch[at] = epochs
         found.remembered[at] = cleans

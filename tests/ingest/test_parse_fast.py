@@ -193,3 +193,32 @@ def test_a_file_declined_after_a_memo_leaves_no_stale_memo() -> None:
     doc["data"]["bikes"].append(dict(doc["data"]["bikes"][0]))  # a duplicate record
     assert parse_vehicle_status_fast(orjson.dumps(doc), "2.3", memo) is None
     assert len(memo) == 0
+
+
+@pytest.mark.parametrize("odd", ["none", "milliseconds", "missing", "implausible"])
+def test_the_synthetic_last_reported_finding_is_decided_the_same_way(odd: str) -> None:
+    """Every vehicle at the same instant is a fake last_reported; one odd record."""
+    from gbfs_ingest.parse.vehicle_memo import VehicleMemo
+
+    doc = _clean(40)
+    same = 1793606400
+    for bike in doc["data"]["bikes"]:
+        bike["last_reported"] = same
+    odd_bike = doc["data"]["bikes"][7]
+    if odd == "milliseconds":
+        odd_bike["last_reported"] = same * 1000
+    elif odd == "missing":
+        odd_bike.pop("last_reported")
+    elif odd == "implausible":
+        odd_bike["last_reported"] = 12
+    memo = VehicleMemo()
+    for step in range(2):  # alone, then against the memo of the same file
+        doc["last_updated"] += 60 * step
+        body = orjson.dumps(doc)
+        assert _same(body, "2.3")
+        slow = parse_bytes(FeedType.VEHICLE_STATUS, body, "2.3")
+        fast = parse_vehicle_status_fast(body, "2.3", memo)
+        assert fast is not None and fast.records == slow.records
+        assert sorted(map(repr, fast.findings)) == sorted(map(repr, slow.findings))
+    synthetic = any(f.code == "vehicle.synthetic_last_reported" for f in slow.findings)
+    assert synthetic == (odd in ("none", "milliseconds"))
