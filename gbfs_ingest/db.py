@@ -17,7 +17,8 @@ History model (why there is no row per vehicle per poll):
 * ``vehicle`` is the physical vehicle: when an operator rotates IDs in place,
   the new GBFS id is linked to the same vehicle (``vehicle_alias`` records the
   link and its confidence) and the open dwell continues, so idle time does
-  not restart.
+  not restart. ``vehicle`` is a view over each vehicle's first alias
+  (migration 0007); ids come from ``vehicle_id_seq``.
 
 The four history tables carry no foreign keys (migration 0006): their only
 writer takes ``feed_id``/``operator_id`` from the feed row it holds locked, and
@@ -161,17 +162,6 @@ class Outage(Base):
     start_fetch_id: Mapped[int | None] = mapped_column(BigInteger)
     end_fetch_id: Mapped[int | None] = mapped_column(BigInteger)
     detail: Mapped[str | None] = mapped_column(Text)
-
-
-class Vehicle(Base):
-    """A physical vehicle, followed across ID rotations in place."""
-
-    __tablename__ = "vehicle"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    operator_id: Mapped[int] = mapped_column(Integer)
-    feed_id: Mapped[int] = mapped_column(Integer, index=True)
-    first_seen_at: Mapped[datetime] = mapped_column(TS)
-    first_gbfs_id: Mapped[str] = mapped_column(Text)
 
 
 class VehicleAlias(Base):

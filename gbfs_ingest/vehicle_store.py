@@ -153,7 +153,6 @@ def store_vehicle_snapshot(
     new_dwells: list[tuple[Any, ...]] = []
     continue_dwells: list[tuple[int, float]] = []
     aliases: list[tuple[Any, ...]] = []
-    new_vehicles: list[tuple[Any, ...]] = []
     inserts: list[tuple[CurrentRow, datetime | None]] = []  # GBFS ids new to the feed
     updates: list[tuple[CurrentRow, datetime | None]] = []  # ids already in vehicle_current
     deletes: list[str] = []
@@ -215,7 +214,6 @@ def store_vehicle_snapshot(
         updates.append(current_row(v, row.vehicle_id, row.dwell_id))
     for v in diff.appeared:
         vid = next(vehicle_ids)
-        new_vehicles.append((vid, operator_id, feed_id, observed_at, v.vehicle_id))
         aliases.append((vid, feed_id, v.vehicle_id, observed_at, None, None, None, fetch_id))
         inserts.append(current_row(v, vid, open_dwell(v, vid, start_conf)))
     for lk in diff.links:
@@ -252,12 +250,6 @@ def store_vehicle_snapshot(
 
     # ---- writes (set-based; COPY for the bulky ones). Arrays go as binary
     # parameters (%b): 5,000 ids in text format cost ~5 ms to send.
-    if new_vehicles:
-        with cur.copy(
-            "COPY vehicle (id, operator_id, feed_id, first_seen_at, first_gbfs_id) FROM STDIN"
-        ) as cp:
-            for rec in new_vehicles:
-                cp.write_row(rec)
     if aliases:
         with cur.copy(
             "COPY vehicle_alias (vehicle_id, feed_id, gbfs_id, first_seen_at, linked_from,"

@@ -18,7 +18,7 @@ from gbfs_ingest.model import FeedType, Vehicle
 from gbfs_ingest.registry import ensure_feed, ensure_operator
 from gbfs_ingest.vehicle_store import VehicleStateCache, store_vehicle_snapshot
 
-HISTORY = ("vehicle", "vehicle_alias", "vehicle_current", "dwell")
+HISTORY = ("vehicle", "vehicle_alias", "vehicle_current", "dwell")  # vehicle: a view
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
 

@@ -125,15 +125,11 @@ class History:
     # ------------------------------------------------------------------ stays
 
     def new_vehicle(self, op_id: int, feed_id: int, at: datetime, gbfs_id: str) -> int:
+        # a physical vehicle is its first alias (``vehicle`` is a view over them)
         ((vid,),) = self.sql(
-            "INSERT INTO vehicle (id, operator_id, feed_id, first_seen_at, first_gbfs_id)"
-            " VALUES (nextval('vehicle_id_seq'), %s, %s, %s, %s) RETURNING id",
-            (op_id, feed_id, at, gbfs_id),
-        )
-        self.sql(
             "INSERT INTO vehicle_alias (vehicle_id, feed_id, gbfs_id, first_seen_at)"
-            " VALUES (%s, %s, %s, %s)",
-            (vid, feed_id, gbfs_id, at),
+            " VALUES (nextval('vehicle_id_seq'), %s, %s, %s) RETURNING vehicle_id",
+            (feed_id, gbfs_id, at),
         )
         return int(vid)
 
