@@ -305,8 +305,8 @@ def bench_storage(n: int, minutes: int) -> dict[str, float]:
         with engine.connect() as c:
             history = c.execute(
                 text(
-                    "SELECT sum(pg_total_relation_size(t)) FROM unnest(ARRAY['dwell','vehicle',"
-                    "'vehicle_alias','vehicle_current']::regclass[]) t"
+                    "SELECT sum(pg_total_relation_size(t)) FROM unnest(ARRAY['dwell',"
+                    "'vehicle_alias','vehicle_current']::regclass[]) t"  # vehicle: a view
                 )
             ).scalar()
             rows = c.execute(
@@ -430,7 +430,7 @@ def main() -> None:
     print("== 2. storage per vehicle-day, 60 s polling, ~3 trips per vehicle")
     st = bench_storage(200 if q else 2000, 120 if q else 1440)
     print(
-        f"history (dwell+alias+vehicle+current): {st['history_bytes_per_vehicle_day']:9.0f} B"
+        f"history (dwell+alias+current): {st['history_bytes_per_vehicle_day']:9.0f} B"
         f" | one row per observation: {st['naive_bytes_per_vehicle_day']:9.0f} B"
         f" | x{st['naive_bytes_per_vehicle_day'] / st['history_bytes_per_vehicle_day']:.0f}"
         f" smaller"
