@@ -11,6 +11,12 @@ vehicle without a position, a legacy ``type`` key, a byte-order mark, no
 the tolerant parser on the same bytes. Both paths therefore give the same
 vehicles and the same findings; ``tests/ingest/test_parse_fast.py`` checks it
 on every real capture and on crafted quirks.
+
+With a :class:`VehicleMemo` (one per feed, kept by the caller), the body is
+first split into raw records, and only those that are not a repeat of the
+previous file are decoded (usually a few percent): see :mod:`.vehicle_memo`.
+The result then notes, for each record, which record of the previous file it
+repeats (``ParsedFeed.carried_from``), so the diff can skip those as well.
 """
 
 from __future__ import annotations
