@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from fleet_monitor.database import make_engine
 from fleet_monitor.settings import Settings
+from gbfs_ingest import validate_worker
 from gbfs_ingest.config import OperatorSettings
 from gbfs_ingest.model import FeedType
 from gbfs_ingest.pipeline import Ingestor
@@ -256,4 +257,5 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
     finally:
         sched.shutdown(wait=True)
         sched.engine.dispose()
+        validate_worker.shutdown(wait=True)  # the schema-validation processes, if any
         log.info("scheduler stopped")

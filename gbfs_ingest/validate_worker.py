@@ -79,12 +79,12 @@ def _get_pool(workers: int) -> ProcessPoolExecutor | None:
         return _pool
 
 
-def _discard_pool() -> None:
+def _discard_pool(wait: bool = False) -> None:
     global _pool
     with _lock:
-        if _pool is not None:
-            _pool.shutdown(wait=False, cancel_futures=True)
-        _pool = None
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=wait, cancel_futures=True)
 
 
 def validate_later(
@@ -120,9 +120,10 @@ def collect(
     return answer[1]
 
 
-def shutdown() -> None:
-    """Stop the worker processes (tests, clean exits; atexit does it otherwise)."""
-    _discard_pool()
+def shutdown(wait: bool = False) -> None:
+    """Stop the worker processes (tests, clean exits; atexit does it otherwise);
+    ``wait``: until they have exited."""
+    _discard_pool(wait)
 
 
 def schema_findings(

@@ -149,13 +149,35 @@ def test_two_schedulers_never_poll_the_same_feed_at_once(db_url: str, engine, se
     assert a.skipped + b.skipped >= 1, "the second scheduler must have found the feed busy"
 
 
-def test_scheduler_process_stops_cleanly_on_sigterm(db_url: str, engine, server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def _alive(pid: int) -> bool:
+    """Running (a zombie left to an init that does not reap does not count)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(c) for c in (task / "children").read_text().split())
+    return found
+
+
+@pytest.mark.parametrize("offload", [False, True], ids=["inline", "validation-worker"])
+def test_scheduler_process_stops_cleanly_on_sigterm(  # type: ignore[no-untyped-def]
+    db_url: str, engine, server, tmp_path, offload: bool
+) -> None:
+    """With ``validate_offload_min_kb = 0`` every file is validated by a worker
+    process: it must be gone too when the scheduler stops."""
     gbfs(server, "/velo")
     server.route("/velo/fbs.json", fbs())
     cfg = tmp_path / "config.toml"
     cfg.write_text(
         "[ingest]\npoll_floor_s = 1\ndefault_interval_s = 1\n"
-        'allowed_private_hosts = ["127.0.0.1"]\n'
+        + ("validate_offload_min_kb = 0\n" if offload else "")
+        + 'allowed_private_hosts = ["127.0.0.1"]\n'
         f'[[operators]]\nslug = "velo"\nname = "Velo"\n'
         f'discovery_url = "{server.url("/velo/gbfs.json")}"\n'
     )
@@ -170,6 +192,8 @@ def test_scheduler_process_stops_cleanly_on_sigterm(db_url: str, engine, server,
     )
     try:
         wait_for(lambda: len(server.requests_for("/velo/fbs.json")) >= 2, timeout=30)
+        time.sleep(0.5)  # let the second poll store
+        children = _children(proc.pid)
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     finally:
@@ -178,5 +202,14 @@ def test_scheduler_process_stops_cleanly_on_sigterm(db_url: str, engine, server,
     assert proc.returncode == 0, out
     assert "scheduler stopped" in out
     assert "Traceback" not in out
+    assert bool(children) == offload  # the validation worker, when files go to it
+    wait_for(lambda: not [pid for pid in children if _alive(pid)], timeout=5)
     with engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM vehicle_current")).scalar() == 3
+        checked = c.execute(
+            text(
+                "SELECT count(*) FROM feed_fetch f JOIN feed ON feed.id = f.feed_id"
+                " WHERE feed.feed_type = 'vehicle_status' AND f.schema_error_count IS NOT NULL"
+            )
+        ).scalar()
+        assert checked >= 1
