@@ -44,7 +44,8 @@ FOR UPDATE OF i SKIP LOCKED
 
 DWELL_AT_SQL = """
 SELECT d.state,
-       d.ended_at IS NULL AND EXISTS (SELECT 1 FROM vehicle_current vc WHERE vc.dwell_id = d.id
+       d.ended_at IS NULL AND EXISTS (SELECT 1 FROM vehicle_current vc
+         WHERE vc.vehicle_id = d.vehicle_id AND vc.dwell_id = d.id
          AND vc.missing_since IS NOT NULL AND vc.missing_since <= :t) AS pending,
        CASE WHEN d.geom IS NULL OR CAST(:lon AS float8) IS NULL THEN NULL
             ELSE ST_Distance(d.geom::geography,
