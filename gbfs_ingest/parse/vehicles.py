@@ -35,6 +35,7 @@ __all__ = [
     "parse_vehicle_status_v1",
     "parse_vehicle_status_v2",
     "parse_vehicle_status_v3",
+    "rental_link",
 ]
 
 #: Synthetic ``vehicle_type_id`` for feeds that predate vehicle_types.json and
@@ -179,14 +180,9 @@ def _parse_vehicles(
         lr = g("last_reported")
         if lr is not None:
             lr = (ts_good(lr) or ts_slow(lr)) if type(lr) is ts_type else ts_slow(lr)
-        uri = g("rental_uris")  # one link for the map: web, else the Android or iOS one
+        uri = g("rental_uris")
         if uri is not None:
-            if type(uri) is dict:
-                uri = uri.get("web") or uri.get("android") or uri.get("ios")
-                if type(uri) is not str:
-                    uri = None
-            else:
-                uri = None
+            uri = rental_link(uri)
         append(new_vehicle(vid, lat, lon, res, dis, vt, sid, hs, rng, fp, lr, pp, uri))
 
     for count, path in ((int_res, p_res), (int_dis, p_dis)):
@@ -215,6 +211,14 @@ def _parse_vehicles(
     _check_synthetic_last_reported(ctx, fc, item, out, ts.good)
     ctx.dropped += dropped + duplicates
     return out
+
+
+def rental_link(uris: Any) -> str | None:
+    """One link for the map from ``rental_uris``: web, else the Android or iOS one."""
+    if type(uris) is not dict:
+        return None
+    uri = uris.get("web") or uris.get("android") or uris.get("ios")
+    return uri if type(uri) is str else None
 
 
 def _vehicle_id_slow(

@@ -37,7 +37,7 @@ from .vehicle_memo import (
     has_duplicates,
     same_time_everywhere,
 )
-from .vehicles import add_synthetic_last_reported
+from .vehicles import add_synthetic_last_reported, rental_link
 from .version import detect_version, normalise_version
 
 __all__ = ["VehicleMemo", "parse_vehicle_status_fast"]
@@ -245,14 +245,9 @@ def _to_vehicles(
                 epoch = NOT_CLEAN if lr is not None else nan
             else:  # whole POSIX seconds before 3.0: the same float as lr.timestamp()
                 epoch = raw_lr if not v3 else lr.timestamp()  # type: ignore[union-attr]
-        uri = r.rental_uris  # one link for the map: web, else the Android or iOS one
+        uri = r.rental_uris
         if uri is not None:
-            if type(uri) is dict:
-                uri = uri.get("web") or uri.get("android") or uri.get("ios")
-                if type(uri) is not str:
-                    uri = None
-            else:
-                uri = None
+            uri = rental_link(uri)
         made.append(
             new_vehicle(
                 vid,

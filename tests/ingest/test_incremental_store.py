@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.model import FeedType
-from gbfs_ingest.process import load_feed_row, process_body
+from gbfs_ingest.process import ProcessResult, load_feed_row, process_body
 from gbfs_ingest.registry import ensure_feed, ensure_operator
 from gbfs_ingest.vehicle_store import VehicleStateCache
 
@@ -94,6 +94,21 @@ def _history(engine: Engine, feed_id: int) -> dict[str, list[tuple]]:
         }
 
 
+def _process(
+    s: Session, feed_id: int, body: bytes, at: datetime, cache: VehicleStateCache
+) -> ProcessResult:
+    return process_body(
+        s,
+        load_feed_row(s, feed_id),
+        body,
+        fetched_at=at,
+        settings=SETTINGS,
+        cache=cache,
+        live=False,
+        fetch_meta={},
+    )
+
+
 def test_fast_and_tolerant_paths_store_the_same_history(engine: Engine) -> None:
     with Session(engine) as s, s.begin():
         feeds = []
@@ -109,28 +124,10 @@ def test_fast_and_tolerant_paths_store_the_same_history(engine: Engine) -> None:
         for feed_id, body in zip(feeds, pair, strict=True):
             if k == 10:  # a poll rolled back: the cache must not be trusted afterwards
                 with Session(engine) as s:
-                    process_body(
-                        s,
-                        load_feed_row(s, feed_id),
-                        body,
-                        fetched_at=at,
-                        settings=SETTINGS,
-                        cache=cache,
-                        live=False,
-                        fetch_meta={},
-                    )
+                    _process(s, feed_id, body, at, cache)
                     s.rollback()
             with Session(engine) as s, s.begin():
-                res = process_body(
-                    s,
-                    load_feed_row(s, feed_id),
-                    body,
-                    fetched_at=at,
-                    settings=SETTINGS,
-                    cache=cache,
-                    live=False,
-                    fetch_meta={},
-                )
+                res = _process(s, feed_id, body, at, cache)
                 assert res.outcome == "ok", res
     fast, tolerant = (_history(engine, f) for f in feeds)
     assert fast == tolerant
