@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import signal
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -30,6 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from fleet_monitor.database import drop_database, ensure_database, make_engine, upgrade
+from fleet_monitor.runtime import wait_for_stop
 from fleet_monitor.scheduler import IngestScheduler
 from fleet_monitor.settings import Settings
 from gbfs_ingest.auth import Secret
@@ -104,12 +104,6 @@ def run_demo(
     web_server = _start_web(s, engine, port, city.clock.now)
     accounts = _demo_accounts(s, engine)
 
-    def _stop(signum: int, _frame: object) -> None:
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
     scheduler.start()
     info: dict[str, object] = {
         "map_url": f"http://127.0.0.1:{web_server.port}/",
@@ -123,7 +117,7 @@ def run_demo(
     if ready is not None:
         ready(info)
     try:
-        stop.wait()
+        wait_for_stop(stop)
     finally:
         log.info("stopping the demo")
         scheduler.shutdown(wait=True)

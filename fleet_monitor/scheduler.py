@@ -22,7 +22,6 @@ from __future__ import annotations
 import importlib
 import logging
 import queue
-import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -35,6 +34,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from fleet_monitor.database import make_engine
+from fleet_monitor.runtime import wait_for_stop
 from fleet_monitor.settings import Settings
 from gbfs_ingest import validate_worker
 from gbfs_ingest.config import OperatorSettings
@@ -242,18 +242,12 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
     """Run until SIGTERM/SIGINT (or ``stop`` is set)."""
     stop = stop or threading.Event()
     sched = IngestScheduler(settings)
-
-    def _stop(signum: int, _frame: object) -> None:
-        log.info("signal %s received: stopping after running polls", signum)
-        stop.set()
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
     sched.start()
     log.info("scheduler started for %d operators", len(settings.operators))
     try:
-        stop.wait()
+        signum = wait_for_stop(stop)
+        if signum is not None:
+            log.info("signal %s received: stopping after running polls", signum)
     finally:
         sched.shutdown(wait=True)
         sched.engine.dispose()

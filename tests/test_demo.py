@@ -76,7 +76,7 @@ VISIBLE_VEHICLE_JS = """() => {
 def test_demo_runs_the_city_and_stops_on_ctrl_c(db_url: str, tmp_path: Path) -> None:
     demo_db = make_url(db_url).set(database=make_url(db_url).database + "_demo")
     demo_url = demo_db.render_as_string(hide_password=False)
-    env = {**os.environ, "DATABASE_URL": db_url}
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONFAULTHANDLER": "1"}
     log = tmp_path / "demo.log"
     out = log.open("w")
     proc = subprocess.Popen(
@@ -125,7 +125,12 @@ def test_demo_runs_the_city_and_stops_on_ctrl_c(db_url: str, tmp_path: Path) -> 
         assert all(n > 20 for n in counts.values()), counts
         browse_the_demo_map(map_url, tmp_path)
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # show where it hangs: faulthandler dumps on SIGABRT
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(timeout=30)
+            raise AssertionError("the demo ignored Ctrl-C:\n" + log.read_text()[-20_000:]) from None
     finally:
         out.close()
         if proc.poll() is None:
