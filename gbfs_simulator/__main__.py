@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
+import time
 from datetime import UTC, datetime
 
 import orjson
@@ -124,12 +124,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  {slug:10s} GBFS {city.sim.ops[slug].cfg.version}  {url}")
     print(f"  admin token: {city.admin_token}  (POST {city.url}/admin/faults)")
     print("Ctrl-C to stop.", flush=True)
-    done = threading.Event()
+    # the handler takes no lock and the main thread sleeps in short steps: a signal
+    # the kernel hands to another thread is still acted on (fleet_monitor/runtime.py)
+    received: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: it may start ignored
-        signal.signal(sig, lambda *_: done.set())
+        signal.signal(sig, lambda number, _frame: received.append(number))
     try:
-        while not done.wait(0.5):
-            pass
+        while not received:
+            time.sleep(0.2)
     finally:
         city.stop()
     print("stopped.")
