@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import secrets
 import struct
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
+from psycopg.types import TypeInfo
 from sqlalchemy.orm import Session
 
 from gbfs_ingest.model import Vehicle
@@ -66,11 +70,62 @@ def pg_connection(session: Session) -> Any:
 _EWKB_POINT = struct.Struct("<BIIdd").pack  # little endian, Point with SRID, SRID, x, y
 
 
-def _ewkb(lat: float | None, lon: float | None) -> str | None:
-    """A point as hex EWKB: what PostGIS reads fastest from text COPY (exact doubles)."""
+def _ewkb(lat: float | None, lon: float | None) -> bytes | None:
+    """A point as EWKB (exact doubles), for binary COPY into a geometry column."""
     if lat is None or lon is None:
         return None
-    return _EWKB_POINT(1, 0x20000001, 4326, lon, lat).hex()
+    return _EWKB_POINT(1, 0x20000001, 4326, lon, lat)
+
+
+class _GeometryBinaryDumper(Dumper):
+    """EWKB bytes as a PostGIS geometry in binary COPY (``geometry_recv`` reads EWKB)."""
+
+    format = Format.BINARY
+
+    def dump(self, obj: Any) -> bytes:
+        return bytes(obj)
+
+
+def _binary_copy(cur: Any, statement: str, types: list[str]) -> Any:
+    """A binary COPY (no text formatting and parsing: ~3x cheaper per row).
+
+    ``geometry`` columns take EWKB bytes; its dumper is registered once per
+    connection, with the type's oid read from the database.
+    """
+    oids: list[int | str] = list(types)
+    if "geometry" in types:
+        info = cur.connection.adapters.types.get("geometry")
+        if info is None:
+            info = TypeInfo.fetch(cur.connection, "geometry")
+            if info is None:
+                raise RuntimeError("the PostGIS geometry type is missing from the database")
+            info.register(cur.connection)
+        dumper = type("GeometryDumper", (_GeometryBinaryDumper,), {"oid": info.oid})
+        # the cursor took a copy of the connection's adapters when it was made
+        for adapters in (cur.connection.adapters, cur.adapters):
+            adapters.register_dumper(None, dumper)
+        oids = [info.oid if t == "geometry" else t for t in types]
+    copy = cur.copy(f"{statement} FROM STDIN (FORMAT BINARY)")
+    return _TypedCopy(copy, oids)
+
+
+class _TypedCopy:
+    """``with``: enter the COPY and declare its column types."""
+
+    def __init__(self, copy: Any, types: list[int | str]) -> None:
+        self._copy, self._types = copy, types
+
+    def __enter__(self) -> Any:
+        cp = self._copy.__enter__()
+        try:
+            cp.set_types(self._types)
+        except BaseException:
+            self._copy.__exit__(*sys.exc_info())  # end the COPY: the connection stays usable
+            raise
+        return cp
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._copy.__exit__(*exc)
 
 
 def _load_rows(cur: Any, feed_id: int) -> dict[str, CurrentRow]:
@@ -251,9 +306,11 @@ def store_vehicle_snapshot(
     # ---- writes (set-based; COPY for the bulky ones). Arrays go as binary
     # parameters (%b): 5,000 ids in text format cost ~5 ms to send.
     if aliases:
-        with cur.copy(
+        with _binary_copy(
+            cur,
             "COPY vehicle_alias (vehicle_id, feed_id, gbfs_id, first_seen_at, linked_from,"
-            " link_distance_m, link_confidence, fetch_id) FROM STDIN"
+            " link_distance_m, link_confidence, fetch_id)",
+            ["int8", "int4", "text", "timestamptz", "text", "float8", "float8", "int8"],
         ) as cp:
             for rec in aliases:
                 cp.write_row(rec)
@@ -277,10 +334,12 @@ def store_vehicle_snapshot(
             (list(ids), list(confs)),
         )
     if new_dwells:
-        with cur.copy(
+        with _binary_copy(
+            cur,
             "COPY dwell (id, vehicle_id, feed_id, operator_id, gbfs_id, lat, lon, geom, state,"
             " vehicle_type_id, station_id, started_at, start_confidence, start_fetch_id,"
-            " rotations, min_link_confidence) FROM STDIN"
+            " rotations, min_link_confidence)",
+            _DWELL_TYPES,
         ) as cp:
             for rec in new_dwells:
                 cp.write_row(rec)
@@ -298,7 +357,7 @@ def store_vehicle_snapshot(
     if updates:
         _update_current(cur, feed_id, operator_id, updates, observed_at, fetch_id)
     if inserts:  # after the deletes: a linked id replaces its predecessor's row
-        with cur.copy(f"COPY vehicle_current ({_CURRENT_COLUMNS}) FROM STDIN") as cp:
+        with _binary_copy(cur, f"COPY vehicle_current ({_CURRENT_COLUMNS})", _CURRENT_TYPES) as cp:
             _write_current(cp, feed_id, operator_id, inserts, observed_at, fetch_id)
 
     new_token = secrets.randbits(62)
@@ -324,6 +383,15 @@ def store_vehicle_snapshot(
     )
 
 
+# binary COPY column types (varchar columns take "text": the server reads its own type)
+_DWELL_TYPES = [
+    "int8", "int8", "int4", "int4", "text", "float8", "float8", "geometry", "text",
+    "text", "text", "timestamptz", "text", "int8", "int4", "float8",
+]  # fmt: skip
+_CURRENT_TYPES = [
+    "int4", "text", "int4", "int8", "int8", "float8", "float8", "geometry", "text",
+    "text", "text", "float8", "float8", "timestamptz", "timestamptz", "int8",
+]  # fmt: skip
 _CURRENT_COLUMNS = (
     "feed_id, gbfs_id, operator_id, vehicle_id, dwell_id, lat, lon, geom, state,"
     " vehicle_type_id, station_id, range_m, fuel_percent, last_reported, first_seen_at, fetch_id"
@@ -375,7 +443,7 @@ def _update_current(
         "CREATE TEMP TABLE IF NOT EXISTS _vc_update (LIKE vehicle_current) ON COMMIT DELETE ROWS"
     )
     cur.execute("DELETE FROM _vc_update")  # cheaper than TRUNCATE on a small temp table
-    with cur.copy(f"COPY _vc_update ({_CURRENT_COLUMNS}) FROM STDIN") as cp:
+    with _binary_copy(cur, f"COPY _vc_update ({_CURRENT_COLUMNS})", _CURRENT_TYPES) as cp:
         _write_current(cp, feed_id, operator_id, rows, observed_at, fetch_id)
     cur.execute(
         "UPDATE vehicle_current AS vc SET"
