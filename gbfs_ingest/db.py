@@ -182,6 +182,9 @@ class VehicleAlias(Base):
 
 class VehicleCurrent(Base):
     __tablename__ = "vehicle_current"
+    # SP-GiST: a spatial index on points that costs ~25 % less per insert than GiST
+    # (migration 0008); thousands of rows are rewritten every poll
+    __table_args__ = (Index("idx_vehicle_current_geom", "geom", postgresql_using="spgist"),)
     feed_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     gbfs_id: Mapped[str] = mapped_column(ID_TEXT, primary_key=True)
     operator_id: Mapped[int] = mapped_column(Integer)
@@ -189,7 +192,7 @@ class VehicleCurrent(Base):
     dwell_id: Mapped[int] = mapped_column(BigInteger)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
-    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
     state: Mapped[str] = mapped_column(String(16))
     vehicle_type_id: Mapped[str | None] = mapped_column(Text)
     station_id: Mapped[str | None] = mapped_column(Text)
@@ -209,6 +212,7 @@ class Dwell(Base):
     __table_args__ = (
         Index("ix_dwell_vehicle_started", "vehicle_id", "started_at"),
         Index("ix_dwell_feed_started", "feed_id", "started_at"),
+        Index("idx_dwell_geom", "geom", postgresql_using="spgist"),  # see VehicleCurrent
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     vehicle_id: Mapped[int] = mapped_column(BigInteger)
@@ -217,7 +221,7 @@ class Dwell(Base):
     gbfs_id: Mapped[str] = mapped_column(ID_TEXT)  # id at the dwell's start
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
-    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=True), nullable=True)
+    geom = mapped_column(Geometry("POINT", srid=4326, spatial_index=False), nullable=True)
     state: Mapped[str] = mapped_column(String(16))
     vehicle_type_id: Mapped[str | None] = mapped_column(Text)
     station_id: Mapped[str | None] = mapped_column(Text)

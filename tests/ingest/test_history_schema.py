@@ -98,3 +98,29 @@ def test_a_binary_copy_that_cannot_start_leaves_the_connection_usable(engine: En
             pass
         s.rollback()
         assert s.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def test_the_history_points_have_spatial_indexes_that_serve_bbox_queries(engine: Engine) -> None:
+    with engine.connect() as conn:
+        methods = dict(
+            conn.execute(
+                text(
+                    "SELECT c.relname, am.amname FROM pg_index i"
+                    " JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam"
+                    " WHERE c.relname IN ('idx_dwell_geom', 'idx_vehicle_current_geom')"
+                )
+            ).all()
+        )
+        assert methods == {"idx_dwell_geom": "spgist", "idx_vehicle_current_geom": "spgist"}
+        conn.execute(text("SET enable_seqscan = off"))
+        for table in ("dwell", "vehicle_current"):
+            plan = "\n".join(
+                r[0]
+                for r in conn.execute(
+                    text(
+                        f"EXPLAIN SELECT 1 FROM {table} WHERE ST_Intersects(geom,"
+                        " ST_MakeEnvelope(6.1, 45.89, 6.15, 45.91, 4326))"
+                    )
+                )
+            )
+            assert f"idx_{table}_geom" in plan, plan
