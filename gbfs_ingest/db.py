@@ -1,9 +1,9 @@
 """Database tables of the ingest: operators, feeds, fetches, raw evidence, vehicles.
 
-Geometries are WGS 84 (SRID 4326) with GiST indexes; times are ``timestamptz``
-stored in UTC. The hot path (``gbfs_ingest.store``) writes with plain SQL on
-the session's connection; these ORM classes serve migrations, the CLI and the
-web layer.
+Geometries are WGS 84 (SRID 4326) with spatial indexes (GiST; SP-GiST for the
+points a poll rewrites); times are ``timestamptz`` stored in UTC. The hot path
+(``gbfs_ingest.store``) writes with plain SQL on the session's connection; these
+ORM classes serve migrations, the CLI and the web layer.
 
 History model (why there is no row per vehicle per poll):
 
