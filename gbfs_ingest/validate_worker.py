@@ -64,7 +64,7 @@ def _lower_priority() -> None:
         os.nice(5)
 
 
-def _get_pool(workers: int) -> ProcessPoolExecutor | None:
+def _get_pool(workers: int) -> ProcessPoolExecutor:
     global _pool, _pool_workers
     with _lock:
         if _pool is None or _pool_workers != workers:

@@ -68,12 +68,12 @@ class _Record(Struct, gc=False, rename={"legacy_type": "type"}):
     legacy_type: Any = UNSET
 
 
-class _RecordV2(_Record, gc=False, rename={"legacy_type": "type"}):  # 1.x and 2.x
+class _RecordV2(_Record, gc=False):  # 1.x and 2.x
     bike_id: _Id = ""
     last_reported: int | None = None
 
 
-class _RecordV3(_Record, gc=False, rename={"legacy_type": "type"}):
+class _RecordV3(_Record, gc=False):
     vehicle_id: _Id = ""
     last_reported: str | None = None
 
@@ -138,6 +138,7 @@ def parse_vehicle_status_fast(
     With a ``memo`` (updated in place), records unchanged since the memo's
     file are not decoded again.
     """
+    memo = memo if memo is not None else VehicleMemo()  # a throwaway one: same code path
     family = (normalise_version(declared)[0] or "")[:1] if declared else ""
     family = "2" if family == "1" else family
     decoder = _ENVELOPES.get(family)
@@ -164,7 +165,7 @@ def parse_vehicle_status_fast(
     if not raws:
         return None  # an empty list has its own finding: the tolerant path's job
     item = "/data/vehicles/*" if ctx.v3 else "/data/bikes/*"
-    if memo is not None and (
+    if (
         memo.version != used
         or memo.last_updated is None
         or ctx.last_updated is None
@@ -174,8 +175,7 @@ def parse_vehicle_status_fast(
     with gc_paused(len(raws)):
         result = _to_vehicles(ctx, family, body, raws, item, memo)
     if result is None:
-        if memo is not None:
-            memo.clear()
+        memo.clear()
         return None
     vehicles, found = result
     parsed = ParsedFeed(
@@ -192,10 +192,10 @@ def _to_vehicles(
     body: bytes,
     raws: list[msgspec.Raw],
     item: str,
-    memo: VehicleMemo | None,
+    memo: VehicleMemo,
 ) -> tuple[list[Vehicle], Match] | None:
     keys = list(map(bytes, raws))
-    found = (memo if memo is not None else VehicleMemo()).match(keys)
+    found = memo.match(keys)
     out = found.vehicles
     fresh: list[int] = np.flatnonzero(~found.remembered).tolist()
     try:
@@ -279,6 +279,5 @@ def _to_vehicles(
     vehicles: list[Vehicle] = out.tolist()  # every hole is filled
     if len(vehicles) >= 10 and same_time_everywhere(found.epoch):
         add_synthetic_last_reported(ctx, ctx.findings, item, len(vehicles), vehicles[0])
-    if memo is not None:
-        memo.remember(ctx.version, ctx.last_updated, vehicles, found)
+    memo.remember(ctx.version, ctx.last_updated, vehicles, found)
     return vehicles, found

@@ -84,9 +84,15 @@ def test_deleting_an_operator_deletes_its_history_only(engine: Engine) -> None:
 def test_a_binary_copy_that_cannot_start_leaves_the_connection_usable(engine: Engine) -> None:
     import pytest
 
-    from gbfs_ingest.vehicle_store import _binary_copy, _ewkb, pg_connection
+    from gbfs_ingest.vehicle_store import (
+        _binary_copy,
+        _ewkb,
+        _register_geometry,
+        pg_connection,
+    )
 
     with Session(engine) as s:
+        _register_geometry(pg_connection(s))
         cur = pg_connection(s).cursor()
         cur.execute("CREATE TEMP TABLE t (a int4, g geometry(Point, 4326))")
         with _binary_copy(cur, "COPY t (a, g)", ["int4", "geometry"]) as cp:
