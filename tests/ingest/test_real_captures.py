@@ -31,6 +31,9 @@ EXPECTED = {
     "hsl-citybikes_helsinki_v1.x_otp": (0, 7),
     "jcdecaux-cyclocity-dublinbikes_dublin_v3.0_mdkt": (0, 115),
     "lillestrom-bysykkel_lillestrom_v2.2_otp": (0, 6),
+    # 194 snapshots over 5 days, every id rotated at almost every snapshot: the vehicles
+    # published by the last snapshot
+    "lime_seattle-u-district_v2.2_timeseries_5d": (941, 0),
     "lime_seattle_v1.0_mdkt": (12040, 1),
     "lime_seattle_v2.2_mdkt": (0, 1),
     "lyft-baywheels_sf-bay_v1.x_timeseries_2023": (0, 518),
