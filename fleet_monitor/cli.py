@@ -397,6 +397,29 @@ def users_password(ctx: Context, email: str) -> None:
     click.echo(f"password of {email} changed")
 
 
+@users.command("reset-2fa")
+@click.argument("email")
+@pass_ctx
+def users_reset_2fa(ctx: Context, email: str) -> None:
+    """Remove an account's two-factor sign-in (lost phone) and end its sessions."""
+    from fleet_monitor import two_factor
+    from fleet_monitor.users import get_user
+
+    engine, session = _account_session(ctx)
+    try:
+        with session, session.begin():
+            user = get_user(session, email)
+            if user is None:
+                raise click.ClickException(f"no account {email}")
+            done = two_factor.reset(session, user, actor=None, ip=None, via=f"cli:{_os_user()}")
+    finally:
+        engine.dispose()
+    if done:
+        click.echo(f"two-factor sign-in of {email} reset: it is set up again at the next sign-in")
+    else:
+        click.echo(f"account {email} had no two-factor sign-in")
+
+
 def main(argv: list[str] | None = None) -> Any:
     from fleet_monitor.runtime import tune_gc
 

@@ -240,17 +240,24 @@ def token() -> None:
 @token.command("create")
 @click.argument("slug")
 @click.option("--name", default="api", show_default=True, help="What the token is for.")
-def token_create(slug: str, name: str) -> None:
+@click.option(
+    "--days", default=90, show_default=True, type=click.IntRange(1, 730), help="Valid this long."
+)
+def token_create(slug: str, name: str, days: int) -> None:
     """Create an API token for operator SLUG; it is printed once, only its hash is kept."""
     from fleet_monitor.notices.contacts import ContactError, create_token
 
     try:
         with _engine() as engine, Session(engine) as s, s.begin():
-            _row, secret = create_token(s, slug, name=name, actor=_actor())
+            row, secret = create_token(s, slug, name=name, actor=_actor(), days=days)
+            expires = row.expires_at
     except ContactError as exc:
         raise InputError(str(exc)) from None
     click.echo(secret)
-    click.echo(f"(API token for {slug}: shown once, store it now)", err=True)
+    click.echo(
+        f"(API token for {slug}, valid until {expires:%Y-%m-%d %H:%M} UTC: shown once, store it now)",
+        err=True,
+    )
 
 
 @token.command("list")
@@ -262,7 +269,11 @@ def token_list(slug: str | None) -> None:
     with _engine() as engine, Session(engine) as s:
         rows = list_tokens(s, slug)
     for t in rows:
-        state = f"revoked {t['revoked_at']:%Y-%m-%d}" if t["revoked_at"] else "active"
+        state = f"expires {t['expires_at']:%Y-%m-%d}"
+        if t["revoked_at"]:
+            state = f"revoked {t['revoked_at']:%Y-%m-%d}"
+        elif t["expires_at"] <= datetime.now(UTC):  # type: ignore[operator]
+            state = f"expired {t['expires_at']:%Y-%m-%d}"
         used = f"{t['last_used_at']:%Y-%m-%d %H:%M}" if t["last_used_at"] else "never"
         click.echo(f"{t['prefix']}…  {t['operator']:<12} {t['name']:<16} {state:<18} used {used}")
 

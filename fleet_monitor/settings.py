@@ -17,6 +17,7 @@ problem; the CLI prints it and exits with code 2.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -61,10 +62,36 @@ class SchedulerSettings:
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
+    """``[web]``: the web application (see ``docs/security-accounts.md``).
+
+    ``secret_key`` signs the session cookie: ``secret_key_env`` (an environment
+    variable name) or ``secret_key_file``, else the variable ``FLEET_SECRET_KEY``
+    when set; at least 32 characters. ``workers``: how many processes serve the
+    app (gunicorn ``-w``; waitress serves threads of one process: 1); the
+    environment's ``WEB_CONCURRENCY`` (gunicorn's own default for ``-w``) counts
+    too. More than one needs the secret key: the app refuses to start without.
+    ``trusted_proxies``: addresses or networks of the reverse proxies whose
+    ``X-Forwarded-For``/``-Proto`` are believed (loopback by default: a proxy
+    on the same host). ``cookie_secure``: true/false, or unset for "Secure
+    unless debug/testing or over HTTPS". ``hsts_max_age_s``: the
+    Strict-Transport-Security max-age (0: never sent). ``public_url``: the
+    app's address for links in e-mails (password reset), falling back to
+    ``notices.public_url``. ``totp_roles``: roles that must use two-factor
+    sign-in. ``api_token_requests_per_minute``: per operator API token.
+    """
+
     host: str = "127.0.0.1"
     port: int = 8000
     secret_key: Secret | None = None
     tile_url: str = ""
+    workers: int = 1
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    cookie_secure: bool | None = None
+    hsts_max_age_s: int = 31_536_000
+    public_url: str = ""
+    password_reset_ttl_s: int = 3600
+    totp_roles: tuple[str, ...] = ("admin", "supervisor")
+    api_token_requests_per_minute: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,10 +320,7 @@ def settings_from_dict(
     if scheduler.max_workers < 1:
         raise ConfigError("scheduler.max_workers", "must be at least 1")
 
-    web_raw = dict(_section(raw, "web"))
-    secret_key = _secret("web", web_raw, "secret_key", env, base_dir, required=False)
-    web = _dataclass_from("web", web_raw, WebSettings)
-    web = _replace(web, secret_key=secret_key)
+    web = _web_settings(dict(_section(raw, "web")), env, base_dir)
 
     rules = _rules_settings(_section(raw, "rules"), base_dir)
     stats = _stats_settings(_section(raw, "stats"))
@@ -328,6 +352,50 @@ def settings_from_dict(
         stats=stats,
         operators=tuple(operators),
     )
+
+
+DEFAULT_SECRET_KEY_ENV = "FLEET_SECRET_KEY"
+MIN_SECRET_KEY_LENGTH = 32
+TOTP_ROLES = ("officer", "supervisor", "admin", "operator")
+
+
+def _web_settings(table: dict[str, Any], env: dict[str, str], base_dir: Path) -> WebSettings:
+    if not any(k in table for k in ("secret_key", "secret_key_env", "secret_key_file")):
+        table["secret_key_env"] = DEFAULT_SECRET_KEY_ENV
+    secret_key = _secret("web", table, "secret_key", env, base_dir, required=False)
+    if secret_key is not None and not secret_key.reveal():
+        secret_key = None  # an empty variable is no key
+    if secret_key is not None and len(secret_key.reveal()) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            "web.secret_key_env",
+            f"the secret key must be at least {MIN_SECRET_KEY_LENGTH} characters "
+            "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(48))')",
+        )
+    concurrency = env.get("WEB_CONCURRENCY", "").strip()
+    if "workers" not in table and concurrency:
+        if not concurrency.isdigit():
+            raise ConfigError("WEB_CONCURRENCY", "must be a number of worker processes")
+        table["workers"] = int(concurrency)
+    web = _dataclass_from("web", table, WebSettings)
+    web = _replace(web, secret_key=secret_key)
+    if web.workers < 1:
+        raise ConfigError("web.workers", "must be at least 1")
+    for i, proxy in enumerate(web.trusted_proxies):
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"web.trusted_proxies[{i}]", f"{proxy!r} is not an IP address or network"
+            ) from None
+    for key in ("hsts_max_age_s", "password_reset_ttl_s", "api_token_requests_per_minute"):
+        if getattr(web, key) < 0:
+            raise ConfigError(f"web.{key}", "must not be negative")
+    for role in web.totp_roles:
+        if role not in TOTP_ROLES:
+            raise ConfigError("web.totp_roles", f"unknown role {role!r} (one of {TOTP_ROLES})")
+    if web.public_url and not web.public_url.startswith(("https://", "http://")):
+        raise ConfigError("web.public_url", "must be an http(s):// address")
+    return web  # type: ignore[no-any-return]
 
 
 def _rules_settings(table: dict[str, Any], base_dir: Path) -> RulesSettings:

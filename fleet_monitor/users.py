@@ -22,14 +22,17 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from fleet_monitor.models.users import ROLES, AuditEvent, UserAccount, UserSession
+from fleet_monitor.models.users import ROLES, AuditEvent, UserAccount, UserSession, UserTotp
+from fleet_monitor.passwords import (
+    MAX_PASSWORD_LENGTH,
+    PasswordRejected,
+    check_password,
+)
 from gbfs_ingest.db import Operator
 
 log = logging.getLogger(__name__)
 
 STAFF_ROLES: tuple[str, ...] = ("officer", "supervisor", "admin")
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 1024  # hashing cost is bounded by argon2, but refuse absurd inputs
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 _hasher = PasswordHasher(type=Type.ID)
@@ -55,6 +58,7 @@ class UserInfo:
     active: bool
     created_at: datetime
     last_login_at: datetime | None
+    two_factor: bool = False
 
 
 # --------------------------------------------------------------------------- passwords
@@ -79,14 +83,11 @@ def _dummy_hash() -> str:
 
 
 def check_password_policy(password: str, email: str | None = None) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            "password_too_short", f"password must be at least {MIN_PASSWORD_LENGTH} characters"
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError("password_too_long", "password is too long")
-    if email is not None and password.strip().lower() == email.strip().lower():
-        raise AccountError("password_is_email", "password must not be the e-mail address")
+    """Raise AccountError ``password_<reason>`` (see :mod:`fleet_monitor.passwords`)."""
+    try:
+        check_password(password, email)
+    except PasswordRejected as exc:
+        raise AccountError(f"password_{exc.code}", str(exc)) from None
 
 
 def normalise_email(email: str) -> str:
@@ -158,8 +159,9 @@ def get_user(session: Session, email: str) -> UserAccount | None:
 
 def list_users(session: Session) -> list[UserInfo]:
     rows = session.execute(
-        select(UserAccount, Operator.slug, Operator.name)
+        select(UserAccount, Operator.slug, Operator.name, UserTotp.confirmed_at)
         .outerjoin(Operator, Operator.id == UserAccount.operator_id)
+        .outerjoin(UserTotp, UserTotp.user_id == UserAccount.id)
         .order_by(UserAccount.active.desc(), UserAccount.email)
     ).all()
     return [
@@ -172,8 +174,9 @@ def list_users(session: Session) -> list[UserInfo]:
             active=u.active,
             created_at=u.created_at,
             last_login_at=u.last_login_at,
+            two_factor=confirmed is not None,
         )
-        for u, slug, name in rows
+        for u, slug, name, confirmed in rows
     ]
 
 

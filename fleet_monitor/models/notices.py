@@ -90,6 +90,7 @@ class OperatorApiToken(Base):
     created_by: Mapped[str | None] = mapped_column(Text)
     last_used_at: Mapped[datetime | None] = mapped_column(TS)
     revoked_at: Mapped[datetime | None] = mapped_column(TS)
+    expires_at: Mapped[datetime] = mapped_column(TS)  # added by migration 0011
 
 
 class CaseFile(Base):

@@ -11,6 +11,8 @@
   and lockouts that grow on repeat; in the database so that limits hold
   across restarts and workers.
 * ``audit_log``: who did what, when, from which address.
+* ``user_totp``, ``user_recovery_code``: two-factor sign-in (migration 0011);
+  ``password_reset``: links sent by e-mail; ``rate_limit``: request counters.
 """
 
 from __future__ import annotations
@@ -102,3 +104,57 @@ class AuditEvent(Base):
         ForeignKey("operator.id", ondelete="SET NULL"), index=True
     )
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+
+class UserTotp(Base):
+    """An account's TOTP secret (RFC 6238); ``confirmed_at`` NULL while being enrolled.
+
+    ``last_step`` is the 30-second step of the last code accepted: a code is
+    accepted once (no replay within its validity window).
+    """
+
+    __tablename__ = "user_totp"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=text("now()"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(TS)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class UserRecoveryCode(Base):
+    """Single-use codes that replace a TOTP code (only their SHA-256 is kept)."""
+
+    __tablename__ = "user_recovery_code"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(TS, server_default=text("now()"))
+    used_at: Mapped[datetime | None] = mapped_column(TS)
+
+
+class PasswordReset(Base):
+    """A password-reset link sent by e-mail: single use, expiring (SHA-256 of the token)."""
+
+    __tablename__ = "password_reset"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(TS)
+    expires_at: Mapped[datetime] = mapped_column(TS)
+    used_at: Mapped[datetime | None] = mapped_column(TS)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class RateLimit(Base):
+    """Requests counted per key in fixed windows (API tokens, reset e-mails)."""
+
+    __tablename__ = "rate_limit"
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(TS, index=True)
+    hits: Mapped[int] = mapped_column(Integer)

@@ -7,7 +7,9 @@ event with the change.
 API tokens: ``fmt_`` + 32 random bytes (URL-safe base64). Only the SHA-256 of
 a token is stored (tokens are long random values, so a fast hash is enough and
 lets every request be checked with one indexed lookup); the token itself is
-shown once, when created.
+shown once, when created. Every token expires (``DEFAULT_TOKEN_DAYS`` unless
+said otherwise, at most ``MAX_TOKEN_DAYS``); the web API also limits the
+requests of each token per minute (``fleet_monitor.web.api_tokens``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
@@ -27,6 +29,8 @@ from fleet_monitor.users import record_audit
 from gbfs_ingest.db import Operator
 
 TOKEN_PREFIX = "fmt_"
+DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 730
 EMAIL_RE = re.compile(r"^[^@\s,;<>]{1,64}@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
@@ -186,9 +190,18 @@ def token_hash(token: str) -> str:
 
 
 def create_token(
-    session: Session, operator_slug: str, *, name: str, actor: str, actor_id: int | None = None
+    session: Session,
+    operator_slug: str,
+    *,
+    name: str,
+    actor: str,
+    actor_id: int | None = None,
+    days: int = DEFAULT_TOKEN_DAYS,
+    now: datetime | None = None,
 ) -> tuple[OperatorApiToken, str]:
-    """A new API token for the operator: (row, the token, shown once)."""
+    """A new API token for the operator, valid ``days``: (row, the token, shown once)."""
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise ContactError("bad_expiry", f"a token lasts 1 to {MAX_TOKEN_DAYS} days")
     op = operator_by_slug(session, operator_slug)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = OperatorApiToken(
@@ -197,6 +210,7 @@ def create_token(
         token_hash=token_hash(token),
         prefix=token[:10],
         created_by=actor,
+        expires_at=(now or datetime.now(UTC)) + timedelta(days=days),
     )
     session.add(row)
     session.flush()
@@ -206,7 +220,7 @@ def create_token(
         actor_id=actor_id,
         actor_email=actor,
         operator_id=op.id,
-        details={"token": row.prefix + "…", "name": row.name},
+        details={"token": row.prefix + "…", "name": row.name, "expires_at": row.expires_at},
     )
     return row, token
 
@@ -230,18 +244,32 @@ def revoke_token(session: Session, prefix: str, *, actor: str, now: datetime) ->
 
 
 def authenticate_token(session: Session, token: str, now: datetime) -> TokenOwner | None:
-    """The operator behind a bearer token, or None (unknown, revoked, malformed)."""
+    """The operator behind a bearer token, or None (unknown, revoked, expired, malformed)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
     row = session.execute(
         text(
             "UPDATE operator_api_token t SET last_used_at = :now FROM operator o"
-            " WHERE t.token_hash = :h AND t.revoked_at IS NULL AND o.id = t.operator_id"
+            " WHERE t.token_hash = :h AND t.revoked_at IS NULL AND t.expires_at > :now"
+            " AND o.id = t.operator_id"
             " RETURNING t.id, t.operator_id, o.slug, t.name"
         ),
         {"now": now, "h": token_hash(token)},
     ).first()
     return None if row is None else TokenOwner(row[0], row[1], row[2], row[3])
+
+
+def token_refusal(session: Session, token: str, now: datetime) -> tuple[str, int | None]:
+    """Why a token was refused: (``malformed``/``unknown``/``revoked``/``expired``, operator)."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return "malformed", None
+    row = session.execute(
+        select(OperatorApiToken.revoked_at, OperatorApiToken.expires_at, OperatorApiToken.operator_id)
+        .where(OperatorApiToken.token_hash == token_hash(token))
+    ).first()
+    if row is None:
+        return "unknown", None
+    return ("revoked" if row.revoked_at is not None else "expired"), row.operator_id
 
 
 def list_tokens(session: Session, operator_slug: str | None = None) -> list[dict[str, object]]:
@@ -258,6 +286,7 @@ def list_tokens(session: Session, operator_slug: str | None = None) -> list[dict
             "created_at": t.created_at,
             "last_used_at": t.last_used_at,
             "revoked_at": t.revoked_at,
+            "expires_at": t.expires_at,
         }
         for t, slug in session.execute(q.order_by(OperatorApiToken.id)).all()
     ]

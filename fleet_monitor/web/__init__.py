@@ -4,6 +4,8 @@
 secret key) is built at import time. Blueprints per resource:
 
 * ``auth``: ``/login``, ``/logout``, ``/account`` (own password);
+  ``account``, ``two_factor``, ``password_reset``: one's sessions, two-factor
+  sign-in, password reset by e-mail (``fleet_monitor.web.accounts``);
 * ``map``: the live map page at ``/``;
 * ``admin``: ``/admin/users`` and ``/admin/audit`` (admin role);
 * ``api``: ``/api/vehicles`` (GeoJSON) and ``/api/health``.
@@ -12,16 +14,20 @@ secret key) is built at import time. Blueprints per resource:
 * ``stats``, ``stats_api``, ``stats_declared``: statistics, their exports and JSON
   API, declared fleets (``fleet_monitor.web.stats``).
 
+The session secret is ``settings.web.secret_key`` (``FLEET_SECRET_KEY`` by
+default). Without one, a single worker gets a random key with a warning (every
+restart signs everyone out); ``settings.web.workers`` > 1 refuses to start,
+since each process would sign cookies the others reject.
+
 Configuration beyond ``Settings`` (app config keys, given to ``create_app(...,
-config={...})``; the first two also from the environment for the WSGI entry
-point):
+config={...})``):
 
 * ``SESSION_COOKIE_SECURE``: True/False, or None (default) for "Secure unless
-  debug or testing". Environment ``FLEET_WEB_COOKIE_SECURE=true|false``; a
-  ``settings.web.cookie_secure`` field, when the settings have one, wins.
-* ``FLEET_TRUSTED_PROXIES``: number of reverse proxies in front of the app whose
-  ``X-Forwarded-For``/``-Proto`` are trusted (default 0). Environment
-  ``FLEET_WEB_TRUSTED_PROXIES``; ``settings.web.trusted_proxies`` wins.
+  debug or testing over plain HTTP". ``settings.web.cookie_secure`` when set,
+  else the environment ``FLEET_WEB_COOKIE_SECURE=true|false``.
+* ``FLEET_TRUSTED_PROXIES``: addresses or networks of the reverse proxies whose
+  ``X-Forwarded-For``/``-Proto`` are trusted (``settings.web.trusted_proxies``,
+  loopback by default; see ``fleet_monitor.web.proxies``).
 * ``FLEET_SESSION_IDLE_S`` (7200), ``FLEET_SESSION_MAX_AGE_S`` (43200).
 * ``FLEET_LOGIN_ACCOUNT_MAX_FAILURES`` (5), ``FLEET_LOGIN_IP_MAX_FAILURES`` (20),
   ``FLEET_LOGIN_FAILURE_WINDOW_S`` (900), ``FLEET_LOGIN_LOCKOUT_BASE_S`` (60),
@@ -36,22 +42,23 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, g, jsonify, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fleet_monitor.database import make_engine
-from fleet_monitor.settings import Settings
-from fleet_monitor.web import i18n, labels, permissions, security, throttle
+from fleet_monitor.settings import ConfigError, Settings
+from fleet_monitor.web import audit, i18n, labels, permissions, security, throttle
+from fleet_monitor.web.accounts import register as register_accounts
 from fleet_monitor.web.admin import bp as admin_bp
 from fleet_monitor.web.api import bp as api_bp
 from fleet_monitor.web.auth import bp as auth_bp
 from fleet_monitor.web.map import bp as map_bp
 from fleet_monitor.web.notices_and_reports import register as register_notices
+from fleet_monitor.web.proxies import TrustedProxies
 from fleet_monitor.web.stats import register as register_stats
 
 log = logging.getLogger(__name__)
@@ -76,7 +83,7 @@ def create_app(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=_cookie_secure(settings),
-        FLEET_TRUSTED_PROXIES=_trusted_proxies(settings),
+        FLEET_TRUSTED_PROXIES=settings.web.trusted_proxies,
         # the CSRF token lives as long as the session (which expires on its own)
         WTF_CSRF_TIME_LIMIT=None,
         MAX_CONTENT_LENGTH=1024 * 1024,
@@ -87,18 +94,17 @@ def create_app(
     app.extensions[ENGINE_KEY] = (
         engine if engine is not None else make_engine(settings.database_url)
     )
-    proxies = int(app.config["FLEET_TRUSTED_PROXIES"])
-    if proxies > 0:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
-        )
+    proxies = tuple(app.config["FLEET_TRUSTED_PROXIES"])
+    if proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]
 
-    security.init_app(app, tile_url=settings.web.tile_url)
+    security.init_app(app, tile_url=settings.web.tile_url, hsts_max_age_s=settings.web.hsts_max_age_s)
     i18n.init_app(app, default=settings.city.locale, timezone=settings.city.timezone)
     permissions.init_app(app)
     throttle.init_app(app)
     labels.init_app(app)
     CSRFProtect(app)
+    audit.init_app(app)
     app.jinja_env.globals["city_name"] = settings.city.name
     _register_errors(app)
     app.register_blueprint(auth_bp)
@@ -107,12 +113,14 @@ def create_app(
     app.register_blueprint(api_bp)
     register_notices(app)
     register_stats(app)
+    register_accounts(app)
     return app
 
 
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> ResponseReturnValue:
+        g.csrf_failure = exc.description  # recorded in the audit log (web.audit)
         if permissions.is_api_request():
             return jsonify(error=f"CSRF check failed: {exc.description}"), 400
         message = _("This form has expired or was not sent by this site. Reload and try again.")
@@ -143,26 +151,23 @@ def _env_flag(name: str) -> bool | None:
 
 
 def _cookie_secure(settings: Settings) -> bool | None:
-    configured = getattr(settings.web, "cookie_secure", None)
-    if configured is not None:
-        return bool(configured)
+    if settings.web.cookie_secure is not None:
+        return settings.web.cookie_secure
     return _env_flag("FLEET_WEB_COOKIE_SECURE")
-
-
-def _trusted_proxies(settings: Settings) -> int:
-    configured = getattr(settings.web, "trusted_proxies", None)
-    if configured is not None:
-        return int(configured)
-    raw = os.environ.get("FLEET_WEB_TRUSTED_PROXIES", "").strip()
-    return int(raw) if raw.isdigit() else 0
 
 
 def _secret_key(settings: Settings) -> str:
     if settings.web.secret_key is not None and settings.web.secret_key.reveal():
         return settings.web.secret_key.reveal()
+    if settings.web.workers > 1:
+        raise ConfigError(
+            "web.secret_key_env",
+            f"{settings.web.workers} web workers need a shared secret key: set FLEET_SECRET_KEY "
+            "(or web.secret_key_env / web.secret_key_file); each worker would otherwise "
+            "sign sessions the others reject",
+        )
     log.warning(
-        "no web.secret_key configured (web.secret_key_env or web.secret_key_file): "
-        "using a random key for this process; sessions will not survive a restart "
-        "nor be shared between workers"
+        "no web secret key (FLEET_SECRET_KEY, web.secret_key_env or web.secret_key_file): "
+        "using a random key for this process; everyone is signed out at each restart"
     )
     return secrets.token_urlsafe(48)

@@ -1,4 +1,8 @@
-"""Administration pages (admin role only): accounts and the audit log."""
+"""Administration pages (admin role only): accounts and the audit log.
+
+An administrator can disable or enable an account and reset its two-factor
+sign-in (lost phone): the account then sets it up again at its next sign-in.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fleet_monitor import two_factor
 from fleet_monitor.models.users import AuditEvent, UserAccount
 from fleet_monitor.users import AccountError, create_user, list_users, set_active
 from fleet_monitor.web.audit import client_ip
@@ -22,7 +27,21 @@ from gbfs_ingest.db import Operator
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 AUDIT_PAGE = 100
-EVENT_FAMILIES = ("login", "logout", "account", "password", "notice", "case", "export")
+EVENT_FAMILIES = (
+    "login",
+    "logout",
+    "account",
+    "password",
+    "2fa",
+    "session",
+    "access",
+    "csrf",
+    "api",
+    "stats",
+    "notice",
+    "case",
+    "export",
+)
 
 
 def _actor(s: Session) -> UserAccount:
@@ -122,6 +141,27 @@ def disable(user_id: int) -> ResponseReturnValue:
 @require_role("admin")
 def enable(user_id: int) -> ResponseReturnValue:
     return _set_active(user_id, True)
+
+
+@bp.post("/users/<int:user_id>/reset-2fa")
+@require_role("admin")
+def reset_two_factor(user_id: int) -> ResponseReturnValue:
+    with Session(get_engine()) as s, s.begin():
+        account = s.get(UserAccount, user_id)
+        if account is None:
+            abort(404)
+        actor = _actor(s)
+        if account.id == actor.id:
+            flash(_("Reset your own two-factor sign-in from your account page."), "error")
+            return redirect(url_for("admin.users")), 303
+        done = two_factor.reset(s, account, actor=actor, ip=client_ip(), via="web")
+        email = account.email
+    if done:
+        flash(
+            _("Two-factor sign-in of %(email)s reset: set up again at next sign-in.", email=email),
+            "info",
+        )
+    return redirect(url_for("admin.users")), 303
 
 
 @bp.get("/audit")

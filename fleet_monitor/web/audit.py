@@ -11,18 +11,36 @@ made right behind a reverse proxy by ``FLEET_TRUSTED_PROXIES``). Pass ``session=
 and its record commit or roll back together; otherwise the record is committed
 on its own at once. Outside a request (scheduler jobs, CLI) use
 :func:`fleet_monitor.users.record_audit` directly.
+
+:func:`init_app` also records, after each request:
+
+* ``access.refused``: a 403 or 404 answered to a signed-in account or an API
+  token (anonymous visitors are sent to the login page before any of these);
+* ``csrf.failed``: a form or API call refused for its CSRF token;
+* ``api.token_read``: every other request made with an operator's API token;
+* ``stats.api_read``: every call of the statistics JSON API (``/api/stats``).
+
+These records are written in their own transaction; if that fails (database
+down), the failure is logged and the response goes out unchanged.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from fleet_monitor.users import record_audit
 from fleet_monitor.web.db import get_engine
 from fleet_monitor.web.permissions import current_user
+
+log = logging.getLogger(__name__)
+
+REFUSED = frozenset({403, 404})
+MAX_QUERY_CHARS = 500
 
 
 def client_ip() -> str | None:
@@ -56,3 +74,52 @@ def audit(
         return
     with Session(get_engine()) as own, own.begin():
         record_audit(own, event, **kwargs)
+
+
+def _request_details(response: Response) -> dict[str, Any]:
+    details: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path[:300],
+        "status": response.status_code,
+    }
+    if request.query_string:
+        details["query"] = request.query_string.decode("utf-8", "replace")[:MAX_QUERY_CHARS]
+    token = g.get("api_token")
+    if token is not None:
+        details["token"] = token.prefix + "…"
+    return details
+
+
+def access_event(response: Response) -> str | None:
+    """The event to record for this finished request, if any."""
+    if request.endpoint == "static":
+        return None
+    if g.get("csrf_failure") is not None:
+        return "csrf.failed"
+    token = g.get("api_token")
+    if response.status_code in REFUSED and (token is not None or current_user() is not None):
+        return "access.refused"
+    if token is not None:  # state changes made with a token have their own records
+        return "api.token_read" if request.method in ("GET", "HEAD") else None
+    if request.blueprint == "stats_api":
+        return "stats.api_read"
+    return None
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _audit_access(response: Response) -> Response:
+        event = access_event(response)
+        if event is None:
+            return response
+        details = _request_details(response)
+        if event == "csrf.failed":
+            details["reason"] = str(g.csrf_failure)[:200]
+        token = g.get("api_token")
+        operator_id = token.operator_id if token is not None else None
+        actor = f"token:{token.prefix}…" if token is not None else None
+        try:
+            audit(event, operator_id=operator_id, actor_email=actor, **details)
+        except SQLAlchemyError as exc:
+            log.error("audit record %s not written: %s", event, exc.__class__.__name__)
+        return response

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from fleet_monitor.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from fleet_monitor.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 REQUIRED = _l("This field is required.")
 

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, respond
-from fleet_monitor.notices.contacts import authenticate_token
 from fleet_monitor.outbox.documents import iso_z
+from fleet_monitor.web.api_tokens import authenticate_bearer
 from fleet_monitor.web.audit import client_ip
 from fleet_monitor.web.cases import now
 from fleet_monitor.web.db import get_engine
@@ -54,10 +54,7 @@ class Caller:
 def _caller() -> Caller:
     token = bearer_token()
     if token is not None:
-        with Session(get_engine()) as s, s.begin():
-            owner = authenticate_token(s, token, now())
-        if owner is None:
-            abort(401)
+        owner = authenticate_bearer(token)  # 401/429 on refusal (expiry, rate per token)
         actor = Actor(name=f"token:{token[:10]}", role="operator", ip=client_ip())
         return Caller(actor, frozenset({owner.operator_id}), True, owner.operator_id)
     user = current_user()

@@ -34,7 +34,20 @@ from fleet_monitor.users import STAFF_ROLES
 from fleet_monitor.web.db import get_engine
 from fleet_monitor.web.sessions import CurrentUser, load_session
 
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "api.health", "static"})
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "auth.login",
+        "api.health",
+        "static",
+        # a right password waiting for its second factor, checked by the views
+        "two_factor.verify",
+        "two_factor.setup",
+        # password reset by e-mail
+        "password_reset.forgot",
+        "password_reset.link",
+        "password_reset.reset",
+    }
+)
 ALL_ROLES = (*STAFF_ROLES, "operator")
 
 F = TypeVar("F", bound=Callable[..., Any])

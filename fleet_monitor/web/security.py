@@ -1,4 +1,12 @@
-"""Security headers, a per-request CSP nonce, and the session cookie's Secure flag.
+"""Security headers, a per-request CSP nonce, the session cookie's Secure flag, HSTS.
+
+HTTPS is the normal case (behind a TLS reverse proxy, see
+``fleet_monitor.web.proxies``): the session cookie is Secure unless the app
+runs in debug or testing mode over plain HTTP, or ``SESSION_COOKIE_SECURE``
+says otherwise. ``Strict-Transport-Security`` is sent on every HTTPS request
+and, in production (cookies Secure), on every response: browsers ignore it
+over plain HTTP (RFC 6797, 8.1), and a TLS proxy whose ``X-Forwarded-Proto``
+is not trusted then still gets its HSTS through.
 
 The CSP allows scripts and styles only from the app itself, plus inline
 ``<script>``/``<style>`` elements that carry this request's nonce (the map page
@@ -13,7 +21,7 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 
 _TAG_WITHOUT_NONCE = re.compile(r"<(script|style)\b(?![^>]*\bnonce=)", re.IGNORECASE)
@@ -78,17 +86,24 @@ class SessionInterface(SecureCookieSessionInterface):
     """
 
     def get_cookie_secure(self, app: Flask) -> bool:  # type: ignore[override]
-        configured = app.config.get("SESSION_COOKIE_SECURE")
-        if configured is None:
-            return not (app.debug or app.testing)
+        return cookie_secure(app)
+
+
+def cookie_secure(app: Flask) -> bool:
+    """Whether the session cookie gets the Secure flag (in a request: also over HTTPS)."""
+    configured = app.config.get("SESSION_COOKIE_SECURE")
+    if configured is not None:
         return bool(configured)
+    if not (app.debug or app.testing):
+        return True
+    return has_request_context() and _is_https(request)
 
 
 def _is_https(req: Request) -> bool:
     return req.scheme == "https"
 
 
-def init_app(app: Flask, *, tile_url: str) -> None:
+def init_app(app: Flask, *, tile_url: str, hsts_max_age_s: int = 31_536_000) -> None:
     app.session_interface = SessionInterface()
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     headers = {
@@ -107,8 +122,10 @@ def init_app(app: Flask, *, tile_url: str) -> None:
         )
         for name, value in headers.items():
             response.headers.setdefault(name, value)
-        if _is_https(request):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if hsts_max_age_s > 0 and (_is_https(request) or cookie_secure(app)):
+            response.headers.setdefault(
+                "Strict-Transport-Security", f"max-age={hsts_max_age_s}; includeSubDomains"
+            )
         if request.endpoint != "static":
             # pages hold a CSRF token or a signed-in user's data: never kept in a
             # (shared tablet's or proxy's) cache

@@ -106,3 +106,75 @@ def load_session(
 
 def end_session(conn: Connection, token: str) -> None:
     conn.execute(text("DELETE FROM user_session WHERE token_hash = :h"), {"h": token_hash(token)})
+
+
+# --------------------------------------------------------------------------- one's sessions
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A live session as its owner sees it (``handle``: the token's hash, never the token)."""
+
+    handle: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+    @property
+    def device(self) -> str:
+        return describe_user_agent(self.user_agent)
+
+
+def list_sessions(conn: Connection, user_id: int, now: datetime | None = None) -> list[SessionInfo]:
+    """The account's sessions not yet expired, most recently used first."""
+    rows = conn.execute(
+        text(
+            "SELECT token_hash, created_at, last_seen_at, expires_at, ip, user_agent"
+            " FROM user_session WHERE user_id = :uid AND expires_at > :now"
+            " ORDER BY last_seen_at DESC"
+        ),
+        {"uid": user_id, "now": now or datetime.now(UTC)},
+    ).all()
+    return [SessionInfo(*row) for row in rows]
+
+
+def end_sessions(conn: Connection, user_id: int, handle: str | None = None) -> int:
+    """End one session of ``user_id`` (by handle) or all of them; returns how many."""
+    query = "DELETE FROM user_session WHERE user_id = :uid"
+    if handle is not None:
+        query += " AND token_hash = :h"
+    result = conn.execute(text(query), {"uid": user_id, "h": handle})
+    return int(result.rowcount or 0)
+
+
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chromium/", "Chromium"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+    ("curl/", "curl"),
+    ("python-", "Python"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def describe_user_agent(user_agent: str | None) -> str:
+    """A short "Browser · System" for a User-Agent header ("?" parts when unknown)."""
+    ua = user_agent or ""
+    browser = next((name for mark, name in _BROWSERS if mark in ua), None)
+    system = next((name for mark, name in _SYSTEMS if mark in ua), None)
+    if browser is None and system is None:
+        return ua[:60] or "?"
+    return f"{browser or '?'} · {system or '?'}"

@@ -1,4 +1,5 @@
-"""Login rate limiting, stored in the database (holds across restarts and workers).
+"""Login rate limiting and request rates, stored in the database (holds across
+restarts and workers).
 
 Failures are counted per key, ``account:<email>`` and ``ip:<address>``. When a
 key reaches its limit within the failure window it is locked; each further
@@ -10,6 +11,9 @@ trying others').
 
 The per-address limit is higher than the per-account one because officers
 share the city's network address.
+
+:func:`hit` counts requests per key in fixed windows (``rate_limit`` table):
+operators' API tokens, password-reset e-mails.
 """
 
 from __future__ import annotations
@@ -132,3 +136,50 @@ def purge(conn: Connection, now: datetime) -> None:
         ),
         {"old": now - DECAY, "now": now},
     )
+
+
+# --------------------------------------------------------------------------- request rates
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One counted request: ``allowed`` unless the key is over ``limit`` in its window."""
+
+    hits: int
+    limit: int
+    retry_after_s: int
+
+    @property
+    def allowed(self) -> bool:
+        return self.hits <= self.limit
+
+    @property
+    def first_refusal(self) -> bool:
+        return self.hits == self.limit + 1
+
+
+def hit(conn: Connection, key: str, limit: int, window: timedelta, now: datetime) -> Hit:
+    """Count a request for ``key`` in a fixed window that starts at its first request.
+
+    In the database, so that the limit holds across workers and restarts; one
+    upsert (row-locked), so that concurrent requests are all counted.
+    """
+    row = conn.execute(
+        text(
+            """
+INSERT INTO rate_limit AS r (key, window_start, hits) VALUES (:key, :now, 1)
+ON CONFLICT (key) DO UPDATE SET
+  hits = CASE WHEN r.window_start <= :expired THEN 1 ELSE r.hits + 1 END,
+  window_start = CASE WHEN r.window_start <= :expired THEN :now ELSE r.window_start END
+RETURNING hits, window_start
+"""
+        ),
+        {"key": key[:300], "now": now, "expired": now - window},
+    ).one()
+    retry = max(1, math.ceil((row.window_start + window - now).total_seconds()))
+    return Hit(hits=row.hits, limit=limit, retry_after_s=retry)
+
+
+def purge_rates(conn: Connection, now: datetime) -> None:
+    """Forget request counts whose window started more than a day ago."""
+    conn.execute(text("DELETE FROM rate_limit WHERE window_start < :old"), {"old": now - DECAY})

@@ -31,11 +31,24 @@ LAT, LON = 45.8992, 6.1294
 M_LAT = 1 / 111_132.0
 
 
-def make_settings(db_url: str, *, tile_url: str = TILE_URL, locale: str = "fr") -> Settings:
+def make_settings(
+    db_url: str,
+    *,
+    tile_url: str = TILE_URL,
+    locale: str = "fr",
+    totp_roles: tuple[str, ...] = (),
+    **web: object,
+) -> Settings:
+    """Settings for web tests; two-factor sign-in is only required where a test asks."""
     return Settings(
         database_url=db_url,
         city=CitySettings(locale=locale),
-        web=WebSettings(secret_key=Secret("test-secret-key"), tile_url=tile_url),
+        web=WebSettings(
+            secret_key=Secret("test-secret-key"),
+            tile_url=tile_url,
+            totp_roles=totp_roles,
+            **web,  # type: ignore[arg-type]
+        ),
     )
 
 

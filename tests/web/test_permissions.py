@@ -30,7 +30,13 @@ from tests.web.conftest import (
     vehicles,
 )
 
-PUBLIC = {"/login", "/api/health"}
+PUBLIC = {"/login", "/api/health", "/password/forgot", "/password/reset"}
+# public pages that send a visitor without the right state elsewhere
+PUBLIC_REDIRECTS = {
+    "/login/2fa": "/login",  # no right password waiting for its second factor
+    "/login/2fa/setup": "/login",
+    "/password/reset/1": "/password/reset",  # the token leaves the address bar at once
+}
 ROLES = ("officer", "supervisor", "admin", "operator")
 
 # GET pages and the roles that may open them (others: 403)
@@ -77,6 +83,11 @@ def test_every_route_needs_an_account_except_login_health_and_static(
             response = anon.open(path, method=method)
             if path in PUBLIC:
                 assert response.status_code in (200, 400), (method, path)
+            elif path in PUBLIC_REDIRECTS and method == "POST":
+                assert response.status_code == 400, (method, path)  # no CSRF token
+            elif path in PUBLIC_REDIRECTS:
+                assert response.status_code == 302, (method, path)
+                assert response.headers["Location"] == PUBLIC_REDIRECTS[path], (method, path)
             elif path.startswith("/api/"):
                 assert response.status_code == 401, (method, path)
             else:
