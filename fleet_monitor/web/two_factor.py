@@ -36,9 +36,12 @@ from fleet_monitor.web.permissions import current_user
 bp = Blueprint("two_factor", __name__)
 
 
-def qr_data_uri(uri: str) -> str:
-    """The QR code of ``uri`` as an SVG ``data:`` URI (made here: no outside service)."""
-    return str(segno.make(uri, error="m").svg_data_uri(scale=5, border=4))
+def qr_image(uri: str) -> tuple[str, int]:
+    """The QR code of ``uri`` as an SVG ``data:`` URI and its size in pixels (made
+    here: no outside service sees the secret)."""
+    qr = segno.make(uri, error="m")
+    size, _ = qr.symbol_size(scale=5, border=4)
+    return str(qr.svg_data_uri(scale=5, border=4)), int(size)
 
 
 def _pending(now: datetime) -> tuple[int, str | None] | None:
@@ -88,11 +91,6 @@ def _failed(s: Session, account: UserAccount, reason: str, now: datetime) -> int
     return locked
 
 
-def _signed_in(token: str, target: str | None) -> ResponseReturnValue:
-    restart_session(token)
-    return redirect(target or url_for("map.index"))
-
-
 @bp.route("/login/2fa", methods=["GET", "POST"])
 def verify() -> ResponseReturnValue:
     now = datetime.now(UTC)
@@ -119,10 +117,11 @@ def verify() -> ResponseReturnValue:
                     locked = _failed(s, account, "bad_code", now)
                     error, status = _("Wrong code."), 429 if locked else 400
                 if token is not None:
+                    left = two_factor.recovery_codes_left(s, account.id)
+                    restart_session(token)
                     if kind == "recovery":
-                        left = two_factor.recovery_codes_left(s, account.id)
                         flash(_("Recovery code used: %(n)s left.", n=left), "info")
-                    return _signed_in(token, target)
+                    return redirect(target or url_for("map.index"))
         elif form.is_submitted():
             status = 400
     return render_template("two_factor/verify.html", form=form, error=error), status
@@ -134,11 +133,13 @@ def _setup_page(
     issuer = f"Fleet oversight {get_settings().city.name}"
     uri = two_factor.provisioning_uri(secret, account.email, issuer)
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    qr, qr_size = qr_image(uri)
     return render_template(
         "two_factor/setup.html",
         form=form,
         error=error,
-        qr=qr_data_uri(uri),
+        qr=qr,
+        qr_size=qr_size,
         secret=grouped,
         action=action,
         required=account.role in get_settings().web.totp_roles,
