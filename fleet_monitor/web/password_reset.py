@@ -108,11 +108,12 @@ def forgot() -> ResponseReturnValue:
         throttle.purge_rates(conn, now)
         if by_address.allowed and by_account.allowed:
             ttl = timedelta(seconds=settings.web.password_reset_ttl_s)
-            found = password_reset.create_link_token(s, email, now=now, ttl=ttl, ip=ip)
+            created = password_reset.create_link_token(s, email, now=now, ttl=ttl, ip=ip)
+            found = (created[0].email, created[1]) if created is not None else None
         elif by_address.first_refusal or by_account.first_refusal:
             record_audit(s, "password.reset_throttled", actor_email=email, ip=ip)
     if found is not None:
-        user, token = found
+        address, token = found
         link = public_url(settings) + url_for(".link", token=token)
         minutes = settings.web.password_reset_ttl_s // 60
         context = {"link": link, "minutes": minutes, "city": settings.city.name}
@@ -122,7 +123,7 @@ def forgot() -> ResponseReturnValue:
             html=render_template("password/email.html", **context),
         )
         _mailer(current_app._get_current_object()).submit(  # type: ignore[attr-defined]
-            _send, settings.mail, user.email, spec
+            _send, settings.mail, address, spec
         )
     return render_template("password/forgot.html", form=None, sent=True)
 
