@@ -70,6 +70,8 @@ def demo_settings(
     web = settings.web
     if web.secret_key is None:
         web = replace(web, secret_key=Secret(secrets.token_urlsafe(32)))
+    # local demo accounts with printed passwords: no authenticator app asked of visitors
+    web = replace(web, totp_roles=())
     # wall-clock job intervals: at x60, one evaluation per few simulated minutes
     rules = replace(settings.rules, evaluate_every_s=max(2 * poll_s, 5), debounce_s=max(poll_s, 2),
                     sample_every_s=max(poll_s, 2), sample_catchup_s=6 * 3600)  # fmt: skip
