@@ -83,5 +83,5 @@ def end_all() -> ResponseReturnValue:
         ended = end_sessions(s.connection(), me.id)
         _audit(s, me, "session.ended_all", sessions=ended)
     restart_session(None)
-    flash(_("You are signed out everywhere (%(n)s sessions).", n=ended), "info")
+    flash(_("You are signed out everywhere."), "info")
     return redirect(url_for("auth.login")), 303
