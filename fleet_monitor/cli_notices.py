@@ -255,7 +255,8 @@ def token_create(slug: str, name: str, days: int) -> None:
         raise InputError(str(exc)) from None
     click.echo(secret)
     click.echo(
-        f"(API token for {slug}, valid until {expires:%Y-%m-%d %H:%M} UTC: shown once, store it now)",
+        f"(API token for {slug}, valid until {expires:%Y-%m-%d %H:%M} UTC:"
+        " shown once, store it now)",
         err=True,
     )
 

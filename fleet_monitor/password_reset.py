@@ -33,7 +33,9 @@ def create_link_token(
     if user is None or not user.active:
         return None
     session.execute(
-        delete(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        delete(PasswordReset).where(
+            PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None)
+        )
     )
     token = secrets.token_urlsafe(32)
     session.add(

@@ -38,9 +38,7 @@ _CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 
 
 def is_enrolled(session: Session, user_id: int) -> bool:
-    confirmed = session.scalar(
-        select(UserTotp.confirmed_at).where(UserTotp.user_id == user_id)
-    )
+    confirmed = session.scalar(select(UserTotp.confirmed_at).where(UserTotp.user_id == user_id))
     return confirmed is not None
 
 
@@ -126,9 +124,7 @@ def recovery_codes_left(session: Session, user_id: int) -> int:
     return len(rows)
 
 
-def regenerate_recovery_codes(
-    session: Session, user: UserAccount, *, ip: str | None
-) -> list[str]:
+def regenerate_recovery_codes(session: Session, user: UserAccount, *, ip: str | None) -> list[str]:
     """New recovery codes replacing the old ones (shown once)."""
     codes = _new_recovery_codes(session, user.id)
     record_audit(

@@ -264,8 +264,9 @@ def token_refusal(session: Session, token: str, now: datetime) -> tuple[str, int
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return "malformed", None
     row = session.execute(
-        select(OperatorApiToken.revoked_at, OperatorApiToken.expires_at, OperatorApiToken.operator_id)
-        .where(OperatorApiToken.token_hash == token_hash(token))
+        select(
+            OperatorApiToken.revoked_at, OperatorApiToken.expires_at, OperatorApiToken.operator_id
+        ).where(OperatorApiToken.token_hash == token_hash(token))
     ).first()
     if row is None:
         return "unknown", None

@@ -98,7 +98,9 @@ def create_app(
     if proxies:
         app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]
 
-    security.init_app(app, tile_url=settings.web.tile_url, hsts_max_age_s=settings.web.hsts_max_age_s)
+    security.init_app(
+        app, tile_url=settings.web.tile_url, hsts_max_age_s=settings.web.hsts_max_age_s
+    )
     i18n.init_app(app, default=settings.city.locale, timezone=settings.city.timezone)
     permissions.init_app(app)
     throttle.init_app(app)

@@ -131,7 +131,12 @@ def login() -> ResponseReturnValue:
 
 
 def open_session(
-    s: Session, user: UserAccount, *, ip: str | None, now: datetime, second_factor: str | None = None
+    s: Session,
+    user: UserAccount,
+    *,
+    ip: str | None,
+    now: datetime,
+    second_factor: str | None = None,
 ) -> str:
     """Start a signed-in session for ``user`` (audited); returns the cookie's token."""
     user.last_login_at = now

@@ -144,9 +144,7 @@ def reset() -> ResponseReturnValue:
     now = datetime.now(UTC)
     form = NewPasswordForm()
     with Session(get_engine()) as s, s.begin():
-        account = (
-            password_reset.account_for(s, token, now=now) if isinstance(token, str) else None
-        )
+        account = password_reset.account_for(s, token, now=now) if isinstance(token, str) else None
         if account is None:
             session.pop(TOKEN_KEY, None)
             if form.is_submitted() or isinstance(token, str):
@@ -159,7 +157,9 @@ def reset() -> ResponseReturnValue:
     assert isinstance(token, str)
     try:
         with Session(get_engine()) as s, s.begin():
-            done = password_reset.reset_password(s, token, form.new.data or "", now=now, ip=client_ip())
+            done = password_reset.reset_password(
+                s, token, form.new.data or "", now=now, ip=client_ip()
+            )
     except AccountError as exc:  # rolled back: the link is still valid
         form.new.errors = [*form.new.errors, account_error_message(exc)]
         with Session(get_engine()) as s, s.begin():

@@ -172,7 +172,9 @@ def setup() -> ResponseReturnValue:
             return _setup_page(account, secret, form, error, url_for(".setup")), 400
         token = open_session(s, account, ip=client_ip(), now=now, second_factor="enrolment")
     restart_session(token)
-    return render_template("two_factor/codes.html", codes=codes, target=target or url_for("map.index"))
+    return render_template(
+        "two_factor/codes.html", codes=codes, target=target or url_for("map.index")
+    )
 
 
 def _own_account(s: Session) -> UserAccount:
@@ -205,9 +207,13 @@ def account_setup() -> ResponseReturnValue:
             return redirect(url_for(".account"))
         secret = two_factor.begin_enrolment(s, me)
         if form.validate_on_submit():
-            codes = two_factor.confirm_enrolment(s, me, form.code.data or "", now=now, ip=client_ip())
+            codes = two_factor.confirm_enrolment(
+                s, me, form.code.data or "", now=now, ip=client_ip()
+            )
             if codes is not None:
-                page = render_template("two_factor/codes.html", codes=codes, target=url_for(".account"))
+                page = render_template(
+                    "two_factor/codes.html", codes=codes, target=url_for(".account")
+                )
                 return page
             record_audit(s, "2fa.enrolment_failed", actor=me, ip=client_ip())
             return _setup_page(me, secret, form, _("Wrong code."), url_for(".account_setup")), 400

@@ -57,7 +57,9 @@ def test_sessions_page_and_signing_out(app: Flask, engine: Engine) -> None:
     assert desk.get("/").status_code == 200
 
     # another account's session cannot be ended from here
-    other_handle = next(h for h in handles if h not in (phone_handle,) and not h.startswith(current[0][0]))
+    other_handle = next(
+        h for h in handles if h not in (phone_handle,) and not h.startswith(current[0][0])
+    )
     desk.post(f"/account/sessions/{other_handle}/end", data={"csrf_token": token})
     assert other.get("/").status_code == 200
 
@@ -69,7 +71,9 @@ def test_sessions_page_and_signing_out(app: Flask, engine: Engine) -> None:
     assert desk.get("/").status_code == 302 and phone.get("/").status_code == 302
     assert other.get("/").status_code == 200
     with Session(engine) as s:
-        events = [(e.event, e.details) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+        events = [
+            (e.event, e.details) for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        ]
     assert ("session.ended", {"session": phone_row[0]}) in events
     assert ("session.ended_all", {"sessions": 2}) in events
 

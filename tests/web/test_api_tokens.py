@@ -47,11 +47,15 @@ def test_tokens_expire(db_url: str, engine: Engine, operators: None) -> None:
     with Session(engine) as s:
         row = s.scalar(select(OperatorApiToken))
         assert row is not None
-        assert timedelta(days=29, hours=23) < row.expires_at - datetime.now(UTC) <= timedelta(days=30)
+        assert (
+            timedelta(days=29, hours=23) < row.expires_at - datetime.now(UTC) <= timedelta(days=30)
+        )
     client = app.test_client()
     assert client.get("/api/notices", headers=bearer(token)).status_code == 200
     with Session(engine) as s, s.begin():
-        s.execute(update(OperatorApiToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        s.execute(
+            update(OperatorApiToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     response = client.get("/api/notices", headers=bearer(token))
     assert response.status_code == 401
     assert response.get_json() == {"error": "invalid, revoked or expired API token"}
@@ -123,7 +127,9 @@ def test_cli_creates_tokens_with_an_expiry(db_url: str, engine: Engine, operator
     listing = runner.invoke(cli, ["operators", "token", "list"], env=env)
     expected = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%d")
     assert f"expires {expected}" in listing.output
-    too_long = runner.invoke(cli, ["operators", "token", "create", "trotti", "--days", "1000"], env=env)
+    too_long = runner.invoke(
+        cli, ["operators", "token", "create", "trotti", "--days", "1000"], env=env
+    )
     assert too_long.exit_code == 2
     with Session(engine) as s:
         assert len(s.scalars(select(OperatorApiToken)).all()) == 1

@@ -39,7 +39,10 @@ def reset_app(db_url: str, engine: Engine, smtp: SMTPServer, **web: object) -> F
         database_url=db_url,
         city=CitySettings(locale="fr"),
         web=WebSettings(
-            secret_key=Secret("test-secret-key"), totp_roles=(), public_url=PUBLIC_URL, **web  # type: ignore[arg-type]
+            secret_key=Secret("test-secret-key"),
+            totp_roles=(),
+            public_url=PUBLIC_URL,
+            **web,  # type: ignore[arg-type]
         ),
         mail=MailSettings(
             smtp_host="127.0.0.1",
@@ -57,7 +60,9 @@ def reset_app(db_url: str, engine: Engine, smtp: SMTPServer, **web: object) -> F
 def ask(client: FlaskClient, email: str, **kw: object) -> str:
     token = csrf_token(client, "/password/forgot")
     response = client.post(
-        "/password/forgot", data={"email": email, "csrf_token": token}, **kw  # type: ignore[arg-type]
+        "/password/forgot",
+        data={"email": email, "csrf_token": token},
+        **kw,  # type: ignore[arg-type]
     )
     assert response.status_code == 200
     return response.get_data(as_text=True)

@@ -127,9 +127,7 @@ def test_login_limits_count_each_client_behind_the_proxy(db_url: str, engine: En
     assert attempt(EMAIL, PASSWORD, {"X-Forwarded-For": "198.51.100.77"}) == 302
 
 
-def test_hsts_in_production_even_when_the_proxy_is_not_trusted(
-    db_url: str, engine: Engine
-) -> None:
+def test_hsts_in_production_even_when_the_proxy_is_not_trusted(db_url: str, engine: Engine) -> None:
     """Production (not testing/debug): cookies are Secure and HSTS always goes out;
     browsers ignore HSTS received over plain HTTP (RFC 6797), so this is safe."""
     add_user(engine, EMAIL, "officer")

@@ -88,7 +88,9 @@ def test_admin_must_enrol_before_any_session(db_url: str, engine: Engine) -> Non
     assert done.status_code == 200
     assert len(CODES_RE.findall(done.get_data(as_text=True))) == 10
     assert client.get("/admin/users").status_code == 200  # signed in now
-    kinds = [(e.event, e.details.get("reason") or e.details.get("second_factor")) for e in events(engine)]
+    kinds = [
+        (e.event, e.details.get("reason") or e.details.get("second_factor")) for e in events(engine)
+    ]
     assert kinds == [
         ("login.failure", "bad_enrolment_code"),
         ("2fa.enrolled", None),
@@ -222,7 +224,7 @@ def test_admin_resets_a_lost_phone(db_url: str, engine: Engine) -> None:
     enrol(chief, "chief@annecy.example")
     assert chief.get("/").status_code == 200
     admin = app.test_client()
-    secret, _codes = enrol(admin)
+    enrol(admin)
 
     users = admin.get("/admin/users").get_data(as_text=True)
     row = users[users.index('data-account="chief@annecy.example"') :]
