@@ -67,9 +67,9 @@ class WebSettings:
     ``secret_key`` signs the session cookie: ``secret_key_env`` (an environment
     variable name) or ``secret_key_file``, else the variable ``FLEET_SECRET_KEY``
     when set; at least 32 characters. ``workers``: how many processes serve the
-    app (gunicorn ``-w``; waitress serves threads of one process: 1); the
-    environment's ``WEB_CONCURRENCY`` (gunicorn's own default for ``-w``) counts
-    too. More than one needs the secret key: the app refuses to start without.
+    app (gunicorn ``-w``; waitress serves threads of one process: 1), or the
+    environment's ``WEB_CONCURRENCY`` (gunicorn's own default for ``-w``) when
+    larger. More than one needs the secret key: the app refuses to start without.
     ``trusted_proxies``: addresses or networks of the reverse proxies whose
     ``X-Forwarded-For``/``-Proto`` are believed (loopback by default: a proxy
     on the same host). ``cookie_secure``: true/false, or unset for "Secure
@@ -371,13 +371,14 @@ def _web_settings(table: dict[str, Any], env: dict[str, str], base_dir: Path) ->
             f"the secret key must be at least {MIN_SECRET_KEY_LENGTH} characters "
             "(e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(48))')",
         )
-    concurrency = env.get("WEB_CONCURRENCY", "").strip()
-    if "workers" not in table and concurrency:
-        if not concurrency.isdigit():
-            raise ConfigError("WEB_CONCURRENCY", "must be a number of worker processes")
-        table["workers"] = int(concurrency)
     web = _dataclass_from("web", table, WebSettings)
-    web = _replace(web, secret_key=secret_key)
+    concurrency = env.get("WEB_CONCURRENCY", "").strip()
+    if concurrency and not concurrency.isdigit():
+        raise ConfigError("WEB_CONCURRENCY", "must be a number of worker processes")
+    # several workers are known from either: the larger one counts (refusing to
+    # start is better than workers that reject each other's sessions)
+    workers = max(web.workers, int(concurrency or 0))
+    web = _replace(web, secret_key=secret_key, workers=workers)
     if web.workers < 1:
         raise ConfigError("web.workers", "must be at least 1")
     for i, proxy in enumerate(web.trusted_proxies):

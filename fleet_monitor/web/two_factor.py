@@ -165,7 +165,8 @@ def setup() -> ResponseReturnValue:
         if throttle.locked_for(s.connection(), _throttle_keys(account), now):
             error = _("Too many failed attempts. Try again later.")
             return _setup_page(account, secret, form, error, url_for(".setup")), 429
-        codes = two_factor.confirm_enrolment(s, account, form.code.data or "", now=now, ip=None)
+        code = form.code.data or ""
+        codes = two_factor.confirm_enrolment(s, account, code, now=now, ip=client_ip())
         if codes is None:
             _failed(s, account, "bad_enrolment_code", now)
             error = _("Wrong code.")
