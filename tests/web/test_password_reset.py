@@ -213,5 +213,7 @@ def test_not_offered_without_mail_or_public_address(db_url: str, engine: Engine)
     assert "Mot de passe oublié" not in client.get("/login").get_data(as_text=True)
     page = client.get("/password/forgot").get_data(as_text=True)
     assert "n'est pas configurée sur ce serveur" in page
+    english = client.get("/password/forgot?lang=en").get_data(as_text=True)
+    assert "Password reset by e-mail is not set up on this server" in english
     with Session(engine) as s:
         assert s.scalar(select(UserSession)) is None

@@ -187,6 +187,9 @@ def test_officer_may_opt_in_and_out(db_url: str, engine: Engine) -> None:
     assert login(client, "officer@annecy.example").headers["Location"] == "/"  # not required
     page = client.get("/account/2fa").get_data(as_text=True)
     assert "La connexion en deux étapes est désactivée." in page
+    english = client.get("/account/2fa?lang=en").get_data(as_text=True)
+    assert "Set up two-factor sign-in" in english
+    client.get("/account/2fa?lang=fr")
     setup = client.get("/account/2fa/setup").get_data(as_text=True)
     secret = SECRET_RE.search(setup).group(1).replace(" ", "")  # type: ignore[union-attr]
     done = post_code(client, "/account/2fa/setup", code_at(secret, -1))

@@ -50,7 +50,7 @@ def test_workers(tmp_path: Path) -> None:
     assert web(tmp_path, FLEET__WEB__WORKERS="2").workers == 2
     with pytest.raises(ConfigError, match="WEB_CONCURRENCY"):
         web(tmp_path, WEB_CONCURRENCY="many")
-    with pytest.raises(ConfigError, match="web.workers"):
+    with pytest.raises(ConfigError, match=r"web\.workers"):
         web(tmp_path, "workers = 0\n")
 
 
@@ -63,7 +63,7 @@ def test_proxies_and_roles(tmp_path: Path) -> None:
     assert web(tmp_path).totp_roles == ("admin", "supervisor")
     with pytest.raises(ConfigError, match="unknown role 'boss'"):
         web(tmp_path, 'totp_roles = ["admin", "boss"]\n')
-    with pytest.raises(ConfigError, match="web.public_url"):
+    with pytest.raises(ConfigError, match=r"web\.public_url"):
         web(tmp_path, 'public_url = "fleet.example.org"\n')
 
 
