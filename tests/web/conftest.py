@@ -4,7 +4,9 @@ stored as the ingest does."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 
@@ -273,3 +275,19 @@ def _plain_value(udt: str, name: str) -> object:
     if udt in ("json", "jsonb"):
         return "{}"
     return name
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """``app`` served by waitress on a free local port, for a real browser: its base URL."""
+    import waitress
+
+    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=wsgi.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{wsgi.effective_port}"
+    finally:
+        wsgi.close()
+        wsgi.task_dispatcher.shutdown()
+        thread.join(timeout=10)

@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyotp
 import pytest
-import waitress
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import Engine
 
 from fleet_monitor.web import create_app
-from tests.web.conftest import PASSWORD, add_user, make_settings
+from tests.web.conftest import PASSWORD, add_user, make_settings, serve
 from tests.web.test_browser import ARGS, CHROMIUM
 
 ADMIN = "admin@annecy.example"
@@ -35,15 +33,8 @@ def server(db_url: str, engine: Engine) -> Iterator[str]:
         engine=engine,
         config={"SESSION_COOKIE_SECURE": False},
     )
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{wsgi.effective_port}"
-    finally:
-        wsgi.close()
-        wsgi.task_dispatcher.shutdown()
-        thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
 
 
 def test_two_factor_enrolment_and_sessions_in_chromium(server: str, tmp_path: Path) -> None:
