@@ -47,7 +47,7 @@ from fleet_monitor.web import case_labels
 from fleet_monitor.web.audit import audit, client_ip
 from fleet_monitor.web.case_map import MapPoint, build_case_map
 from fleet_monitor.web.db import get_engine, get_settings
-from fleet_monitor.web.map import tile_attribution, zone_label
+from fleet_monitor.web.map import CENTER, tile_attribution, zone_label
 from fleet_monitor.web.notice_forms import CaseStatusForm, CommentForm, OnSiteForm
 from fleet_monitor.web.permissions import (
     current_user,
@@ -154,6 +154,7 @@ def _case_map(violation: dict[str, Any], stays: list[dict[str, Any]], zone: Any,
             violation["lat"], violation["lon"], case_labels.rule_label(violation["rule_type"])
         )
     return build_case_map(
+        center=CENTER,
         tile_url=settings.web.tile_url,
         attribution=tile_attribution(settings.web.tile_url),
         static_url=lambda path: url_for("static", filename=path),

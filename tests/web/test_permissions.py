@@ -134,7 +134,7 @@ def test_operator_map_page_shows_only_its_operator(
     html = client_for(app, engine, "operator").get("/?operator=velo-lac").get_data(as_text=True)
     assert "Trott" in html
     assert "velo-lac" not in html.replace("?operator=velo-lac", "").replace(
-        '"operator": "velo-lac"', ""
+        '"operator":"velo-lac"', ""
     )
     assert "Vélo Lac" not in html and "V\\u00e9lo Lac" not in html
 
@@ -234,4 +234,4 @@ def test_json_api_changes_need_the_csrf_header(db_url: str, engine: Engine) -> N
     assert response.status_code == 200 and response.get_json() == {"done": True}
     # the map hands its token to its script for such calls
     html = client.get("/").get_data(as_text=True)
-    assert f'"csrfToken": "{token}"' in html
+    assert f'"csrfToken":"{token}"' in html
