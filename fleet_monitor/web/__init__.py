@@ -36,17 +36,14 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify, render_template
-from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine
-from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fleet_monitor.database import make_engine
 from fleet_monitor.settings import Settings
-from fleet_monitor.web import i18n, labels, permissions, security, throttle
+from fleet_monitor.web import errors, i18n, labels, params, permissions, security, throttle
 from fleet_monitor.web.admin import bp as admin_bp
 from fleet_monitor.web.api import bp as api_bp
 from fleet_monitor.web.auth import bp as auth_bp
@@ -94,13 +91,14 @@ def create_app(
         )
 
     security.init_app(app, tile_url=settings.web.tile_url)
+    params.init_app(app)  # first: checks every request's strings before anything reads them
     i18n.init_app(app, default=settings.city.locale, timezone=settings.city.timezone)
     permissions.init_app(app)
     throttle.init_app(app)
     labels.init_app(app)
     CSRFProtect(app)
     app.jinja_env.globals["city_name"] = settings.city.name
-    _register_errors(app)
+    errors.init_app(app, app.extensions[ENGINE_KEY])
     app.register_blueprint(auth_bp)
     app.register_blueprint(map_bp)
     app.register_blueprint(admin_bp)
@@ -108,27 +106,6 @@ def create_app(
     register_notices(app)
     register_stats(app)
     return app
-
-
-def _register_errors(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError) -> ResponseReturnValue:
-        if permissions.is_api_request():
-            return jsonify(error=f"CSRF check failed: {exc.description}"), 400
-        message = _("This form has expired or was not sent by this site. Reload and try again.")
-        return render_template("error.html", code=400, message=message), 400
-
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> ResponseReturnValue:
-        code = exc.code or 500
-        if permissions.is_api_request():
-            return jsonify(error=exc.name), code
-        messages = {
-            403: _("Your account does not give access to this page."),
-            404: _("This page does not exist."),
-        }
-        message = messages.get(code, exc.name)
-        return render_template("error.html", code=code, message=message), code
 
 
 def _env_flag(name: str) -> bool | None:
