@@ -5,6 +5,7 @@ the scheduler."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -83,6 +84,17 @@ OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     psycopg.InterfaceError,
 )
 OUTAGE_LOG_INTERVAL_S = 60.0
+OUTAGE_LOG_INTERVAL_ENV = "FLEET_OUTAGE_LOG_INTERVAL_S"
+
+
+def outage_log_interval_s() -> float:
+    """Seconds between two reports of one outage: ``$FLEET_OUTAGE_LOG_INTERVAL_S`` or 60."""
+    raw = os.environ.get(OUTAGE_LOG_INTERVAL_ENV, "").strip()
+    try:
+        value = float(raw) if raw else OUTAGE_LOG_INTERVAL_S
+    except ValueError:
+        value = OUTAGE_LOG_INTERVAL_S
+    return value if 0 < value < 86400 else OUTAGE_LOG_INTERVAL_S
 
 
 def is_database_outage(exc: BaseException | None) -> bool:
@@ -115,11 +127,11 @@ class OutageLog:
         self,
         logger: logging.Logger,
         *,
-        interval_s: float = OUTAGE_LOG_INTERVAL_S,
+        interval_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.logger = logger
-        self.interval_s = interval_s
+        self.interval_s = outage_log_interval_s() if interval_s is None else interval_s
         self.clock = clock
         self._lock = threading.Lock()
         self._since: float | None = None

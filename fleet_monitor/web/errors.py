@@ -5,7 +5,8 @@
 * a database outage (:data:`fleet_monitor.health.OUTAGE_ERRORS`): 503 saying
   the service is degraded, on every page and the API, ``Retry-After`` set. The
   error page is rendered without touching the database. The outage is logged
-  once per interval (``FLEET_OUTAGE_LOG_INTERVAL_S``, 60 s by default), not per
+  once per interval (app config or environment ``FLEET_OUTAGE_LOG_INTERVAL_S``,
+  60 s by default), not per
   request, and once when the database is back (the engine's first new
   connection after it);
 * other HTTP errors: their page.
@@ -22,7 +23,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import Engine, event
 from werkzeug.exceptions import HTTPException
 
-from fleet_monitor.health import OUTAGE_ERRORS, OUTAGE_LOG_INTERVAL_S, OutageLog
+from fleet_monitor.health import OUTAGE_ERRORS, OutageLog, outage_log_interval_s
 from fleet_monitor.web import permissions
 from fleet_monitor.web.params import BadParameter
 
@@ -47,7 +48,7 @@ def unavailable() -> Response:
     else:
         message = _(
             "The service is degraded: its database cannot be reached right now. "
-            "Nothing you entered was lost; try again in a minute."
+            "Nothing was changed; try again in a minute."
         )
         again = permissions.safe_next(request.full_path.rstrip("?")) or url_for("map.index")
         page = render_template("error.html", code=503, message=message, retry_url=again)
@@ -58,7 +59,7 @@ def unavailable() -> Response:
 
 
 def init_app(app: Flask, engine: Engine) -> None:
-    interval = float(app.config.setdefault("FLEET_OUTAGE_LOG_INTERVAL_S", OUTAGE_LOG_INTERVAL_S))
+    interval = float(app.config.setdefault("FLEET_OUTAGE_LOG_INTERVAL_S", outage_log_interval_s()))
     outage = OutageLog(log, interval_s=interval)
     app.extensions[OUTAGE_KEY] = outage
     # a new connection made after an outage means the database is back
