@@ -102,7 +102,7 @@ def admin(web: Flask, engine: Engine) -> FlaskClient:
 
 def path_values(web: Flask, world: World, engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
-        sha = conn.execute(text("SELECT sha256 FROM raw_file LIMIT 1")).scalar()
+        sha = conn.execute(text("SELECT sha256 FROM raw_blob LIMIT 1")).scalar()
         delivery = conn.execute(text("SELECT min(id) FROM delivery")).scalar()
         user = conn.execute(text("SELECT max(id) FROM user_account")).scalar()
     return {
