@@ -156,7 +156,7 @@ class OutageLog:
             failures, self._failures = self._failures, 0
             down_for = now - self._since
         self.logger.warning(
-            "database unavailable for %.0f s (%d failures since the last report; "
+            "database unavailable for %.0f s (failed attempts since the last report: %d; "
             "next report in %.0f s at most): %s",
             down_for,
             failures,
@@ -174,7 +174,7 @@ class OutageLog:
             total = self._total
             self._since, self._failures, self._total = None, 0, 0
         self.logger.warning(
-            "database available again after %.0f s (%d failures in all)", down_for, total
+            "database available again after %.0f s (failed attempts in all: %d)", down_for, total
         )
 
 
