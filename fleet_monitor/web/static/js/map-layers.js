@@ -109,7 +109,7 @@
     if (!bounds.isValid()) { return; }
     var pad = data.fit.padDeg || 0;
     var sw = bounds.getSouthWest(), ne = bounds.getNorthEast();
-    map.fitBounds([[sw.lat - pad, sw.lng - pad], [ne.lat + pad, ne.lng + pad]], { maxZoom: data.fit.maxZoom });
+    map.fitBounds([[sw.lat - pad, sw.lng - pad], [ne.lat + pad, ne.lng + pad]], { maxZoom: data.fit.maxZoom, animate: false });
   }
 
   // zones under the positions; the view is fitted to the positions (or areas), not the zones
