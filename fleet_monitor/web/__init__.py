@@ -12,6 +12,12 @@ secret key) is built at import time. Blueprints per resource:
 * ``stats``, ``stats_api``, ``stats_declared``: statistics, their exports and JSON
   API, declared fleets (``fleet_monitor.web.stats``).
 
+The web boundary (what is checked and how data is encoded for each context)
+is described in ``docs/security.md``: request strings and parameters in
+:mod:`~fleet_monitor.web.params`, JSON for scripts in
+:mod:`~fleet_monitor.web.encode`, maps in :mod:`~fleet_monitor.web.folium_map`,
+error pages and the degraded mode in :mod:`~fleet_monitor.web.errors`.
+
 Configuration beyond ``Settings`` (app config keys, given to ``create_app(...,
 config={...})``; the first two also from the environment for the WSGI entry
 point):
@@ -23,6 +29,8 @@ point):
   ``X-Forwarded-For``/``-Proto`` are trusted (default 0). Environment
   ``FLEET_WEB_TRUSTED_PROXIES``; ``settings.web.trusted_proxies`` wins.
 * ``FLEET_SESSION_IDLE_S`` (7200), ``FLEET_SESSION_MAX_AGE_S`` (43200).
+* ``FLEET_OUTAGE_LOG_INTERVAL_S`` (environment too; 60): a database outage is
+  logged once per this interval (:mod:`fleet_monitor.web.errors`).
 * ``FLEET_LOGIN_ACCOUNT_MAX_FAILURES`` (5), ``FLEET_LOGIN_IP_MAX_FAILURES`` (20),
   ``FLEET_LOGIN_FAILURE_WINDOW_S`` (900), ``FLEET_LOGIN_LOCKOUT_BASE_S`` (60),
   ``FLEET_LOGIN_LOCKOUT_MAX_S`` (3600).
