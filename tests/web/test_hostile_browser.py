@@ -19,14 +19,12 @@ hostile texts must be shown literally.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import waitress
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -35,7 +33,6 @@ from fleet_monitor.notices.jobs import plan
 from fleet_monitor.reports import generate_day
 from fleet_monitor.stats.aggregate import AggregateConfig, aggregate
 from fleet_monitor.violations import import_permit, import_zones
-from fleet_monitor.web import create_app
 from gbfs_ingest.config import IngestSettings, OperatorSettings
 from gbfs_ingest.model import Vehicle
 from gbfs_ingest.pipeline import Ingestor
@@ -53,8 +50,8 @@ from tests.notices.helpers import (
     settings_for,
     square,
 )
-from tests.web.conftest import PASSWORD, Fleet, add_user, make_settings
-from tests.web.test_browser import ARGS, CHROMIUM, DEAD_TILES
+from tests.web.conftest import PASSWORD, Fleet, add_user, served
+from tests.web.test_browser import ARGS, CHROMIUM
 
 EMAIL = "admin@annecy.example"
 
@@ -278,20 +275,8 @@ def hostile_server(db_url: str, engine: Engine) -> Iterator[str]:
     with LocalHTTPServer() as feed_server:
         build_hostile_city(engine, db_url, feed_server)
     add_user(engine, EMAIL, "admin")
-    app = create_app(
-        make_settings(db_url, tile_url=DEAD_TILES),
-        engine=engine,
-        config={"SESSION_COOKIE_SECURE": False},
-    )
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{wsgi.effective_port}"
-    finally:
-        wsgi.close()
-        wsgi.task_dispatcher.shutdown()
-        thread.join(timeout=10)
+    with served(db_url, engine) as url:
+        yield url
 
 
 def ids(engine: Engine, sql: str) -> list[int]:

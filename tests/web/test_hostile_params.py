@@ -19,8 +19,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
-from tests.notices.helpers import World, build_world, settings_for
-from tests.web.conftest import csrf_token, make_app, signed_in
+from tests.notices.helpers import World
+from tests.web.conftest import csrf_token, signed_in
 
 # every query parameter some view reads
 PARAMS = (
@@ -82,16 +82,6 @@ FORM_FIELDS = (
     "new",
 )
 HUGE = "99999999999999999999999"
-
-
-@pytest.fixture
-def world(db_url: str, engine: Engine) -> World:
-    return build_world(engine, settings_for(db_url))
-
-
-@pytest.fixture
-def web(db_url: str, engine: Engine, world: World) -> Flask:
-    return make_app(db_url, engine)
 
 
 @pytest.fixture
@@ -172,7 +162,7 @@ def test_every_route_refuses_hostile_parameters_without_a_500(
                 if value in ALWAYS_REFUSED:
                     assert status == 400, (url, value, status)
             for name in PARAMS:  # one at a time: a refused one cannot hide another
-                for value in ("a\x00b", "99999999999999999999", "2026-02-30", "bogus_value"):
+                for value in ("99999999999999999999", "2026-02-30", "bogus_value"):
                     check("GET", url, query_string={name: value})
         else:
             for value in HOSTILE:

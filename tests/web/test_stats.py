@@ -93,10 +93,14 @@ def test_operator_sees_only_its_own_figures(
     other = alpha.get(f"/api/stats?{DAY}&operator=beta")
     nobody = alpha.get(f"/api/stats?{DAY}&operator=nobody")
     assert other.status_code == nobody.status_code == 400
-    assert other.get_json() == nobody.get_json() == {
-        "error": "The parameter “operator” is not valid: no such value.",
-        "parameter": "operator",
-    }
+    assert (
+        other.get_json()
+        == nobody.get_json()
+        == {
+            "error": "The parameter “operator” is not valid: no such value.",
+            "parameter": "operator",
+        }
+    )
     text = alpha.get(f"/stats/export.csv?{DAY}").get_data().decode("utf-8-sig")
     operators = {r["operator"] for r in csv.DictReader(io.StringIO(text)) if r["operator"]}
     assert operators == {"alpha"}
