@@ -47,6 +47,7 @@ bp = Blueprint("stats", __name__)
 api_bp = Blueprint("stats_api", __name__, url_prefix="/api/stats")
 
 MAP_ZOOM = 12
+QUERY_PARAMS = ("period", "custom", "operator", "zone", "form_factor")
 
 
 def visible() -> frozenset[int] | None:
@@ -151,7 +152,8 @@ def index() -> Response:
         tooltip=_zone_tooltip,
         static_url=lambda path: url_for("static", filename=path),
     )
-    args = {k: v for k, v in request.args.items() if k != "lang"}
+    # the report's own parameters only (never url_for's _method, _scheme...)
+    args = {k: v for k in QUERY_PARAMS if (v := request.args.get(k))}
     page = render_template(
         "stats/index.html",
         report=report,

@@ -40,6 +40,10 @@ PARAMS = (
     "min_parked_days",
     "lang",
     "next",
+    "_scheme",
+    "_external",
+    "_anchor",
+    "_method",
 )
 HOSTILE = (
     "\x00",
