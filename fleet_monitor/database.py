@@ -16,13 +16,21 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+CONNECT_TIMEOUT_S = 10
+
+
 def make_engine(database_url: str, *, pool_size: int = 10) -> Engine:
+    # a server that does not answer (host down, packets dropped) fails a connection
+    # after CONNECT_TIMEOUT_S instead of the system's minutes; the URL may say otherwise
+    url = make_url(database_url)
+    timeout = {} if "connect_timeout" in url.query else {"connect_timeout": CONNECT_TIMEOUT_S}
     return create_engine(
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         future=True,
+        connect_args=timeout,
     )
 
 

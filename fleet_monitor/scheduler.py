@@ -11,6 +11,14 @@
 * Two scheduler processes on one database never poll the same feed at once
   (PostgreSQL advisory lock per feed, see ``gbfs_ingest.pipeline``).
 * SIGTERM / SIGINT stop it cleanly: running polls finish, nothing is cut.
+* A database outage (down, restarting, unreachable) stops nothing: each job
+  fails and runs again at its next time, so the scheduler recovers by itself
+  once the database is back. It is logged once per interval
+  (``$FLEET_OUTAGE_LOG_INTERVAL_S``, 60 s) with the number of failures, then
+  once when the database is back (:class:`fleet_monitor.health.OutageLog`);
+  the other jobs' (rules, notices, reports, statistics) outage errors go to
+  the same report through a log filter installed by :func:`run_scheduler`.
+  A failed discovery is tried again after ``DISCOVERY_RETRY_S``.
 * Rules (``[rules]``, see :mod:`fleet_monitor.violations.jobs`): the rules are
   evaluated every ``evaluate_every_s`` and shortly after vehicle-feed polls
   (debounced), and fleet counts are sampled on each permit's grid, both on
@@ -34,6 +42,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from fleet_monitor.database import make_engine
+from fleet_monitor.health import OutageLog, OutageLogFilter, is_database_outage
 from fleet_monitor.runtime import wait_for_stop
 from fleet_monitor.settings import Settings
 from gbfs_ingest import validate_worker
@@ -52,6 +61,7 @@ log = logging.getLogger(__name__)
 EXTENSION_JOBS = ("fleet_monitor.notices", "fleet_monitor.reports", "fleet_monitor.stats")
 
 AfterPoll = Callable[[int, str], None]
+DISCOVERY_RETRY_S = 60
 
 
 class IngestScheduler:
@@ -73,6 +83,7 @@ class IngestScheduler:
         )
         self.after_poll = after_poll
         self.clock = clock or (lambda: datetime.now(UTC))
+        self.outage = OutageLog(log)
         self.rules_jobs: RulesJobs | None = None
         if settings.rules.enabled:
             from fleet_monitor.violations.jobs import RulesJobs
@@ -164,15 +175,32 @@ class IngestScheduler:
             replace_existing=True,
         )
 
+    def _failed(self, exc: Exception, what: str) -> None:
+        """A job failed: a database outage is reported once per interval, the rest each time."""
+        if is_database_outage(exc):
+            self.outage.failure(exc)
+        else:
+            log.warning("%s failed: %s", what, exc)
+
     def _discover_job(self, op: OperatorSettings) -> None:
         try:
             result = self.ingestor.discover(op)
+            with Session(self.engine) as session:
+                feeds = operator_feed_ids(session, result.operator_id)
         except Exception as exc:  # one operator failing never stops the others
-            log.warning("discovery of %s failed: %s", op.slug, exc)
+            self._failed(exc, f"discovery of {op.slug}")
+            retry_at = datetime.now(UTC) + timedelta(
+                seconds=min(DISCOVERY_RETRY_S, self.settings.scheduler.discovery_interval_s)
+            )
+            self._defer(lambda: self._retry_discovery(op, retry_at))
             return
-        with Session(self.engine) as session:
-            feeds = operator_feed_ids(session, result.operator_id)
+        self.outage.success()
         self._defer(lambda: self._add_poll_jobs(op, feeds))
+
+    def _retry_discovery(self, op: OperatorSettings, at: datetime) -> None:
+        job = self.scheduler.get_job(f"discover:{op.slug}")
+        if job is not None and job.next_run_time is not None and job.next_run_time > at:
+            job.modify(next_run_time=at)
 
     def _add_poll_jobs(self, op: OperatorSettings, feeds: list[tuple[int, FeedType]]) -> None:
         for i, (feed_id, ft) in enumerate(feeds):
@@ -194,8 +222,9 @@ class IngestScheduler:
         try:
             res = self.ingestor.poll(feed_id, op.auth)
         except Exception as exc:  # the database may be restarting: next poll recovers
-            log.warning("poll of feed %s (%s) failed: %s", feed_id, op.slug, exc)
+            self._failed(exc, f"poll of feed {feed_id} ({op.slug})")
             return
+        self.outage.success()
         with self._lock:
             self.polls += 1
             self.skipped += res.outcome == "skipped"
@@ -227,7 +256,7 @@ class IngestScheduler:
             if n:
                 log.info("purged %s raw files past retention", n)
         except Exception as exc:
-            log.warning("maintenance failed: %s", exc)
+            self._failed(exc, "maintenance")
 
     def shutdown(self, wait: bool = True) -> None:
         self._stopping.set()
@@ -242,6 +271,12 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
     """Run until SIGTERM/SIGINT (or ``stop`` is set)."""
     stop = stop or threading.Event()
     sched = IngestScheduler(settings)
+    # the other jobs log their failures themselves: outages among them are reported
+    # with the scheduler's own, once per interval
+    outage_filter = OutageLogFilter(sched.outage)
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(outage_filter)
     sched.start()
     log.info("scheduler started for %d operators", len(settings.operators))
     try:
@@ -249,6 +284,8 @@ def run_scheduler(settings: Settings, stop: threading.Event | None = None) -> No
         if signum is not None:
             log.info("signal %s received: stopping after running polls", signum)
     finally:
+        for handler in handlers:
+            handler.removeFilter(outage_filter)
         sched.shutdown(wait=True)
         sched.engine.dispose()
         validate_worker.shutdown(wait=True)  # the schema-validation processes, if any

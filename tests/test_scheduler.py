@@ -213,3 +213,27 @@ def test_scheduler_process_stops_cleanly_on_sigterm(  # type: ignore[no-untyped-
             )
         ).scalar()
         assert checked >= 1
+
+
+def test_failed_discovery_is_tried_again_soon(  # type: ignore[no-untyped-def]
+    db_url: str, engine, server, monkeypatch
+) -> None:
+    """A discovery that failed (feed server or database down at start) is tried again
+    after DISCOVERY_RETRY_S, not an hour later: the feed is then polled."""
+    import fleet_monitor.scheduler as scheduler_module
+
+    monkeypatch.setattr(scheduler_module, "DISCOVERY_RETRY_S", 1)
+    now = int(datetime.now(UTC).timestamp())
+    feeds = [{"name": "free_bike_status", "url": server.url("/late/fbs.json")}]
+    discovery = json.dumps(
+        {"last_updated": now, "ttl": 0, "version": "2.2", "data": {"en": {"feeds": feeds}}}
+    )
+    server.route("/late/gbfs.json", Reply(status=503), Reply(status=503), Reply.json(discovery))
+    server.route("/late/fbs.json", fbs())
+    sched = IngestScheduler(settings(db_url, [op(server, "late")]), engine=engine)
+    sched.start()
+    try:
+        wait_for(lambda: len(server.requests_for("/late/fbs.json")) >= 1, timeout=15)
+    finally:
+        sched.shutdown()
+    assert len(server.requests_for("/late/gbfs.json")) == 3

@@ -19,6 +19,12 @@ default). Without one, a single worker gets a random key with a warning (every
 restart signs everyone out); ``settings.web.workers`` > 1 refuses to start,
 since each process would sign cookies the others reject.
 
+The web boundary (what is checked and how data is encoded for each context)
+is described in ``docs/security.md``: request strings and parameters in
+:mod:`~fleet_monitor.web.params`, JSON for scripts in
+:mod:`~fleet_monitor.web.encode`, maps in :mod:`~fleet_monitor.web.folium_map`,
+error pages and the degraded mode in :mod:`~fleet_monitor.web.errors`.
+
 Configuration beyond ``Settings`` (app config keys, given to ``create_app(...,
 config={...})``):
 
@@ -29,6 +35,8 @@ config={...})``):
   ``X-Forwarded-For``/``-Proto`` are trusted (``settings.web.trusted_proxies``,
   loopback by default; see ``fleet_monitor.web.proxies``).
 * ``FLEET_SESSION_IDLE_S`` (7200), ``FLEET_SESSION_MAX_AGE_S`` (43200).
+* ``FLEET_OUTAGE_LOG_INTERVAL_S`` (environment too; 60): a database outage is
+  logged once per this interval (:mod:`fleet_monitor.web.errors`).
 * ``FLEET_LOGIN_ACCOUNT_MAX_FAILURES`` (5), ``FLEET_LOGIN_IP_MAX_FAILURES`` (20),
   ``FLEET_LOGIN_FAILURE_WINDOW_S`` (900), ``FLEET_LOGIN_LOCKOUT_BASE_S`` (60),
   ``FLEET_LOGIN_LOCKOUT_MAX_S`` (3600).
@@ -42,16 +50,13 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template
-from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine
-from werkzeug.exceptions import HTTPException
 
 from fleet_monitor.database import make_engine
 from fleet_monitor.settings import ConfigError, Settings
-from fleet_monitor.web import audit, i18n, labels, permissions, security, throttle
+from fleet_monitor.web import audit, errors, i18n, labels, params, permissions, security, throttle
 from fleet_monitor.web.accounts import register as register_accounts
 from fleet_monitor.web.admin import bp as admin_bp
 from fleet_monitor.web.api import bp as api_bp
@@ -101,6 +106,7 @@ def create_app(
     security.init_app(
         app, tile_url=settings.web.tile_url, hsts_max_age_s=settings.web.hsts_max_age_s
     )
+    params.init_app(app)  # first: checks every request's strings before anything reads them
     i18n.init_app(app, default=settings.city.locale, timezone=settings.city.timezone)
     permissions.init_app(app)
     throttle.init_app(app)
@@ -108,7 +114,7 @@ def create_app(
     CSRFProtect(app)
     audit.init_app(app)
     app.jinja_env.globals["city_name"] = settings.city.name
-    _register_errors(app)
+    errors.init_app(app, app.extensions[ENGINE_KEY])
     app.register_blueprint(auth_bp)
     app.register_blueprint(map_bp)
     app.register_blueprint(admin_bp)
@@ -117,28 +123,6 @@ def create_app(
     register_stats(app)
     register_accounts(app)
     return app
-
-
-def _register_errors(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def _csrf(exc: CSRFError) -> ResponseReturnValue:
-        g.csrf_failure = exc.description  # recorded in the audit log (web.audit)
-        if permissions.is_api_request():
-            return jsonify(error=f"CSRF check failed: {exc.description}"), 400
-        message = _("This form has expired or was not sent by this site. Reload and try again.")
-        return render_template("error.html", code=400, message=message), 400
-
-    @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> ResponseReturnValue:
-        code = exc.code or 500
-        if permissions.is_api_request():
-            return jsonify(error=exc.name), code
-        messages = {
-            403: _("Your account does not give access to this page."),
-            404: _("This page does not exist."),
-        }
-        message = messages.get(code, exc.name)
-        return render_template("error.html", code=code, message=message), code
 
 
 def _env_flag(name: str) -> bool | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from fleet_monitor.web.audit import client_ip
 from fleet_monitor.web.auth import account_error_message
 from fleet_monitor.web.db import get_engine
 from fleet_monitor.web.forms import ActionForm, UserCreateForm, role_choices
+from fleet_monitor.web.params import arg_choice, arg_int
 from fleet_monitor.web.permissions import current_user, require_role
 from gbfs_ingest.db import Operator
 
@@ -167,10 +168,8 @@ def reset_two_factor(user_id: int) -> ResponseReturnValue:
 @bp.get("/audit")
 @require_role("admin")
 def audit_log() -> ResponseReturnValue:
-    family = request.args.get("event") or ""
-    if family and family not in EVENT_FAMILIES:
-        family = ""
-    before = request.args.get("before", type=int)
+    family = arg_choice("event", EVENT_FAMILIES) or ""
+    before = arg_int("before", default=0, minimum=1)
     query = select(AuditEvent, Operator.slug).outerjoin(
         Operator, Operator.id == AuditEvent.operator_id
     )

@@ -12,11 +12,12 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from fleet_monitor.web.db import get_engine
+from fleet_monitor.web.errors import RETRY_AFTER_S, outage_log
 from fleet_monitor.web.permissions import scope_param
 
 log = logging.getLogger(__name__)
@@ -125,8 +126,10 @@ def health() -> tuple[Response, int]:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        log.warning("health check: database unreachable: %s", type(exc).__name__)
-        return jsonify(status="error", database="unreachable", time=now), 503
+        outage_log(current_app).failure(exc)  # logged once per interval, not per check
+        response = jsonify(status="error", database="unreachable", time=now)
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response, 503
     return jsonify(status="ok", database="ok", time=now), 200
 
 

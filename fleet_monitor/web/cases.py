@@ -30,7 +30,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -47,8 +46,9 @@ from fleet_monitor.web import case_labels
 from fleet_monitor.web.audit import audit, client_ip
 from fleet_monitor.web.case_map import MapPoint, build_case_map
 from fleet_monitor.web.db import get_engine, get_settings
-from fleet_monitor.web.map import tile_attribution, zone_label
+from fleet_monitor.web.map import CENTER, tile_attribution, zone_label
 from fleet_monitor.web.notice_forms import CaseStatusForm, CommentForm, OnSiteForm
+from fleet_monitor.web.params import arg_choice, arg_flag, arg_offset, arg_operator
 from fleet_monitor.web.permissions import (
     current_user,
     ensure_operator_visible,
@@ -63,6 +63,24 @@ bp.record_once(lambda state: case_labels.init_app(state.app))
 
 SUPERVISORS = ("supervisor", "admin")
 PAGE = 100
+# the rules a case list may be narrowed to (the rules engine's rule types)
+CASE_RULES = (
+    "in_water",
+    "on_tram_tracks",
+    "in_no_parking_area",
+    "in_pedestrian_area",
+    "outside_mandatory_parking",
+    "outside_operating_area",
+    "idle_too_long",
+    "disabled_too_long",
+    "fleet_cap",
+    "zone_cap",
+    "zone_floor",
+    "parking_overflow",
+    "feed_outage",
+    "feed_staleness",
+    "monthly_availability",
+)
 
 
 def now() -> datetime:
@@ -98,10 +116,10 @@ def load_case(s: Session, violation_id: int) -> dict[str, Any]:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    show_all = request.args.get("all") == "1"
-    rule = request.args.get("rule") or None
-    operator = request.args.get("operator") or None
-    offset = max(0, request.args.get("offset", 0, type=int) or 0)
+    show_all = arg_flag("all")
+    rule = arg_choice("rule", CASE_RULES)
+    operator = arg_operator()
+    offset = arg_offset()
     with Session(get_engine()) as s:
         rows = queries.list_cases(
             s,
@@ -117,6 +135,7 @@ def index() -> ResponseReturnValue:
         "cases/list.html",
         cases=rows[:PAGE],
         show_all=show_all,
+        rules=CASE_RULES,
         rule=rule,
         operator=operator,
         offset=offset,
@@ -154,6 +173,7 @@ def _case_map(violation: dict[str, Any], stays: list[dict[str, Any]], zone: Any,
             violation["lat"], violation["lon"], case_labels.rule_label(violation["rule_type"])
         )
     return build_case_map(
+        center=CENTER,
         tile_url=settings.web.tile_url,
         attribution=tile_attribution(settings.web.tile_url),
         static_url=lambda path: url_for("static", filename=path),

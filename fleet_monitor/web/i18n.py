@@ -11,6 +11,8 @@ clock) and are shown in ``settings.city.timezone``.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Flask, g, request, session, url_for
 from flask_babel import Babel
 
@@ -30,12 +32,22 @@ def other_language() -> str:
 
 
 def lang_switch_url() -> str:
-    """This page (same arguments) in the other language."""
+    """This page (same query string) in the other language.
+
+    Built from the path and the query as they are, never through ``url_for``
+    (whose ``_scheme``, ``_external``, ``_anchor`` arguments a query string could
+    otherwise set).
+    """
     if request.endpoint is None:
         return url_for("map.index", lang=other_language())
-    query = request.args.to_dict() if request.method == "GET" else {}
-    args = {**query, **(request.view_args or {}), "lang": other_language()}
-    return url_for(request.endpoint, **args)
+    query = [
+        (key, value)
+        for key, value in (request.args.items(multi=True) if request.method == "GET" else ())
+        if key != "lang"
+    ]
+    query.append(("lang", other_language()))
+    path = request.script_root + "/" + request.path.lstrip("/")
+    return path + "?" + urlencode(query)
 
 
 def init_app(app: Flask, *, default: str, timezone: str) -> None:

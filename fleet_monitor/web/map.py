@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, render_template, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
@@ -19,6 +19,7 @@ from fleet_monitor.web.case_labels import rule_label
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.folium_map import build_map
 from fleet_monitor.web.i18n import JS_LOCALES, current_language
+from fleet_monitor.web.params import arg_operator
 from fleet_monitor.web.permissions import current_user, scope_param, visible_operator_ids
 from fleet_monitor.web.security import add_nonce, csp_nonce
 from fleet_monitor.web.zones import by_kind, load_zones
@@ -118,7 +119,7 @@ def index() -> Response:
     settings = get_settings()
     lang = current_language()
     operators = operator_colours()
-    only = request.args.get("operator") or None
+    only = arg_operator()
     with get_engine().connect() as conn:
         zones = by_kind(load_zones(conn, scope_param()))
     tile_url = settings.web.tile_url

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, Field, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, StopValidation
 
 REQUIRED = _l("This field is required.")
 NOTE_MAX = 4000
 
 
+def not_blank(_form: object, field: Field) -> None:
+    """Refuses a text made of white space only (line separators included)."""
+    if not (field.data or "").strip():
+        raise StopValidation(str(REQUIRED))
+
+
 class CommentForm(FlaskForm):
     body = TextAreaField(
         _l("Comment"),
-        validators=[InputRequired(REQUIRED), Length(max=NOTE_MAX)],
+        validators=[InputRequired(REQUIRED), not_blank, Length(max=NOTE_MAX)],
         render_kw={"rows": 3},
     )
 
@@ -60,7 +66,7 @@ class ResponseForm(FlaskForm):
 class CancelForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason for cancelling"),
-        validators=[InputRequired(REQUIRED), Length(max=NOTE_MAX)],
+        validators=[InputRequired(REQUIRED), not_blank, Length(max=NOTE_MAX)],
         render_kw={"rows": 2},
     )
 

@@ -11,7 +11,7 @@ Operator accounts see their own notices only (another operator's id: 404).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from fleet_monitor.web.cases import SUPERVISORS, actor, now
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.forms import ActionForm
 from fleet_monitor.web.notice_forms import CancelForm, ContactForm, ResponseForm
+from fleet_monitor.web.params import arg_choice, arg_offset
 from fleet_monitor.web.permissions import (
     current_user,
     ensure_operator_visible,
@@ -52,9 +53,8 @@ def load_notice(s: Session, notice_id: int) -> dict[str, object]:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    status = request.args.get("status")
-    status = status if status in STATUSES else None
-    offset = max(0, request.args.get("offset", 0, type=int) or 0)
+    status = arg_choice("status", STATUSES)
+    offset = arg_offset()
     with Session(get_engine()) as s:
         rows = queries.list_notices(
             s, scope=scope_param(), status=status, limit=PAGE + 1, offset=offset

@@ -37,6 +37,8 @@ from fleet_monitor.web.api_tokens import authenticate_bearer
 from fleet_monitor.web.audit import client_ip
 from fleet_monitor.web.cases import now
 from fleet_monitor.web.db import get_engine
+from fleet_monitor.web.notice_forms import NOTE_MAX
+from fleet_monitor.web.params import has_control
 from fleet_monitor.web.permissions import bearer_token, current_user, visible_operator_ids
 
 bp = Blueprint("notices_api", __name__, url_prefix="/api/notices")
@@ -151,6 +153,10 @@ def _respond(reference: str, response: str) -> ResponseReturnValue:
     note = body.get("note") or ""
     if not isinstance(note, str):
         return jsonify(error="note must be a string"), 400
+    if len(note) > NOTE_MAX:
+        return jsonify(error=f"note is too long (at most {NOTE_MAX} characters)"), 400
+    if has_control(note, form=True):
+        return jsonify(error="note holds a control character (such as NUL)"), 400
     try:
         with Session(get_engine()) as s, s.begin():
             found = queries.notice_id_by_reference(s, reference)

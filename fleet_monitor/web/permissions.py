@@ -28,7 +28,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, Response, abort, g, jsonify, redirect, request, session, url_for
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false, text, true
 
 from fleet_monitor.users import STAFF_ROLES
 from fleet_monitor.web.db import get_engine
@@ -48,6 +48,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "password_reset.reset",
     }
 )
+ANONYMOUS_ENDPOINTS = frozenset({"api.health", "static"})  # the session is not even read
 ALL_ROLES = (*STAFF_ROLES, "operator")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,6 +84,14 @@ def scope_param(user: CurrentUser | None = None) -> list[int] | None:
     """The scope as a text-SQL parameter: None (all operators) or a list of ids."""
     ids = visible_operator_ids(user if user is not None else current_user())
     return None if ids is None else sorted(ids)
+
+
+def visible_operator_slugs(user: CurrentUser | None = None) -> set[str]:
+    """Slugs of the operators the account (default: current) may see."""
+    ids = visible_operator_ids(user if user is not None else current_user())
+    with get_engine().connect() as conn:
+        rows = conn.execute(text("SELECT id, slug FROM operator")).all()
+    return {slug for op_id, slug in rows if ids is None or op_id in ids}
 
 
 def can_see_operator(operator_id: int | None, user: CurrentUser | None = None) -> bool:
@@ -173,8 +182,10 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _authenticate() -> Response | None:
         g.user = None
-        if request.endpoint == "static":
-            return None  # public, and no database round trip per asset
+        if request.endpoint in ANONYMOUS_ENDPOINTS:
+            # public, and no database round trip: static assets; the health check
+            # answers the same for everyone (503 when the database is down)
+            return None
         token = session.get("sid")
         if isinstance(token, str) and token:
             with get_engine().begin() as conn:

@@ -6,9 +6,7 @@ the city-wide summaries are for staff.
 
 from __future__ import annotations
 
-from datetime import date
-
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import text
@@ -18,6 +16,7 @@ from fleet_monitor.models.reports import CITY_SUBJECT, DailyReport
 from fleet_monitor.reports.jobs import file_stem
 from fleet_monitor.web.audit import audit
 from fleet_monitor.web.db import get_engine
+from fleet_monitor.web.params import arg_date, arg_offset
 from fleet_monitor.web.permissions import current_user, scope_param, visible_operator_ids
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -61,12 +60,8 @@ def load_report(s: Session, report_id: int) -> DailyReport:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    day_text = request.args.get("day") or None
-    try:
-        day = date.fromisoformat(day_text) if day_text else None
-    except ValueError:
-        day = None
-    offset = max(0, request.args.get("offset", 0, type=int) or 0)
+    day = arg_date("day")
+    offset = arg_offset()
     with Session(get_engine()) as s:
         rows = (
             s.execute(

@@ -24,7 +24,13 @@ from flask_babel import gettext as _
 from fleet_monitor.models.stats import ALL
 from fleet_monitor.stats.charts import colours, report_charts
 from fleet_monitor.stats.exports import FORMATS
-from fleet_monitor.stats.periods import Period, PeriodError, default_period, parse_period
+from fleet_monitor.stats.periods import (
+    MAX_DAYS,
+    Period,
+    PeriodError,
+    default_period,
+    parse_period,
+)
 from fleet_monitor.stats.report import SECTIONS, ReportQuery
 from fleet_monitor.stats.report_more import zone_geometries
 from fleet_monitor.stats.service import make_export, run_report
@@ -32,6 +38,7 @@ from fleet_monitor.web.audit import audit
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.i18n import current_language
 from fleet_monitor.web.map import CENTER, tile_attribution
+from fleet_monitor.web.params import BadParameter, arg_operator, arg_text
 from fleet_monitor.web.permissions import current_user, visible_operator_ids
 from fleet_monitor.web.security import add_nonce, csp_nonce
 from fleet_monitor.web.stats_map import build_density_map
@@ -40,10 +47,7 @@ bp = Blueprint("stats", __name__)
 api_bp = Blueprint("stats_api", __name__, url_prefix="/api/stats")
 
 MAP_ZOOM = 12
-
-
-class QueryError(ValueError):
-    pass
+QUERY_PARAMS = ("period", "custom", "operator", "zone", "form_factor")
 
 
 def visible() -> frozenset[int] | None:
@@ -51,33 +55,32 @@ def visible() -> frozenset[int] | None:
 
 
 def read_query() -> ReportQuery:
-    """The report asked for by the query string; raises QueryError."""
+    """The report asked for by the query string; raises BadParameter."""
     settings = get_settings()
     tz = settings.city.timezone
-    text = (request.args.get("custom") or request.args.get("period") or "").strip()
+    name = "custom" if arg_text("custom", max_length=40) else "period"
+    text = arg_text(name, max_length=40) or ""
     try:
         period = parse_period(text, tz) if text else default_period(datetime.now(UTC), tz)
-    except PeriodError as exc:
-        raise QueryError(str(exc)) from None
-    operator = request.args.get("operator") or None
-    if operator in (ALL, ""):
-        operator = None
+    except PeriodError:
+        raise BadParameter(
+            name,
+            _(
+                "The period “%(period)s” is not valid: give a day (2026-10-02), an ISO week "
+                "(2026-W41), a month (2026-10), a year (2026) or two days FIRST..LAST, "
+                "at most %(days)s days.",
+                period=text,
+                days=MAX_DAYS,
+            ),
+        ) from None
+    operator = arg_operator(also=(ALL,))
     return ReportQuery(
         period=period,
-        operator=operator,
-        form_factor=_dim(request.args.get("form_factor")),
-        zone=_dim(request.args.get("zone")),
+        operator=None if operator == ALL else operator,
+        form_factor=arg_text("form_factor", max_length=100) or ALL,
+        zone=arg_text("zone", max_length=100) or ALL,
         lang=current_language(),
     )
-
-
-def _dim(value: str | None) -> str:
-    value = (value or "").strip()
-    if not value:
-        return ALL
-    if len(value) > 100 or any(c in value for c in "\r\n\t"):
-        raise QueryError("invalid filter value")
-    return value
 
 
 def period_choices(now: datetime, timezone: str) -> list[tuple[str, str]]:
@@ -127,10 +130,7 @@ def _choices(period: Period) -> tuple[list[tuple[str, str]], list[str]]:
 @bp.get("/stats")
 def index() -> Response:
     settings = get_settings()
-    try:
-        query = read_query()
-    except QueryError as exc:
-        return Response(render_template("error.html", code=400, message=str(exc)), status=400)
+    query = read_query()
     now = datetime.now(UTC)
     report = run_report(get_engine(), settings, query, visible=visible(), now=now)
     charts = report_charts(report)
@@ -152,7 +152,8 @@ def index() -> Response:
         tooltip=_zone_tooltip,
         static_url=lambda path: url_for("static", filename=path),
     )
-    args = {k: v for k, v in request.args.items() if k != "lang"}
+    # the report's own parameters only (never url_for's _method, _scheme...)
+    args = {k: v for k in QUERY_PARAMS if (v := request.args.get(k))}
     page = render_template(
         "stats/index.html",
         report=report,
@@ -191,10 +192,7 @@ def _can_declare() -> bool:
 def export(fmt: str) -> Response:
     if fmt not in FORMATS:
         abort(404)
-    try:
-        query = read_query()
-    except QueryError as exc:
-        return Response(str(exc), status=400, mimetype="text/plain")
+    query = read_query()
     result = make_export(get_engine(), get_settings(), query, fmt, visible=visible())
     operator_id = next(
         (o["id"] for o in result.report["operators"] if o["slug"] == query.operator), None
@@ -228,12 +226,7 @@ def section(section: str) -> Response:
 
 
 def _api(sections: tuple[str, ...]) -> Response:
-    try:
-        query = read_query()
-    except QueryError as exc:
-        response = jsonify(error=str(exc))
-        response.status_code = 400
-        return response
+    query = read_query()
     data = run_report(get_engine(), get_settings(), query, visible=visible(), sections=sections)
     if len(sections) == 1:
         data = {k: v for k, v in data.items() if k != "sections"} | {

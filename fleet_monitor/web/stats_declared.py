@@ -7,10 +7,13 @@ Changes are recorded in the audit log.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from fleet_monitor.stats.declared import (
+    MAX_DECLARED,
     Declaration,
     DeclaredError,
     check_declared,
@@ -24,12 +27,14 @@ from fleet_monitor.stats.declared import (
 from fleet_monitor.stats.periods import PeriodError, parse_period
 from fleet_monitor.web.audit import audit
 from fleet_monitor.web.db import get_engine, get_settings
+from fleet_monitor.web.params import has_control
 from fleet_monitor.web.permissions import current_user, require_role, visible_operator_ids
 
 bp = Blueprint("stats_declared", __name__, url_prefix="/stats/declared")
 
 EDITORS = ("supervisor", "admin", "operator")
 MAX_CSV_BYTES = 512 * 1024
+MAX_NOTE = 500
 
 
 def _visible() -> frozenset[int] | None:
@@ -57,6 +62,28 @@ def declared() -> str:
     )
 
 
+def _declaration(
+    form: Mapping[str, str], operator_id: int, slug: str, timezone: str
+) -> Declaration | str:
+    """The declaration of the form, or what is wrong with it (in the user's language)."""
+    try:
+        form_factor = check_form_factor(form.get("form_factor"))
+    except DeclaredError:
+        return _("the vehicle type may hold letters and “_” only (e.g. scooter_standing).")
+    try:
+        period = parse_period(form.get("period", "").strip(), timezone)
+    except PeriodError:
+        return _("the period must be a day, an ISO week, a month, a year or FIRST..LAST.")
+    try:
+        declared = check_declared(form.get("declared", ""))
+    except DeclaredError:
+        return _("the declared fleet must be a whole number from 0 to %(max)s.", max=MAX_DECLARED)
+    note = (form.get("note") or "").strip()
+    if len(note) > MAX_NOTE:
+        return _("the note is too long (at most %(n)s characters).", n=MAX_NOTE)
+    return Declaration(operator_id, slug, form_factor, period, declared, note)
+
+
 @bp.post("")
 @require_role(*EDITORS)
 def add() -> Response:
@@ -70,17 +97,9 @@ def add() -> Response:
             slug = form.get("operator", "")
             if slug not in ids or (scope is not None and ids[slug] not in scope):
                 abort(404)
-            try:
-                declaration = Declaration(
-                    ids[slug],
-                    slug,
-                    check_form_factor(form.get("form_factor")),
-                    parse_period(form.get("period", ""), settings.city.timezone),
-                    check_declared(form.get("declared", "")),
-                    (form.get("note") or "").strip()[:500],
-                )
-            except (DeclaredError, PeriodError) as exc:
-                flash(_("Not saved: %(problem)s", problem=str(exc)), "error")
+            declaration = _declaration(form, ids[slug], slug, settings.city.timezone)
+            if isinstance(declaration, str):
+                flash(_("Not saved: %(problem)s", problem=declaration), "error")
                 return redirect(url_for("stats_declared.declared"))
             user = current_user()
             store(
@@ -116,6 +135,9 @@ def upload() -> Response:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         flash(_("The file is not UTF-8 text."), "error")
+        return redirect(url_for("stats_declared.declared"))
+    if has_control(text, form=True):
+        flash(_("The file holds control characters (such as NUL): nothing was imported."), "error")
         return redirect(url_for("stats_declared.declared"))
     user = current_user()
     raw = get_engine().raw_connection()

@@ -1,9 +1,12 @@
-"""The parking density map of the statistics page: a folium choropleth of the zones
-(districts by default), served with the app's own Leaflet, like the live map.
+"""The parking density map of the statistics page: a choropleth of the zones
+(districts by default), on a folium skeleton with the app's own Leaflet, like the
+live map.
 
 Colours are computed here (five classes of vehicles per km², quantiles of the
 zones shown) rather than by folium's ``Choropleth``, whose legend pulls d3 from
-a CDN. Tooltips set text, never HTML.
+a CDN. The areas and their tooltips (zone names: data) are JSON for
+``js/map-layers.js``, which shows the tooltips with ``textContent``; folium's
+script holds nothing from the database.
 """
 
 from __future__ import annotations
@@ -11,28 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import folium
 import orjson
-from folium.utilities import JsCode
-from markupsafe import Markup
 
-from fleet_monitor.web.folium_map import MapParts, local_map
+from fleet_monitor.web.folium_map import MapParts, map_skeleton
 
 # light to dark (ColorBrewer YlOrRd, 5 classes)
 SCALE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 NO_DATA = "#d9d9d9"
-
-TOOLTIP = JsCode(
-    """function (feature, layer) {
-    var text = feature.properties && feature.properties.tooltip;
-    if (!text) { return; }
-    layer.bindTooltip(function () {
-        var el = document.createElement("span");
-        el.textContent = text;
-        return el;
-    }, {sticky: true});
-}"""
-)
 
 
 def classes(values: Sequence[float | None]) -> list[tuple[str, float]]:
@@ -69,9 +57,14 @@ def build_density_map(
     static_url: Callable[[str], str],
 ) -> tuple[MapParts, list[tuple[str, float]]]:
     """The map, and its legend: (colour, upper bound) per class."""
-    m = local_map(center, zoom, static_url, position="relative")
-    if tile_url:
-        folium.TileLayer(tiles=tile_url, attr=attribution, max_zoom=19, control=False).add_to(m)
+    head, body, script, map_var = map_skeleton(
+        center=center,
+        zoom=zoom,
+        tile_url=tile_url,
+        attribution=attribution,
+        static_url=static_url,
+        position="relative",
+    )
     legend = classes([z.get("density_per_km2") for z in zones])
     features = []
     for z in zones:
@@ -84,30 +77,14 @@ def build_density_map(
                 "geometry": orjson.loads(geometry),
                 "properties": {
                     "fill": colour(z.get("density_per_km2"), legend),
-                    "tooltip": tooltip(z),
+                    "label": tooltip(z),
                 },
             }
         )
-    if features:
-        layer = folium.GeoJson(
-            {"type": "FeatureCollection", "features": features},
-            style_function=lambda f: {
-                "fillColor": f["properties"]["fill"],
-                "color": "#444444",
-                "weight": 1,
-                "fillOpacity": 0.7,
-            },
-            on_each_feature=TOOLTIP,
-            control=False,
-        )
-        layer.add_to(m)
-        m.fit_bounds(layer.get_bounds())
-    figure = m.get_root()
-    figure.render()
-    parts = MapParts(
-        head=Markup(figure.header.render()),
-        body=Markup(figure.html.render()),
-        script=Markup(figure.script.render()),
-        map_var=m.get_name(),
-    )
-    return parts, legend
+    data: dict[str, Any] = {
+        "mapVar": map_var,
+        "areas": {"type": "FeatureCollection", "features": features},
+        "areaStyle": {"color": "#444444", "weight": 1, "fillOpacity": 0.7},
+        "fit": {"padDeg": 0, "maxZoom": 16} if features else None,
+    }
+    return MapParts(head, body, script, map_var, data), legend

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from functools import cache
 
 import pytest
+import waitress
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
@@ -26,6 +27,7 @@ from gbfs_ingest.db import Operator
 from gbfs_ingest.model import FeedType, Vehicle
 from gbfs_ingest.registry import ensure_feed, ensure_operator
 from gbfs_ingest.vehicle_store import VehicleStateCache, store_vehicle_snapshot
+from tests.notices.helpers import World, build_world, settings_for
 
 TILE_URL = "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png"
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -98,6 +100,40 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD, **kw: str) 
         data={"email": email, "password": password, "csrf_token": token},
         **kw,  # type: ignore[arg-type]
     )
+
+
+DEAD_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # nothing listens on the discard port
+
+
+@contextmanager
+def served(db_url: str, engine: Engine) -> Iterator[str]:
+    """The app served by waitress on 127.0.0.1 (a free port) for a real browser; its URL."""
+    app = create_app(
+        make_settings(db_url, tile_url=DEAD_TILES),
+        engine=engine,
+        config={"SESSION_COOKIE_SECURE": False},
+    )
+    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=wsgi.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{wsgi.effective_port}"
+    finally:
+        wsgi.close()
+        wsgi.task_dispatcher.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def world(db_url: str, engine: Engine) -> World:
+    """Two operators with violations, notices and a daily report (tests.notices.helpers)."""
+    return build_world(engine, settings_for(db_url))
+
+
+@pytest.fixture
+def web(db_url: str, engine: Engine, world: World) -> Flask:
+    """The app over ``world``."""
+    return make_app(db_url, engine)
 
 
 def make_app(db_url: str, engine: Engine, **kw: object) -> Flask:

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import re
 import struct
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import waitress
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import Engine
 
-from fleet_monitor.web import create_app
 from gbfs_ingest.model import Vehicle
-from tests.web.conftest import LAT, LON, PASSWORD, T0, Fleet, add_user, add_zone, make_settings
+from tests.web.conftest import LAT, LON, PASSWORD, T0, Fleet, add_user, add_zone, served
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -36,7 +33,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DEAD_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # nothing listens on the discard port
 OPERATORS = (("velo-lac", "Vélo Lac"), ("trott", "Trott"), ("roule", "Roule"))
 PER_OPERATOR = 100
 EMAIL = "agent@annecy.example"
@@ -95,20 +91,8 @@ def server(db_url: str, engine: Engine) -> Iterator[str]:
         "POLYGON((6.150 45.890, 6.175 45.890, 6.175 45.915, 6.150 45.915, 6.150 45.890))",
     )
     add_user(engine, EMAIL, "officer")
-    app = create_app(
-        make_settings(db_url, tile_url=DEAD_TILES),
-        engine=engine,
-        config={"SESSION_COOKIE_SECURE": False},
-    )
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{wsgi.effective_port}"
-    finally:
-        wsgi.close()
-        wsgi.task_dispatcher.shutdown()
-        thread.join(timeout=10)
+    with served(db_url, engine) as url:
+        yield url
 
 
 def png_size(path: Path) -> tuple[int, int]:

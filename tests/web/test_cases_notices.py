@@ -15,18 +15,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.notices.contacts import create_token
-from tests.notices.helpers import World, build_world, settings_for
-from tests.web.conftest import csrf_token, make_app, signed_in
-
-
-@pytest.fixture
-def world(db_url: str, engine: Engine) -> World:
-    return build_world(engine, settings_for(db_url))
-
-
-@pytest.fixture
-def web(db_url: str, engine: Engine, world: World) -> Flask:
-    return make_app(db_url, engine)
+from tests.notices.helpers import World, settings_for
+from tests.web.conftest import csrf_token, signed_in
 
 
 @pytest.fixture

@@ -32,10 +32,21 @@ ASSET_RE = re.compile(r"""(?:src|href)="([^"]+)\"""")
 SQUARE = "POLYGON((6.12 45.89, 6.14 45.89, 6.14 45.91, 6.12 45.91, 6.12 45.89))"
 
 
-def page_config(html: str) -> dict:  # type: ignore[type-arg]
-    match = re.search(r'<script[^>]*id="fm-config">(.*?)</script>', html, re.S)
+def page_config(html: str, element_id: str = "fm-config") -> dict:  # type: ignore[type-arg]
+    match = re.search(
+        rf'<script type="application/json" id="{element_id}">(.*?)</script>', html, re.S
+    )
     assert match
     return json.loads(match.group(1))
+
+
+def inline_scripts(html: str) -> list[str]:
+    """The executable inline scripts of a page (not JSON blocks, not src=)."""
+    return [
+        body
+        for attrs, body in re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
+        if "src=" not in attrs and "application/json" not in attrs
+    ]
 
 
 class Tags(HTMLParser):
@@ -70,6 +81,7 @@ def test_map_page_uses_only_local_assets(client: FlaskClient) -> None:
     assert scripts == [
         "/static/vendor/leaflet/leaflet.js",
         "/static/js/leaflet-setup.js",
+        "/static/js/map-layers.js",
         "/static/js/map.js",
     ]
     styles = [a["href"] for t, a in tags_of(html) if t == "link" and a.get("rel") == "stylesheet"]
@@ -122,7 +134,10 @@ def test_every_inline_script_and_style_carries_the_request_nonce(client: FlaskCl
     scripts = [a for t, a in tags if t in ("script", "style")]
     assert len(scripts) >= 8  # folium's inline scripts and styles, ours
     for attrs in scripts:
-        assert attrs.get("nonce") == nonce.group(1), attrs
+        if attrs.get("type") == "application/json":  # data, never executed: no nonce
+            assert "nonce" not in attrs, attrs
+        else:
+            assert attrs.get("nonce") == nonce.group(1), attrs
     for tag, attrs in tags:  # no inline handler or style attribute for the CSP to block
         assert "style" not in attrs, (tag, attrs)
         assert not any(name.startswith("on") for name in attrs), (tag, attrs)
@@ -132,11 +147,15 @@ def test_every_inline_script_and_style_carries_the_request_nonce(client: FlaskCl
 
 
 def test_add_nonce() -> None:
-    html = '<script>a</script><SCRIPT src="/x.js"></SCRIPT><style>b</style><script nonce="k">c'
+    html = (
+        '<script>a</script><SCRIPT src="/x.js"></SCRIPT><style>b</style><script nonce="k">c'
+        '<script type="application/json" id="d">{}</script>'
+    )
     out = add_nonce(html, "N")
     assert out == (
         '<script nonce="N">a</script><SCRIPT nonce="N" src="/x.js"></SCRIPT>'
         '<style nonce="N">b</style><script nonce="k">c'
+        '<script type="application/json" id="d">{}</script>'
     )
 
 
@@ -232,6 +251,7 @@ def test_no_zone_table_no_zone_layers(client: FlaskClient, engine: Engine) -> No
         conn.exec_driver_sql("DROP TABLE IF EXISTS zone CASCADE")
     html = client.get("/").get_data(as_text=True)
     assert "L.control.layers" not in html and "L.geoJson" not in html
+    assert page_config(html, "fm-map-data")["zones"] == []
 
 
 def test_zones_are_toggleable_layers_by_kind(client: FlaskClient, engine: Engine) -> None:
@@ -242,28 +262,24 @@ def test_zones_are_toggleable_layers_by_kind(client: FlaskClient, engine: Engine
     past = datetime.now(UTC) - timedelta(days=1)
     add_zone(engine, "pedestrian", "Expired rue Royale", SQUARE, effective_to=past)
     html = client.get("/").get_data(as_text=True)
-    assert html.count("L.geoJson(") == 3  # one layer per kind in force
-    assert "L.control.layers" in html
-    overlays = re.search(r"overlays :  \{(.*?)\},", html, re.S)
-    assert overlays
-    quoted = re.findall(r'^\s*("(?:[^"\\]|\\.)*") :', overlays.group(1), re.M)
-    keys = [json.loads(k) for k in quoted]
-    names = [re.findall(r'data-zone-kind="(\w+)">([^<]*)<', k)[0] for k in keys]
-    assert names == [
-        ("district", "Quartiers (1)"),
-        ("no_parking", "Stationnement interdit (2)"),
-        ("water", "Plans d’eau (1)"),
+    data = page_config(html, "fm-map-data")
+    assert data["zoneControl"] is True
+    layers = [(z["kind"], z["label"], z["count"], z["shown"], z["css"]) for z in data["zones"]]
+    assert layers == [  # one layer per kind in force, districts hidden at first
+        ("district", "Quartiers", 1, False, "district"),
+        ("no_parking", "Stationnement interdit", 2, True, "no_parking"),
+        ("water", "Plans d’eau", 1, True, "water"),
     ]
-    assert all(k.startswith('<span class="fm-zone-swatch fm-zone-') for k in keys)
-    assert "Expired" not in html
+    names = [f["properties"]["label"] for z in data["zones"] for f in z["features"]]
+    assert "Quai <b>Vicaire</b></script><script>alert(1)</script>" in names
+    assert "Vieille ville" in names and "Expired rue Royale" not in names
     assert URL_RE.findall(html) == [TILE_URL]  # no folium plugin brought a CDN along
-    # zone names are data (JSON-escaped), shown with textContent by the tooltip
+    # zone names are data in a JSON block (escaped), never in a script
     assert "</script><script>alert(1)" not in html
     assert "Quai \\u003cb\\u003eVicaire" in html
-    assert "el.textContent = name" in html
-    # districts start hidden (one tap away in the layer control), prohibited zones shown
-    assert "Vieille ville" in html
-    assert len(re.findall(r"feature_group_\w+\.addTo\(map_", html)) == 2
+    for script in inline_scripts(html):
+        assert "Vicaire" not in script and "Vieille" not in script and "Pâquier" not in script
+    assert "L.geoJson" not in html and "L.control.layers" not in html
 
 
 def test_operator_specific_zones_are_hidden_from_other_operators(

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-import waitress
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import sync_playwright
@@ -21,9 +19,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.models.rules import Violation
-from fleet_monitor.web import create_app
-from tests.web.conftest import PASSWORD, T0, Fleet, add_user, make_settings, signed_in, vehicles
-from tests.web.test_browser import ARGS, CHROMIUM, DEAD_TILES, POINT_JS
+from tests.web.conftest import PASSWORD, T0, Fleet, add_user, served, signed_in, vehicles
+from tests.web.test_browser import ARGS, CHROMIUM, POINT_JS
 from tests.web.test_map import page_config
 from tests.web.test_map_js import HARNESS, MAP_JS, NODE, NOW, feature
 
@@ -188,20 +185,8 @@ EMAIL = "agent@annecy.example"
 @pytest.fixture
 def server(db_url: str, engine: Engine, world: dict[str, int]) -> Iterator[str]:
     add_user(engine, EMAIL, "officer")
-    app = create_app(
-        make_settings(db_url, tile_url=DEAD_TILES),
-        engine=engine,
-        config={"SESSION_COOKIE_SECURE": False},
-    )
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{wsgi.effective_port}"
-    finally:
-        wsgi.close()
-        wsgi.task_dispatcher.shutdown()
-        thread.join(timeout=10)
+    with served(db_url, engine) as url:
+        yield url
 
 
 ZOOM_JS = """(gbfsId) => {

@@ -142,12 +142,24 @@ def test_operator_sees_only_its_own_vehicles(app: Flask, engine: Engine, fleets:
 def test_operator_map_page_shows_only_its_operator(
     app: Flask, engine: Engine, fleets: object
 ) -> None:
-    html = client_for(app, engine, "operator").get("/?operator=velo-lac").get_data(as_text=True)
+    client = client_for(app, engine, "operator")
+    html = client.get("/").get_data(as_text=True)
     assert "Trott" in html
-    assert "velo-lac" not in html.replace("?operator=velo-lac", "").replace(
-        '"operator": "velo-lac"', ""
-    )
+    assert "velo-lac" not in html
     assert "Vélo Lac" not in html and "V\\u00e9lo Lac" not in html
+    # asking for another operator is answered as for one that does not exist
+    other = client.get("/?operator=velo-lac")
+    nobody = client.get("/?operator=nobody")
+    assert other.status_code == nobody.status_code == 400
+    assert "Vélo Lac" not in other.get_data(as_text=True)
+    assert other.get_data(as_text=True).replace("velo-lac", "nobody") == nobody.get_data(
+        as_text=True
+    ).replace(csrf_of(nobody), csrf_of(other))
+
+
+def csrf_of(response: object) -> str:
+    match = re.search(r'name="csrf-token" content="([^"]+)"', response.get_data(as_text=True))  # type: ignore[attr-defined]
+    return match.group(1) if match else ""
 
 
 def test_scope_helpers() -> None:
@@ -245,4 +257,4 @@ def test_json_api_changes_need_the_csrf_header(db_url: str, engine: Engine) -> N
     assert response.status_code == 200 and response.get_json() == {"done": True}
     # the map hands its token to its script for such calls
     html = client.get("/").get_data(as_text=True)
-    assert f'"csrfToken": "{token}"' in html
+    assert f'"csrfToken":"{token}"' in html

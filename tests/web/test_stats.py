@@ -88,9 +88,19 @@ def test_operator_sees_only_its_own_figures(
     for name in ("fleet", "idle", "use", "violations", "feeds"):
         assert {r["operator"] for r in doc["sections"][name]["rows"]} == {"alpha"}, name
     assert [o["slug"] for o in doc["operators"]] == ["alpha"]
-    # asking for another operator does not widen the scope
-    other = alpha.get(f"/api/stats?{DAY}&operator=beta").get_json()
-    assert other["sections"]["fleet"]["rows"] == []
+    # asking for another operator does not widen the scope: answered as for one that
+    # does not exist
+    other = alpha.get(f"/api/stats?{DAY}&operator=beta")
+    nobody = alpha.get(f"/api/stats?{DAY}&operator=nobody")
+    assert other.status_code == nobody.status_code == 400
+    assert (
+        other.get_json()
+        == nobody.get_json()
+        == {
+            "error": "The parameter “operator” is not valid: no such value.",
+            "parameter": "operator",
+        }
+    )
     text = alpha.get(f"/stats/export.csv?{DAY}").get_data().decode("utf-8-sig")
     operators = {r["operator"] for r in csv.DictReader(io.StringIO(text)) if r["operator"]}
     assert operators == {"alpha"}

@@ -4,22 +4,19 @@ page's Content-Security-Policy, nothing is fetched from elsewhere."""
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import waitress
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine
 
 from fleet_monitor.stats.aggregate import aggregate
-from fleet_monitor.web import create_app
 from tests.stats import scenario
 from tests.stats.conftest import CFG
 from tests.stats.history import History
-from tests.web.conftest import PASSWORD, add_user, make_settings
-from tests.web.test_browser import ARGS, CHROMIUM, DEAD_TILES
+from tests.web.conftest import PASSWORD, add_user, served
+from tests.web.test_browser import ARGS, CHROMIUM
 
 EMAIL = "chef@annecy.example"
 
@@ -29,20 +26,8 @@ def server(db_url: str, engine: Engine) -> Iterator[str]:
     scenario.build(History(engine))
     aggregate(engine, CFG, until=scenario.UNTIL, first=scenario.DAY)
     add_user(engine, EMAIL, "supervisor")
-    app = create_app(
-        make_settings(db_url, tile_url=DEAD_TILES),
-        engine=engine,
-        config={"SESSION_COOKIE_SECURE": False},
-    )
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{wsgi.effective_port}"
-    finally:
-        wsgi.close()
-        wsgi.task_dispatcher.shutdown()
-        thread.join(timeout=10)
+    with served(db_url, engine) as url:
+        yield url
 
 
 def test_statistics_page_in_headless_chromium(server: str, tmp_path: Path) -> None:

@@ -328,7 +328,11 @@
     here = L.layerGroup([
       L.circle(e.latlng, { radius: e.accuracy, color: "#1a73e8", weight: 1, fillOpacity: 0.1, interactive: false }),
       L.circleMarker(e.latlng, { radius: 7, color: "#ffffff", weight: 3, fillColor: "#1a73e8", fillOpacity: 1 })
-        .bindTooltip(t.you_are_here.replace("{metres}", Math.round(e.accuracy)))
+        .bindTooltip(function () {  // text, never HTML
+          var el = document.createElement("span");
+          el.textContent = t.you_are_here.replace("{metres}", Math.round(e.accuracy));
+          return el;
+        })
     ]).addTo(map);
   });
   map.on("locationerror", function () {
