@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from fleet_monitor.users import record_audit
 from fleet_monitor.web.db import get_engine
+from fleet_monitor.web.params import printable
 from fleet_monitor.web.permissions import current_user
 
 log = logging.getLogger(__name__)
@@ -79,11 +80,13 @@ def audit(
 def _request_details(response: Response) -> dict[str, Any]:
     details: dict[str, Any] = {
         "method": request.method,
-        "path": request.path[:300],
+        # control characters (a NUL in a refused path) cannot be stored: shown as "?"
+        "path": printable(request.path[:300]),
         "status": response.status_code,
     }
     if request.query_string:
-        details["query"] = request.query_string.decode("utf-8", "replace")[:MAX_QUERY_CHARS]
+        query = request.query_string.decode("utf-8", "replace")[:MAX_QUERY_CHARS]
+        details["query"] = printable(query)
     token = g.get("api_token")
     if token is not None:
         details["token"] = token.prefix + "…"

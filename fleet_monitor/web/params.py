@@ -72,8 +72,13 @@ def too_long(name: str, max_length: int) -> BadParameter:
     return _invalid(name, _("it is too long (at most %(n)s characters).", n=max_length))
 
 
+def printable(value: str) -> str:
+    """``value`` with its control characters shown as ``?`` (for logs and records)."""
+    return _CONTROL.sub("?", value)
+
+
 def _printable(name: str) -> str:
-    return _CONTROL.sub("?", name)[:60]
+    return printable(name)[:60]
 
 
 def check_request_strings(
