@@ -96,7 +96,7 @@ def processes(db_url: str, proxy: CuttableProxy, tmp_path: Path) -> Iterator[dic
             **os.environ,
             "DATABASE_URL": through_proxy,
             "FLEET_CONFIG": str(cfg),
-            "FLEET_TEST_SECRET": "a test secret of enough length",
+            "FLEET_TEST_SECRET": "a test secret long enough for the key policy",
             "FLEET_WEB_COOKIE_SECURE": "false",
             "FLEET_OUTAGE_LOG_INTERVAL_S": str(LOG_INTERVAL_S),
         }
