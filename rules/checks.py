@@ -298,13 +298,22 @@ def check_permits(permits: Iterable[Permit]) -> tuple[list[Permit], list[ConfigI
     ok: list[Permit] = []
     issues: list[ConfigIssue] = []
     for p in permits:
-        problem = permit_problem(p)
+        problem = checked_safely(permit_problem, p)
         if problem is None:
             ok.append(p)
         else:
-            issues.append(ConfigIssue("permit", str(p.operator), _version(p.version), problem))
+            issues.append(ConfigIssue("permit", str(p.operator), int_or_none(p.version), problem))
     return ok, issues
 
 
-def _version(value: Any) -> int | None:
+def int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def checked_safely(check: Any, value: Any) -> str | None:
+    """``check(value)``; a value so malformed that checking it raises is unusable too."""
+    try:
+        result: str | None = check(value)
+    except Exception as exc:  # a malformed object (wrong types): skipped, never raised
+        return f"cannot be checked ({type(exc).__name__}: {exc})"
+    return result

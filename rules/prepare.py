@@ -21,7 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from rules.checks import ConfigIssue, check_permits, zone_problem, zone_warning
+from rules.checks import (
+    ConfigIssue,
+    check_permits,
+    checked_safely,
+    int_or_none,
+    zone_problem,
+    zone_warning,
+)
 from rules.engine import evaluate_all
 from rules.findings import Finding
 from rules.geo import BBox, PreparedCity, UnusableZones, derive_aoi
@@ -64,9 +71,9 @@ def prepare_zones(
     issues: list[ConfigIssue] = []
     usable: list[Zone] = []
     for z in zones:
-        problem = zone_problem(z)
+        problem = checked_safely(zone_problem, z)
         if problem is not None:
-            issues.append(ConfigIssue("zone", str(z.id), z.version, problem))
+            issues.append(ConfigIssue("zone", str(z.id), int_or_none(z.version), problem))
             continue
         warning = zone_warning(z)
         if warning is not None:
