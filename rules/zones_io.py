@@ -279,7 +279,7 @@ def read_geojson_zones(
             raise ZoneFileError(f"feature {i}: 'properties' must be an object")
         raw_id = props.get(id_property, feat.get("id", i))
         zid = f"{prefix}:{raw_id}" if prefix else str(raw_id)
-        where = f"feature {i} ({_short(zid)})"
+        where = f"feature {i} ({zid if zid.isprintable() and len(zid) <= 60 else _short(zid)})"
         if isinstance(raw_id, Mapping | list) or not valid_zone_id(zid):
             raise ZoneFileError(
                 f"{where}: id must be 1-{limits.MAX_ZONE_ID_CHARS} printable characters without '|'"
