@@ -14,8 +14,9 @@ destroying the record:
   (their rows and events stay, so the mistake remains visible);
 * violations they closed are reopened (an ``updated`` event says so): the next
   evaluation closes them again, at the right time, if they are resolved;
-* violations they saw last get their last sighting brought back to the clock's
-  time; their events are flagged ``voided_run``;
+* violations they saw last get their last sighting brought back to the latest
+  run not voided (the last sighting a valid run can have made); their events are
+  flagged ``voided_run``;
 * count samples dated after the clock's time are deleted (they were counted
   from the current state, at a time that has not come: the sampling job would
   otherwise consider every sample until then taken);
@@ -86,6 +87,9 @@ def void_future_runs(session: Session, clock: datetime) -> VoidedRuns | None:
         {"clock": clock, "ids": ids, "limit": limit, "detail": detail},
     )
     closed = cur.rowcount
+    # the last sighting a valid run can have made: the latest run not voided
+    cur.execute("SELECT max(as_of) FROM rules_run WHERE voided_at IS NULL")
+    last_valid = cur.fetchone()[0] or clock
     reopen = Jsonb({"reopened": "it was closed by a voided run", "voided_runs": ids})
     cur.execute(
         "WITH c AS (SELECT DISTINCT ON (key) id, key FROM violation"
@@ -93,18 +97,19 @@ def void_future_runs(session: Session, clock: datetime) -> VoidedRuns | None:
         "  AND closed_reason <> 'voided' ORDER BY key, opened_at DESC),"
         " v AS (UPDATE violation SET state = 'open', closed_at = NULL, closed_reason = NULL,"
         "  closed_fetch_id = NULL, evidence = evidence - 'closed',"
-        "  last_seen_at = least(last_seen_at, %(clock)s)"
+        "  last_seen_at = greatest(opened_at, least(last_seen_at, %(seen)s))"
         "  WHERE id IN (SELECT id FROM c) AND NOT EXISTS (SELECT 1 FROM violation a"
         "   WHERE a.key = violation.key AND a.state <> 'closed')"
         "  RETURNING id, status, measured)"
         " INSERT INTO violation_event (violation_id, run_id, at, kind, status, measured, detail)"
         " SELECT id, NULL, %(clock)s, 'updated', status, measured, %(detail)s FROM v",
-        {"clock": clock, "limit": limit, "detail": reopen},
+        {"clock": clock, "limit": limit, "detail": reopen, "seen": last_valid},
     )
     reopened = cur.rowcount
     cur.execute(
-        "UPDATE violation SET last_seen_at = %s WHERE state <> 'closed' AND last_seen_at > %s",
-        (clock, limit),
+        "UPDATE violation SET last_seen_at = greatest(opened_at, %s)"
+        " WHERE state <> 'closed' AND last_seen_at > %s",
+        (last_valid, limit),
     )
     cur.execute(
         "UPDATE violation_event SET detail = detail || '{\"voided_run\": true}'::jsonb"

@@ -59,7 +59,7 @@ FILES: dict[str, str] = {
             "features": [{"type": "Feature", "geometry": polygon(RING), "properties": {}}],
         }
     ),
-    "nan.toml": permit_toml("trotti", version=2) + "gps_tolerance_m = nan\n",
+    "nan.toml": permit_toml("trotti", version=2, tolerance="nan"),
     "inf.toml": permit_toml("trotti", version=2) + "[penalties]\nidle_too_long = inf\n",
     "ghost_zone.toml": permit_toml("trotti", version=2)
     + '[zones]\ncaps = { "district:nowhere" = 10 }\n',
@@ -213,11 +213,15 @@ BAD: list[tuple[str, Callable[[Path], list[str]], str]] = [
         "--operator",
     ),
     # permits import: numbers and references
-    ("permit nan", lambda d: ["permits", "import", str(d / "nan.toml")], "gps_tolerance_m"),
+    (
+        "permit nan",
+        lambda d: ["permits", "import", str(d / "nan.toml")],
+        "nan.toml: gps_tolerance_m: expected a finite number",
+    ),
     (
         "permit inf",
         lambda d: ["permits", "import", str(d / "inf.toml")],
-        "penalties.idle_too_long",
+        "inf.toml: penalties.idle_too_long: expected a finite number",
     ),
     (
         "permit unknown zone",
