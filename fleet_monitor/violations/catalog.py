@@ -11,9 +11,16 @@ no-op); a zone of that kind and scope missing from the file is retired at
 history, so that replays of the past see it); later versions start at
 ``effective_from``, else at the import time.
 
+Every zone is checked (``rules.zone_problem``) before anything is written. A
+version undone by ``zones retire`` moves to ``zone_retired``
+(``zone_versions``); new versions are numbered after it.
+
 Permits. One row per (operator, version); the TOML text is kept and parsed
 again when loaded (the source of truth). Re-importing the same text is a
-no-op; another text under an existing version is refused (bump the version).
+no-op; another text under an existing version is refused (bump the version),
+and so is a permit naming zones that do not exist (``references``). Loading
+skips, with an issue, a stored version the engine cannot use
+(``load_permits_checked``).
 """
 
 from __future__ import annotations
@@ -112,10 +119,11 @@ def import_zones(
     latest = {r[0]: r[1:] for r in cur.fetchall()}
     numbered = next_version(session, ids)  # retired versions keep their numbers
     props = list(properties) if properties is not None else [{} for _ in zones]
-    for z, p in zip(zones, props, strict=True):
+    for z in zones:
         problem = zone_problem(z)
         if problem is not None:
             raise CatalogError(f"zone {z.id}: {problem}")
+    for z, p in zip(zones, props, strict=True):
         digest = zone_content_hash(z)
         prev = latest.get(z.id)
         if prev is not None and prev[4] != kind:
