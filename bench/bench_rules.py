@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gbfs_ingest.model import VehicleState
 from rules import (
+    EvaluationInputs,
     ParkingTerms,
     Permit,
     PreparedCity,
@@ -49,6 +50,8 @@ from rules import (
     Zone,
     build_count_samples,
     evaluate_all,
+    evaluate_checked,
+    prepare_zones,
 )
 
 LON0, LAT0 = 6.13, 45.90
@@ -237,6 +240,11 @@ def main() -> None:
 
     wall, _, city = _timed(lambda: PreparedCity(zones, tolerance_m=10.0), 1)
     print(f"PreparedCity build, once per zones version: {wall:.3f} s ({city.crs})")
+    checked, _, prepared = _timed(lambda: prepare_zones(zones, tolerance_m=10.0), 1)
+    print(
+        f"prepare_zones (every zone checked, then built): {checked:.3f} s,"
+        f" x{checked / wall:.2f} the bare build; {len(prepared.issues)} issues"
+    )
     wall, _, samples = _timed(lambda: build_count_samples(snaps, city, permits, NOW), 1)
     print(f"build_count_samples, once per 5-minute sample: {wall:.3f} s")
 
@@ -251,6 +259,12 @@ def main() -> None:
         Counter((f.rule_type.value, f.status) for f in findings).items()
     ):
         print(f"    {rule:28s} {status:10s} {count:6,}")
+    inputs = EvaluationInputs(snaps, permits, samples, [], NOW, city=city)
+    guarded, _, _ = _timed(lambda: evaluate_checked(inputs), args.runs)
+    print(
+        f"evaluate_checked (permits checked, bulkhead): median {guarded:.3f} s,"
+        f" x{guarded / wall:.2f} evaluate_all"
+    )
 
     sub = snaps[: args.naive_subset]
     naive_wall, _, naive = _timed(lambda: naive_classify(city, sub, NOW), 1)

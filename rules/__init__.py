@@ -5,6 +5,7 @@ No database, HTTP, clock or file I/O here: the DB layer gathers the inputs
 and records the findings; see ``rules.engine`` for the lifecycle contract.
 """
 
+from rules.checks import ConfigIssue, permit_problem, zone_problem
 from rules.count_rules import (
     build_count_samples,
     evaluate_count_rules,
@@ -53,19 +54,29 @@ from rules.parking_rules import (
     evaluate_prohibited_zones,
 )
 from rules.permit_toml import PermitError, load_permit_toml, parse_duration
+from rules.prepare import EvaluationInputs, PreparedZones, evaluate_checked, prepare_zones
 from rules.timing import in_operating_hours, notice_deadline, sample_times
 from rules.vehicle_rules import FleetContext, evaluate_disabled, evaluate_idle
-from rules.zones_io import ZoneFileError, zones_from_geofencing, zones_from_geojson
+from rules.zones_io import (
+    ZoneFile,
+    ZoneFileError,
+    placement,
+    read_geojson_zones,
+    zones_from_geofencing,
+    zones_from_geojson,
+)
 
 __all__ = [
     "DEPLOYED_STATES",
     "PROHIBITED_KINDS",
     "RENTABLE_STATES",
     "ZONE_KINDS",
+    "ConfigIssue",
     "CountSample",
     "CountingMethod",
     "DataObligations",
     "DeployedVehicle",
+    "EvaluationInputs",
     "FeedHealthSample",
     "Finding",
     "FleetContext",
@@ -76,15 +87,18 @@ __all__ = [
     "Permit",
     "PermitError",
     "PreparedCity",
+    "PreparedZones",
     "RuleType",
     "Status",
     "VehicleSnapshot",
     "Zone",
+    "ZoneFile",
     "ZoneFileError",
     "active_permits",
     "apply_draft",
     "build_count_samples",
     "evaluate_all",
+    "evaluate_checked",
     "evaluate_count_rules",
     "evaluate_disabled",
     "evaluate_feed_outage",
@@ -108,12 +122,17 @@ __all__ = [
     "operators_in_outage",
     "parking_quotas",
     "parse_duration",
+    "permit_problem",
     "permits_to_mds_policy",
+    "placement",
     "prepare_city",
+    "prepare_zones",
+    "read_geojson_zones",
     "sample_times",
     "select_permit",
     "summarise_replay",
     "vehicles_beyond",
+    "zone_problem",
     "zones_from_geofencing",
     "zones_from_geojson",
     "zones_to_mds_geographies",

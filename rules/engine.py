@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rules.count_rules import evaluate_count_rules
 from rules.data_rules import (
@@ -31,6 +31,7 @@ from rules.inputs import (
     Zone,
     active_permits,
 )
+from rules.limits import EARLIEST
 from rules.overflow import evaluate_parking_overflow
 from rules.parking_rules import (
     evaluate_outside_mandatory_parking,
@@ -117,8 +118,9 @@ def _city(
 
 def apply_draft(permits: Iterable[Permit], draft: Permit) -> list[Permit]:
     """Permits for a what-if replay: ``draft`` replaces every version of its
-    operator's permit and is in force at any time (its own dates are ignored)."""
-    always = replace(draft, effective_from=datetime.min.replace(tzinfo=UTC), effective_to=None)
+    operator's permit and is in force at any time the rules take (its own dates are
+    ignored)."""
+    always = replace(draft, effective_from=EARLIEST, effective_to=None)
     return [p for p in permits if p.operator != draft.operator] + [always]
 
 

@@ -48,7 +48,8 @@ M_PER_DEG_LAT = 111_320.0
 BBox = tuple[float, float, float, float]  # lon_min, lat_min, lon_max, lat_max
 
 
-def _grow_bbox(bbox: BBox, metres: float) -> BBox:
+def grow_bbox(bbox: BBox, metres: float) -> BBox:
+    """``bbox`` grown by about ``metres`` on every side (degrees, clamped to the globe)."""
     lat = (bbox[1] + bbox[3]) / 2
     dlat = metres / M_PER_DEG_LAT
     dlon = metres / (M_PER_DEG_LAT * max(math.cos(math.radians(lat)), 0.01))
@@ -72,6 +73,18 @@ def local_crs(lon: float, lat: float) -> str:
     )
 
 
+def _usable_buffer(value: float | None) -> float:
+    return value if value is not None and math.isfinite(value) and value > 0 else 0.0
+
+
+class UnusableZones(ValueError):
+    """Zones that leave no usable geometry once prepared: ``reasons`` by zone index."""
+
+    def __init__(self, reasons: dict[int, str]) -> None:
+        super().__init__(f"{len(reasons)} zone(s) cannot be prepared")
+        self.reasons = reasons
+
+
 class PreparedCity:
     """Zones projected, clipped, buffered and indexed once, for bulk point location.
 
@@ -79,7 +92,10 @@ class PreparedCity:
     half-width of line zones (tram tracks) without ``buffer_m``; ``aoi`` the
     area of interest (lon_min, lat_min, lon_max, lat_max), derived from the
     bounds of the zones spanning less than a degree when not given;
-    ``margin_m`` how far beyond it zones are kept unclipped.
+    ``margin_m`` how far beyond it zones are kept unclipped. Raises
+    ``UnusableZones`` when some zones leave no usable geometry (see
+    ``rules.prepare.prepare_zones``, which skips them), ``ValueError`` when
+    the area of interest cannot be derived.
     """
 
     def __init__(
@@ -97,9 +113,9 @@ class PreparedCity:
         raw = np.array([z.geometry for z in self.zones], dtype=object)
         raw = shapely.make_valid(raw) if n else raw
         self.aoi: BBox = aoi if aoi is not None else _derive_aoi(raw)
-        self.inner_box: BBox = _grow_bbox(self.aoi, margin_m)
-        max_hw = max([line_half_width_m] + [z.buffer_m or 0.0 for z in self.zones])
-        self.clip_box: BBox = _grow_bbox(self.inner_box, 2 * (self.tolerance_m + max_hw) + 1.0)
+        self.inner_box: BBox = grow_bbox(self.aoi, margin_m)
+        max_hw = max([line_half_width_m] + [_usable_buffer(z.buffer_m) for z in self.zones])
+        self.clip_box: BBox = grow_bbox(self.inner_box, 2 * (self.tolerance_m + max_hw) + 1.0)
 
         lon0 = (self.aoi[0] + self.aoi[2]) / 2
         lat0 = (self.aoi[1] + self.aoi[3]) / 2
@@ -137,9 +153,19 @@ class PreparedCity:
         t = self.tolerance_m
         self.grown = shapely.buffer(base, t) if t > 0 else base
         self.inner = shapely.buffer(base, -t) if t > 0 else base
+        grown_bounds = shapely.bounds(self.grown) if n else np.empty((0, 4))
+        unusable = ~np.isfinite(grown_bounds).all(axis=1) | shapely.is_empty(base)
+        if unusable.any():  # e.g. a line buffered by a negative width: no area at all
+            raise UnusableZones(
+                {
+                    int(i): "geometry: nothing left once projected and buffered"
+                    f" (buffer_m={self.zones[i].buffer_m!r})"
+                    for i in np.flatnonzero(unusable)
+                }
+            )
         for arr in (self.base, self.grown, self.inner):
             shapely.prepare(arr)
-        self.grid = Grid(shapely.bounds(self.grown) if n else np.empty((0, 4)))
+        self.grid = Grid(grown_bounds)
         self._nearest: dict[tuple[int, ...], shapely.STRtree] = {}
 
         self.kind = np.array([ZONE_KINDS.index(z.kind) for z in self.zones], dtype=np.int8)
@@ -320,6 +346,13 @@ class Located:
     pair_z: np.ndarray
     pair_inner: np.ndarray
     pair_exact: np.ndarray
+
+
+def derive_aoi(zones: Sequence[Zone]) -> BBox:
+    """The area of interest of ``zones``: the bounds of those spanning less than
+    ``LOCAL_ZONE_MAX_SPAN_DEG``. Raises ``ValueError`` when there is none."""
+    raw = np.array([z.geometry for z in zones], dtype=object)
+    return _derive_aoi(shapely.make_valid(raw) if len(raw) else raw)
 
 
 def _derive_aoi(raw: np.ndarray) -> BBox:

@@ -3,7 +3,12 @@
 Parses text given to it (no file I/O). Every error is a ``PermitError``
 (a ``ValueError``) naming the offending key, e.g.
 ``time_limits.max_idle: expected a duration such as "72h" or "5d", got 'soon'``.
-Unknown keys are errors too (a typo must not silently drop a clause).
+Unknown keys are errors too (a typo must not silently drop a clause), and so
+are values out of bounds: NaN or infinite numbers, caps, penalties, tolerances
+and durations beyond the limits of ``rules.limits``, dates outside 2000-2099,
+zone ids that cannot be ids (``rules.checks.permit_problem``, which the engine
+applies again to stored permits). Whether the zones named exist is the
+database layer's check (it knows the zones).
 
 Format (every table and key optional unless marked required)::
 
@@ -61,12 +66,14 @@ Format (every table and key optional unless marked required)::
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rules.checks import permit_problem
 from rules.findings import RuleType
 from rules.inputs import (
     PROHIBITED_KINDS,
@@ -90,16 +97,26 @@ _ISO = re.compile(
 )
 
 
+#: no duration the rules take is longer (a larger one is a typo, or an attempt to overflow)
+MAX_DURATION = timedelta(days=36_600)
+
+
 def parse_duration(value: str) -> timedelta:
-    """ "90s", "5m", "72h", "5d", "1d12h", or ISO 8601 "PT72H" / "P5D"."""
+    """ "90s", "5m", "72h", "5d", "1d12h", or ISO 8601 "PT72H" / "P5D".
+
+    Raises ``ValueError`` for anything else, including durations beyond a century."""
     text = value.strip()
     iso = _ISO.fullmatch(text.upper())
     if iso and text.upper() not in ("P", "PT"):
-        return timedelta(seconds=sum(float(v or 0) * _UNITS[k] for k, v in iso.groupdict().items()))
-    parts = _SHORT.findall(text.lower())
-    if not parts or "".join(n + u for n, u in parts) != text.lower():
+        seconds = sum(float(v or 0) * _UNITS[k] for k, v in iso.groupdict().items())
+    else:
+        parts = _SHORT.findall(text.lower())
+        if not parts or "".join(n + u for n, u in parts) != text.lower():
+            raise ValueError(value)
+        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if not math.isfinite(seconds) or seconds > MAX_DURATION.total_seconds():
         raise ValueError(value)
-    return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+    return timedelta(seconds=seconds)
 
 
 class _Table:
@@ -152,10 +169,12 @@ class _Table:
         if (
             isinstance(v, bool)
             or not isinstance(v, int | float)
+            or not math.isfinite(v)
             or v < lo
             or (hi is not None and v > hi)
         ):
-            raise self.fail(name, f"a number in [{lo}, {hi if hi is not None else 'inf'}]", v)
+            bounds = f">= {lo:g}" if hi is None else f"in [{lo:g}, {hi:g}]"
+            raise self.fail(name, f"a finite number {bounds}", v)
         return float(v)
 
     def bool_(self, name: str, default: bool) -> bool:
@@ -342,4 +361,7 @@ def load_permit_toml(text: str) -> Permit:
         counting=counting,
     )
     root.done()
+    problem = permit_problem(permit)  # bounds, finite numbers, zone ids: see rules.checks
+    if problem is not None:
+        raise PermitError(problem)
     return permit

@@ -60,6 +60,7 @@ CLOSED_REASONS: tuple[str, ...] = (
     "vehicle_gone",  # the vehicle is no longer listed (collected, rented)
     "new_episode",  # the same subject breached again with another start: a new row
     "no_permit",  # no permit in force for the operator any more
+    "voided",  # opened by a run dated in the future (voided; see violations/recovery.py)
 )
 
 
@@ -140,6 +141,9 @@ class RulesRun(Base):
     zones_version: Mapped[str | None] = mapped_column(Text)
     by_rule: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     timings_ms: Mapped[dict[str, float]] = mapped_column(JSONB, default=dict)
+    # a run dated after the clock (a bad --at) is voided: it no longer bounds later runs
+    voided_at: Mapped[datetime | None] = mapped_column(TS)
+    voided_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Violation(Base):

@@ -9,7 +9,13 @@
   update, hold, close) with their evidence and timeline;
 * :mod:`~fleet_monitor.violations.service`: ``evaluate_rules``, ``sample_counts``;
 * :mod:`~fleet_monitor.violations.replay`: what-if replays of a draft permit;
-* :mod:`~fleet_monitor.violations.jobs`: the scheduler's rules and sampling jobs.
+* :mod:`~fleet_monitor.violations.jobs`: the scheduler's rules and sampling jobs;
+* :mod:`~fleet_monitor.violations.references`: what zone files and permits refer
+  to (zones, operators, the city's area, the first observation);
+* :mod:`~fleet_monitor.violations.config_errors`: zones and permits the engine
+  skipped, on record for ``/admin/rules``;
+* :mod:`~fleet_monitor.violations.recovery`: runs dated in the future, voided;
+* :mod:`~fleet_monitor.violations.zone_versions`: ``zones retire``.
 
 The pure rules live in the top-level ``rules`` package.
 """

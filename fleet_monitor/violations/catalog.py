@@ -11,14 +11,22 @@ no-op); a zone of that kind and scope missing from the file is retired at
 history, so that replays of the past see it); later versions start at
 ``effective_from``, else at the import time.
 
+Every zone is checked (``rules.zone_problem``) before anything is written. A
+version undone by ``zones retire`` moves to ``zone_retired``
+(``zone_versions``); new versions are numbered after it.
+
 Permits. One row per (operator, version); the TOML text is kept and parsed
 again when loaded (the source of truth). Re-importing the same text is a
-no-op; another text under an existing version is refused (bump the version).
+no-op; another text under an existing version is refused (bump the version),
+and so is a permit naming zones that do not exist (``references``). Loading
+skips, with an issue, a stored version the engine cannot use
+(``load_permits_checked``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import tomllib
 from collections.abc import Sequence
@@ -32,8 +40,22 @@ import shapely
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
+from fleet_monitor.violations.references import zone_reference_problem
+from fleet_monitor.violations.zone_versions import next_version
 from gbfs_ingest.vehicle_store import pg_connection
-from rules import Permit, PermitError, PreparedCity, Zone, load_permit_toml
+from rules import (
+    ConfigIssue,
+    Permit,
+    PermitError,
+    PreparedZones,
+    Zone,
+    load_permit_toml,
+    permit_problem,
+    prepare_zones,
+    zone_problem,
+)
+
+log = logging.getLogger(__name__)
 
 
 class CatalogError(ValueError):
@@ -95,7 +117,12 @@ def import_zones(
         (ids,),
     )
     latest = {r[0]: r[1:] for r in cur.fetchall()}
+    numbered = next_version(session, ids)  # retired versions keep their numbers
     props = list(properties) if properties is not None else [{} for _ in zones]
+    for z in zones:
+        problem = zone_problem(z)
+        if problem is not None:
+            raise CatalogError(f"zone {z.id}: {problem}")
     for z, p in zip(zones, props, strict=True):
         digest = zone_content_hash(z)
         prev = latest.get(z.id)
@@ -124,9 +151,9 @@ def import_zones(
                     " WHERE zone_id = %s AND version = %s",
                     (start, z.id, version),
                 )
-            version += 1
+            version = max(version, numbered.get(z.id, 0)) + 1
         else:
-            version = 1
+            version = numbered.get(z.id, 0) + 1
         end = z.effective_to
         if end is not None and start is not None and end <= start:
             raise CatalogError(f"zone {z.id}: ends ({end.isoformat()}) before it starts")
@@ -231,17 +258,19 @@ BBox = tuple[float, float, float, float]
 
 
 class CityCache:
-    """One ``PreparedCity`` per zones version, GPS tolerance and line width (thread-safe).
+    """One prepared city per zones version, GPS tolerance and line width (thread-safe).
 
-    Zones whose extent makes the area of interest impossible to derive (only
-    huge zones, e.g. an operator's world-covering polygon) are prepared with
-    ``fallback_aoi``, the extent of the vehicles.
+    ``city`` returns ``rules.PreparedZones``: the ``PreparedCity`` of the zones
+    the engine can use, and the issues of those it skipped or repaired (recorded
+    by each evaluation). Zones whose extent makes the area of interest
+    impossible to derive (only huge zones, e.g. an operator's world-covering
+    polygon) are prepared with ``fallback_aoi``, the extent of the vehicles.
     """
 
     def __init__(self, max_entries: int = 4) -> None:
         self._lock = threading.Lock()
         self._zones: tuple[str, list[Zone]] | None = None
-        self._cities: dict[tuple[Any, ...], PreparedCity] = {}
+        self._cities: dict[tuple[Any, ...], PreparedZones] = {}
         self.max_entries = max_entries
         self.builds = 0
 
@@ -262,32 +291,30 @@ class CityCache:
         tolerance_m: float,
         line_half_width_m: float,
         fallback_aoi: BBox | None = None,
-    ) -> PreparedCity | None:
+    ) -> PreparedZones:
         if not zones:
-            return None
+            return PreparedZones(None)
         key = (version, float(tolerance_m), float(line_half_width_m))
         with self._lock:
-            city = self._cities.get(key) or self._cities.get((*key, fallback_aoi))
-        if city is not None:
-            return city
-        try:
-            city = PreparedCity(zones, tolerance_m=tolerance_m, line_half_width_m=line_half_width_m)
-        except ValueError:
-            if fallback_aoi is None:
-                return None
-            city = PreparedCity(
-                zones,
-                tolerance_m=tolerance_m,
-                line_half_width_m=line_half_width_m,
-                aoi=fallback_aoi,
-            )
+            prepared = self._cities.get(key) or self._cities.get((*key, fallback_aoi))
+        if prepared is not None:
+            return prepared
+        prepared = prepare_zones(
+            zones,
+            tolerance_m=tolerance_m,
+            line_half_width_m=line_half_width_m,
+            fallback_aoi=fallback_aoi,
+        )
+        if prepared.city is None:
+            return prepared  # not kept: vehicles may yet give an area of interest
+        if prepared.used_fallback:
             key = (*key, fallback_aoi)
         with self._lock:
             if len(self._cities) >= self.max_entries:
                 self._cities.pop(next(iter(self._cities)))
-            self._cities[key] = city
+            self._cities[key] = prepared
             self.builds += 1
-        return city
+        return prepared
 
 
 # --------------------------------------------------------------------------- permits
@@ -343,6 +370,9 @@ def import_permit(
     digest = hashlib.sha256(text.encode()).hexdigest()
     cur = pg_connection(session).cursor()
     cur.execute("SELECT pg_advisory_xact_lock(hashtext('fleet_monitor.permits'))")
+    problem = zone_reference_problem(session, permit)
+    if problem is not None:
+        raise CatalogError(problem)
     cur.execute(
         "SELECT content_hash FROM permit WHERE operator = %s AND version = %s",
         (permit.operator, permit.version),
@@ -379,26 +409,43 @@ _PARSED: dict[tuple[str, float], Permit] = {}
 _PARSED_LOCK = threading.Lock()
 
 
-def load_permits(session: Session) -> list[Permit]:
-    """Every stored permit version (parsed texts are memoised by content)."""
+def load_permits_checked(session: Session) -> tuple[list[Permit], list[ConfigIssue]]:
+    """Every stored permit version the engine can use (parsed texts are memoised by
+    content), and an issue for each one skipped: a text that no longer parses
+    (stored by an older, laxer parser) or a stored tolerance out of bounds. A
+    skipped version is as if never imported: the previous one applies again."""
     cur = pg_connection(session).cursor()
     cur.execute(
-        "SELECT content_hash, gps_tolerance_m, source_text FROM permit ORDER BY operator, version"
+        "SELECT content_hash, gps_tolerance_m, source_text, operator, version FROM permit"
+        " ORDER BY operator, version"
     )
-    out = []
-    for digest, tolerance, text in cur.fetchall():
+    out: list[Permit] = []
+    issues: list[ConfigIssue] = []
+    for digest, tolerance, text, operator, version in cur.fetchall():
         key = (digest, tolerance)
         with _PARSED_LOCK:
             permit = _PARSED.get(key)
         if permit is None:
             try:
                 permit = replace(load_permit_toml(text), gps_tolerance_m=tolerance)
-            except PermitError as exc:  # stored by an older parser: report, do not crash
-                raise CatalogError(f"stored permit {digest[:12]} no longer parses: {exc}") from None
+                problem = permit_problem(permit)
+                if problem is not None:
+                    raise PermitError(problem)
+            except PermitError as exc:
+                issues.append(ConfigIssue("permit", operator, version, f"{exc}"))
+                continue
             with _PARSED_LOCK:
                 _PARSED[key] = permit
         out.append(permit)
-    return out
+    return out, issues
+
+
+def load_permits(session: Session) -> list[Permit]:
+    """The usable stored permit versions (``load_permits_checked``; skipped ones logged)."""
+    permits, issues = load_permits_checked(session)
+    for issue in issues:
+        log.warning("permit %s skipped: %s", issue.label, issue.reason)
+    return permits
 
 
 def list_permits(session: Session) -> list[dict[str, Any]]:

@@ -341,7 +341,10 @@ def due_sample_times(
     """Grid times in ``(last sample, now]`` (no further back than ``catchup``) still
     to be sampled, over every operator."""
     cur = pg_connection(session).cursor()
-    cur.execute("SELECT operator, max(time) FROM count_sample GROUP BY operator")
+    # samples dated after now (left by a run at a future time) must not stop the grid
+    cur.execute(
+        "SELECT operator, max(time) FROM count_sample WHERE time <= %s GROUP BY operator", (now,)
+    )
     last = dict(cur.fetchall())
     active = active_permits(permits, now)
     due: set[datetime] = set()

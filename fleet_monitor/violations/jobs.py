@@ -9,8 +9,11 @@
   since the last one (each operator on its permit's grid).
 
 Job intervals are wall-clock seconds; the time evaluated is the scheduler's
-clock (the simulation's clock in the demo). Failures are logged, never raised:
-the scheduler keeps running and the next run catches up.
+clock (the simulation's clock in the demo), which is also the clock runs dated
+in the future are voided against (``recovery``). Zones and permits the engine
+cannot use are skipped and logged (and recorded for ``/admin/rules``).
+Failures are logged, never raised: the scheduler keeps running and the next
+run catches up.
 """
 
 from __future__ import annotations
@@ -76,7 +79,12 @@ class RulesJobs:
         try:
             with Session(self.engine) as session, session.begin():
                 summary = evaluate_rules(
-                    session, now, city_cache=self.cache, settings=self.settings, trigger="scheduler"
+                    session,
+                    now,
+                    city_cache=self.cache,
+                    settings=self.settings,
+                    trigger="scheduler",
+                    clock=now,
                 )
         except RulesError as exc:
             log.warning("rules not evaluated at %s: %s", now.isoformat(), exc)
@@ -87,6 +95,15 @@ class RulesJobs:
         with self._lock:
             self.runs += 1
             self.last = summary
+        if summary.voided is not None:
+            log.warning("rules: %s", summary.voided.describe(now))
+        errors = [i for i in summary.config_issues if i.severity == "error"]
+        if errors:
+            log.warning(
+                "rules: %d zone(s)/permit(s) skipped (see /admin/rules): %s",
+                len(errors),
+                "; ".join(f"{i.kind} {i.label}: {i.reason}" for i in errors[:5]),
+            )
         lc = summary.lifecycle
         log.info(
             "rules at %s: %d vehicles, %d findings, opened %d, closed %d, held %d (%.0f ms)",

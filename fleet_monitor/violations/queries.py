@@ -102,7 +102,8 @@ def latest_run(session: Session) -> dict[str, Any] | None:
     cur = pg_connection(session).cursor()
     cur.execute(
         "SELECT id, trigger, as_of, started_at, duration_ms, vehicles, findings, opened, updated,"
-        " unchanged, held, closed FROM rules_run ORDER BY as_of DESC, id DESC LIMIT 1"
+        " unchanged, held, closed FROM rules_run WHERE voided_at IS NULL"
+        " ORDER BY as_of DESC, id DESC LIMIT 1"
     )
     row = cur.fetchone()
     if row is None:

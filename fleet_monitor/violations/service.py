@@ -10,7 +10,12 @@ Nothing here reads the clock: the caller gives ``now`` (the scheduler's clock,
 the demo's simulated clock, or a time given on the command line) and owns the
 transaction. Evaluations are serialised by an advisory lock and must move
 forward in time: evaluating before the latest recorded run is refused (use
-``rules replay`` for the past).
+``rules replay`` for the past). Given the caller's clock, runs dated after it
+(a bad ``--at`` of an older version) are voided first (``recovery``).
+
+A bad configuration never halts an evaluation: zones and permits the engine
+cannot use are skipped (``rules.prepare``), the others still evaluated, and
+what was skipped is recorded (``config_errors``) for the admin page.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from fleet_monitor.settings import RulesSettings
-from fleet_monitor.violations.catalog import CityCache, load_permits
+from fleet_monitor.violations.catalog import CityCache, load_permits, load_permits_checked
+from fleet_monitor.violations.config_errors import record_issues
 from fleet_monitor.violations.inputs import (
     counting_of,
     due_sample_times,
@@ -38,6 +44,7 @@ from fleet_monitor.violations.inputs import (
     take_samples,
 )
 from fleet_monitor.violations.lifecycle import Lifecycle, LifecycleResult
+from fleet_monitor.violations.recovery import VoidedRuns, void_future_runs
 from fleet_monitor.violations.snapshots import (
     SnapshotSet,
     gc_paused,
@@ -46,7 +53,9 @@ from fleet_monitor.violations.snapshots import (
 )
 from gbfs_ingest.vehicle_store import pg_connection
 from rules import (
+    ConfigIssue,
     CountSample,
+    EvaluationInputs,
     FeedHealthSample,
     Finding,
     OutageSpan,
@@ -55,7 +64,7 @@ from rules import (
     RuleType,
     VehicleSnapshot,
     active_permits,
-    evaluate_all,
+    evaluate_checked,
     evaluate_monthly_availability,
 )
 from rules.timing import month_bounds
@@ -81,6 +90,8 @@ class RunSummary:
     snapshot_source: str
     samples_taken: int = 0
     timings_ms: dict[str, float] = field(default_factory=dict)
+    config_issues: list[ConfigIssue] = field(default_factory=list)
+    voided: VoidedRuns | None = None
 
     @property
     def duration_s(self) -> float:
@@ -100,6 +111,11 @@ class RunSummary:
             "snapshot_source": self.snapshot_source,
             "samples_taken": self.samples_taken,
             "timings_ms": self.timings_ms,
+            "config_issues": [
+                {"kind": i.kind, "subject": i.label, "severity": i.severity, "reason": i.reason}
+                for i in self.config_issues
+            ],
+            "voided_runs": self.voided.run_ids if self.voided is not None else [],
         }
 
 
@@ -145,6 +161,8 @@ class Context:
     city: PreparedCity | None
     outages: list[OutageSpan]
     health: list[FeedHealthSample]
+    #: zones and permits skipped or repaired so far (evaluate() adds its own)
+    issues: list[ConfigIssue] = field(default_factory=list)
 
 
 def build_context(
@@ -158,12 +176,14 @@ def build_context(
 ) -> Context:
     feeds = vehicle_feeds(session, now)
     snaps = load_snapshots(session, now, feeds=feeds, as_of=as_of)
-    permits = permits if permits is not None else load_permits(session)
+    issues: list[ConfigIssue] = []
+    if permits is None:
+        permits, issues = load_permits_checked(session)
     version, zones = cache.zones(session)
     active = active_permits(permits, now)
     tolerances = Counter(p.gps_tolerance_m for p in active.values())
     tol = tolerances.most_common(1)[0][0] if tolerances else settings.gps_tolerance_m
-    city = cache.city(
+    prepared = cache.city(
         version, zones, tol, settings.line_half_width_m, vehicles_extent(snaps.snapshots)
     )
     return Context(
@@ -171,9 +191,10 @@ def build_context(
         snaps,
         permits,
         version,
-        city,
+        prepared.city,
         load_outages(session, now),
         load_health(session, now, feeds),
+        issues + prepared.issues,
     )
 
 
@@ -185,17 +206,22 @@ def sampling_city(ctx: Context) -> PreparedCity:
 
 
 def evaluate(ctx: Context, samples: list[CountSample], settings: RulesSettings) -> list[Finding]:
-    return evaluate_all(
-        ctx.snaps.snapshots,
-        [],
-        ctx.permits,
-        samples,
-        ctx.outages,
-        ctx.now,
-        health=ctx.health,
-        city=ctx.city,
-        line_half_width_m=settings.line_half_width_m,
+    """Every rule on the context (``rules.evaluate_checked``: what the engine cannot use
+    is skipped and added to ``ctx.issues``)."""
+    findings, issues = evaluate_checked(
+        EvaluationInputs(
+            ctx.snaps.snapshots,
+            ctx.permits,
+            samples,
+            ctx.outages,
+            ctx.now,
+            health=ctx.health,
+            city=ctx.city,
+            line_half_width_m=settings.line_half_width_m,
+        )
     )
+    ctx.issues.extend(i for i in issues if i not in ctx.issues)
+    return findings
 
 
 def _refine_monthly(session: Session, ctx: Context, findings: list[Finding]) -> list[Finding]:
@@ -249,6 +275,24 @@ def ensure_latest_samples(session: Session, ctx: Context, *, store: bool = True)
     )
 
 
+def _latest_samples_guarded(session: Session, ctx: Context) -> int:
+    """``ensure_latest_samples``, in a savepoint: counting that fails (a permit the
+    sampling chokes on) is recorded, and the rules still run on the stored samples."""
+    try:
+        with session.begin_nested():
+            return ensure_latest_samples(session, ctx)
+    except Exception as exc:  # the bulkhead: no count may halt the other rules
+        ctx.issues.append(
+            ConfigIssue(
+                "evaluation",
+                "count samples",
+                None,
+                f"latest count samples not taken ({type(exc).__name__}: {str(exc)[:300]})",
+            )
+        )
+        return 0
+
+
 def evaluate_rules(
     session: Session,
     now: datetime,
@@ -256,11 +300,14 @@ def evaluate_rules(
     city_cache: CityCache | None = None,
     settings: RulesSettings | None = None,
     trigger: str = "cli",
+    clock: datetime | None = None,
 ) -> RunSummary:
     """Evaluate every rule at ``now`` and apply the violation lifecycle (see the module
-    docstring). The caller owns the transaction."""
+    docstring). ``clock``: the caller's current time (the scheduler's clock, the wall
+    clock for the command line); runs dated after it are voided first. The caller
+    owns the transaction."""
     with gc_paused():  # 100,000 snapshots and their findings: no cyclic GC passes over them
-        return _evaluate_rules(session, now, city_cache, settings, trigger)
+        return _evaluate_rules(session, now, city_cache, settings, trigger, clock)
 
 
 def _evaluate_rules(
@@ -269,13 +316,15 @@ def _evaluate_rules(
     city_cache: CityCache | None,
     settings: RulesSettings | None,
     trigger: str,
+    clock: datetime | None,
 ) -> RunSummary:
     settings = settings or RulesSettings()
     cache = city_cache or CityCache()
     timer = _Timer()
     cur = pg_connection(session).cursor()
     cur.execute(f"SELECT pg_advisory_xact_lock({_LOCK})")
-    cur.execute("SELECT max(as_of) FROM rules_run")
+    voided = void_future_runs(session, clock) if clock is not None else None
+    cur.execute("SELECT max(as_of) FROM rules_run WHERE voided_at IS NULL")
     latest = cur.fetchone()[0]
     if latest is not None and now < latest:
         raise RulesError(
@@ -285,12 +334,13 @@ def _evaluate_rules(
         )
     ctx = build_context(session, now, cache, settings)
     timer.mark("load")
-    taken = ensure_latest_samples(session, ctx)
+    taken = _latest_samples_guarded(session, ctx)
     active = active_permits(ctx.permits, now)
     window = max((counting_of(p).window for p in active.values()), default=timedelta(hours=24))
     samples = load_samples(session, now - window, now)
     timer.mark("samples")
     findings = _refine_monthly(session, ctx, evaluate(ctx, samples, settings))
+    record_issues(session, ctx.issues)
     timer.mark("evaluate")
 
     down = sorted({o.operator for o in ctx.outages if o.active_at(now)})
@@ -351,6 +401,8 @@ def _evaluate_rules(
         snapshot_source=ctx.snaps.source,
         samples_taken=taken,
         timings_ms=timings,
+        config_issues=list(ctx.issues),
+        voided=voided,
     )
 
 

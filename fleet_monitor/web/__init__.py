@@ -59,6 +59,7 @@ from fleet_monitor.settings import ConfigError, Settings
 from fleet_monitor.web import audit, errors, i18n, labels, params, permissions, security, throttle
 from fleet_monitor.web.accounts import register as register_accounts
 from fleet_monitor.web.admin import bp as admin_bp
+from fleet_monitor.web.admin_rules import bp as admin_rules_bp
 from fleet_monitor.web.api import bp as api_bp
 from fleet_monitor.web.auth import bp as auth_bp
 from fleet_monitor.web.map import bp as map_bp
@@ -118,6 +119,7 @@ def create_app(
     app.register_blueprint(auth_bp)
     app.register_blueprint(map_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(admin_rules_bp)
     app.register_blueprint(api_bp)
     register_notices(app)
     register_stats(app)

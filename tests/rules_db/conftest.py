@@ -163,3 +163,33 @@ def scalar(engine: Any, sql: str, *params: Any) -> Any:
         cur.execute(sql, params)
         row = cur.fetchone()
     return None if row is None else row[0]
+
+
+#: every table the rules' commands write
+RULES_TABLES = (
+    "violation",
+    "violation_event",
+    "rules_run",
+    "count_sample",
+    "permit",
+    "zone",
+    "zone_retired",
+    "rules_config_error",
+)
+
+
+def fingerprint(engine: Any, tables: tuple[str, ...] = RULES_TABLES) -> dict[str, str]:
+    """Row count and a digest of every row of ``tables``: equal before and after
+    means nothing was written."""
+    from gbfs_ingest.vehicle_store import pg_connection
+
+    out = {}
+    with Session(engine) as s:
+        cur = pg_connection(s).cursor()
+        for t in tables:
+            cur.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text),"
+                f" '')) FROM {t} x"
+            )
+            out[t] = str(cur.fetchone())
+    return out

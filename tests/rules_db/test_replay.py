@@ -12,23 +12,7 @@ from fleet_monitor.database import make_engine
 from fleet_monitor.violations import evaluate_rules, replay_draft
 from fleet_monitor.violations.catalog import parse_permit
 from fleet_monitor.violations.demo_setup import import_city_zones, import_demo_permits
-from gbfs_ingest.vehicle_store import pg_connection
-from tests.rules_db.conftest import SimulatedHistory, permit_toml, run_cli
-
-TABLES = ("violation", "violation_event", "rules_run", "count_sample", "permit", "zone")
-
-
-def fingerprint(engine) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    out = {}
-    with Session(engine) as s:
-        cur = pg_connection(s).cursor()
-        for t in TABLES:
-            cur.execute(
-                f"SELECT count(*), md5(coalesce(string_agg(x::text, '|' ORDER BY x::text),"
-                f" '')) FROM {t} x"
-            )
-            out[t] = str(cur.fetchone())
-    return out
+from tests.rules_db.conftest import SimulatedHistory, fingerprint, permit_toml, run_cli
 
 
 def test_replay_reports_without_touching_real_violations(
