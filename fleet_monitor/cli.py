@@ -13,6 +13,8 @@ from sqlalchemy.exc import OperationalError
 from fleet_monitor.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+#: A bad argument or a source with nothing usable: one message, nothing written.
+EXIT_BAD_INPUT = 2
 
 
 class Context:
@@ -102,10 +104,19 @@ def db_upgrade(ctx: Context, revision: str, create: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @pass_ctx
 def ingest(ctx: Context, source: str, operator_slug: str | None, as_json: bool) -> None:
-    """Ingest once from a discovery URL, a folder of feed files or one feed file."""
-    from fleet_monitor.ingest_once import ingest_source
+    """Ingest once from a discovery URL, a folder of feed files or one feed file.
 
-    summary = ingest_source(ctx.settings, source, operator_slug)
+    Exit codes: 0 something was stored; 2 a bad argument or a source with
+    nothing usable (one message, nothing written); 1 the source was usable but
+    no file could be stored (each failure is on record).
+    """
+    from fleet_monitor.ingest_once import IngestInputError, ingest_source
+
+    try:
+        summary = ingest_source(ctx.settings, source, operator_slug)
+    except IngestInputError as exc:
+        click.echo(f"fleet-monitor: ingest: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
