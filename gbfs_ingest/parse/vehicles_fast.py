@@ -48,6 +48,9 @@ _Lat = Annotated[float, Meta(ge=-90.0, le=90.0)]
 _Lon = Annotated[float, Meta(ge=-180.0, le=180.0)]
 _Range = Annotated[float, Meta(ge=0.0)]
 _Fuel = Annotated[float, Meta(ge=0.0, le=1.0)]
+# integers both decoders read alike (orjson makes a float of anything beyond 64 bits,
+# msgspec an int): larger ones go to the tolerant parser
+_JsonInt = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class _Record(Struct, gc=False, rename={"legacy_type": "type"}):
@@ -71,7 +74,7 @@ class _Record(Struct, gc=False, rename={"legacy_type": "type"}):
 
 class _RecordV2(_Record, gc=False):  # 1.x and 2.x
     bike_id: _Id = ""
-    last_reported: int | None = None
+    last_reported: _JsonInt | None = None
 
 
 class _RecordV3(_Record, gc=False):
