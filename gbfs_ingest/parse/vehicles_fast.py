@@ -157,6 +157,8 @@ def parse_vehicle_status_fast(
     head: dict[str, Any] = {"version": env.version}
     for key in ("last_updated", "ttl"):
         value = getattr(env, key)
+        if type(value) is int and not -(2**63) <= value < 2**63:
+            return None  # orjson reads it as a float: let the tolerant path judge it
         if not isinstance(value, UnsetType):
             head[key] = value
     used, guessed = detect_version(head, declared)

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from gbfs_ingest.model import FeedType
-from gbfs_ingest.parse import detect_version, parse_bytes
+from gbfs_ingest.parse import ParseError, detect_version, parse_bytes
 from gbfs_ingest.parse.vehicles_fast import parse_vehicle_status_fast
 from tests.conftest import GBFS_REAL
 
@@ -165,6 +165,23 @@ HOSTILE: dict[str, tuple[str, object, bool | None]] = {
     "u64 last_reported": ("last_reported", 2**64 - 1, None),
     "1 MB of digits": ("current_range_meters", "1" * 1024 * 1024, False),
 }
+
+
+@pytest.mark.parametrize("key", ["ttl", "last_updated"])
+@pytest.mark.parametrize("digits", [19, 20, 25, 400])
+def test_huge_envelope_numbers_give_the_same_result_either_way(key: str, digits: int) -> None:
+    body = orjson.dumps(_clean()).replace(
+        f'"{key}":'.encode() + str(_clean()[key]).encode(), f'"{key}":{"9" * digits}'.encode()
+    )
+    assert b"9" * digits in body
+    if digits > 308:  # beyond a double: the file cannot be read at all
+        assert parse_vehicle_status_fast(body, "2.3") is None
+        with pytest.raises(ParseError, match="beyond the range of a double"):
+            parse_bytes(FeedType.VEHICLE_STATUS, body, "2.3")
+        return
+    assert _same(body, "2.3") is False  # a finding: the tolerant path's job
+    slow = parse_bytes(FeedType.VEHICLE_STATUS, body, "2.3")
+    assert len(slow.records) == 30 and (getattr(slow, key) is None)
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
