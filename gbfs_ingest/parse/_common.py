@@ -320,15 +320,7 @@ def text_field(
 ) -> str | None:
     """A name or description (see :func:`text_value`) within the boundary's text
     rules, else None with a warning (the record is kept without it)."""
-    text = text_value(raw, languages)
-    if text is None:
-        return None
-    problem = text_problem(text)
-    if problem is None:
-        return text
-    code, reason = problem
-    fc.add(WARNING, code, path, f"{field_name(path)} ignored: {reason}")
-    return None
+    return checked(fc, path, text_value(raw, languages), text_problem)
 
 
 def checked(

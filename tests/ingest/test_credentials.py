@@ -45,6 +45,13 @@ def discovery(feeds: dict[str, str]) -> Reply:
     return Reply.json(doc({"fr": {"feeds": listed}}))
 
 
+def split_discovery(a: LocalHTTPServer, b: LocalHTTPServer) -> Reply:
+    """A discovery file listing system_information on A and free_bike_status on B."""
+    return discovery(
+        {"system_information": a.url("/si.json"), "free_bike_status": b.url("/fbs.json")}
+    )
+
+
 SYSTEM = doc({"system_id": "op", "language": "fr", "name": "Op", "timezone": "Europe/Paris"})
 BIKES = doc(
     {
@@ -129,15 +136,7 @@ def _fresh_token_cache() -> Iterator[None]:
 def test_feeds_listed_on_another_origin_get_no_credentials(
     engine: Any, origin_a: LocalHTTPServer, origin_b: LocalHTTPServer, kind: str
 ) -> None:
-    origin_a.route(
-        "/gbfs.json",
-        discovery(
-            {
-                "system_information": origin_a.url("/si.json"),
-                "free_bike_status": origin_b.url("/fbs.json"),
-            }
-        ),
-    )
+    origin_a.route("/gbfs.json", split_discovery(origin_a, origin_b))
     op = OperatorSettings("op", "Op", origin_a.url("/gbfs.json"), auth=auth_of(kind, origin_a))
     outcomes = ingest_all(engine, op)
     assert outcomes == {FeedType.SYSTEM_INFORMATION: "ok", FeedType.VEHICLE_STATUS: "ok"}
@@ -152,15 +151,7 @@ def test_a_discovery_file_redirected_to_another_origin_gets_no_credentials(
     engine: Any, origin_a: LocalHTTPServer, origin_b: LocalHTTPServer, kind: str
 ) -> None:
     origin_a.route("/gbfs.json", Reply.redirect(origin_b.url("/gbfs.json")))
-    origin_b.route(
-        "/gbfs.json",
-        discovery(
-            {
-                "system_information": origin_a.url("/si.json"),
-                "free_bike_status": origin_b.url("/fbs.json"),
-            }
-        ),
-    )
+    origin_b.route("/gbfs.json", split_discovery(origin_a, origin_b))
     op = OperatorSettings("op", "Op", origin_a.url("/gbfs.json"), auth=auth_of(kind, origin_a))
     assert set(ingest_all(engine, op).values()) == {"ok"}
     assert origin_b.requests_for("/gbfs.json") and origin_b.requests_for("/fbs.json")
@@ -184,15 +175,7 @@ def test_a_redirect_from_a_feed_to_another_origin_gets_no_credentials(
 def test_credential_hosts_extend_the_binding(
     engine: Any, origin_a: LocalHTTPServer, origin_b: LocalHTTPServer
 ) -> None:
-    origin_a.route(
-        "/gbfs.json",
-        discovery(
-            {
-                "system_information": origin_a.url("/si.json"),
-                "free_bike_status": origin_b.url("/fbs.json"),
-            }
-        ),
-    )
+    origin_a.route("/gbfs.json", split_discovery(origin_a, origin_b))
     settings = settings_from_dict(
         {
             "operators": [
@@ -215,15 +198,7 @@ def test_credential_hosts_extend_the_binding(
 def test_credentials_given_to_a_poll_unbound_stay_with_the_discovery_origin(
     engine: Any, origin_a: LocalHTTPServer, origin_b: LocalHTTPServer
 ) -> None:
-    origin_a.route(
-        "/gbfs.json",
-        discovery(
-            {
-                "system_information": origin_a.url("/si.json"),
-                "free_bike_status": origin_b.url("/fbs.json"),
-            }
-        ),
-    )
+    origin_a.route("/gbfs.json", split_discovery(origin_a, origin_b))
     ingestor = Ingestor(engine, SETTINGS, clock=lambda: NOW)
     try:
         op = OperatorSettings("op", "Op", origin_a.url("/gbfs.json"))
