@@ -91,7 +91,7 @@ def _prepare_database(settings: Settings) -> None:
 def _ingest_path(settings: Settings, path: Path, operator_slug: str | None) -> dict[str, Any]:
     if not path.exists():
         raise IngestInputError(f"{path}: no such file or folder")
-    files, ignored = collect_files(path)
+    files, ignored = collect_files(path, int(settings.ingest.max_decoded_mb * 1024 * 1024))
     ingested = [f for f in files if f.ingested]
     if not ingested:
         raise IngestInputError(

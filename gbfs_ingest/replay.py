@@ -29,6 +29,7 @@ from gbfs_ingest.process import (
     data_error_reason,
     load_feed_row,
     process_body,
+    record_failure,
     record_unstorable,
 )
 from gbfs_ingest.registry import INGESTED_FEEDS, ensure_feed, ensure_operator
@@ -59,6 +60,7 @@ class ReplayFile:
     version: str | None
     body: bytes
     problem: str | None = None  # why the body cannot be read (read_document), if it cannot
+    too_large: bool = False  # over the size limit: not read at all
 
     @property
     def ingested(self) -> bool:
@@ -118,8 +120,12 @@ def _last_updated(doc: object) -> datetime | None:
     return None
 
 
-def collect_files(source: Path) -> tuple[list[ReplayFile], list[str]]:
-    """Read every GBFS file under ``source``; returns them in replay order and problems."""
+def collect_files(source: Path, max_bytes: int | None = None) -> tuple[list[ReplayFile], list[str]]:
+    """Read every GBFS file under ``source``; returns them in replay order and problems.
+
+    A file larger than ``max_bytes`` (the fetch's decoded-size limit) is not read: it
+    is recorded as a failed fetch, as an over-limit body fetched over HTTP is.
+    """
     paths = [source] if source.is_file() else sorted(source.rglob("*.json"))
     files: list[ReplayFile] = []
     problems: list[str] = []
@@ -127,6 +133,11 @@ def collect_files(source: Path) -> tuple[list[ReplayFile], list[str]]:
         kind = feed_type_of(p)
         if kind is None:
             problems.append(f"{p.name}: not a known GBFS file name, ignored")
+            continue
+        size = p.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            problem = f"file of {size} bytes exceeds the limit of {max_bytes} bytes"
+            files.append(ReplayFile(p, kind[0], kind[1], None, None, b"", problem, True))
             continue
         body = p.read_bytes()
         doc: object = None
@@ -161,7 +172,9 @@ def replay(
 ) -> ReplaySummary:
     """Replay the files under ``source`` (``collected``: what :func:`collect_files`
     already returned for it)."""
-    files, problems = collected if collected is not None else collect_files(source)
+    if collected is None:
+        collected = collect_files(source, int(settings.max_decoded_mb * 1024 * 1024))
+    files, problems = collected
     summary = ReplaySummary(operator=operator_slug, warnings=list(problems))
     cache = cache or VehicleStateCache()
     discovery_version = None
@@ -186,7 +199,7 @@ def replay(
             summary.warnings.append(f"{f.path.name}: no last_updated, used the file time")
         res = _replay_file(engine, op_id, f, version, at, settings, cache)
         summary.outcomes[res.outcome] = summary.outcomes.get(res.outcome, 0) + 1
-        if res.outcome in ("invalid",):
+        if res.outcome in ("invalid", "error"):
             summary.errors.append(f"{f.path.name}: {res.error}")
             continue
         summary.files_ok += 1
@@ -227,6 +240,19 @@ def _replay_file(
     """One file in its own transaction; a file whose data the database refuses is
     rolled back and recorded as a failed fetch (see pipeline.Ingestor.poll)."""
     url = f.path.resolve().as_uri()
+    if f.too_large:
+        with Session(engine) as session, session.begin():
+            feed_id = ensure_feed(session, op_id, f.feed_type, f.name, url, version)
+            fetch_id = record_failure(
+                session,
+                load_feed_row(session, feed_id),
+                fetched_at=at,
+                error_kind="too_large",
+                error=f.problem or "too large",
+                fetch_meta={},
+                source="file",
+            )
+        return ProcessResult("error", fetch_id, error=f.problem)
     try:
         with Session(engine) as session, session.begin():
             feed_id = ensure_feed(session, op_id, f.feed_type, f.name, url, version)

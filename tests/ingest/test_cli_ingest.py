@@ -158,3 +158,27 @@ def test_a_partly_usable_source_is_stored_with_its_failures_on_record(
     written = counts(db_url)
     assert (written["operator"], written["feed"], written["feed_fetch"]) == (1, 2, 2)
     assert written["outage"] == 1  # system_information: unavailable
+
+
+def test_local_files_over_the_size_limit(db_url: str, tmp_path: Path) -> None:
+    """A local file over ``ingest.max_decoded_mb`` is not read: alone it is nothing
+    usable; beside a good file it is a failed fetch on record."""
+    big = tmp_path / "station_information.json"
+    big.write_text(doc({"stations": [{"station_id": "s", "name": "x" * 3000}]}))
+    env = {"DATABASE_URL": db_url, "FLEET_CONFIG": None, "FLEET__INGEST__MAX_DECODED_MB": "0.002"}
+    result = CliRunner().invoke(cli, ["ingest", str(tmp_path), "--json"], env=env)
+    assert_refused(db_url, result, "station_information.json: file of", "exceeds the limit of 2097")
+    (tmp_path / "free_bike_status.json").write_text(BIKES)
+    result = CliRunner().invoke(cli, ["ingest", str(tmp_path), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["outcomes"] == {"ok": 1, "error": 1} and summary["vehicles_stored"] == 4
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as c:
+            failed = c.execute(
+                text("SELECT outcome, error_kind, source FROM feed_fetch WHERE outcome <> 'ok'")
+            ).one()
+    finally:
+        engine.dispose()
+    assert tuple(failed) == ("error", "too_large", "file")
