@@ -35,6 +35,7 @@ from ._common import (
     ParseError,
     gc_paused,
     read_envelope,
+    show,
 )
 from .boundary import is_plain_json_text
 from .discovery import (
@@ -270,7 +271,7 @@ def _version_findings(
     if own != used:
         # "3.1-RC3" is a real version name; "v2.3", "2.4" or a number are not
         exact = normalise_version(own)[1] and isinstance(own, str) and own[:1].isdigit()
-        message = f"version {own!r} read as {used!r}"
+        message = f"version {show(own)} read as {used!r}"
         fc.add(INFO if exact else WARNING, "coerce.version", "/version", message)
     hinted = normalise_version(declared)[0] if declared is not None else None
     if hinted is not None and hinted != used:

@@ -247,6 +247,9 @@ def test_deep_values_inside_a_readable_file_are_never_walked() -> None:
     assert [v.vehicle_id for v in parsed.records] == ["b1", "b2"]
     assert parsed.invalid_records == 1
     assert all(len(f.message) <= 500 for f in parsed.findings)
+    parsed = parse_both_ways(bikes_doc(bike("b1"), version=deep, ttl=deep, last_updated=deep))
+    assert [v.vehicle_id for v in parsed.records] == ["b1"]
+    assert {f.code for f in parsed.findings} >= {"coerce.version", "time.invalid", "value.invalid"}
     zones = {
         "last_updated": LAST_UPDATED,
         "ttl": 0,
