@@ -172,14 +172,16 @@ class Ingestor:
                 with Session(bind=conn) as session:
                     feed = load_feed_row(session, feed_id)
                     session.commit()
-                    result = fetched or fetch(
-                        feed.url,
-                        policy=self.policy,
-                        auth=_bound(auth, feed),
-                        etag=feed.etag,
-                        last_modified=feed.last_modified,
-                        client=self.client,
-                    )
+                    result = fetched
+                    if result is None:
+                        result = fetch(
+                            feed.url,
+                            policy=self.policy,
+                            auth=_bound(auth, feed),
+                            etag=feed.etag,
+                            last_modified=feed.last_modified,
+                            client=self.client,
+                        )
                     fetched_at = self.clock()
                     try:
                         poll = self._store_fetch(session, feed, result, fetched_at)

@@ -289,7 +289,7 @@ def data_error_reason(exc: BaseException) -> str | None:
     if not isinstance(cause, _DATA_ERRORS):
         return None
     first_line = (str(cause).strip().splitlines() or [""])[0]
-    return f"data the database refused ({type(cause).__name__}): {first_line[:300]}"
+    return f"data that could not be stored ({type(cause).__name__}): {first_line[:300]}"
 
 
 def record_unstorable(
