@@ -15,6 +15,7 @@ from fleet_monitor.settings import ConfigError, Settings, load_settings
 EXIT_CONFIG = 2
 #: A bad argument or a source with nothing usable: one message, nothing written.
 EXIT_BAD_INPUT = 2
+EXIT_DATABASE = 3
 
 
 class Context:
@@ -112,6 +113,8 @@ def ingest(ctx: Context, source: str, operator_slug: str | None, as_json: bool) 
     nothing usable (one message, nothing written); 1 the source was usable but
     no file could be stored (each failure is on record).
     """
+    import psycopg
+
     from fleet_monitor.ingest_once import IngestInputError, ingest_source
 
     try:
@@ -119,6 +122,9 @@ def ingest(ctx: Context, source: str, operator_slug: str | None, as_json: bool) 
     except IngestInputError as exc:
         click.echo(f"fleet-monitor: ingest: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
+    except psycopg.OperationalError as exc:  # creating the database (sqlalchemy's: main())
+        click.echo(f"fleet-monitor: database unreachable: {exc}", err=True)
+        sys.exit(EXIT_DATABASE)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
@@ -426,7 +432,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except OperationalError as exc:
         click.echo(f"fleet-monitor: database unreachable: {exc.orig}", err=True)
-        sys.exit(3)
+        sys.exit(EXIT_DATABASE)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -182,3 +182,16 @@ def test_local_files_over_the_size_limit(db_url: str, tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert tuple(failed) == ("error", "too_large", "file")
+
+
+def test_an_unreachable_database_exits_3_after_the_checks(server: LocalHTTPServer) -> None:
+    url = publish(server, Reply.json(BIKES))
+    env = {
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:9/nowhere",
+        "FLEET_CONFIG": None,
+        "FLEET__INGEST__ALLOWED_PRIVATE_HOSTS": '["127.0.0.1"]',
+    }
+    result = CliRunner().invoke(cli, ["ingest", url], env=env)
+    assert result.exit_code == 3, result.output
+    assert result.stderr.startswith("fleet-monitor: database unreachable: ")
+    assert server.requests_for("/fbs.json"), "the source was checked first"
