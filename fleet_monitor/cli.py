@@ -13,6 +13,9 @@ from sqlalchemy.exc import OperationalError
 from fleet_monitor.settings import ConfigError, Settings, load_settings
 
 EXIT_CONFIG = 2
+#: A bad argument or a source with nothing usable: one message, nothing written.
+EXIT_BAD_INPUT = 2
+EXIT_DATABASE = 3
 
 
 class Context:
@@ -47,6 +50,8 @@ def cli(ctx: click.Context, config_path: str | None, verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # httpcore's debug trace prints servers' raw headers (a Location with user:password@)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx.obj = Context(config_path)
@@ -102,10 +107,24 @@ def db_upgrade(ctx: Context, revision: str, create: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 @pass_ctx
 def ingest(ctx: Context, source: str, operator_slug: str | None, as_json: bool) -> None:
-    """Ingest once from a discovery URL, a folder of feed files or one feed file."""
-    from fleet_monitor.ingest_once import ingest_source
+    """Ingest once from a discovery URL, a folder of feed files or one feed file.
 
-    summary = ingest_source(ctx.settings, source, operator_slug)
+    Exit codes: 0 something was stored; 2 a bad argument or a source with
+    nothing usable (one message, nothing written); 1 the source was usable but
+    no file could be stored (each failure is on record).
+    """
+    import psycopg
+
+    from fleet_monitor.ingest_once import IngestInputError, ingest_source
+
+    try:
+        summary = ingest_source(ctx.settings, source, operator_slug)
+    except IngestInputError as exc:
+        click.echo(f"fleet-monitor: ingest: {exc}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except psycopg.OperationalError as exc:  # creating the database (sqlalchemy's: main())
+        click.echo(f"fleet-monitor: database unreachable: {exc}", err=True)
+        sys.exit(EXIT_DATABASE)
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
@@ -436,7 +455,7 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except OperationalError as exc:
         click.echo(f"fleet-monitor: database unreachable: {exc.orig}", err=True)
-        sys.exit(3)
+        sys.exit(EXIT_DATABASE)
 
 
 if __name__ == "__main__":  # pragma: no cover

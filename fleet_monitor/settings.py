@@ -27,7 +27,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gbfs_ingest.auth import AuthError, FeedAuth, Secret
-from gbfs_ingest.config import IngestSettings, OperatorSettings
+from gbfs_ingest.config import IngestSettings, OperatorSettings, credential_origin
+from gbfs_ingest.parse.boundary import url_problem
 
 SECRET_KEYS = ("token", "password", "client_secret", "secret", "header_value", "secret_key")
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/fleet_monitor"
@@ -645,6 +646,8 @@ def _auth(prefix: str, raw: Any, env: dict[str, str], base_dir: Path) -> FeedAut
             if name not in table and name != "scope":
                 raise ConfigError(f"{prefix}.{name}", f"required for auth kind {kind!r}")
             values[name] = _typed(f"{prefix}.{name}", table.pop(name, None), str)
+    if values.get("token_url") is not None:
+        _check_url(f"{prefix}.token_url", values["token_url"])
     for key in table:
         raise ConfigError(f"{prefix}.{key}", f"unknown key for auth kind {kind!r}")
     try:
@@ -657,7 +660,7 @@ def _operator(prefix: str, raw: Any, env: dict[str, str], base_dir: Path) -> Ope
     if not isinstance(raw, dict):
         raise ConfigError(prefix, "must be a table")
     allowed = {"slug", "name", "discovery_url", "auth", "version", "language", "feeds"}
-    allowed |= {"poll_interval_s"}
+    allowed |= {"poll_interval_s", "credential_hosts"}
     _reject_unknown(prefix, raw, allowed)
     for key in ("slug", "name", "discovery_url"):
         if key not in raw:
@@ -666,10 +669,22 @@ def _operator(prefix: str, raw: Any, env: dict[str, str], base_dir: Path) -> Ope
     if not slug or not all(c.isalnum() or c in "-_" for c in slug):
         raise ConfigError(f"{prefix}.slug", "must be letters, digits, '-' or '_'")
     url = _typed(f"{prefix}.discovery_url", raw["discovery_url"], str)
-    if not url.startswith(("http://", "https://")) and not Path(url).exists():
+    if "://" in url or url.lower().startswith(("http:", "https:")):
+        _check_url(f"{prefix}.discovery_url", url)
+    elif not Path(url).exists():
         raise ConfigError(
             f"{prefix}.discovery_url", "must be an http(s) URL or an existing local path"
         )
+    hosts = _typed(f"{prefix}.credential_hosts", raw.get("credential_hosts", []), tuple)
+    for i, host in enumerate(hosts):
+        if "@" in host:
+            raise ConfigError(f"{prefix}.credential_hosts[{i}]", _NO_URL_CREDENTIALS)
+        if credential_origin(host) is None:
+            raise ConfigError(
+                f"{prefix}.credential_hosts[{i}]",
+                "must be an origin such as 'https://files.op.example' (http or https, a host,"
+                " an optional port; no path, query or credentials)",
+            )
     interval = _typed(f"{prefix}.poll_interval_s", raw.get("poll_interval_s"), int)
     if interval is not None and interval <= 0:
         raise ConfigError(f"{prefix}.poll_interval_s", "must be positive")
@@ -682,7 +697,25 @@ def _operator(prefix: str, raw: Any, env: dict[str, str], base_dir: Path) -> Ope
         language=_typed(f"{prefix}.language", raw.get("language"), str),
         feeds=_typed(f"{prefix}.feeds", raw.get("feeds", []), tuple),
         poll_interval_s=interval,
+        credential_hosts=hosts,
     )
+
+
+_NO_URL_CREDENTIALS = (
+    "must not contain credentials (user:password@); give them in the operator's [auth]"
+    " table, from an environment variable or a file"
+)
+
+
+def _check_url(key: str, url: str) -> None:
+    """An absolute http(s) URL without credentials. The message never repeats the URL:
+    it may hold a secret."""
+    problem = url_problem(url)
+    if problem is None:
+        return
+    if "credentials" in problem[1]:
+        raise ConfigError(key, _NO_URL_CREDENTIALS)
+    raise ConfigError(key, f"must be an absolute http(s) URL: it {problem[1]}")
 
 
 def _apply_env_overrides(raw: dict[str, Any], env: dict[str, str]) -> None:

@@ -11,13 +11,14 @@ requests, and cached here in a :class:`TokenCache`.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -106,6 +107,11 @@ class FeedAuth:
     scope: str | None = None
     # RFC 6749 §2.3.1: "basic" (HTTP Basic, MUST be supported) or "post" (form fields).
     client_auth_method: Literal["basic", "post"] = "basic"
+    # Where the credentials may be sent: (scheme, host, port) origins as
+    # netguard.origin_of gives them. None: only to the origin of the URL a fetch
+    # starts from (an ad-hoc fetch); operators' credentials are always bound (to
+    # their discovery URL's origin and their credential_hosts).
+    origins: tuple[tuple[str, str, int], ...] | None = None
 
     def __post_init__(self) -> None:
         for name in ("token", "password", "header_value", "client_secret"):
@@ -180,6 +186,11 @@ class FeedAuth:
             scope=scope,
             client_auth_method=client_auth_method,
         )
+
+    def bound_to(self, origins: Iterable[tuple[str, str, int]]) -> FeedAuth:
+        """The same credentials, sent only to these origins (and never across a
+        redirect to another one)."""
+        return dataclasses.replace(self, origins=tuple(dict.fromkeys(origins)))
 
     # -- use ----------------------------------------------------------------------
 

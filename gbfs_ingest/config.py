@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gbfs_ingest import netguard
 from gbfs_ingest.auth import FeedAuth
 
 
@@ -42,6 +43,14 @@ class IngestSettings:
 
 @dataclass(frozen=True, slots=True)
 class OperatorSettings:
+    """One operator. Its credentials (``auth``) are bound, when the settings are
+    made, to the origin (scheme, host, port) of ``discovery_url`` and of each of
+    ``credential_hosts`` (origins such as ``"https://files.op.example"``): a
+    discovery file that lists feeds elsewhere, or a redirect elsewhere, never
+    gets them. ``dataclasses.replace`` keeps that binding (the manifest's
+    discovery URL, a URL given on the command line are not trusted with them).
+    """
+
     slug: str
     name: str
     discovery_url: str
@@ -50,3 +59,33 @@ class OperatorSettings:
     language: str | None = None
     feeds: tuple[str, ...] = ()  # restrict to these feed names (empty = all known)
     poll_interval_s: int | None = None
+    credential_hosts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.auth.origins is not None:
+            return  # bound already (dataclasses.replace of bound settings)
+        origins = []
+        for host in self.credential_hosts:
+            origin = credential_origin(host)
+            if origin is None:
+                raise ValueError(
+                    f"credential host {host[:80]!r} is not an origin such as"
+                    " 'https://files.op.example'"
+                )
+            origins.append(origin)
+        own = netguard.origin_of(self.discovery_url)
+        bound = self.auth.bound_to([own, *origins] if own is not None else origins)
+        object.__setattr__(self, "auth", bound)
+
+
+def credential_origin(value: str) -> netguard.Origin | None:
+    """The origin named by a ``credential_hosts`` entry: ``scheme://host[:port]``
+    with no credentials, path (other than ``/``), query or fragment; else None."""
+    origin = netguard.origin_of(value)
+    if origin is None:
+        return None
+    rest = value.split("://", 1)[-1]
+    tail = rest[len(rest.split("/", 1)[0]) :]
+    if tail not in ("", "/") or "?" in rest or "#" in rest:
+        return None
+    return origin

@@ -11,8 +11,9 @@ checked by :mod:`gbfs_ingest.netguard` and connected to at the checked address;
 bodies are streamed and cut at ``max_body_bytes`` on the wire and at
 ``max_decoded_bytes`` after gzip/deflate; a total deadline bounds the whole
 fetch (worst-case overrun: one read timeout); cookies are never stored; auth
-headers are only sent to the origin of the requested URL; secrets are scrubbed
-from every message.
+headers are only sent to the origins the credentials are bound to
+(:attr:`FeedAuth.origins`, else the origin of the requested URL), never across
+a redirect to another origin; secrets are scrubbed from every message.
 """
 
 from __future__ import annotations
@@ -368,11 +369,11 @@ class _Fetch:
         if last_modified and _SAFE_HEADER_VALUE.match(last_modified):
             headers["If-Modified-Since"] = last_modified
         oauth = self.auth.kind == "oauth2_client_credentials"
-        response = self._follow(headers, self._auth_headers(rejected=None))
-        if response.status_code == 401 and oauth:
+        response = self._follow(headers, rejected=None)
+        if response.status_code == 401 and oauth and self.token is not None:
             response.close()
             log.info("fetch %s: 401 with OAuth2 token, refreshing once", redact_url(self.url))
-            response = self._follow(headers, self._auth_headers(rejected=self.token))
+            response = self._follow(headers, rejected=self.token)
         try:
             return self._complete(response, etag, last_modified)
         finally:
@@ -446,17 +447,23 @@ class _Fetch:
                 _classify(exc), f"{method} {where}: {str(exc) or type(exc).__name__}"
             ) from None
 
-    def _follow(self, base: dict[str, str], auth_headers: dict[str, str]) -> httpx.Response:
+    def _follow(self, base: dict[str, str], *, rejected: Secret | None) -> httpx.Response:
         try:
             url = httpx.URL(self.url)
         except (httpx.InvalidURL, TypeError) as exc:
             raise _Failure("blocked_address", f"invalid URL: {exc}") from None
-        origin = (url.scheme, *netguard.host_and_port(url))
+        if self.auth.origins is not None:
+            allowed = set(self.auth.origins)
+        else:  # unbound credentials: only the origin this fetch starts from
+            allowed = {netguard.origin_of(url)} - {None}
+        auth_headers: dict[str, str] | None = None  # built on the first hop that may have them
         seen = {str(url)}
         for _hop in range(self.policy.max_redirects + 1):
             self.final_url = str(url)
             headers = dict(base)
-            if (url.scheme, *netguard.host_and_port(url)) == origin:
+            if self.auth.kind != "none" and netguard.origin_of(url) in allowed:
+                if auth_headers is None:
+                    auth_headers = self._auth_headers(rejected)
                 headers.update(auth_headers)  # never leak credentials to another origin
             response = self._send("GET", url, headers)
             if response.status_code not in _REDIRECTS:

@@ -213,6 +213,7 @@ class Discovery:
     ttl: int | None = None
     last_updated: datetime | None = None
     unknown_feeds: list[str] = field(default_factory=list)
+    dropped: int = 0  # feed entries dropped as invalid (a file: URL, credentials...)
 
 
 @dataclass(slots=True)

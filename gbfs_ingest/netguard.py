@@ -249,6 +249,22 @@ def host_and_port(url: httpx.URL) -> tuple[str, int]:
     return host, url.port or (443 if url.scheme == "https" else 80)
 
 
+Origin = tuple[str, str, int]  # scheme, host (as httpx sends it: IDNA, lower case), port
+
+
+def origin_of(url: str | httpx.URL) -> Origin | None:
+    """The origin (scheme, host, port) of an absolute http(s) URL without
+    credentials, parsed by httpx like the requests it sends; None otherwise."""
+    try:
+        parsed = url if isinstance(url, httpx.URL) else httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return None
+    if parsed.scheme not in ("http", "https") or parsed.userinfo:
+        return None
+    host, port = host_and_port(parsed)
+    return (parsed.scheme, host, port) if host and 0 < port < 65536 else None
+
+
 def check_url(
     url: str | httpx.URL, policy: GuardPolicy, *, timeout: float | None = None
 ) -> list[str]:

@@ -11,7 +11,17 @@
    validate, diff and store, or record the failure and the outage.
 
 A failure of the database mid-poll rolls the whole poll back; the vehicle
-cache is dropped for that feed and the next poll starts clean.
+cache is dropped for that feed and the next poll starts clean. When the
+failure comes from the poll's data (the database refused a value: a safety
+net behind the parsers' boundary), the failed fetch, its evidence and the
+outage are then recorded in a fresh transaction, so that no file can blind
+the oversight without a trace.
+
+Credentials go only where they belong: the operator's :class:`FeedAuth` is
+bound to the origin of its configured discovery URL and its
+``credential_hosts`` (see :class:`gbfs_ingest.config.OperatorSettings`);
+feed URLs listed by a discovery file on any other origin are fetched without
+them.
 """
 
 from __future__ import annotations
@@ -23,21 +33,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
-import orjson
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gbfs_ingest import store
+from gbfs_ingest import netguard, store
+from gbfs_ingest.auth import FeedAuth, redact_url
 from gbfs_ingest.config import IngestSettings, OperatorSettings
 from gbfs_ingest.fetch import FetchPolicy, FetchResult, fetch, make_client
-from gbfs_ingest.parse import ParseError, parse_discovery, parse_manifest
+from gbfs_ingest.model import Discovery
+from gbfs_ingest.parse import ParseError, parse_discovery, parse_manifest, read_document
 from gbfs_ingest.process import (
     FeedRow,
     ProcessResult,
+    data_error_reason,
     load_feed_row,
     process_body,
     record_failure,
     record_not_modified,
+    record_unstorable,
 )
 from gbfs_ingest.registry import DiscoveryResult, register_discovery
 from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection
@@ -99,37 +112,55 @@ class Ingestor:
 
     def discover(self, operator: OperatorSettings) -> DiscoveryResult:
         """Fetch the discovery file, register the operator and its feeds."""
+        discovery, operator = self.read_discovery(operator)
+        with Session(self.engine) as session, session.begin():
+            return register_discovery(session, operator, discovery, self.clock())
+
+    def read_discovery(
+        self, operator: OperatorSettings, *, _hops: int = 0
+    ) -> tuple[Discovery, OperatorSettings]:
+        """Fetch and parse the discovery file (a 3.x manifest is followed to the
+        system's discovery file); nothing is written. Returns the discovery and the
+        operator settings it was read for. Raises :class:`DiscoveryError`."""
+        where = redact_url(operator.discovery_url)
         res = fetch(
             operator.discovery_url, policy=self.policy, auth=operator.auth, client=self.client
         )
         if not res.ok or res.body is None:
             raise DiscoveryError(
-                f"{operator.slug}: cannot read discovery file {operator.discovery_url}: "
-                f"{res.error or res.status}"
+                f"{operator.slug}: cannot read discovery file {where}: {res.error or res.status}"
             )
         try:
-            doc = orjson.loads(res.body)
-            if isinstance(doc, dict) and "datasets" in (doc.get("data") or {}):
+            doc = read_document(res.body).doc
+            if isinstance(doc.get("data"), dict) and "datasets" in doc["data"]:
                 entries = parse_manifest(doc)
-                if not entries:
-                    raise ParseError("manifest lists no system")
+                if not entries or not entries[0].versions or _hops:
+                    raise ParseError("manifest lists no usable system")
                 url = max(entries[0].versions.items(), key=lambda kv: kv[0])[1]
-                return self.discover(dataclasses.replace(operator, discovery_url=url))
+                # the operator keeps its credentials' binding (config.OperatorSettings)
+                return self.read_discovery(
+                    dataclasses.replace(operator, discovery_url=url), _hops=_hops + 1
+                )
             languages = [operator.language] if operator.language else []
             discovery = parse_discovery(doc, [*languages, *self.settings.preferred_languages])
-        except (orjson.JSONDecodeError, ParseError, ValueError, TypeError) as exc:
-            raise DiscoveryError(f"{operator.slug}: invalid discovery file: {exc}") from exc
+        except (ParseError, ValueError, TypeError, RecursionError) as exc:
+            raise DiscoveryError(f"{operator.slug}: invalid discovery file {where}: {exc}") from exc
         if operator.version:
             discovery.version = operator.version
-        with Session(self.engine) as session, session.begin():
-            return register_discovery(session, operator, discovery, self.clock())
+        return discovery, operator
 
     # ------------------------------------------------------------------ polling
 
-    def poll(self, feed_id: int, auth: object | None = None) -> PollResult:
-        """Fetch and store one feed once (skipped if another process holds it)."""
-        from gbfs_ingest.auth import FeedAuth
+    def poll(
+        self, feed_id: int, auth: object | None = None, *, fetched: FetchResult | None = None
+    ) -> PollResult:
+        """Fetch and store one feed once (skipped if another process holds it).
 
+        ``auth``: the operator's :class:`FeedAuth`; one not bound to origins is
+        bound here to the origin of the operator's discovery URL. ``fetched``:
+        a fetch of this feed's URL already made by the caller (the CLI checks
+        that a source is usable before it writes anything), stored as this poll's.
+        """
         with self.engine.connect() as conn:
             got = conn.execute(
                 text("SELECT pg_try_advisory_lock(:ns, :id)"), {"ns": LOCK_NAMESPACE, "id": feed_id}
@@ -141,22 +172,28 @@ class Ingestor:
                 with Session(bind=conn) as session:
                     feed = load_feed_row(session, feed_id)
                     session.commit()
-                    result = fetch(
-                        feed.url,
-                        policy=self.policy,
-                        auth=auth if isinstance(auth, FeedAuth) else FeedAuth(),
-                        etag=feed.etag,
-                        last_modified=feed.last_modified,
-                        client=self.client,
-                    )
+                    result = fetched
+                    if result is None:
+                        result = fetch(
+                            feed.url,
+                            policy=self.policy,
+                            auth=_bound(auth, feed),
+                            etag=feed.etag,
+                            last_modified=feed.last_modified,
+                            client=self.client,
+                        )
                     fetched_at = self.clock()
                     try:
                         poll = self._store_fetch(session, feed, result, fetched_at)
                         session.commit()
-                    except Exception:
+                    except Exception as exc:
                         session.rollback()
                         self.cache.invalidate(feed_id)
-                        raise
+                        reason = data_error_reason(exc)
+                        if reason is None:
+                            raise
+                        poll = self._record_unstorable(session, feed, result, fetched_at, reason)
+                        session.commit()
             finally:
                 if not conn.closed and not conn.invalidated:
                     try:
@@ -170,6 +207,28 @@ class Ingestor:
         poll.latency_ms = result.latency_ms
         poll.next_interval_s = self.next_interval(feed, poll, result)
         return poll
+
+    def _record_unstorable(
+        self, session: Session, feed: FeedRow, res: FetchResult, fetched_at: datetime, reason: str
+    ) -> PollResult:
+        log.warning(
+            "feed %s (%s): poll not stored, recorded as a failed fetch: %s",
+            feed.id,
+            feed.feed_type.value,
+            reason,
+        )
+        fid = record_unstorable(
+            session,
+            feed,
+            res.body,
+            fetched_at=fetched_at,
+            reason=reason,
+            live=True,
+            fetch_meta=dict(
+                http_status=res.status, latency_ms=res.latency_ms, wire_bytes=res.wire_bytes
+            ),
+        )
+        return PollResult(feed.id, "invalid", fid, error=reason)
 
     def _store_fetch(
         self, session: Session, feed: FeedRow, res: FetchResult, fetched_at: datetime
@@ -232,6 +291,16 @@ class Ingestor:
 
 class DiscoveryError(RuntimeError):
     pass
+
+
+def _bound(auth: object, feed: FeedRow) -> FeedAuth:
+    """The credentials for ``feed``'s polls: never sent beyond their origins."""
+    if not isinstance(auth, FeedAuth) or auth.kind == "none":
+        return FeedAuth()
+    if auth.origins is not None:
+        return auth
+    origin = netguard.origin_of(feed.discovery_url or "")
+    return auth.bound_to(() if origin is None else (origin,))
 
 
 def _poll_result(feed_id: int, pr: ProcessResult) -> PollResult:

@@ -22,12 +22,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
+import psycopg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from gbfs_ingest import store, validate_worker
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.model import FeedType, Finding, ParsedFeed
-from gbfs_ingest.parse import ParseError, detect_version, parse_feed
+from gbfs_ingest.parse import ParseError, bom_finding, detect_version, parse_feed, read_document
 from gbfs_ingest.parse.vehicles_fast import parse_vehicle_status_fast
 from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection, store_vehicle_snapshot
 
@@ -59,6 +61,7 @@ class FeedRow:
     ttl_s: int | None = None
     poll_interval_s: int | None = None
     consecutive_failures: int = 0
+    discovery_url: str | None = None  # the operator's: where its credentials may go
 
 
 @dataclass(slots=True)
@@ -80,7 +83,8 @@ def load_feed_row(session: Session, feed_id: int) -> FeedRow:
     cur = pg_connection(session).cursor()
     cur.execute(
         "SELECT id, operator_id, feed_type, url, version, etag, last_modified,"
-        " last_content_hash, last_count, ttl_s, poll_interval_s, consecutive_failures"
+        " last_content_hash, last_count, ttl_s, poll_interval_s, consecutive_failures,"
+        " (SELECT discovery_url FROM operator WHERE id = feed.operator_id)"
         " FROM feed WHERE id = %s",
         (feed_id,),
     )
@@ -142,12 +146,13 @@ def process_body(
         if parsed is not None:
             version = parsed.version
         else:
-            doc = orjson.loads(body)
-            if not isinstance(doc, dict) or "data" not in doc:
-                raise ParseError("not a GBFS document: no top-level 'data' object")
+            document = read_document(body)  # the limits of a readable file
+            doc = document.doc
             version, _guessed = detect_version(doc, feed.version)
-            parsed = parse_feed(feed.feed_type, doc, version)
-    except (orjson.JSONDecodeError, ParseError, ValueError, TypeError) as exc:
+            parsed = parse_feed(feed.feed_type, doc, version, plain_text=document.plain_text)
+            if document.bom:
+                parsed.findings.append(bom_finding())
+    except (ParseError, ValueError, TypeError, RecursionError, OverflowError) as exc:
         if validation is not None:
             validation.cancel()
         store.store_raw(session, body, fetched_at, digest, compressed)  # evidence of the fault
@@ -241,14 +246,16 @@ def record_failure(
     error_kind: str,
     error: str,
     fetch_meta: dict[str, Any],
+    outcome: str = "error",
+    source: str = "http",
 ) -> int:
     fetch_id = store.record_fetch(
         session,
         feed.id,
         started_at=fetched_at,
-        source="http",
+        source=source,
         url=feed.url,
-        outcome="error",
+        outcome=outcome,
         error_kind=error_kind,
         error=error,
         **fetch_meta,
@@ -256,6 +263,60 @@ def record_failure(
     _set_feed(session, feed.id, fetched_at, success=False)
     store.start_outage(session, feed.id, "unavailable", fetched_at, fetch_id, error)
     return fetch_id
+
+
+#: Errors raised while storing a poll that come from its data, not from the
+#: database being away: the poll is then rolled back and recorded as a failed fetch.
+_DATA_ERRORS = (
+    psycopg.DataError,
+    psycopg.IntegrityError,
+    psycopg.errors.ProgramLimitExceeded,  # e.g. an index row too large
+    ValueError,
+    TypeError,
+    OverflowError,
+    RecursionError,
+)
+
+
+def data_error_reason(exc: BaseException) -> str | None:
+    """Why storing failed, if the poll's data caused it; None for anything else
+    (a lost connection, a server shutting down: the poll is simply retried)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError) and not isinstance(
+        cause, psycopg.errors.ProgramLimitExceeded
+    ):
+        return None
+    if not isinstance(cause, _DATA_ERRORS):
+        return None
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return f"data that could not be stored ({type(cause).__name__}): {first_line[:300]}"
+
+
+def record_unstorable(
+    session: Session,
+    feed: FeedRow,
+    body: bytes | None,
+    *,
+    fetched_at: datetime,
+    reason: str,
+    live: bool,
+    fetch_meta: dict[str, Any],
+) -> int:
+    """In a fresh transaction after a rolled-back poll: the failed fetch, the body
+    as evidence, and the outage, exactly as for a file that cannot be read."""
+    extra: dict[str, Any] = dict(fetch_meta)
+    if body is not None:
+        extra.update(body_bytes=len(body), content_hash=store.store_raw(session, body, fetched_at))
+    return record_failure(
+        session,
+        feed,
+        fetched_at=fetched_at,
+        error_kind="store",
+        error=f"{feed.feed_type.value} not stored: {reason}",
+        fetch_meta=extra,
+        outcome="invalid",
+        source="http" if live else "file",
+    )
 
 
 def record_not_modified(

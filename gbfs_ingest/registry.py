@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from gbfs_ingest.config import OperatorSettings
-from gbfs_ingest.model import Discovery, FeedType
+from gbfs_ingest.model import Discovery, FeedRef, FeedType
 from gbfs_ingest.vehicle_store import pg_connection
 
 INGESTED_FEEDS = {
@@ -63,6 +63,12 @@ def ensure_feed(
     return cur.fetchone()[0]
 
 
+def wanted_feeds(operator: OperatorSettings, discovery: Discovery) -> list[FeedRef]:
+    """The feeds of a discovery file that are ingested for this operator."""
+    wanted = {FeedType.from_name(n) for n in operator.feeds} if operator.feeds else INGESTED_FEEDS
+    return [ref for ft, ref in discovery.feeds.items() if ft in wanted and ft in INGESTED_FEEDS]
+
+
 def register_discovery(
     session: Session, operator: OperatorSettings, discovery: Discovery, at: datetime
 ) -> DiscoveryResult:
@@ -73,13 +79,17 @@ def register_discovery(
         " discovered_at = %s WHERE id = %s",
         (discovery.version, discovery.version_detected, discovery.language, at, op_id),
     )
-    wanted = {FeedType.from_name(n) for n in operator.feeds} if operator.feeds else INGESTED_FEEDS
     result = DiscoveryResult(op_id, discovery)
-    for ft, ref in discovery.feeds.items():
-        if ft in wanted and ft in INGESTED_FEEDS:
-            result.feed_ids[ft] = ensure_feed(
-                session, op_id, ft, ref.name, ref.url, discovery.version, operator.poll_interval_s
-            )
+    for ref in wanted_feeds(operator, discovery):
+        result.feed_ids[ref.feed_type] = ensure_feed(
+            session,
+            op_id,
+            ref.feed_type,
+            ref.name,
+            ref.url,
+            discovery.version,
+            operator.poll_interval_s,
+        )
     listed = [ft.value for ft in result.feed_ids]
     cur.execute(
         "UPDATE feed SET active = false WHERE operator_id = %s AND NOT (feed_type = ANY(%s))",

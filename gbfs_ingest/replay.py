@@ -18,14 +18,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.model import FeedType
-from gbfs_ingest.parse import ParseError, detect_version, parse_discovery
-from gbfs_ingest.process import load_feed_row, process_body
+from gbfs_ingest.parse import ParseError, detect_version, parse_discovery, read_document
+from gbfs_ingest.process import (
+    ProcessResult,
+    data_error_reason,
+    load_feed_row,
+    process_body,
+    record_failure,
+    record_unstorable,
+)
 from gbfs_ingest.registry import INGESTED_FEEDS, ensure_feed, ensure_operator
 from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection
 
@@ -53,6 +59,13 @@ class ReplayFile:
     last_updated: datetime | None
     version: str | None
     body: bytes
+    problem: str | None = None  # why the body cannot be read (read_document), if it cannot
+    too_large: bool = False  # over the size limit: not read at all
+
+    @property
+    def ingested(self) -> bool:
+        """A file of a feed the ingest stores (the discovery file only names versions)."""
+        return self.feed_type is not FeedType.GBFS and self.feed_type in INGESTED_FEEDS
 
 
 @dataclass(slots=True)
@@ -107,8 +120,12 @@ def _last_updated(doc: object) -> datetime | None:
     return None
 
 
-def collect_files(source: Path) -> tuple[list[ReplayFile], list[str]]:
-    """Read every GBFS file under ``source``; returns them in replay order and problems."""
+def collect_files(source: Path, max_bytes: int | None = None) -> tuple[list[ReplayFile], list[str]]:
+    """Read every GBFS file under ``source``; returns them in replay order and problems.
+
+    A file larger than ``max_bytes`` (the fetch's decoded-size limit) is not read: it
+    is recorded as a failed fetch, as an over-limit body fetched over HTTP is.
+    """
     paths = [source] if source.is_file() else sorted(source.rglob("*.json"))
     files: list[ReplayFile] = []
     problems: list[str] = []
@@ -117,13 +134,21 @@ def collect_files(source: Path) -> tuple[list[ReplayFile], list[str]]:
         if kind is None:
             problems.append(f"{p.name}: not a known GBFS file name, ignored")
             continue
+        size = p.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            problem = f"file of {size} bytes exceeds the limit of {max_bytes} bytes"
+            files.append(ReplayFile(p, kind[0], kind[1], None, None, b"", problem, True))
+            continue
         body = p.read_bytes()
+        doc: object = None
+        version = problem = None
         try:
-            doc = orjson.loads(body)
+            doc = read_document(body).doc
             version = detect_version(doc)[0] if isinstance(doc, dict) else None
-        except (orjson.JSONDecodeError, ParseError, ValueError):
-            doc, version = None, None
-        files.append(ReplayFile(p, kind[0], kind[1], _last_updated(doc), version, body))
+        except (ParseError, ValueError, TypeError, RecursionError) as exc:
+            problem = str(exc)
+        replay_file = ReplayFile(p, kind[0], kind[1], _last_updated(doc), version, body, problem)
+        files.append(replay_file)
     epoch = datetime.min.replace(tzinfo=UTC)
     files.sort(
         key=lambda f: (
@@ -143,46 +168,38 @@ def replay(
     operator_name: str | None,
     settings: IngestSettings,
     cache: VehicleStateCache | None = None,
+    collected: tuple[list[ReplayFile], list[str]] | None = None,
 ) -> ReplaySummary:
-    files, problems = collect_files(source)
+    """Replay the files under ``source`` (``collected``: what :func:`collect_files`
+    already returned for it)."""
+    if collected is None:
+        collected = collect_files(source, int(settings.max_decoded_mb * 1024 * 1024))
+    files, problems = collected
     summary = ReplaySummary(operator=operator_slug, warnings=list(problems))
     cache = cache or VehicleStateCache()
     discovery_version = None
     for f in files:
         if f.feed_type is FeedType.GBFS:
             try:
-                disc = parse_discovery(orjson.loads(f.body), list(settings.preferred_languages))
+                doc = read_document(f.body).doc
+                disc = parse_discovery(doc, list(settings.preferred_languages))
                 discovery_version = disc.version
-            except (orjson.JSONDecodeError, ParseError, ValueError, TypeError) as exc:
+            except (ParseError, ValueError, TypeError, RecursionError) as exc:
                 summary.warnings.append(f"{f.path.name}: unreadable discovery file: {exc}")
     with Session(engine) as session, session.begin():
         op_id = ensure_operator(session, operator_slug, operator_name or operator_slug, None)
     for f in files:
-        if f.feed_type is FeedType.GBFS or f.feed_type not in INGESTED_FEEDS:
+        if not f.ingested:
             continue
         summary.files += 1
         version = f.version or discovery_version
         summary.version = summary.version or version
-        with Session(engine) as session, session.begin():
-            feed_id = ensure_feed(
-                session, op_id, f.feed_type, f.name, f.path.resolve().as_uri(), version
-            )
-            feed = load_feed_row(session, feed_id)
-            at = f.last_updated or datetime.fromtimestamp(f.path.stat().st_mtime, UTC)
-            if f.last_updated is None:
-                summary.warnings.append(f"{f.path.name}: no last_updated, used the file time")
-            res = process_body(
-                session,
-                feed,
-                f.body,
-                fetched_at=at,
-                settings=settings,
-                cache=cache,
-                live=False,
-                fetch_meta={},
-            )
+        at = f.last_updated or datetime.fromtimestamp(f.path.stat().st_mtime, UTC)
+        if f.last_updated is None:
+            summary.warnings.append(f"{f.path.name}: no last_updated, used the file time")
+        res = _replay_file(engine, op_id, f, version, at, settings, cache)
         summary.outcomes[res.outcome] = summary.outcomes.get(res.outcome, 0) + 1
-        if res.outcome in ("invalid",):
+        if res.outcome in ("invalid", "error"):
             summary.errors.append(f"{f.path.name}: {res.error}")
             continue
         summary.files_ok += 1
@@ -209,3 +226,56 @@ def replay(
         )
         summary.vehicles_stored, summary.stations_stored = cur.fetchone()
     return summary
+
+
+def _replay_file(
+    engine: Engine,
+    op_id: int,
+    f: ReplayFile,
+    version: str | None,
+    at: datetime,
+    settings: IngestSettings,
+    cache: VehicleStateCache,
+) -> ProcessResult:
+    """One file in its own transaction; a file whose data the database refuses is
+    rolled back and recorded as a failed fetch (see pipeline.Ingestor.poll)."""
+    url = f.path.resolve().as_uri()
+    if f.too_large:
+        with Session(engine) as session, session.begin():
+            feed_id = ensure_feed(session, op_id, f.feed_type, f.name, url, version)
+            fetch_id = record_failure(
+                session,
+                load_feed_row(session, feed_id),
+                fetched_at=at,
+                error_kind="too_large",
+                error=f.problem or "too large",
+                fetch_meta={},
+                source="file",
+            )
+        return ProcessResult("error", fetch_id, error=f.problem)
+    try:
+        with Session(engine) as session, session.begin():
+            feed_id = ensure_feed(session, op_id, f.feed_type, f.name, url, version)
+            feed = load_feed_row(session, feed_id)
+            return process_body(
+                session,
+                feed,
+                f.body,
+                fetched_at=at,
+                settings=settings,
+                cache=cache,
+                live=False,
+                fetch_meta={},
+            )
+    except Exception as exc:
+        reason = data_error_reason(exc)
+        if reason is None:
+            raise
+        cache.invalidate()
+    with Session(engine) as session, session.begin():
+        feed_id = ensure_feed(session, op_id, f.feed_type, f.name, url, version)
+        feed = load_feed_row(session, feed_id)
+        fetch_id = record_unstorable(
+            session, feed, f.body, fetched_at=at, reason=reason, live=False, fetch_meta={}
+        )
+    return ProcessResult("invalid", fetch_id, error=reason)

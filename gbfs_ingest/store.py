@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -19,6 +20,26 @@ from gbfs_ingest.model import Finding, Station
 from gbfs_ingest.vehicle_store import pg_connection
 
 _local = threading.local()
+
+#: Longest reason (``feed_fetch.error``, ``outage.detail``) and finding text kept.
+MAX_TEXT = 2_000
+MAX_FINDING_MESSAGE = 500
+MAX_FINDING_PATH = 300
+# PostgreSQL text and jsonb cannot hold NUL; other controls are shown escaped
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def clean_text(text: str | None, limit: int = MAX_TEXT) -> str | None:
+    """A message fit for a text column: control characters shown as escapes, bounded.
+
+    Reasons and findings quote what a feed or a server said; whatever that was,
+    storing it must not fail (a NUL would) nor grow without bound.
+    """
+    if text is None:
+        return None
+    if _CONTROL.search(text):
+        text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _compressor() -> zstandard.ZstdCompressor:
@@ -92,11 +113,22 @@ def purge_raw(session: Session, now: datetime, retention_days: int) -> int:
 
 
 def findings_json(findings: list[Finding]) -> list[dict[str, Any]]:
-    return [dataclasses.asdict(f) for f in findings]
+    return [
+        {
+            "severity": f.severity,
+            "code": clean_text(f.code, 80),
+            "message": clean_text(f.message, MAX_FINDING_MESSAGE),
+            "path": clean_text(f.path, MAX_FINDING_PATH),
+            "count": f.count,
+        }
+        for f in findings
+    ]
 
 
 def record_fetch(session: Session, feed_id: int, **values: Any) -> int:
     """Insert one fetch health row; returns its id."""
+    if values.get("error") is not None:
+        values["error"] = clean_text(values["error"])
     if "findings" in values and values["findings"] is not None:
         values["findings"] = orjson.dumps(findings_json(values["findings"])).decode()
     cols = ["feed_id", *values]
@@ -113,6 +145,8 @@ def record_fetch(session: Session, feed_id: int, **values: Any) -> int:
 def update_fetch(session: Session, fetch_id: int, **values: Any) -> None:
     if not values:
         return
+    if values.get("error") is not None:
+        values["error"] = clean_text(values["error"])
     if "findings" in values and values["findings"] is not None:
         values["findings"] = orjson.dumps(findings_json(values["findings"])).decode()
     sets = ", ".join(f"{c} = %s::jsonb" if c == "findings" else f"{c} = %s" for c in values)
@@ -138,6 +172,7 @@ def start_outage(
     session: Session, feed_id: int, kind: str, at: datetime, fetch_id: int | None, detail: str
 ) -> int:
     """Open an outage of ``kind`` unless one is open (a change of kind closes and reopens)."""
+    detail = clean_text(detail) or ""
     current = open_outage(session, feed_id)
     cur = pg_connection(session).cursor()
     if current is not None:

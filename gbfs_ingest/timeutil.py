@@ -29,6 +29,9 @@ MAX_FUTURE_SKEW = timedelta(days=1)
 #: POSIX values above this are taken as milliseconds (year 5138 in seconds).
 _MILLIS_THRESHOLD = 100_000_000_000
 
+#: Longer strings are not timestamps (RFC 3339 with nanoseconds is 35 characters);
+#: and ``int()`` refuses numeric strings of more than 4,300 digits.
+_MAX_CHARS = 64
 _FRACTION = re.compile(r"(\d{2}:\d{2}:\d{2})[.,](\d+)")
 _NUMERIC = re.compile(r"^\s*-?\d+(\.\d+)?\s*$")
 
@@ -83,7 +86,10 @@ def parse_rfc3339(value: str) -> tuple[datetime | None, str | None]:
             return None, "invalid"
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC), "naive"
-    return dt.astimezone(UTC), None
+    try:
+        return dt.astimezone(UTC), None
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        return None, "invalid"
 
 
 def parse_timestamp(value: object) -> tuple[datetime | None, str | None]:
@@ -93,6 +99,8 @@ def parse_timestamp(value: object) -> tuple[datetime | None, str | None]:
     :func:`parse_rfc3339`. Which representation a version expects is the
     caller's business (it can compare ``type(value)``).
     """
+    if type(value) is str and len(value) > _MAX_CHARS:
+        return None, "invalid"
     if type(value) is str and not _NUMERIC.match(value):
         return parse_rfc3339(value)
     seconds, issue = coerce_posix(value)

@@ -90,17 +90,21 @@ def validate_document(feed_type: FeedType, version: str, doc: dict[str, Any]) ->
     if validator is None:
         message = f"no official schema for {name} in GBFS {version_dir}: not validated"
         return [Finding("info", "schema.unavailable", message)]
-    if validator.is_valid(doc):
-        return []
-    aggregator = _Aggregator()
-    split = _split_target(version_dir, name, doc)
-    if split is None:
-        aggregator.add_errors(validator.iter_errors(doc))
-    else:
-        key, records = split
-        data = doc["data"]
-        aggregator.add_errors(validator.iter_errors({**doc, "data": {**data, key: []}}))
-        _validate_records(version_dir, name, key, records, aggregator)
+    try:
+        if validator.is_valid(doc):
+            return []
+        aggregator = _Aggregator()
+        split = _split_target(version_dir, name, doc)
+        if split is None:
+            aggregator.add_errors(validator.iter_errors(doc))
+        else:
+            key, records = split
+            data = doc["data"]
+            aggregator.add_errors(validator.iter_errors({**doc, "data": {**data, key: []}}))
+            _validate_records(version_dir, name, key, records, aggregator)
+    except (ValueError, RecursionError) as exc:  # jsonschema_rs: "Recursion limit reached"
+        message = f"not validated against the schema: {str(exc)[:200]}"
+        return [Finding("schema", "schema.not_validated", message)]
     return aggregator.findings()
 
 

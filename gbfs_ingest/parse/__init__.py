@@ -7,16 +7,20 @@ Public API::
     parse_manifest(doc) -> list[ManifestEntry]
     parse_feed(feed_type, doc, version, *, languages=()) -> ParsedFeed
     parse_bytes(feed_type, raw, version_hint=None, *, languages=()) -> ParsedFeed
+    read_document(raw) -> Document
     merge_stations(information, status) -> list[Station]
 
 Parsers never raise on bad *records*: they drop and count them, coerce what is
 unambiguous and explain everything in ``ParsedFeed.findings`` (aggregated per
-quirk). Only a body that is not a GBFS envelope raises :class:`ParseError`.
+quirk). Every string passes the boundary of :mod:`.boundary`. Only a body that
+is not a readable GBFS envelope raises :class:`ParseError` (see
+:func:`read_document` for what "readable" means).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -31,7 +35,9 @@ from ._common import (
     ParseError,
     gc_paused,
     read_envelope,
+    show,
 )
+from .boundary import is_plain_json_text
 from .discovery import (
     choose_language,
     parse_discovery,
@@ -70,7 +76,9 @@ __all__ = [
     "KNOWN_VERSIONS",
     "LEGACY_TYPE_PREFIX",
     "SENTINEL_CAPACITY",
+    "Document",
     "ParseError",
+    "bom_finding",
     "choose_language",
     "detect_version",
     "legacy_vehicle_type",
@@ -80,6 +88,7 @@ __all__ = [
     "parse_discovery",
     "parse_feed",
     "parse_manifest",
+    "read_document",
 ]
 
 _BYTES_PER_RECORD = 200  # rough size of one vehicle/station in a body, for the GC pause
@@ -127,6 +136,7 @@ def parse_feed(
     version: str | None,
     *,
     languages: Sequence[str] = (),
+    plain_text: bool = False,
 ) -> ParsedFeed:
     """Parse one decoded GBFS file.
 
@@ -134,6 +144,8 @@ def parse_feed(
     :func:`detect_version`); a file that states its own version is parsed as
     that version, with an info finding when they differ. ``languages`` orders
     the choice among 3.x localized strings and discovery languages.
+    ``plain_text``: the body's strings are all printable ASCII
+    (:attr:`Document.plain_text`), which spares the per-id character check.
     """
     data = _envelope_data(doc)
     fc = FindingCollector()
@@ -146,10 +158,11 @@ def parse_feed(
             discovery.version,
             discovery.last_updated,
             discovery.ttl,
+            invalid_records=discovery.dropped,
             findings=fc.to_list(),
             discovery=discovery,
         )
-    ctx = Ctx(used, fc, None, languages)
+    ctx = Ctx(used, fc, None, languages, plain_text)
     ctx.last_updated, ttl = read_envelope(doc, ctx)
     result = ParsedFeed(feed_type, used, ctx.last_updated, ttl)
     if feed_type is FeedType.MANIFEST:
@@ -167,6 +180,47 @@ def parse_feed(
     return result
 
 
+@dataclass(slots=True)
+class Document:
+    """A decoded body that is a GBFS envelope (see :func:`read_document`)."""
+
+    doc: dict[str, Any]
+    bom: bool  # the body started with a UTF-8 byte-order mark (a warning finding)
+    plain_text: bool  # every string in it is printable ASCII
+
+
+#: orjson's own limits, in the words of a finding.
+_DECODER_LIMITS = {
+    "depth limit exceeded": "nested more than 1024 levels deep",
+    "number is infinity": "a number beyond the range of a double (±1.8e308)",
+}
+
+
+def read_document(raw: bytes) -> Document:
+    """Decode a body into a GBFS envelope (a JSON object with a ``data`` object).
+
+    Raises :class:`ParseError` with the reason when the body cannot be read at
+    all: not UTF-8 JSON (NaN and Infinity tokens included), nested more than
+    1,024 levels deep, a number beyond a double's range, or not an envelope.
+    Integers beyond 64 bits decode as floats; the parsers then judge them as
+    any other value (out of range for an id or a count). The body size is
+    bounded before this, by the fetch (``ingest.max_decoded_mb``).
+    """
+    body = raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw  # UTF-8 BOM
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        text = str(exc)
+        for marker, reason in _DECODER_LIMITS.items():
+            if marker in text:
+                raise ParseError(f"body cannot be read: {reason} ({text})") from exc
+        start = bytes(body[:60]).decode("utf-8", "replace").strip()
+        hint = " (empty body)" if not body.strip() else f" (starts with {start!r})"
+        raise ParseError(f"body is not JSON: {text}{hint}") from exc
+    _envelope_data(doc)
+    return Document(doc, body is not raw, is_plain_json_text(body))
+
+
 def parse_bytes(
     feed_type: FeedType,
     raw: bytes,
@@ -174,21 +228,25 @@ def parse_bytes(
     *,
     languages: Sequence[str] = (),
 ) -> ParsedFeed:
-    """Decode a fetched body (orjson) and parse it; :class:`ParseError` if unusable."""
-    body = raw[3:] if raw[:3] == b"\xef\xbb\xbf" else raw  # UTF-8 BOM
+    """Decode a fetched body (:func:`read_document`) and parse it; :class:`ParseError`
+    if unusable."""
     # One GC pause over decoding and parsing; the decoded document is released
     # before the collector runs again, so it only ever sees the parsed records.
-    with gc_paused(len(body) // _BYTES_PER_RECORD):
+    with gc_paused(len(raw) // _BYTES_PER_RECORD):
         try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            start = bytes(body[:60]).decode("utf-8", "replace").strip()
-            hint = " (empty body)" if not body.strip() else f" (starts with {start!r})"
-            raise ParseError(f"{feed_type.value}: body is not JSON: {exc}{hint}") from exc
-        result = parse_feed(feed_type, doc, version_hint, languages=languages)
-        del doc
-    if body is not raw:
-        result.findings.append(_bom_finding())
+            document = read_document(raw)
+        except ParseError as exc:
+            raise ParseError(f"{feed_type.value}: {exc}") from exc
+        result = parse_feed(
+            feed_type,
+            document.doc,
+            version_hint,
+            languages=languages,
+            plain_text=document.plain_text,
+        )
+        del document
+    if raw[:3] == b"\xef\xbb\xbf":
+        result.findings.append(bom_finding())
     return result
 
 
@@ -213,7 +271,7 @@ def _version_findings(
     if own != used:
         # "3.1-RC3" is a real version name; "v2.3", "2.4" or a number are not
         exact = normalise_version(own)[1] and isinstance(own, str) and own[:1].isdigit()
-        message = f"version {own!r} read as {used!r}"
+        message = f"version {show(own)} read as {used!r}"
         fc.add(INFO if exact else WARNING, "coerce.version", "/version", message)
     hinted = normalise_version(declared)[0] if declared is not None else None
     if hinted is not None and hinted != used:
@@ -224,5 +282,5 @@ def _largest_array(data: dict[str, Any]) -> int:
     return max((len(v) for v in data.values() if type(v) is list), default=0)
 
 
-def _bom_finding() -> Finding:
+def bom_finding() -> Finding:
     return Finding(WARNING, "envelope.bom", "", "body starts with a UTF-8 byte-order mark")

@@ -8,8 +8,10 @@ when they had to coerce or reject something, so the happy path stays cheap.
 from __future__ import annotations
 
 import gc
+import math
 import re
-from collections.abc import Iterator, Sequence
+import reprlib
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -17,11 +19,19 @@ from typing import Any
 from gbfs_ingest.model import Finding
 from gbfs_ingest.timeutil import MAX_FUTURE_SKEW, MIN_PLAUSIBLE, parse_timestamp
 
+from .boundary import MAX_ID_CHARS, Problem, id_problem, text_problem
+
 ERROR = "error"  # a record was dropped
 WARNING = "warning"  # a value was coerced or ignored
 INFO = "info"  # worth knowing, nothing was changed
 
-_NUMBER = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
+# unambiguous (no nested repetition: linear time), and only tried on short strings
+_NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+_MAX_NUMBER_CHARS = 64
+#: The largest integer kept (PostgreSQL ``integer``); larger ones are out of range.
+MAX_INT = 2**31 - 1
+#: Longest finding message kept (the first occurrence of each kind is the sample).
+MAX_MESSAGE_CHARS = 500
 _TRUE_STRINGS = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE_STRINGS = frozenset({"false", "0", "no", "n", "f", ""})
 #: Pause the cyclic GC while parsing arrays at least this long (see gc_paused).
@@ -30,6 +40,18 @@ GC_PAUSE_THRESHOLD = 5_000
 
 class ParseError(ValueError):
     """The body is not JSON, or not a GBFS envelope (an object with ``data``)."""
+
+
+_SHOW = reprlib.Repr()
+_SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother = 2, 60, 60
+_SHOW.maxlist = _SHOW.maxtuple = _SHOW.maxdict = _SHOW.maxset = 4
+
+
+def show(value: Any) -> str:
+    """A bounded ``repr`` of an operator's value for a finding message: a few levels
+    and a few dozen characters at most, whatever its size or depth (a plain
+    ``repr`` of a 1,000-level list raises RecursionError)."""
+    return _SHOW.repr(value)
 
 
 class FindingCollector:
@@ -46,6 +68,8 @@ class FindingCollector:
         key = (code, path)
         item = self._items.get(key)
         if item is None:
+            if len(message) > MAX_MESSAGE_CHARS:
+                message = message[: MAX_MESSAGE_CHARS - 1] + "…"
             self._items[key] = Finding(severity, code, message, path, count)
         else:
             item.count += count
@@ -57,7 +81,15 @@ class FindingCollector:
 class Ctx:
     """What every parser of one file needs: version, findings, reference time."""
 
-    __slots__ = ("dropped", "family", "findings", "languages", "last_updated", "version")
+    __slots__ = (
+        "dropped",
+        "family",
+        "findings",
+        "languages",
+        "last_updated",
+        "plain_text",
+        "version",
+    )
 
     def __init__(
         self,
@@ -65,6 +97,7 @@ class Ctx:
         findings: FindingCollector,
         last_updated: datetime | None,
         languages: Sequence[str] = (),
+        plain_text: bool = False,
     ) -> None:
         self.version = version
         self.family = version[0]
@@ -72,6 +105,9 @@ class Ctx:
         self.last_updated = last_updated
         self.languages = tuple(lang.lower() for lang in languages)
         self.dropped = 0  # records dropped as invalid (the parsers add to it)
+        # every string of the body is printable ASCII (boundary.is_plain_json_text):
+        # ids then need only their length checked
+        self.plain_text = plain_text
 
     @property
     def v3(self) -> bool:
@@ -127,30 +163,39 @@ class TimestampReader:
     def _convert(self, raw: Any) -> tuple[datetime | None, str | None, str]:
         dt, issue = parse_timestamp(raw)
         if dt is None:
-            return None, "time.invalid", f"unparsable timestamp {raw!r}: ignored"
+            return None, "time.invalid", f"unparsable timestamp {show(raw)}: ignored"
         if dt < MIN_PLAUSIBLE:
             return (
                 None,
                 "time.implausible",
-                f"timestamp {raw!r} ({dt:%Y-%m-%dT%H:%M:%SZ}) is before 2000: sentinel, ignored",
+                f"timestamp {show(raw)} ({dt:%Y-%m-%dT%H:%M:%SZ}) is before 2000:"
+                " sentinel, ignored",
             )
         if self._hi is not None and dt > self._hi:
             return (
                 None,
                 "time.implausible",
-                f"timestamp {raw!r} ({dt:%Y-%m-%dT%H:%M:%SZ}) is more than 1 day after"
+                f"timestamp {show(raw)} ({dt:%Y-%m-%dT%H:%M:%SZ}) is more than 1 day after"
                 " the file's last_updated: ignored",
             )
         if issue == "naive":
-            return dt, "time.naive", f"timestamp {raw!r} has no UTC offset: taken as UTC"
+            return dt, "time.naive", f"timestamp {show(raw)} has no UTC offset: taken as UTC"
         if issue == "milliseconds":
-            return dt, "time.milliseconds", f"timestamp {raw!r} in milliseconds: divided by 1000"
+            return (
+                dt,
+                "time.milliseconds",
+                f"timestamp {show(raw)} in milliseconds: divided by 1000",
+            )
         if type(raw) is str and not self._v3 and issue is None:
-            return dt, "time.rfc3339_before_v3", f"RFC 3339 time {raw!r} before GBFS 3.0: accepted"
+            return (
+                dt,
+                "time.rfc3339_before_v3",
+                f"RFC 3339 time {show(raw)} before GBFS 3.0: accepted",
+            )
         if self._v3 and (type(raw) is not str or issue is not None):
-            return dt, "time.posix_in_v3", f"POSIX time {raw!r} in GBFS 3.x: accepted"
+            return dt, "time.posix_in_v3", f"POSIX time {show(raw)} in GBFS 3.x: accepted"
         if issue in ("string", "float"):
-            return dt, f"coerce.time_{issue}", f"POSIX time given as {issue} ({raw!r}): coerced"
+            return dt, f"coerce.time_{issue}", f"POSIX time given as {issue} ({show(raw)}): coerced"
         return dt, None, ""
 
 
@@ -169,9 +214,11 @@ def bool_value(fc: FindingCollector, path: str, value: Any, default: bool | None
     if type(value) is str:
         low = value.strip().lower()
         if low in _TRUE_STRINGS or low in _FALSE_STRINGS:
-            fc.add(WARNING, "coerce.bool_str", path, f"boolean given as string {value!r}: coerced")
+            fc.add(
+                WARNING, "coerce.bool_str", path, f"boolean given as string {show(value)}: coerced"
+            )
             return low in _TRUE_STRINGS
-    fc.add(WARNING, "value.invalid", path, f"not a boolean: {value!r}: ignored")
+    fc.add(WARNING, "value.invalid", path, f"not a boolean: {show(value)}: ignored")
     return default
 
 
@@ -182,57 +229,112 @@ def float_value(
     minimum: float | None = None,
     maximum: float | None = None,
 ) -> float | None:
-    """A number (int or float kept as is); numeric strings coerced with a warning."""
+    """A finite number (int or float kept as is); numeric strings coerced with a warning."""
     if value is None:
         return None
     vtype = type(value)
     if vtype is not int and vtype is not float:
-        if vtype is str and _NUMBER.match(value):
-            fc.add(WARNING, "coerce.number_str", path, f"number given as string {value!r}: coerced")
+        if vtype is str and len(value) <= _MAX_NUMBER_CHARS and _NUMBER.match(value):
+            fc.add(
+                WARNING, "coerce.number_str", path, f"number given as string {show(value)}: coerced"
+            )
             value = float(value)
         else:
-            fc.add(WARNING, "value.invalid", path, f"not a number: {value!r}: ignored")
+            fc.add(WARNING, "value.invalid", path, f"not a number: {show(value)}: ignored")
             return None
     if (
         value != value
+        or (type(value) is float and math.isinf(value))
         or (minimum is not None and value < minimum)
         or (maximum is not None and value > maximum)
     ):
-        fc.add(WARNING, "value.out_of_range", path, f"value {value!r} out of range: ignored")
+        fc.add(WARNING, "value.out_of_range", path, f"value {show(value)} out of range: ignored")
         return None
     return value
 
 
-def int_value(fc: FindingCollector, path: str, value: Any, minimum: int | None = 0) -> int | None:
-    """An integer; numeric strings and integral floats coerced with a warning."""
+def int_value(
+    fc: FindingCollector, path: str, value: Any, minimum: int | None = 0, maximum: int = MAX_INT
+) -> int | None:
+    """An integer within [minimum, maximum]; numeric strings and integral floats
+    coerced with a warning. The default maximum is what the database keeps."""
     if type(value) is int:
-        if minimum is not None and value < minimum:
-            fc.add(WARNING, "value.out_of_range", path, f"value {value!r} out of range: ignored")
+        if (minimum is not None and value < minimum) or value > maximum:
+            fc.add(
+                WARNING, "value.out_of_range", path, f"value {show(value)} out of range: ignored"
+            )
             return None
         return value
-    number = float_value(fc, path, value, minimum)
+    number = float_value(fc, path, value, minimum, maximum)
     if number is None:
         return None
     if number != int(number):
-        fc.add(WARNING, "value.invalid", path, f"not an integer: {value!r}: ignored")
+        fc.add(WARNING, "value.invalid", path, f"not an integer: {show(value)}: ignored")
         return None
     if type(value) is float:
-        fc.add(WARNING, "coerce.integral_float", path, f"integer given as float {value!r}")
+        fc.add(WARNING, "coerce.integral_float", path, f"integer given as float {show(value)}")
     return int(number)
 
 
-def id_value(fc: FindingCollector, path: str, value: Any) -> str | None:
-    """An identifier: strings kept, integers turned into strings with a warning.
+def field_name(path: str) -> str:
+    """The field a JSON-pointer-like path ends with (``/data/bikes/*/bike_id`` -> bike_id)."""
+    return path.rsplit("/", 1)[-1]
 
-    Empty strings and anything else (null, float, object) give None.
-    """
+
+def id_value(fc: FindingCollector, path: str, value: Any) -> str | None:
+    """An identifier a record refers to: strings kept, integers turned into strings
+    with a warning. Empty strings and anything else (null, float, object) give None,
+    and so does a string that fails the boundary (with a warning: the record is
+    kept, without this reference)."""
     if type(value) is str:
-        return value or None
+        if not value or (len(value) <= MAX_ID_CHARS and value.isprintable()):
+            return value or None
+        code, reason = id_problem(value) or ("value.invalid", "is not an id")
+        fc.add(WARNING, code, path, f"{field_name(path)} ignored: {reason}")
+        return None
     if type(value) is int:
         fc.add(WARNING, "coerce.id_int", path, f"identifier given as integer {value}: coerced")
         return str(value)
     if value is not None:
-        fc.add(WARNING, "value.invalid", path, f"not an identifier: {value!r}: ignored")
+        fc.add(WARNING, "value.invalid", path, f"not an identifier: {show(value)}: ignored")
+    return None
+
+
+def own_id(fc: FindingCollector, path: str, raw: Any, noun: str) -> str | None:
+    """A record's own id, or None with an error finding: the record is then dropped."""
+    if type(raw) is str and raw:
+        problem = id_problem(raw)
+        if problem is None:
+            return raw
+        code, reason = problem
+        fc.add(ERROR, code, path, f"{noun} dropped: {field_name(path)} {reason}")
+        return None
+    value = id_value(fc, path, raw)
+    if value is None:
+        fc.add(ERROR, "record.missing_id", path, f"{noun} dropped: {field_name(path)}={show(raw)}")
+    return value
+
+
+def text_field(
+    fc: FindingCollector, path: str, raw: Any, languages: Sequence[str] = ()
+) -> str | None:
+    """A name or description (see :func:`text_value`) within the boundary's text
+    rules, else None with a warning (the record is kept without it)."""
+    return checked(fc, path, text_value(raw, languages), text_problem)
+
+
+def checked(
+    fc: FindingCollector, path: str, raw: Any, check: Callable[[str], Problem | None]
+) -> str | None:
+    """A string field checked by one of the boundary's checkers; anything else
+    (or a failing string) gives None, with a warning for a failing string."""
+    if type(raw) is not str or not raw:
+        return None
+    problem = check(raw)
+    if problem is None:
+        return raw
+    code, reason = problem
+    fc.add(WARNING, code, path, f"{field_name(path)} ignored: {reason}")
     return None
 
 
@@ -240,15 +342,15 @@ def enum_value(fc: FindingCollector, path: str, value: Any, allowed: frozenset[s
     """An enum string; case differences coerced with a warning, unknown -> None."""
     if type(value) is not str:
         if value is not None:
-            fc.add(WARNING, "value.invalid", path, f"not an enum string: {value!r}: ignored")
+            fc.add(WARNING, "value.invalid", path, f"not an enum string: {show(value)}: ignored")
         return None
     if value in allowed:
         return value
     low = value.strip().lower()
     if low in allowed:
-        fc.add(WARNING, "coerce.enum_case", path, f"enum value {value!r} lower-cased")
+        fc.add(WARNING, "coerce.enum_case", path, f"enum value {show(value)} lower-cased")
         return low
-    fc.add(WARNING, "value.unknown_enum", path, f"unknown value {value!r}")
+    fc.add(WARNING, "value.unknown_enum", path, f"unknown value {show(value)}")
     return None
 
 
@@ -262,7 +364,8 @@ def text_value(value: Any, languages: Sequence[str] = ()) -> str | None:
         for item in value:
             if type(item) is not dict or type(item.get("text")) is not str:
                 continue
-            lang = str(item.get("language") or "").lower()
+            lang = item.get("language")
+            lang = lang.lower() if type(lang) is str else ""
             if lang in languages:
                 rank = languages.index(lang)
             elif lang.split("-")[0] == "en":
@@ -316,19 +419,22 @@ def read_envelope(doc: dict[str, Any], ctx: Ctx) -> tuple[datetime | None, int |
     else:
         last_updated, issue = parse_timestamp(raw)
         if last_updated is None:
-            fc.add(WARNING, "time.invalid", "/last_updated", f"unparsable last_updated {raw!r}")
+            fc.add(WARNING, "time.invalid", "/last_updated", f"unparsable last_updated {show(raw)}")
         elif last_updated < MIN_PLAUSIBLE:
             fc.add(
-                WARNING, "time.implausible", "/last_updated", f"last_updated {raw!r} before 2000"
+                WARNING,
+                "time.implausible",
+                "/last_updated",
+                f"last_updated {show(raw)} before 2000",
             )
             last_updated = None
         elif ctx.v3 and (type(raw) is not str or issue is not None):
-            fc.add(WARNING, "time.posix_in_v3", "/last_updated", f"POSIX last_updated {raw!r}")
+            fc.add(WARNING, "time.posix_in_v3", "/last_updated", f"POSIX last_updated {show(raw)}")
         elif not ctx.v3 and type(raw) is str and issue is None:
-            fc.add(WARNING, "time.rfc3339_before_v3", "/last_updated", f"RFC 3339 {raw!r}")
+            fc.add(WARNING, "time.rfc3339_before_v3", "/last_updated", f"RFC 3339 {show(raw)}")
         elif issue is not None:
             code = f"coerce.time_{issue}" if issue in ("string", "float") else f"time.{issue}"
-            fc.add(WARNING, code, "/last_updated", f"last_updated {raw!r} ({issue}): coerced")
+            fc.add(WARNING, code, "/last_updated", f"last_updated {show(raw)} ({issue}): coerced")
     ttl = int_value(fc, "/ttl", doc.get("ttl"), minimum=0)
     return last_updated, ttl
 

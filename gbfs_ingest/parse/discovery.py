@@ -7,12 +7,14 @@ from typing import Any
 
 from gbfs_ingest.model import Discovery, FeedRef, FeedType, ManifestEntry
 
-from ._common import ERROR, INFO, WARNING, Ctx, FindingCollector, read_envelope
+from ._common import ERROR, INFO, WARNING, Ctx, FindingCollector, own_id, read_envelope, show
+from .boundary import id_ok, language_problem, url_problem
 from .version import detect_version, normalise_version
 
 __all__ = ["choose_language", "parse_discovery", "parse_gbfs_versions", "parse_manifest"]
 
 FALLBACK_LANGUAGE = "en"
+_MAX_UNKNOWN = 20  # non-standard feed names listed in the finding
 
 
 def choose_language(offered: Sequence[str], preferred: Sequence[str]) -> tuple[str | None, bool]:
@@ -66,6 +68,17 @@ def parse_discovery(
             fc.add(WARNING, "discovery.flat_feeds", "/data/feeds", "flat data.feeds before 3.0")
     else:
         languages = [k for k, v in data.items() if isinstance(v, dict) and "feeds" in v]
+        bad = [k for k in languages if language_problem(k) is not None]
+        if bad:
+            fc.add(
+                WARNING,
+                "value.bad_code",
+                "/data",
+                f"{len(bad)} feed lists under keys that are not language tags ignored"
+                f" (e.g. {show(bad[0])})",
+                len(bad),
+            )
+            languages = [k for k in languages if k not in bad]
         language, matched = choose_language(languages, preferred_languages)
         if version[0] == "3" and languages:
             fc.add(WARNING, "discovery.nested_feeds", "/data", "per-language feeds in 3.x")
@@ -80,7 +93,7 @@ def parse_discovery(
         if language is None:
             fc.add(ERROR, "discovery.no_feeds", "/data", "no feed list found")
     path = "/data/feeds" if language is None else f"/data/{language}/feeds"
-    feeds, unknown = _read_feeds(feeds_raw, path, fc)
+    feeds, unknown, dropped = _read_feeds(feeds_raw, path, fc)
     return Discovery(
         version=version,
         version_detected=guessed,
@@ -90,27 +103,37 @@ def parse_discovery(
         ttl=ttl,
         last_updated=last_updated,
         unknown_feeds=unknown,
+        dropped=dropped,
     )
 
 
 def _read_feeds(
     feeds_raw: Any, path: str, fc: FindingCollector
-) -> tuple[dict[FeedType, FeedRef], list[str]]:
+) -> tuple[dict[FeedType, FeedRef], list[str], int]:
     feeds: dict[FeedType, FeedRef] = {}
     unknown: list[str] = []
+    dropped = 0
     if not isinstance(feeds_raw, list):
         fc.add(ERROR, "discovery.no_feeds", path, "feeds is not a list")
-        return feeds, unknown
+        return feeds, unknown, dropped
     for entry in feeds_raw:
         name = entry.get("name") if isinstance(entry, dict) else None
         url = entry.get("url") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not isinstance(url, str) or not url.strip():
-            fc.add(ERROR, "discovery.bad_entry", path + "/*", f"unusable feed entry {entry!r}")
+            fc.add(ERROR, "discovery.bad_entry", path + "/*", f"unusable feed entry {show(entry)}")
+            dropped += 1
             continue
         feed_type = FeedType.from_name(name.strip())
         if feed_type is None:
-            if name not in unknown:
+            if name not in unknown and id_ok(name) and len(unknown) < _MAX_UNKNOWN:
                 unknown.append(name)
+            continue
+        problem = url_problem(url.strip())
+        if problem is not None:
+            fc.add(
+                ERROR, problem[0], path + "/*/url", f"feed {name.strip()} dropped: url {problem[1]}"
+            )
+            dropped += 1
             continue
         if feed_type in feeds:
             fc.add(WARNING, "discovery.duplicate_feed", path + "/*", f"feed {name!r} listed twice")
@@ -118,7 +141,7 @@ def _read_feeds(
         feeds[feed_type] = FeedRef(feed_type=feed_type, url=url.strip(), name=name.strip())
     if unknown:
         fc.add(INFO, "discovery.unknown_feed", path + "/*/name", f"non-standard feeds: {unknown}")
-    return feeds, unknown
+    return feeds, unknown, dropped
 
 
 def parse_manifest(
@@ -133,9 +156,9 @@ def parse_manifest(
         return []
     entries: list[ManifestEntry] = []
     for dataset in datasets:
-        system_id = dataset.get("system_id") if isinstance(dataset, dict) else None
-        if not isinstance(system_id, str) or not system_id:
-            fc.add(ERROR, "record.missing_id", "/data/datasets/*/system_id", "no system_id")
+        raw_id = dataset.get("system_id") if isinstance(dataset, dict) else None
+        system_id = own_id(fc, "/data/datasets/*/system_id", raw_id, "dataset")
+        if system_id is None:
             continue
         pairs = _version_pairs(dataset.get("versions"), "/data/datasets/*/versions", fc)
         entries.append(ManifestEntry(system_id=system_id, versions=dict(pairs)))
@@ -160,14 +183,18 @@ def _version_pairs(raw: Any, path: str, fc: FindingCollector) -> list[tuple[str,
         url = item.get("url") if isinstance(item, dict) else None
         version, exact = normalise_version(version_raw)
         if version is None or not isinstance(url, str) or not url.strip():
-            fc.add(ERROR, "record.invalid", path + "/*", f"unusable version entry {item!r}")
+            fc.add(ERROR, "record.invalid", path + "/*", f"unusable version entry {show(item)}")
+            continue
+        problem = url_problem(url.strip())
+        if problem is not None:
+            fc.add(ERROR, problem[0], path + "/*/url", f"version entry dropped: url {problem[1]}")
             continue
         if not exact or version_raw != version:
             fc.add(
                 WARNING,
                 "coerce.version",
                 path + "/*/version",
-                f"version {version_raw!r} read as {version!r}",
+                f"version {show(version_raw)} read as {version!r}",
             )
         pairs.append((version, url.strip()))
     return pairs

@@ -23,7 +23,8 @@ from ._common import (
     bool_value,
     float_value,
     id_value,
-    text_value,
+    show,
+    text_field,
 )
 
 __all__ = ["parse_geofencing_v2", "parse_geofencing_v3", "parse_global_rules"]
@@ -78,10 +79,11 @@ def _parse_zones(ctx: Ctx, data: dict[str, Any]) -> list[GeofencingZone]:
             ctx.dropped += 1
             continue
         assert geometry is not None
+        geometry = _clean_geometry(geometry)
         props = feature.get("properties")
         if type(props) is not dict:
             props = {}
-        name = text_value(props.get("name"), ctx.languages)
+        name = text_field(fc, item + "/properties/name", props.get("name"), ctx.languages)
         rules_raw = props.get("rules")
         rules = _rules(ctx, rules_raw, item + "/properties/rules") if rules_raw is not None else []
         if not rules:
@@ -117,14 +119,14 @@ def _parse_zones(ctx: Ctx, data: dict[str, Any]) -> list[GeofencingZone]:
 def _rules(ctx: Ctx, raw: Any, path: str) -> list[GeofencingRule]:
     fc = ctx.findings
     if type(raw) is not list:
-        fc.add(WARNING, "value.invalid", path, f"rules is not a list: {raw!r:.80}")
+        fc.add(WARNING, "value.invalid", path, f"rules is not a list: {show(raw)}")
         return []
     item = path + "/*"
     v3 = ctx.v3
     rules: list[GeofencingRule] = []
     for r in raw:
         if type(r) is not dict:
-            fc.add(WARNING, "value.invalid", item, f"rule is not an object: {r!r:.80}")
+            fc.add(WARNING, "value.invalid", item, f"rule is not an object: {show(r)}")
             continue
         own, other = ("vehicle_type_ids", "vehicle_type_id") if v3 else ("vehicle_type_id", None)
         types_raw = r.get(own)
@@ -171,7 +173,7 @@ def _time(ctx: Ctx, path: str, raw: Any) -> datetime | None:
         return None
     value, _issue = parse_timestamp(raw)
     if value is None:
-        ctx.findings.add(WARNING, "time.invalid", path, f"unparsable time {raw!r}: ignored")
+        ctx.findings.add(WARNING, "time.invalid", path, f"unparsable time {show(raw)}: ignored")
     return value
 
 
@@ -180,7 +182,7 @@ def _type_ids(ctx: Ctx, path: str, raw: Any) -> list[str] | None:
     if raw is None:
         return None
     if type(raw) is not list:
-        ctx.findings.add(WARNING, "coerce.scalar_list", path, f"single value {raw!r}: listed")
+        ctx.findings.add(WARNING, "coerce.scalar_list", path, f"single value {show(raw)}: listed")
         raw = [raw]
     ids = [i for i in (id_value(ctx.findings, path, value) for value in raw) if i is not None]
     return ids or None
@@ -191,7 +193,7 @@ def _geometry_problem(geometry: Any) -> str | None:
         return "no geometry"
     kind = geometry.get("type")
     if kind not in _POLYGON_TYPES:
-        return f"geometry type {kind!r} is not a (Multi)Polygon"
+        return f"geometry type {show(kind)} is not a (Multi)Polygon"
     coordinates = geometry.get("coordinates")
     polygons = [coordinates] if kind == "Polygon" else coordinates
     if type(polygons) is not list or not polygons:
@@ -210,8 +212,20 @@ def _geometry_problem(geometry: Any) -> str | None:
                     or type(point[1]) not in (int, float)
                     or not (-180.0 <= point[0] <= 180.0 and -90.0 <= point[1] <= 90.0)
                 ):
-                    return f"invalid position {point!r:.60}"
+                    return f"invalid position {show(point)}"
     return None
+
+
+def _clean_geometry(geometry: dict[str, Any]) -> dict[str, Any]:
+    """The geometry rebuilt from its checked numbers only: a position's extra members
+    (altitude, or anything an operator put there) are not kept."""
+    coordinates = geometry["coordinates"]
+    polygons = [coordinates] if geometry["type"] == "Polygon" else coordinates
+    clean = [[[[point[0], point[1]] for point in ring] for ring in polygon] for polygon in polygons]
+    return {
+        "type": geometry["type"],
+        "coordinates": clean[0] if geometry["type"] == "Polygon" else clean,
+    }
 
 
 def _bbox_span(geometry: dict[str, Any]) -> tuple[float, float]:

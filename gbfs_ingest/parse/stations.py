@@ -23,7 +23,9 @@ from ._common import (
     get_array,
     id_value,
     int_value,
-    text_value,
+    own_id,
+    show,
+    text_field,
 )
 
 __all__ = [
@@ -76,12 +78,10 @@ def _station_id(ctx: Ctx, item: str, r: Any, seen: set[str]) -> str | None:
     """The record's station_id, or None (and a finding) when it must be dropped."""
     fc = ctx.findings
     if type(r) is not dict:
-        fc.add(ERROR, "record.not_object", item, f"record is not an object: {r!r:.80}")
+        fc.add(ERROR, "record.not_object", item, f"record is not an object: {show(r)}")
         return None
-    raw = r.get("station_id")
-    sid = id_value(fc, item + "/station_id", raw)
+    sid = own_id(fc, item + "/station_id", r.get("station_id"), "station")
     if sid is None:
-        fc.add(ERROR, "record.missing_id", item + "/station_id", f"station dropped: id {raw!r}")
         return None
     if sid in seen:
         fc.add(ERROR, "record.duplicate_id", item + "/station_id", "duplicate station_id dropped")
@@ -111,7 +111,7 @@ def _parse_information(ctx: Ctx, data: dict[str, Any]) -> list[Station]:
         seen.add(sid)
         station = Station(
             station_id=sid,
-            name=text_value(r.get("name"), ctx.languages),
+            name=text_field(fc, item + "/name", r.get("name"), ctx.languages),
             lat=lat,
             lon=lon,
             capacity=int_value(fc, item + "/capacity", r.get("capacity")),

@@ -14,11 +14,20 @@ from ._common import (
     WARNING,
     Ctx,
     bool_value,
+    checked,
     enum_value,
     float_value,
     get_array,
-    id_value,
-    text_value,
+    own_id,
+    show,
+    text_field,
+)
+from .boundary import (
+    code_problem,
+    email_problem,
+    language_problem,
+    timezone_problem,
+    url_problem,
 )
 from .discovery import choose_language
 
@@ -46,35 +55,37 @@ _PROPULSION = frozenset(
 
 def parse_system_information(ctx: Ctx, data: dict[str, Any]) -> list[SystemInformation]:
     fc = ctx.findings
-    system_id = id_value(fc, "/data/system_id", data.get("system_id"))
+    system_id = own_id(fc, "/data/system_id", data.get("system_id"), "system_information")
     if system_id is None:
-        fc.add(
-            ERROR, "record.missing_id", "/data/system_id", "system_information without system_id"
-        )
         ctx.dropped += 1
         return []
     if ctx.v3 or "languages" in data:
-        offered = [x for x in data.get("languages") or [] if isinstance(x, str)]
+        listed = data.get("languages")
+        offered = [
+            x
+            for x in (listed if type(listed) is list else [])
+            if type(x) is str and language_problem(x) is None
+        ]
         language, _matched = choose_language(offered, ctx.languages)
     else:
-        language = data.get("language") if isinstance(data.get("language"), str) else None
-    timezone = data.get("timezone") if isinstance(data.get("timezone"), str) else None
+        language = checked(fc, "/data/language", data.get("language"), language_problem)
+    timezone = checked(fc, "/data/timezone", data.get("timezone"), timezone_problem)
     if timezone is not None:
         try:
             zoneinfo.ZoneInfo(timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
             fc.add(
                 WARNING, "value.unknown_timezone", "/data/timezone", f"unknown zone {timezone!r}"
             )
     return [
         SystemInformation(
             system_id=system_id,
-            name=text_value(data.get("name"), ctx.languages),
-            operator=text_value(data.get("operator"), ctx.languages),
+            name=text_field(fc, "/data/name", data.get("name"), ctx.languages),
+            operator=text_field(fc, "/data/operator", data.get("operator"), ctx.languages),
             timezone=timezone,
             language=language,
-            url=data.get("url") if isinstance(data.get("url"), str) else None,
-            email=data.get("email") if isinstance(data.get("email"), str) else None,
+            url=checked(fc, "/data/url", data.get("url"), url_problem),
+            email=checked(fc, "/data/email", data.get("email"), email_problem),
         )
     ]
 
@@ -101,7 +112,7 @@ def parse_vehicle_types(ctx: Ctx, data: dict[str, Any]) -> list[VehicleType]:
                 vehicle_type_id=type_id,
                 form_factor=FormFactor(form) if form is not None else FormFactor.OTHER,
                 propulsion_type=propulsion or "human",
-                name=text_value(r.get("name"), ctx.languages),
+                name=text_field(fc, item + "/name", r.get("name"), ctx.languages),
                 max_range_meters=float_value(
                     fc, item + "/max_range_meters", r.get("max_range_meters"), 0.0
                 ),
@@ -131,7 +142,8 @@ def parse_regions(ctx: Ctx, data: dict[str, Any]) -> list[Region]:
     for r in records:
         region_id = _record_id(ctx, item, r, "region_id", seen)
         if region_id is not None:
-            out.append(Region(region_id, text_value(r.get("name"), ctx.languages)))
+            name = text_field(ctx.findings, item + "/name", r.get("name"), ctx.languages)
+            out.append(Region(region_id, name))
     return out
 
 
@@ -146,14 +158,18 @@ def parse_pricing_plans(ctx: Ctx, data: dict[str, Any]) -> list[PricingPlan]:
         if plan_id is None:
             continue
         currency = r.get("currency")
+        if type(currency) is str:
+            currency = checked(fc, item + "/currency", currency.strip().upper(), code_problem)
         out.append(
             PricingPlan(
                 plan_id=plan_id,
-                name=text_value(r.get("name"), ctx.languages),
-                currency=currency.strip().upper() if isinstance(currency, str) else None,
+                name=text_field(fc, item + "/name", r.get("name"), ctx.languages),
+                currency=currency if type(currency) is str else None,
                 price=float_value(fc, item + "/price", r.get("price")),
                 is_taxable=bool_value(fc, item + "/is_taxable", r.get("is_taxable"), None),
-                description=text_value(r.get("description"), ctx.languages),
+                description=text_field(
+                    fc, item + "/description", r.get("description"), ctx.languages
+                ),
             )
         )
     return out
@@ -163,12 +179,11 @@ def _record_id(ctx: Ctx, item: str, r: Any, key: str, seen: set[str]) -> str | N
     """The record's id, or None (record dropped, finding recorded)."""
     fc = ctx.findings
     if type(r) is not dict:
-        fc.add(ERROR, "record.not_object", item, f"record is not an object: {r!r:.80}")
+        fc.add(ERROR, "record.not_object", item, f"record is not an object: {show(r)}")
         ctx.dropped += 1
         return None
-    value = id_value(fc, f"{item}/{key}", r.get(key))
+    value = own_id(fc, f"{item}/{key}", r.get(key), "record")
     if value is None:
-        fc.add(ERROR, "record.missing_id", f"{item}/{key}", f"record dropped: {key}={r.get(key)!r}")
         ctx.dropped += 1
         return None
     if value in seen:

@@ -26,7 +26,10 @@ from ._common import (
     float_value,
     get_array,
     id_value,
+    own_id,
+    show,
 )
+from .boundary import MAX_ID_CHARS, id_problem, url_problem
 
 __all__ = [
     "LEGACY_TYPE_PREFIX",
@@ -95,20 +98,34 @@ def _parse_vehicles(
     append = out.append
     new_vehicle = Vehicle
     dropped = duplicates = docked = fuel_over_one = int_res = int_dis = 0
+    # Every id passes the boundary (parse/boundary.py): inline for speed, the
+    # helpers only for the odd value. In a plain-text body, length is all to check.
+    plain = ctx.plain_text
+    longest = MAX_ID_CHARS
     for r in records:
         if type(r) is not dict:
-            fc.add(ERROR, "record.not_object", item, f"record is not an object: {r!r:.80}")
+            fc.add(ERROR, "record.not_object", item, f"record is not an object: {show(r)}")
             dropped += 1
             continue
         g = r.get
         vid = g(id_key)
-        if type(vid) is not str or not vid:
+        if (
+            type(vid) is not str
+            or not vid
+            or len(vid) > longest
+            or not (plain or vid.isprintable())
+        ):
             vid = _vehicle_id_slow(fc, item, r, id_key, other_id_key)
             if vid is None:
                 dropped += 1
                 continue
         sid = g("station_id")
-        if sid is not None and (type(sid) is not str or not sid):
+        if sid is not None and (
+            type(sid) is not str
+            or not sid
+            or len(sid) > longest
+            or not (plain or sid.isprintable())
+        ):
             sid = id_value(fc, p_sid, sid)
         lat = g("lat")
         lon = g("lon")
@@ -138,7 +155,7 @@ def _parse_vehicles(
                         problem,
                         item + "/lat",
                         f"vehicle dropped: {COORD_MESSAGES[problem]}"
-                        f" (e.g. {id_key}={vid!r}, lat={g('lat')!r}, lon={g('lon')!r})",
+                        f" (e.g. {id_key}={vid!r}, lat={show(g('lat'))}, lon={show(g('lon'))})",
                     )
                     dropped += 1
                     continue
@@ -161,13 +178,17 @@ def _parse_vehicles(
             else:
                 dis = _bool_slow(fc, p_dis, dis)
         vt = g("vehicle_type_id")
-        if type(vt) is not str or not vt:
+        if type(vt) is not str or not vt or len(vt) > longest or not (plain or vt.isprintable()):
             vt = _vehicle_type_slow(fc, item, r, vt)
         hs = g("home_station_id")
-        if hs is not None and (type(hs) is not str or not hs):
+        if hs is not None and (
+            type(hs) is not str or not hs or len(hs) > longest or not (plain or hs.isprintable())
+        ):
             hs = id_value(fc, p_hs, hs)
         pp = g("pricing_plan_id")
-        if pp is not None and (type(pp) is not str or not pp):
+        if pp is not None and (
+            type(pp) is not str or not pp or len(pp) > longest or not (plain or pp.isprintable())
+        ):
             pp = id_value(fc, p_pp, pp)
         rng = g("current_range_meters")
         if rng is not None and not ((type(rng) is float or type(rng) is int) and rng >= 0):
@@ -182,7 +203,9 @@ def _parse_vehicles(
             lr = (ts_good(lr) or ts_slow(lr)) if type(lr) is ts_type else ts_slow(lr)
         uri = g("rental_uris")
         if uri is not None:
-            uri = rental_link(uri)
+            uri, problem = rental_link(uri)
+            if problem is not None:
+                fc.add(WARNING, problem[0], f"{item}/rental_uris/{problem[1]}", problem[2])
         append(new_vehicle(vid, lat, lon, res, dis, vt, sid, hs, rng, fp, lr, pp, uri))
 
     for count, path in ((int_res, p_res), (int_dis, p_dis)):
@@ -213,12 +236,29 @@ def _parse_vehicles(
     return out
 
 
-def rental_link(uris: Any) -> str | None:
-    """One link for the map from ``rental_uris``: web, else the Android or iOS one."""
+def rental_link(uris: Any) -> tuple[str | None, tuple[str, str, str] | None]:
+    """One http(s) link from ``rental_uris``: web, else the Android or iOS one.
+
+    Returns ``(link, problem)``; ``problem`` is ``(finding code, key, message)``
+    for the first value that fails the URL boundary. App deep links
+    (``bolt://...`` under ``android``/``ios``) are skipped without a finding:
+    the spec allows them there, they are just no link for a web page.
+    """
     if type(uris) is not dict:
-        return None
-    uri = uris.get("web") or uris.get("android") or uris.get("ios")
-    return uri if type(uri) is str else None
+        return None, None
+    problem = None
+    for key in ("web", "android", "ios"):
+        uri = uris.get(key)
+        if type(uri) is not str or not uri:
+            continue
+        bad = url_problem(uri)
+        if bad is None:
+            return uri, problem
+        if key != "web" and bad[1].startswith("has scheme") and ":" in uri:
+            continue  # an app's own scheme
+        if problem is None:
+            problem = (bad[0], key, f"rental_uris.{key} ignored: {bad[1]}")
+    return None, problem
 
 
 def _vehicle_id_slow(
@@ -228,10 +268,7 @@ def _vehicle_id_slow(
     if raw is None and other_id_key in r:
         raw = r.get(other_id_key)
         fc.add(WARNING, "vehicle.id_key", f"{item}/{other_id_key}", f"{other_id_key} used as id")
-    vid = id_value(fc, f"{item}/{id_key}", raw)
-    if vid is None:
-        fc.add(ERROR, "record.missing_id", f"{item}/{id_key}", f"vehicle dropped: {id_key}={raw!r}")
-    return vid
+    return own_id(fc, f"{item}/{id_key}", raw, "vehicle")
 
 
 def _bool_slow(fc: FindingCollector, path: str, value: Any) -> bool:
@@ -251,6 +288,10 @@ def _vehicle_type_slow(fc: FindingCollector, item: str, r: dict[str, Any], vt: A
         legacy = r.get(key)
     if type(legacy) is str and legacy.strip():
         kind = legacy.strip().lower()
+        problem = id_problem(LEGACY_TYPE_PREFIX + kind)
+        if problem is not None:
+            fc.add(WARNING, problem[0], f"{item}/{key}", f"{key} ignored: {problem[1]}")
+            return None
         fc.add(
             WARNING,
             "vehicle.legacy_type",

@@ -30,6 +30,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from gbfs_ingest.model import FeedType, ParsedFeed, Vehicle
 
 from ._common import Ctx, FindingCollector, TimestampReader, gc_paused, read_envelope
+from .boundary import MAX_ID_CHARS, is_plain_json_text
 from .vehicle_memo import (
     NOT_CLEAN,
     Match,
@@ -42,11 +43,14 @@ from .version import detect_version, normalise_version
 
 __all__ = ["VehicleMemo", "parse_vehicle_status_fast"]
 
-_Id = Annotated[str, Meta(min_length=1)]
+_Id = Annotated[str, Meta(min_length=1, max_length=MAX_ID_CHARS)]
 _Lat = Annotated[float, Meta(ge=-90.0, le=90.0)]
 _Lon = Annotated[float, Meta(ge=-180.0, le=180.0)]
 _Range = Annotated[float, Meta(ge=0.0)]
 _Fuel = Annotated[float, Meta(ge=0.0, le=1.0)]
+# integers both decoders read alike (orjson makes a float of anything beyond 64 bits,
+# msgspec an int): larger ones go to the tolerant parser
+_JsonInt = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class _Record(Struct, gc=False, rename={"legacy_type": "type"}):
@@ -70,7 +74,7 @@ class _Record(Struct, gc=False, rename={"legacy_type": "type"}):
 
 class _RecordV2(_Record, gc=False):  # 1.x and 2.x
     bike_id: _Id = ""
-    last_reported: int | None = None
+    last_reported: _JsonInt | None = None
 
 
 class _RecordV3(_Record, gc=False):
@@ -146,13 +150,15 @@ def parse_vehicle_status_fast(
         return None
     try:
         env = decoder.decode(body)
-    except (msgspec.ValidationError, msgspec.DecodeError):
-        return None
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        return None  # RecursionError: nested deeper than the decoder goes
     if isinstance(env.version, UnsetType) or env.version is None:
         return None  # the version would be guessed from the shape: the tolerant path's job
     head: dict[str, Any] = {"version": env.version}
     for key in ("last_updated", "ttl"):
         value = getattr(env, key)
+        if type(value) is int and not -(2**63) <= value < 2**63:
+            return None  # orjson reads it as a float: let the tolerant path judge it
         if not isinstance(value, UnsetType):
             head[key] = value
     used, guessed = detect_version(head, declared)
@@ -198,15 +204,19 @@ def _to_vehicles(
     found = memo.match(keys)
     out = found.vehicles
     fresh: list[int] = np.flatnonzero(~found.remembered).tolist()
+    plain = True  # every string decoded below is printable ASCII (the ids' boundary)
     try:
         if len(fresh) == len(raws):  # nothing remembered: decode the body as it is
             env = _TYPED[family].decode(body)
             records = env.data.vehicles if ctx.v3 else env.data.bikes
+            plain = is_plain_json_text(body)
         elif fresh:
-            records = _RECORDS[family].decode(b"[" + b",".join([keys[i] for i in fresh]) + b"]")
+            text = b"[" + b",".join([keys[i] for i in fresh]) + b"]"
+            records = _RECORDS[family].decode(text)
+            plain = is_plain_json_text(text)
         else:
             records = []
-    except msgspec.ValidationError:
+    except (msgspec.ValidationError, RecursionError):
         return None
     del keys
     ts = TimestampReader(ctx, item + "/last_reported")
@@ -230,8 +240,9 @@ def _to_vehicles(
             or (-1e-6 < lat < 1e-6 and -1e-6 < lon < 1e-6)
             or r.vehicle_type is not unset
             or r.legacy_type is not unset
+            or not (plain or _printable_ids(r, vid))
         ):
-            return None  # missing id, null island, legacy type: tolerant path
+            return None  # missing id, null island, legacy type, an odd id: tolerant path
         raw_lr = r.last_reported
         lr = None
         clean = True
@@ -247,7 +258,9 @@ def _to_vehicles(
                 epoch = raw_lr if not v3 else lr.timestamp()  # type: ignore[union-attr]
         uri = r.rental_uris
         if uri is not None:
-            uri = rental_link(uri)
+            uri, problem = rental_link(uri)
+            if problem is not None:
+                return None  # a finding: the tolerant path's job
         made.append(
             new_vehicle(
                 vid,
@@ -281,3 +294,14 @@ def _to_vehicles(
         add_synthetic_last_reported(ctx, ctx.findings, item, len(vehicles), vehicles[0])
     memo.remember(ctx.version, ctx.last_updated, vehicles, found)
     return vehicles, found
+
+
+def _printable_ids(r: _RecordV2 | _RecordV3, vid: str) -> bool:
+    """Every id of a record passes the boundary's characters (lengths: msgspec checked)."""
+    return (
+        vid.isprintable()
+        and (r.vehicle_type_id is None or r.vehicle_type_id.isprintable())
+        and (r.station_id is None or r.station_id.isprintable())
+        and (r.home_station_id is None or r.home_station_id.isprintable())
+        and (r.pricing_plan_id is None or r.pricing_plan_id.isprintable())
+    )

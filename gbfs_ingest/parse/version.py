@@ -19,6 +19,7 @@ _VERSION = re.compile(r"^\s*[vV]?\s*(\d+)(?:\.(\d+))?")
 _V11_DATA_KEYS = ("versions", "rental_apps")
 _V11_RECORD_KEYS = ("rental_uris",)
 _SHAPE_SAMPLE = 50
+_MAX_VERSION_CHARS = 32  # "3.1-RC3" is 7; a longer string is not a version
 
 
 def normalise_version(raw: object) -> tuple[str | None, bool]:
@@ -31,7 +32,7 @@ def normalise_version(raw: object) -> tuple[str | None, bool]:
         return None, False
     if isinstance(raw, int | float):
         raw = f"{raw:.1f}" if isinstance(raw, float) else str(raw)
-    if not isinstance(raw, str):
+    if not isinstance(raw, str) or len(raw) > _MAX_VERSION_CHARS:
         return None, False
     match = _VERSION.match(raw)
     if match is None:

@@ -398,8 +398,9 @@ def test_cli_ingests_once_from_a_discovery_url(db_url, server, clock) -> None:  
         timeout=120,
         env=env,
     )
-    assert refused.returncode == 1
-    assert "not allowed by policy" in json.loads(refused.stdout)["errors"][0]
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stdout == ""
+    assert "not allowed by policy" in refused.stderr
 
 
 def test_v3_manifest_discovery(engine, server, clock) -> None:  # type: ignore[no-untyped-def]

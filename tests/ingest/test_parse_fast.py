@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from gbfs_ingest.model import FeedType
-from gbfs_ingest.parse import detect_version, parse_bytes
+from gbfs_ingest.parse import ParseError, detect_version, parse_bytes
 from gbfs_ingest.parse.vehicles_fast import parse_vehicle_status_fast
 from tests.conftest import GBFS_REAL
 
@@ -119,11 +119,89 @@ QUIRKS = {
 }
 
 
+# quirks the fast path reads itself (the others send the file to the tolerant parser)
+FAST_QUIRKS = {
+    "future timestamp",
+    "implausible timestamp",
+    "negative ttl",
+    "rental_uris not an object",
+    "string last_updated",
+}
+
+
 @pytest.mark.parametrize("quirk", sorted(QUIRKS))
 def test_quirks_give_the_same_result_either_way(quirk: str) -> None:
     doc = _clean()
     QUIRKS[quirk](doc, doc["data"]["bikes"][3] if "bikes" in doc["data"] else {})
-    _same(orjson.dumps(doc), "2.3")
+    assert _same(orjson.dumps(doc), "2.3") == (quirk in FAST_QUIRKS)
+
+
+_PRINTABLE = "`${jndi:x}</script>\"' Vélo 🚲"
+_DEEP = "<nested 900 levels>"
+_HUGE = "<an integer of 25 digits>"  # beyond 64 bits: orjson does not write it
+# hostile values in record 3: (field, value, does the fast path accept the file?)
+HOSTILE: dict[str, tuple[str, object, bool | None]] = {
+    "printable id": ("bike_id", _PRINTABLE, True),
+    "printable station": ("station_id", _PRINTABLE, True),
+    "printable type": ("vehicle_type_id", _PRINTABLE, True),
+    "printable plan": ("pricing_plan_id", _PRINTABLE, True),
+    "longest id": ("bike_id", "i" * 256, True),
+    "NUL id": ("bike_id", "a\x00b", False),
+    "escape id": ("bike_id", "\x1b[2J", False),
+    "U+2028 id": ("bike_id", "a\u2028b", False),
+    "U+2029 station": ("station_id", "a\u2029b", False),
+    "bidi type": ("vehicle_type_id", "a\u202eb", False),
+    "DEL plan": ("pricing_plan_id", "a\x7fb", False),
+    "id one too long": ("bike_id", "i" * 257, False),
+    "1 MB id": ("bike_id", "i" * 1024 * 1024, False),
+    "1 MB home station": ("home_station_id", "h" * 1024 * 1024, False),
+    "javascript link": ("rental_uris", {"web": "javascript:alert(1)"}, False),
+    "link with credentials": ("rental_uris", {"web": "https://u:p@x.example/"}, False),
+    "1 MB link": ("rental_uris", {"web": "https://x.example/" + "a" * 1024 * 1024}, False),
+    "deep link": ("rental_uris", {"web": _DEEP}, None),
+    "deep unknown field": ("x_extra", _DEEP, None),
+    "huge range": ("current_range_meters", _HUGE, None),
+    "huge last_reported": ("last_reported", _HUGE, None),
+    "u64 last_reported": ("last_reported", 2**64 - 1, None),
+    "1 MB of digits": ("current_range_meters", "1" * 1024 * 1024, False),
+}
+
+
+@pytest.mark.parametrize("key", ["ttl", "last_updated"])
+@pytest.mark.parametrize("digits", [19, 20, 25, 400])
+def test_huge_envelope_numbers_give_the_same_result_either_way(key: str, digits: int) -> None:
+    body = orjson.dumps(_clean()).replace(
+        f'"{key}":'.encode() + str(_clean()[key]).encode(), f'"{key}":{"9" * digits}'.encode()
+    )
+    assert b"9" * digits in body
+    if digits > 308:  # beyond a double: the file cannot be read at all
+        assert parse_vehicle_status_fast(body, "2.3") is None
+        with pytest.raises(ParseError, match="beyond the range of a double"):
+            parse_bytes(FeedType.VEHICLE_STATUS, body, "2.3")
+        return
+    assert _same(body, "2.3") is False  # a finding: the tolerant path's job
+    slow = parse_bytes(FeedType.VEHICLE_STATUS, body, "2.3")
+    assert len(slow.records) == 30 and (getattr(slow, key) is None)
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_values_give_the_same_result_either_way(case: str) -> None:
+    field, value, accepted = HOSTILE[case]
+    doc = _clean()
+    doc["data"]["bikes"][3][field] = value
+    body = orjson.dumps(doc).replace(orjson.dumps(_DEEP), b"[" * 900 + b"]" * 900)
+    body = body.replace(orjson.dumps(_HUGE), b"9" * 25)
+    fast_took_it = _same(body, "2.3")
+    if accepted is not None:
+        assert fast_took_it == accepted
+    slow = parse_bytes(FeedType.VEHICLE_STATUS, body, "2.3")
+    if accepted is False and field == "bike_id":
+        assert len(slow.records) == 29 and slow.invalid_records == 1
+    else:
+        assert len(slow.records) == 30
+    if accepted:
+        attribute = "vehicle_id" if field == "bike_id" else field
+        assert slow.findings == [] and getattr(slow.records[3], attribute) == value
 
 
 def test_a_bom_or_another_version_family_declines() -> None:

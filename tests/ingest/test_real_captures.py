@@ -7,7 +7,9 @@ import json
 import subprocess
 import sys
 
+import psycopg
 import pytest
+from sqlalchemy.engine import make_url
 
 from fleet_monitor.database import make_engine
 from gbfs_ingest.config import IngestSettings
@@ -116,7 +118,7 @@ def test_cli_ingest_single_archived_file_json(db_url: str) -> None:
     assert summary["errors"] == []
 
 
-def test_cli_ingest_nothing_usable_exits_non_zero(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_ingest_nothing_usable_exits_2_and_writes_nothing(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "free_bike_status.json"
     bad.write_text("{ this is not json")
     proc = subprocess.run(
@@ -126,5 +128,14 @@ def test_cli_ingest_nothing_usable_exits_non_zero(db_url: str, tmp_path) -> None
         timeout=120,
         env={"DATABASE_URL": db_url, "PATH": ""},
     )
-    assert proc.returncode == 1
-    assert json.loads(proc.stdout)["errors"]
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    (line,) = proc.stderr.strip().splitlines()
+    assert "nothing usable" in line and "free_bike_status.json: " in line and "not JSON" in line
+    with psycopg.connect(
+        make_url(db_url).set(drivername="postgresql").render_as_string(False)
+    ) as c:
+        assert c.execute(
+            "SELECT (SELECT count(*) FROM operator) + (SELECT count(*) FROM feed)"
+            " + (SELECT count(*) FROM feed_fetch)"
+        ).fetchone() == (0,)
