@@ -1,7 +1,7 @@
 """``fleet-monitor zones|permits``: the city's zones and the operators' permits.
 
 Every input is checked before the single transaction writes anything (see
-``cli_rules_inputs`` and docs/security-rules-inputs.md): a bad file or
+``cli_rules_inputs`` and docs/security.md ("Configuration inputs")): a bad file or
 argument prints one message naming it and exits with code 2.
 """
 

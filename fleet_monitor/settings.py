@@ -63,7 +63,7 @@ class SchedulerSettings:
 
 @dataclass(frozen=True, slots=True)
 class WebSettings:
-    """``[web]``: the web application (see ``docs/security-accounts.md``).
+    """``[web]``: the web application (see ``docs/security.md ("Accounts, sessions")``).
 
     ``secret_key`` signs the session cookie: ``secret_key_env`` (an environment
     variable name) or ``secret_key_file``, else the variable ``FLEET_SECRET_KEY``

@@ -6,7 +6,7 @@ value stored by an older version, or written straight into the database, is
 skipped with a recorded error instead of halting the evaluation). Each bound
 is generous for a real city and small enough that no evaluator, grid or
 sampling loop can be driven into absurd sizes by it; see
-docs/security-rules-inputs.md.
+docs/security.md ("Configuration inputs").
 """
 
 from __future__ import annotations
