@@ -86,7 +86,7 @@ class TrustedProxies:
             log.warning(
                 "X-Forwarded-* headers from %s ignored: not a trusted proxy. If it is your "
                 "reverse proxy, add its address to web.trusted_proxies "
-                "(docs/security.md, \"Behind a reverse proxy\")",
+                '(docs/security.md, "Behind a reverse proxy")',
                 peer,
             )
         return self.app(environ, start_response)
