@@ -1,343 +1,479 @@
-"""Publish the city's permits and zones as MDS 2.0 Policy and Geography JSON.
+"""The city's permits and zones as MDS 2.0 Policy and Geography documents (pure).
 
-Shapes follow the MDS 2.0 Policy README (flat file ``policies.json``:
-``version``, ``updated``, ``data.policies``; policy fields ``name``,
-``mode_id``, ``policy_id``, ``provider_ids``, ``description``, ``currency``,
-``start_date``, ``end_date``, ``published_date``, ``prev_policies``,
-``rules``; rule fields ``name``, ``rule_id``, ``rule_type`` (count, time),
-``rule_units`` (devices, minutes), ``geographies``, ``states``,
-``vehicle_types``, ``minimum``, ``maximum``, ``rate_*``) and the Geography
-README (``geographies.json``: ``version``, ``updated``, ``geographies`` with
-``geography_id``, ``geography_type``, ``name``, ``description``,
-``published_date``, ``effective_date``, ``retire_date``, ``prev_geographies``,
-``geography_json``). Timestamps are integer milliseconds since the epoch.
+``build_mds(permits, zones, published_at=..., start_at=...)`` drafts the
+policies of every permit version in force from ``start_at`` on (and of those
+starting later), with the geographies their rules use. ``link_policies`` then
+decides, against what was published before, which drafts are new (a changed
+permit or zone: a new ``policy_id`` listing the replaced policies in
+``prev_policies``) and which are unchanged (the published policy stands, as
+published). ``policies_document``/``geographies_document`` wrap objects in
+the MDS envelope (``version``, ``last_updated``, ``policies`` or
+``geographies`` at the top level).
 
-IDs are deterministic UUIDv5 (same permit or zone version -> same UUID).
-Provider ids are the permit's ``mds_provider_id`` when set, else a UUIDv5 of
-the operator slug (not an official MDS provider id). Data obligations,
-notice deadlines and most penalties have no MDS equivalent and are described
-in the policy description only; penalties for time rules are published as
-``rate_amount`` (cents, out of bounds, once on match).
+Prose rules of MDS 2.0 the schemas cannot check, and how they are kept:
+
+* ``start_date`` >= ``published_date`` + 20 minutes: ``start_at`` defaults to
+  that and earlier is refused; a permit already in force starts at ``start_at``.
+* first-match order: each policy is a partition of the vehicles, most specific
+  rule first; constraints that are not a partition go to separate policies of
+  the same permit (facets, see :mod:`rules.mds_mapping`);
+* each rule's geographies do not overlap (dissolved, :mod:`rules.mds_geo`);
+* time limits in the largest exact unit (``90s`` stays 90 seconds);
+* ``rate_recurrence`` valid for the rule type (``rules.mds_mapping``).
+
+A policy uses, for each zone it names, the version in force at its
+``start_date`` (else the first version starting later): a zone version that
+starts later reaches the policies at the next publication after it starts.
 """
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
-import shapely
-from pyproj import Transformer
-from shapely.geometry import mapping
+import orjson
 
-from rules.findings import RuleType
-from rules.geo import local_crs
-from rules.inputs import Permit, Zone
+from rules.findings import PROHIBITED_KIND_RULES, RuleType
+from rules.inputs import Permit, Zone, select_permit
+from rules.mds_geo import (
+    GeographyCatalog,
+    areas_overlap,
+    mds_uuid,
+    ms,
+    sanitize_text,
+)
+from rules.mds_mapping import (
+    DESIGNATED_AREAS,
+    FACET_TITLES,
+    FACETS,
+    FLEET_CAP_BY_TYPE,
+    MDS_RULES,
+    MDS_VEHICLE_TYPES,
+    MdsRuleMapping,
+    time_units,
+    valid_provider_id,
+)
 from rules.overflow import parking_quotas
 
 MDS_VERSION = "2.0.0"
-NAMESPACE = uuid.UUID("6f1c1d4e-7a8b-5c2d-9e0f-a1b2c3d4e5f6")
-#: MDS timestamps must be on or after 2018-01-01; used when no date is known.
-EPOCH_FLOOR = datetime(2018, 1, 1, tzinfo=UTC)
-PARKED_STATES: dict[str, list[str]] = {"available": [], "reserved": [], "non_operational": []}
-GEOGRAPHY_TYPES = {"district": "neighborhood"}  # others: policy_zone
-
-
-def _uuid(name: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, name))
-
-
-def _ms(value: datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp() * 1000)
-
-
-def geography_id(zone: Zone) -> str:
-    return _uuid(f"geography:{zone.id}:v{zone.version}")
-
-
-def policy_id(permit: Permit) -> str:
-    return _uuid(f"policy:{permit.operator}:v{permit.version}")
+MEDIA_TYPE = "application/vnd.mds+json;version=2.0"
+#: MDS: "start_date must be at least 20 minutes after published_date"
+MIN_LEAD = timedelta(minutes=20)
 
 
 def provider_id(permit: Permit) -> str:
-    return permit.mds_provider_id or _uuid(f"provider:{permit.operator}")
+    """The permit's MDS provider id, else a UUIDv5 of the operator (not an official id;
+    a stored permit from before the import check with an unusable id gets it too)."""
+    if valid_provider_id(permit.mds_provider_id):
+        return str(permit.mds_provider_id)
+    return mds_uuid(f"provider:{permit.operator}")
 
 
-def _area_geometry(zone: Zone, line_half_width_m: float) -> dict[str, Any]:
-    """GeoJSON geometry of the zone; lines and points become their buffered area."""
-    geom = zone.geometry
-    if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        c = geom.centroid
-        crs = local_crs(c.x, c.y)
-        fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        metric = shapely.transform(geom, lambda xy: _apply(fwd, xy))
-        area = shapely.buffer(metric, zone.buffer_m or line_half_width_m)
-        geom = shapely.transform(area, lambda xy: _apply(inv, xy))
-    return mapping(geom)
+@dataclass(frozen=True, slots=True)
+class PolicyDraft:
+    """One policy to publish: ``lineage`` is what successive versions share
+    (operator, permit version, facet); ``digest`` hashes the content that makes it
+    this policy (everything except ids, dates of publication and ``prev_policies``)."""
+
+    policy: dict[str, Any]
+    operator: str
+    permit_version: int
+    facet: str
+    digest: str
 
 
-def _apply(t: Transformer, xy: np.ndarray) -> np.ndarray:
-    x, y = t.transform(xy[:, 0], xy[:, 1])
-    return np.column_stack([x, y])
+@dataclass(frozen=True, slots=True)
+class PublishedPolicy:
+    """What a publication needs to know of a stored policy."""
+
+    policy_id: str
+    operator: str
+    permit_version: int
+    facet: str
+    digest: str
 
 
-def zones_to_mds_geographies(
-    zones: Iterable[Zone],
-    *,
-    published_at: datetime | None = None,
-    line_half_width_m: float = 1.5,
-) -> dict[str, Any]:
-    """MDS 2.0 ``geographies.json`` for these zone versions.
+@dataclass(slots=True)
+class MdsDrafts:
+    policies: list[PolicyDraft] = field(default_factory=list)
+    geographies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    geography_lineage: dict[str, str] = field(default_factory=dict)
+    #: what could not be published, and why (shown by the CLI)
+    notes: list[str] = field(default_factory=list)
 
-    ``published_date`` is ``published_at`` if given, else the zone's
-    ``effective_from``, else 2018-01-01. Earlier versions of a zone present
-    in ``zones`` are listed in ``prev_geographies``.
-    """
-    zones = sorted(zones, key=lambda z: (z.id, z.version))
-    versions: dict[str, list[Zone]] = {}
+
+class MdsError(ValueError):
+    """A publication that MDS forbids (e.g. a start less than 20 minutes ahead)."""
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _zones_at(zones: Iterable[Zone], at: datetime) -> list[Zone]:
+    """Per zone id, the version in force at ``at``, else the first one starting later."""
+    by_id: dict[str, list[Zone]] = {}
     for z in zones:
-        versions.setdefault(z.id, []).append(z)
+        by_id.setdefault(z.id, []).append(z)
     out = []
-    for z in zones:
-        published = published_at or z.effective_from or EPOCH_FLOOR
-        prev = [geography_id(p) for p in versions[z.id] if p.version < z.version]
-        feature = {
-            "type": "Feature",
-            "geometry": _area_geometry(z, line_half_width_m),
-            "properties": {"zone_id": z.id, "kind": z.kind, "version": z.version},
-        }
-        if z.capacity is not None:
-            feature["properties"]["capacity"] = z.capacity
-        geo: dict[str, Any] = {
-            "geography_id": geography_id(z),
-            "geography_type": GEOGRAPHY_TYPES.get(z.kind, "policy_zone"),
-            "name": z.name or z.id,
-            "description": f"{z.kind} zone {z.id} v{z.version}"
-            + (f" (operator {z.operator} only)" if z.operator else ""),
-            "published_date": _ms(published),
-            "geography_json": {"type": "FeatureCollection", "features": [feature]},
-        }
-        if z.effective_from is not None:
-            geo["effective_date"] = _ms(max(z.effective_from, published))
-        if z.effective_to is not None:
-            geo["retire_date"] = _ms(z.effective_to)
-        if prev:
-            geo["prev_geographies"] = prev
-        out.append(geo)
-    updated = max((g["published_date"] for g in out), default=_ms(EPOCH_FLOOR))
-    return {"version": MDS_VERSION, "updated": updated, "geographies": out}
+    for versions in by_id.values():
+        current = [z for z in versions if z.is_effective(at)]
+        later = [z for z in versions if z.effective_from is not None and z.effective_from > at]
+        if current:
+            out.append(max(current, key=lambda z: z.version))
+        elif later:
+            out.append(min(later, key=lambda z: z.effective_from or at))
+    return sorted(out, key=lambda z: z.id)
 
 
-def _rule(permit: Permit, name: str, rule_type: str, units: str, geos: list[str], **extra: Any):
-    rule: dict[str, Any] = {
-        "name": name,
-        "rule_id": _uuid(f"rule:{permit.operator}:v{permit.version}:{name}"),
-        "rule_type": rule_type,
-        "rule_units": units,
-        "geographies": geos,
-        "states": extra.pop("states", PARKED_STATES),
-    }
-    rule.update({k: v for k, v in extra.items() if v is not None})
-    return rule
+@dataclass(slots=True)
+class _PermitRules:
+    permit: Permit
+    zones: list[Zone]
+    catalog: GeographyCatalog
+    notes: list[str]
+    by_facet: dict[str, list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
 
-
-def _time_rule(permit: Permit, name: str, rule: RuleType, minutes: float, states, geos):
-    penalty = permit.penalties_eur.get(str(rule))
-    rate = {}
-    if penalty is not None:
-        rate = {
-            "rate_amount": round(penalty * 100),
-            "rate_recurrence": "once_on_match",
-            "rate_applies_when": "out_of_bounds",
-        }
-    return _rule(
-        permit, name, "time", "minutes", geos, states=states, maximum=round(minutes), **rate
-    )
-
-
-def _ids(zones: Sequence[Zone], permit: Permit, kinds: Iterable[str], only: Sequence[str] = ()):
-    kinds = set(kinds)
-    return [
-        geography_id(z)
-        for z in zones
-        if z.kind in kinds
-        and z.operator in (None, permit.operator)
-        and (not only or z.id in only)
-        and _overlaps(z, permit)
-    ]
-
-
-def _overlaps(z: Zone, p: Permit) -> bool:
-    return (z.effective_to is None or z.effective_to > p.effective_from) and (
-        p.effective_to is None or z.effective_from is None or z.effective_from < p.effective_to
-    )
-
-
-def permit_rules(permit: Permit, zones: Sequence[Zone], quotas: dict[str, int]) -> list[dict]:
-    """MDS rules of one permit, most specific first (MDS order of operations)."""
-    area = _ids(zones, permit, ["operating_area"], permit.operating_area_zone_ids)
-    rules: list[dict[str, Any]] = []
-    for kind in permit.prohibited_kinds:
-        geos = _ids(zones, permit, [kind])
-        if geos:
-            rules.append(_rule(permit, f"No parking: {kind}", "count", "devices", geos, maximum=0))
-    for zid, cap in sorted(permit.zone_caps.items()):
-        geos = [geography_id(z) for z in zones if z.id == zid and _overlaps(z, permit)]
-        if geos:
-            floor = permit.zone_floors.get(zid)
-            rules.append(
-                _rule(
-                    permit, f"Zone cap {zid}", "count", "devices", geos, maximum=cap, minimum=floor
-                )
-            )
-    for zid, floor in sorted(permit.zone_floors.items()):
-        geos = [geography_id(z) for z in zones if z.id == zid and _overlaps(z, permit)]
-        if geos and zid not in permit.zone_caps:
-            rules.append(
-                _rule(permit, f"Zone floor {zid}", "count", "devices", geos, minimum=floor)
-            )
-    if permit.parking.mandatory:
-        bays = [
+    def of(self, kinds: Iterable[str], only: Sequence[str] = ()) -> list[Zone]:
+        kinds = set(kinds)
+        return [
             z
-            for z in zones
-            if z.kind == "mandatory_parking"
-            and (not permit.parking.zone_ids or z.id in permit.parking.zone_ids)
-            and z.operator in (None, permit.operator)
-            and _overlaps(z, permit)
+            for z in self.zones
+            if z.kind in kinds and z.applies_to(self.permit.operator) and (not only or z.id in only)
         ]
-        for z in bays:
-            if z.capacity is not None and z.id in quotas:
-                rules.append(
-                    _rule(
-                        permit,
-                        f"Parking share {z.id}",
-                        "count",
-                        "devices",
-                        [geography_id(z)],
-                        maximum=quotas[z.id],
-                    )
-                )
-        if bays:
-            rules.append(
-                _rule(
-                    permit,
-                    "Designated parking areas",
-                    "count",
-                    "devices",
-                    [geography_id(z) for z in bays],
-                )
+
+    def add(
+        self,
+        mapping: MdsRuleMapping,
+        zones: Sequence[Zone],
+        *,
+        facet: str | None = None,
+        penalty: RuleType | None = None,
+        **fields: Any,
+    ) -> None:
+        name = mapping.name.format(**fields.pop("fmt", {}))
+        if not zones:
+            self.notes.append(f"{self.label}: {name!r} not published (no zone to apply it to)")
+            return
+        rule: dict[str, Any] = {
+            "name": sanitize_text(name),
+            "rule_type": mapping.mds_rule_type,
+            "geographies": self.catalog.for_rule(zones),
+            "states": {k: list(v) for k, v in mapping.states.items()},
+        }
+        if mapping.mds_rule_type == "count":
+            rule["rule_units"] = "devices"
+        rule.update({k: v for k, v in fields.items() if v is not None})
+        amount = self.permit.penalties_eur.get(str(penalty)) if penalty else None
+        if amount is not None and mapping.penalty_recurrence is not None:
+            rule["rate_amount"] = round(amount * 100)
+            rule["rate_recurrence"] = mapping.penalty_recurrence
+            rule["rate_applies_when"] = "out_of_bounds"
+        self.by_facet.setdefault(facet or mapping.facet, []).append((mapping.order, rule))
+
+    @property
+    def label(self) -> str:
+        return f"permit {self.permit.operator} v{self.permit.version}"
+
+
+def _parking_rules(r: _PermitRules, quotas: dict[str, int]) -> None:
+    p = r.permit
+    for kind in p.prohibited_kinds:
+        rule_type = PROHIBITED_KIND_RULES[kind]
+        zs = r.of([kind])
+        if zs:
+            r.add(MDS_RULES[rule_type], zs, penalty=rule_type, fmt={"kind": kind}, maximum=0)
+    if not p.parking.mandatory:
+        return
+    bays = r.of(["mandatory_parking"], p.parking.zone_ids)
+    for z in bays:
+        if z.capacity is not None and z.id in quotas:
+            r.add(
+                MDS_RULES[RuleType.PARKING_OVERFLOW],
+                [z],
+                penalty=RuleType.PARKING_OVERFLOW,
+                fmt={"zone": z.id},
+                maximum=quotas[z.id],
             )
-        where = (
-            _ids(zones, permit, ["district", "operating_area"], permit.parking.district_ids)
-            if permit.parking.district_ids
-            else area
+    if bays:
+        r.add(DESIGNATED_AREAS, bays)
+    where = (
+        r.of(["district", "operating_area"], p.parking.district_ids)
+        if p.parking.district_ids
+        else r.of(["operating_area"], p.operating_area_zone_ids)
+    )
+    rule_type = RuleType.OUTSIDE_MANDATORY_PARKING
+    r.add(MDS_RULES[rule_type], where, penalty=rule_type, maximum=0)
+
+
+def _zone_cap_rules(r: _PermitRules) -> None:
+    """Caps and floors per zone; overlapping zones go to separate policies."""
+    p = r.permit
+    groups: list[list[Zone]] = []
+    for zid in sorted(set(p.zone_caps) | set(p.zone_floors)):
+        zs = [z for z in r.zones if z.id == zid and z.applies_to(p.operator)]
+        if not zs:
+            r.notes.append(f"{r.label}: zone cap/floor {zid!r} not published (no such zone)")
+            continue
+        (z,) = zs
+        area = r.catalog.area_m(z)
+        for group in groups:
+            if not any(areas_overlap(area, r.catalog.area_m(o)) for o in group):
+                group.append(z)
+                break
+        else:
+            groups.append([z])
+        facet = next(
+            f"zone_caps-{i + 1}" if i else "zone_caps" for i, g in enumerate(groups) if z in g
         )
-        if where:
-            rules.append(
-                _rule(
-                    permit,
-                    "No parking outside designated areas",
-                    "count",
-                    "devices",
-                    where,
-                    maximum=0,
-                )
-            )
-    if area:
-        for ff, cap in sorted(permit.fleet_cap_by_form_factor.items()):
-            rules.append(
-                _rule(
-                    permit,
-                    f"Fleet cap {ff}",
-                    "count",
-                    "devices",
-                    area,
-                    vehicle_types=[ff],
-                    maximum=cap,
-                )
-            )
-        if permit.fleet_cap is not None:
-            rules.append(
-                _rule(permit, "Fleet cap", "count", "devices", area, maximum=permit.fleet_cap)
-            )
-        if permit.max_idle is not None:
-            rules.append(
-                _time_rule(
-                    permit,
-                    "Maximum idle time while rentable",
-                    RuleType.IDLE_TOO_LONG,
-                    permit.max_idle.total_seconds() / 60,
-                    {"available": [], "reserved": []},
-                    area,
-                )
-            )
-        if permit.max_disabled is not None:
-            rules.append(
-                _time_rule(
-                    permit,
-                    "Maximum time disabled",
-                    RuleType.DISABLED_TOO_LONG,
-                    permit.max_disabled.total_seconds() / 60,
-                    {"non_operational": []},
-                    area,
-                )
-            )
-    return rules
+        cap, floor = p.zone_caps.get(zid), p.zone_floors.get(zid)
+        if cap is not None:
+            mapping, penalty = MDS_RULES[RuleType.ZONE_CAP], RuleType.ZONE_CAP
+        else:
+            mapping, penalty = MDS_RULES[RuleType.ZONE_FLOOR], RuleType.ZONE_FLOOR
+        r.add(
+            mapping,
+            [z],
+            facet=facet,
+            penalty=penalty,
+            fmt={"zone": zid},
+            maximum=cap,
+            minimum=floor,
+        )
 
 
-def _description(p: Permit) -> str:
-    parts = [f"Permit {p.operator} v{p.version}"]
-    d = p.data
+def _fleet_and_time_rules(r: _PermitRules) -> None:
+    p = r.permit
+    area = r.of(["operating_area"], p.operating_area_zone_ids)
+    if p.fleet_cap is not None:
+        r.add(MDS_RULES[RuleType.FLEET_CAP], area, penalty=RuleType.FLEET_CAP, maximum=p.fleet_cap)
+    for ff, cap in sorted(p.fleet_cap_by_form_factor.items()):
+        if ff not in MDS_VEHICLE_TYPES:
+            r.notes.append(f"{r.label}: fleet cap of {ff!r} not published (not an MDS type)")
+            continue
+        r.add(
+            FLEET_CAP_BY_TYPE,
+            area,
+            penalty=RuleType.FLEET_CAP,
+            fmt={"vehicle_type": ff},
+            vehicle_types=[ff],
+            maximum=cap,
+        )
+    for rule_type, limit in (
+        (RuleType.IDLE_TOO_LONG, p.max_idle),
+        (RuleType.DISABLED_TOO_LONG, p.max_disabled),
+    ):
+        if limit is not None:
+            units, value = time_units(limit.total_seconds())
+            r.add(MDS_RULES[rule_type], area, penalty=rule_type, rule_units=units, maximum=value)
+
+
+def _description(p: Permit, facet: str) -> str:
+    parts = [f"Permit {p.operator} v{p.version}, {FACET_TITLES[facet.split('-')[0]]}"]
+    if facet == "time":
+        for rule_type in (RuleType.IDLE_TOO_LONG, RuleType.DISABLED_TOO_LONG):
+            amount = p.penalties_eur.get(str(rule_type))
+            if amount is not None:
+                parts.append(f"{rule_type} penalty {amount:g} EUR per breach")
+    d, n = p.data, p.notices
     parts.append(f"feed staleness <= {d.max_feed_staleness.total_seconds():g} s")
     if d.min_monthly_availability is not None:
         parts.append(f"monthly feed availability >= {d.min_monthly_availability:.2%}")
-    n = p.notices
-    day_h = n.day_deadline.total_seconds() / 3600
-    night_h = n.night_deadline.total_seconds() / 3600
     parts.append(
-        f"notice deadlines {day_h:g} h by day ({n.day_start:%H:%M}-{n.day_end:%H:%M}), "
-        f"{night_h:g} h by night"
+        f"notice deadlines {n.day_deadline.total_seconds() / 3600:g} h by day,"
+        f" {n.night_deadline.total_seconds() / 3600:g} h by night"
     )
-    parts.append(f"GPS tolerance {p.gps_tolerance_m:g} m")
-    return "; ".join(parts)[:255]
+    return sanitize_text("; ".join(parts))
+
+
+def _digest(policy: dict[str, Any]) -> str:
+    content = {
+        k: v
+        for k, v in policy.items()
+        if k not in ("policy_id", "published_date", "start_date", "prev_policies")
+    }
+    content["rules"] = [{k: v for k, v in r.items() if k != "rule_id"} for r in policy["rules"]]
+    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _policy(
+    p: Permit, facet: str, rules: list[dict[str, Any]], start: datetime, published: datetime
+) -> PolicyDraft:
+    suffix = f" - {FACET_TITLES[facet.split('-')[0]]}" + (
+        f" {facet.split('-')[1]}" if "-" in facet else ""
+    )
+    base = sanitize_text(p.name or f"{p.operator} permit v{p.version}")
+    policy: dict[str, Any] = {
+        "name": base[: 255 - len(suffix)] + suffix,
+        "mode_id": "micromobility",
+        "policy_id": "",
+        "provider_ids": [provider_id(p)],
+        "description": _description(p, facet),
+        "currency": "EUR",
+        "start_date": ms(start),
+        "published_date": ms(published),
+        "rules": rules,
+    }
+    if p.effective_to is not None:
+        policy["end_date"] = ms(p.effective_to)
+    digest = _digest(policy)
+    pid = mds_uuid(f"policy:{p.operator}:v{p.version}:{facet}:{digest}:{ms(published)}")
+    policy["policy_id"] = pid
+    policy["rules"] = [
+        {"rule_id": mds_uuid(f"{pid}:rule:{i}"), **rule} for i, rule in enumerate(rules)
+    ]
+    return PolicyDraft(policy, p.operator, p.version, facet, digest)
+
+
+def _permits_to_publish(permits: Sequence[Permit], start_at: datetime) -> list[Permit]:
+    """Per operator: the version in force at ``start_at`` and the versions starting later."""
+    out = []
+    for op in sorted({p.operator for p in permits}):
+        current = select_permit(permits, op, start_at)
+        if current is not None:
+            out.append(current)
+        out += sorted(
+            (p for p in permits if p.operator == op and p.effective_from > start_at),
+            key=lambda p: p.version,
+        )
+    return out
+
+
+def build_mds(
+    permits: Iterable[Permit],
+    zones: Iterable[Zone],
+    *,
+    published_at: datetime,
+    start_at: datetime | None = None,
+    line_half_width_m: float = 1.5,
+) -> MdsDrafts:
+    """Draft policies (each with a fresh ``policy_id``) and the geographies they use."""
+    start_at = published_at + MIN_LEAD if start_at is None else start_at
+    if start_at < published_at + MIN_LEAD:
+        raise MdsError("the start must be at least 20 minutes after the publication (MDS)")
+    permits, zones = list(permits), list(zones)
+    out = MdsDrafts()
+    catalog = GeographyCatalog(zones, published_at, line_half_width_m)
+    for p in _permits_to_publish(permits, start_at):
+        start = max(p.effective_from, start_at)
+        if p.effective_to is not None and p.effective_to <= start:
+            continue
+        r = _PermitRules(p, _zones_at(zones, start), catalog, out.notes)
+        quotas: dict[str, int] = {}
+        if p.parking.mandatory:
+            at_start = parking_quotas(r.zones, permits, start)
+            quotas = {zid: q[p.operator] for zid, q in at_start.items() if p.operator in q}
+        _parking_rules(r, quotas)
+        _zone_cap_rules(r)
+        _fleet_and_time_rules(r)
+        if not r.by_facet:
+            out.notes.append(f"{r.label}: no clause MDS can express, no policy")
+        for facet in sorted(r.by_facet, key=lambda f: (FACETS.index(f.split("-")[0]), f)):
+            rules = [rule for _, rule in sorted(r.by_facet[facet], key=lambda x: x[0])]
+            out.policies.append(_policy(p, facet, rules, start, published_at))
+    used = {g for d in out.policies for rule in d.policy["rules"] for g in rule["geographies"]}
+    out.geographies = {g: catalog.documents[g] for g in sorted(used)}
+    out.geography_lineage = {g: catalog.lineage[g] for g in sorted(used)}
+    return out
+
+
+# --------------------------------------------------------------------------- versions
+
+
+def link_policies(
+    drafts: Sequence[PolicyDraft], published: Sequence[PublishedPolicy]
+) -> list[PolicyDraft]:
+    """The drafts that are new, with ``prev_policies``; unchanged ones are left out.
+
+    A draft is unchanged when the last policy published for the same operator,
+    permit version and facet has the same digest. A new one replaces that policy,
+    or, for a new permit version, the last policy of the same facet of earlier
+    versions; the first new policy of a permit version also replaces the facets
+    that version no longer has."""
+    heads: dict[tuple[str, str], PublishedPolicy] = {}
+    for row in published:  # in publication order: the last one is the head
+        heads[(row.operator, row.facet)] = row
+    same_version = {(r.operator, r.permit_version, r.facet): r for r in published}
+    out: list[PolicyDraft] = []
+    for d in sorted(drafts, key=lambda d: (d.operator, d.permit_version)):
+        last = same_version.get((d.operator, d.permit_version, d.facet))
+        if last is not None and last.digest == d.digest:
+            heads[(d.operator, d.facet)] = last
+            continue
+        prev = last or heads.get((d.operator, d.facet))
+        ids = [prev.policy_id] if prev is not None else []
+        if not any(o.operator == d.operator and o.permit_version == d.permit_version for o in out):
+            facets = {
+                x.facet
+                for x in drafts
+                if (x.operator, x.permit_version) == (d.operator, d.permit_version)
+            }
+            ids += [
+                h.policy_id
+                for (op, facet), h in heads.items()
+                if op == d.operator and facet not in facets and h.permit_version < d.permit_version
+            ]
+        policy = dict(d.policy)
+        if ids:
+            policy["prev_policies"] = sorted(set(ids))
+        new = replace(d, policy=policy)
+        out.append(new)
+        heads[(d.operator, d.facet)] = PublishedPolicy(
+            policy["policy_id"], d.operator, d.permit_version, d.facet, d.digest
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def policies_document(policies: Sequence[dict[str, Any]], last_updated: datetime) -> dict[str, Any]:
+    return {"version": MDS_VERSION, "last_updated": ms(last_updated), "policies": list(policies)}
+
+
+def geographies_document(
+    geographies: Sequence[dict[str, Any]], last_updated: datetime
+) -> dict[str, Any]:
+    return {
+        "version": MDS_VERSION,
+        "last_updated": ms(last_updated),
+        "geographies": list(geographies),
+    }
 
 
 def permits_to_mds_policy(
-    permits: Iterable[Permit], zones: Iterable[Zone], *, published_at: datetime | None = None
+    permits: Iterable[Permit],
+    zones: Iterable[Zone],
+    *,
+    published_at: datetime,
+    start_at: datetime | None = None,
+    line_half_width_m: float = 1.5,
 ) -> dict[str, Any]:
-    """MDS 2.0 ``policies.json``: one policy per permit version.
+    """A draft ``policies.json`` as a first publication at ``published_at`` would make it."""
+    drafts = build_mds(
+        permits,
+        zones,
+        published_at=published_at,
+        start_at=start_at,
+        line_half_width_m=line_half_width_m,
+    )
+    linked = link_policies(drafts.policies, [])
+    return policies_document([d.policy for d in linked], published_at)
 
-    ``published_date`` is ``published_at`` if given, else the permit's
-    ``effective_from``. Earlier versions of the same operator's permit are
-    listed in ``prev_policies``.
-    """
-    permits = sorted(permits, key=lambda p: (p.operator, p.version))
+
+def zones_to_mds_geographies(
+    zones: Iterable[Zone], *, published_at: datetime, line_half_width_m: float = 1.5
+) -> dict[str, Any]:
+    """Every zone version as an MDS Geography (``prev_geographies``: earlier versions)."""
     zones = sorted(zones, key=lambda z: (z.id, z.version))
-    policies = []
-    for p in permits:
-        quotas: dict[str, int] = {}
-        if p.parking.mandatory and any(z.kind == "mandatory_parking" for z in zones):
-            at_start = parking_quotas(zones, permits, p.effective_from)
-            quotas = {zid: q[p.operator] for zid, q in at_start.items() if p.operator in q}
-        policy: dict[str, Any] = {
-            "name": p.name or f"{p.operator} permit v{p.version}",
-            "mode_id": "micromobility",
-            "policy_id": policy_id(p),
-            "provider_ids": [provider_id(p)],
-            "description": _description(p),
-            "currency": "EUR",
-            "start_date": _ms(p.effective_from),
-            "published_date": _ms(published_at or p.effective_from),
-            "rules": permit_rules(p, zones, quotas),
-        }
-        if p.effective_to is not None:
-            policy["end_date"] = _ms(p.effective_to)
-        prev = [policy_id(q) for q in permits if q.operator == p.operator and q.version < p.version]
+    catalog = GeographyCatalog(zones, published_at, line_half_width_m)
+    docs = []
+    for z in zones:
+        doc = dict(catalog.documents[catalog.zone_geography(z)])
+        prev = [catalog.zone_geography(o) for o in zones if o.id == z.id and o.version < z.version]
         if prev:
-            policy["prev_policies"] = prev
-        policies.append(policy)
-    updated = max((pol["published_date"] for pol in policies), default=_ms(EPOCH_FLOOR))
-    return {"version": MDS_VERSION, "updated": updated, "data": {"policies": policies}}
+            doc["prev_geographies"] = prev
+        docs.append(doc)
+    return geographies_document(docs, published_at)

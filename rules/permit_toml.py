@@ -19,11 +19,11 @@ Format (every table and key optional unless marked required)::
     effective_to = 2027-01-01T00:00:00+01:00     # (local ones are in `timezone`)
     timezone = "Europe/Paris"                    # local time of every time of day below
     gps_tolerance_m = 10                         # border band where findings are 'uncertain'
-    mds_provider_id = "c20e08cf-..."             # MDS provider UUID, if registered
+    mds_provider_id = "c20e08cf-8488-46a6-a66c-5d8fb827f7e0"  # MDS provider UUID, if registered
 
     [fleet]
     cap = 500                                    # deployed vehicles, all types
-    cap_by_form_factor = { scooter_standing = 400, bicycle = 150 }
+    cap_by_form_factor = { scooter_standing = 400, bicycle = 150 }  # MDS vehicle types
 
     [zones]                                      # zone ids -> vehicles
     caps = { "district:vieille-ville" = 60 }
@@ -83,6 +83,7 @@ from rules.inputs import (
     ParkingTerms,
     Permit,
 )
+from rules.mds_mapping import permit_mds_problem
 
 
 class PermitError(ValueError):
@@ -362,6 +363,8 @@ def load_permit_toml(text: str) -> Permit:
     )
     root.done()
     problem = permit_problem(permit)  # bounds, finite numbers, zone ids: see rules.checks
+    if problem is None:  # what MDS Policy needs to publish it (rules.mds_mapping)
+        problem = permit_mds_problem(permit.mds_provider_id, permit.fleet_cap_by_form_factor)
     if problem is not None:
         raise PermitError(problem)
     return permit

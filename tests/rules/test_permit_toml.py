@@ -134,3 +134,28 @@ def test_parse_duration(text, seconds):
 def test_parse_duration_rejects(text):
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('mds_provider_id = "c20e08cf-..."', "mds_provider_id: expected the MDS provider id"),
+        ('mds_provider_id = "C20E08CF-8488-46A6-A66C-5D8FB827F7E0"', "lowercase UUID"),
+        ('mds_provider_id = "{c20e08cf-8488-46a6-a66c-5d8fb827f7e0}"', "mds_provider_id"),
+        ("[fleet.cap_by_form_factor]\nscooter = 10", "'scooter' is not an MDS vehicle type"),
+        ("[fleet.cap_by_form_factor]\nhoverboard = 1", "'hoverboard' is not an MDS vehicle type"),
+    ],
+)
+def test_mds_terms_are_checked_at_import(extra: str, message: str) -> None:
+    with pytest.raises(PermitError, match=message.replace("{", "\\{")):
+        load_permit_toml(MINIMAL + extra)
+
+
+def test_mds_terms_accepted() -> None:
+    p = load_permit_toml(
+        MINIMAL
+        + 'mds_provider_id = "c20e08cf-8488-46a6-a66c-5d8fb827f7e0"\n'
+        + "[fleet.cap_by_form_factor]\nscooter_seated = 5\ncargo_bicycle = 3\n"
+    )
+    assert p.mds_provider_id == "c20e08cf-8488-46a6-a66c-5d8fb827f7e0"
+    assert dict(p.fleet_cap_by_form_factor) == {"scooter_seated": 5, "cargo_bicycle": 3}
