@@ -9,15 +9,13 @@ transaction (``cli_rules_inputs``). ``zones`` and ``permits`` live in
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 import orjson
 
+from fleet_monitor.cli_mds import published_documents, write_document
 from fleet_monitor.cli_rules_inputs import (
     InputError,
     configured_operators,
@@ -50,23 +48,12 @@ def register(cli: click.Group) -> None:
         cli.add_command(group)
 
 
-def _write_out(payload: dict[str, Any], out: str | None) -> None:
-    body = orjson.dumps(payload, option=orjson.OPT_INDENT_2)
+def _write_out(body: bytes, out: str | None) -> None:
+    """To standard output, or to the file ``out`` (mode 0644: public documents)."""
     if out is None:
         click.echo(body.decode())
         return
-    target = Path(out)
-    if not target.parent.is_dir():
-        raise InputError(f"--out: folder {str(target.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(body)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    click.echo(f"wrote {target} ({len(body):,} bytes)", err=True)
+    write_document(body, out)
 
 
 # --------------------------------------------------------------------------- rules
@@ -280,28 +267,50 @@ def export() -> None:
     """Publish the city's rules in open formats."""
 
 
+DRAFT = click.option(
+    "--draft",
+    is_flag=True,
+    help="What 'fleet-monitor mds publish' would publish now (a preview, not for operators).",
+)
+
+
 @export.command("mds-policy")
 @click.option("--out", default=None, help="Output file (default: standard output).")
-def export_policy(out: str | None) -> None:
-    """Every permit version as MDS 2.0 Policy (policies.json)."""
+@DRAFT
+def export_policy(out: str | None, draft: bool) -> None:
+    """The published MDS 2.0 policies.json (as served at /mds/policies.json)."""
     from fleet_monitor.violations.catalog import CatalogError, load_permits, load_zones
 
+    if not draft:
+        _write_out(published_documents("policies"), out)
+        return
     try:
         with session_scope(write=False) as session:
-            payload = permits_to_mds_policy(load_permits(session), load_zones(session))
+            payload = permits_to_mds_policy(
+                load_permits(session),
+                load_zones(session),
+                published_at=datetime.now(UTC),
+                line_half_width_m=settings().rules.line_half_width_m,
+            )
     except CatalogError as exc:
         raise InputError(str(exc)) from None
-    _write_out(payload, out)
+    _write_out(orjson.dumps(payload), out)
 
 
 @export.command("mds-geography")
 @click.option("--out", default=None, help="Output file (default: standard output).")
-def export_geography(out: str | None) -> None:
-    """Every zone version as MDS 2.0 Geography (geographies.json)."""
+@DRAFT
+def export_geography(out: str | None, draft: bool) -> None:
+    """The published MDS 2.0 geographies.json; with --draft, every zone version."""
     from fleet_monitor.violations.catalog import load_zones
 
+    if not draft:
+        _write_out(published_documents("geographies"), out)
+        return
     with session_scope(write=False) as session:
         payload = zones_to_mds_geographies(
-            load_zones(session), line_half_width_m=settings().rules.line_half_width_m
+            load_zones(session),
+            published_at=datetime.now(UTC),
+            line_half_width_m=settings().rules.line_half_width_m,
         )
-    _write_out(payload, out)
+    _write_out(orjson.dumps(payload), out)

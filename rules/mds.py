@@ -101,6 +101,7 @@ class MdsDrafts:
     policies: list[PolicyDraft] = field(default_factory=list)
     geographies: dict[str, dict[str, Any]] = field(default_factory=dict)
     geography_lineage: dict[str, str] = field(default_factory=dict)
+    geography_operator: dict[str, str | None] = field(default_factory=dict)
     #: what could not be published, and why (shown by the CLI)
     notes: list[str] = field(default_factory=list)
 
@@ -376,6 +377,7 @@ def build_mds(
     used = {g for d in out.policies for rule in d.policy["rules"] for g in rule["geographies"]}
     out.geographies = {g: catalog.documents[g] for g in sorted(used)}
     out.geography_lineage = {g: catalog.lineage[g] for g in sorted(used)}
+    out.geography_operator = {g: catalog.operator[g] for g in sorted(used)}
     return out
 
 

@@ -125,6 +125,8 @@ class GeographyCatalog:
     line_half_width_m: float = 1.5
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     lineage: dict[str, str] = field(default_factory=dict)
+    #: id -> the operator a geography is restricted to (a zone of one operator only)
+    operator: dict[str, str | None] = field(default_factory=dict)
     _areas: dict[tuple[str, int], BaseGeometry] = field(default_factory=dict)
     _metric_areas: dict[tuple[str, int], BaseGeometry] = field(default_factory=dict)
     _metric: MetricFrame | None = None
@@ -203,6 +205,7 @@ class GeographyCatalog:
             **self._dates([zone]),
         }
         self.lineage[gid] = f"zone:{zone.id}"
+        self.operator[gid] = zone.operator
         return gid
 
     def _union_geography(self, members: Sequence[Zone]) -> str:
@@ -236,6 +239,7 @@ class GeographyCatalog:
             **self._dates(members),
         }
         self.lineage[gid] = "union:" + ",".join(sorted(z.id for z in members))
+        self.operator[gid] = next((z.operator for z in members if z.operator), None)
         return gid
 
     def for_rule(self, zones: Sequence[Zone]) -> list[str]:

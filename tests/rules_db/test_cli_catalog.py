@@ -211,19 +211,22 @@ def test_mds_exports_parse(cli, tmp_path: Path) -> None:  # type: ignore[no-unty
 
     out = tmp_path / "policies.json"
     res = cli("export", "mds-policy", "--out", str(out))
+    assert res.code == 2 and "nothing published yet" in res.err  # publishing is explicit
+    assert not out.exists()
+    res = cli("export", "mds-policy", "--draft", "--out", str(out))
     assert res.code == 0, res.out
     policy = json.loads(out.read_text())
-    assert policy["version"] == "2.0.0"
-    (p,) = policy["data"]["policies"]
-    kinds = {r["name"]: r for r in p["rules"]}
+    assert policy["version"] == "2.0.0" and isinstance(policy["last_updated"], int)
+    kinds = {r["name"]: r for p in policy["policies"] for r in p["rules"]}
     assert kinds["Fleet cap"]["maximum"] == 400
-    assert kinds["Maximum idle time while rentable"]["maximum"] == 5 * 24 * 60
-    res = cli("export", "mds-geography")
+    idle = kinds["Maximum idle time while rentable"]
+    assert (idle["rule_units"], idle["maximum"]) == ("days", 5)
+    res = cli("export", "mds-geography", "--draft")
     assert res.code == 0
     geo = json.loads(res.out)
     assert len(geo["geographies"]) == 2
     for g in geo["geographies"]:
         (feature,) = g["geography_json"]["features"]
         assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")  # lines buffered
-    res = cli("export", "mds-policy", "--out", str(tmp_path / "missing" / "p.json"))
+    res = cli("export", "mds-policy", "--draft", "--out", str(tmp_path / "missing" / "p.json"))
     assert res.code == 2
