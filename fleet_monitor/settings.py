@@ -231,6 +231,17 @@ class StatsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MdsSettings:
+    """``[mds]``: the published MDS 2.0 Policy and Geography API (``docs/mds.md``).
+
+    ``access``: ``public`` (MDS: "all Policy endpoints should be made public") or
+    ``token``: an operator's API token (it sees its own policies and the city-wide
+    geographies) or a signed-in account (staff see everything)."""
+
+    access: str = "public"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     city: CitySettings = field(default_factory=CitySettings)
@@ -242,6 +253,7 @@ class Settings:
     notices: NoticeSettings = field(default_factory=NoticeSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
+    mds: MdsSettings = field(default_factory=MdsSettings)
     operators: tuple[OperatorSettings, ...] = ()
     source: str = "<defaults>"
 
@@ -286,6 +298,7 @@ def settings_from_dict(
     known = {"database", "city", "ingest", "scheduler", "web", "rules", "operators"}
     known |= {"stats"}
     known |= {"mail", "notices", "reports"}
+    known |= {"mds"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, f"unknown section (expected one of {sorted(known)})")
@@ -328,6 +341,9 @@ def settings_from_dict(
     mail = _mail_settings(dict(_section(raw, "mail")), env, base_dir)
     notices = _notice_settings(_section(raw, "notices"), base_dir)
     reports = _report_settings(_section(raw, "reports"), city)
+    mds = _dataclass_from("mds", _section(raw, "mds"), MdsSettings)
+    if mds.access not in ("public", "token"):
+        raise ConfigError("mds.access", "must be 'public' or 'token'")
 
     ops_raw = raw.get("operators", [])
     if not isinstance(ops_raw, list):
@@ -351,6 +367,7 @@ def settings_from_dict(
         notices=notices,
         reports=reports,
         stats=stats,
+        mds=mds,
         operators=tuple(operators),
     )
 

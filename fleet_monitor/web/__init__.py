@@ -63,6 +63,7 @@ from fleet_monitor.web.admin_rules import bp as admin_rules_bp
 from fleet_monitor.web.api import bp as api_bp
 from fleet_monitor.web.auth import bp as auth_bp
 from fleet_monitor.web.map import bp as map_bp
+from fleet_monitor.web.mds_api import bp as mds_api_bp
 from fleet_monitor.web.notices_and_reports import register as register_notices
 from fleet_monitor.web.proxies import TrustedProxies
 from fleet_monitor.web.stats import register as register_stats
@@ -121,6 +122,7 @@ def create_app(
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_rules_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(mds_api_bp)  # /mds/...: MDS 2.0 Policy and Geography
     register_notices(app)
     register_stats(app)
     register_accounts(app)

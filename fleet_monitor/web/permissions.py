@@ -46,6 +46,14 @@ PUBLIC_ENDPOINTS = frozenset(
         "password_reset.forgot",
         "password_reset.link",
         "password_reset.reset",
+        # MDS Policy and Geography: public or token-protected by [mds] access, checked
+        # by the views themselves (fleet_monitor.web.mds_api)
+        "mds_api.policies",
+        "mds_api.policy",
+        "mds_api.policies_file",
+        "mds_api.geographies",
+        "mds_api.geography",
+        "mds_api.geographies_file",
     }
 )
 ANONYMOUS_ENDPOINTS = frozenset({"api.health", "static"})  # the session is not even read
