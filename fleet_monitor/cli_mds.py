@@ -32,6 +32,48 @@ MAX_LEAD = timedelta(days=366)
 
 def register(cli: click.Group) -> None:
     cli.add_command(mds_group)
+    export = cli.commands.get("export")  # fleet_monitor.cli_rules' group, when present
+    (export if isinstance(export, click.Group) else mds_group).add_command(gbfs_geofencing)
+
+
+@click.command("gbfs-geofencing")
+@click.option(
+    "--gbfs-version",
+    "version",
+    type=click.Choice(["2.3", "3.0"]),
+    default="3.0",
+    show_default=True,
+)
+@click.option(
+    "--operator",
+    default=None,
+    help="Also that operator's own zones (default: the city-wide zones only).",
+)
+@click.option("--out", default=None, help="Output file (default: standard output).")
+def gbfs_geofencing(version: str, operator: str | None, out: str | None) -> None:
+    """The city's no-parking, slow and no-ride zones as GBFS geofencing_zones.json."""
+    import orjson
+
+    from fleet_monitor.violations.catalog import load_zones
+    from rules.checks import valid_slug
+    from rules.gbfs_geofencing import geofencing_zones
+
+    if operator is not None and not valid_slug(operator):
+        raise InputError(f"--operator: {operator[:80]!r} is not an operator slug")
+    with session_scope(write=False) as session:
+        document = geofencing_zones(
+            load_zones(session),
+            version=version,
+            now=datetime.now(UTC),
+            operator=operator,
+            language=settings().city.locale,
+            line_half_width_m=settings().rules.line_half_width_m,
+        )
+    body = orjson.dumps(document)
+    if out is None:
+        click.echo(body.decode())
+    else:
+        write_document(body, out)
 
 
 def write_document(body: bytes, out: str | Path) -> None:

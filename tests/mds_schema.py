@@ -131,3 +131,17 @@ def _metric_shapes(shapes: list[Any]) -> list[Any]:
 
     metric = MetricFrame.around(shapes)
     return [metric.to_metres(shapely.clip_by_rect(s, *metric.window)) for s in shapes]
+
+
+def gbfs_errors(document: Any, version: str, file: str = "geofencing_zones") -> list[str]:
+    """Errors of a GBFS file against the official schema (``../shared/gbfs/schemas``)."""
+    import json
+
+    from jsonschema import Draft7Validator
+
+    schema = json.loads((GBFS_SCHEMAS / f"v{version}" / f"{file}.json").read_text())
+    validator = Draft7Validator(schema, format_checker=Draft7Validator.FORMAT_CHECKER)
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(document)
+    ]

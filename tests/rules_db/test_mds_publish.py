@@ -14,7 +14,7 @@ import sqlalchemy
 from sqlalchemy import text
 
 from fleet_monitor.database import make_engine
-from tests.mds_schema import mds_errors, prose_errors
+from tests.mds_schema import gbfs_errors, mds_errors, prose_errors
 from tests.rules_db.conftest import CliResult
 from tests.rules_db.test_cli_catalog import collection, square
 
@@ -215,3 +215,17 @@ def test_dry_run_writes_nothing(cli, city: Path, db_url: str) -> None:  # type: 
     res = cli("mds", "export", "--dir", str(city))
     assert res.code == 2 and "nothing published yet" in res.err
     assert not (city / "policies.json").exists()
+
+
+@pytest.mark.parametrize("version", ["2.3", "3.0"])
+def test_gbfs_geofencing_export(cli, city: Path, version: str) -> None:  # type: ignore[no-untyped-def]
+    out = city / "geofencing_zones.json"
+    res = cli("export", "gbfs-geofencing", "--gbfs-version", version, "--out", str(out))
+    assert res.code == 0, res.err
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+    document = json.loads(out.read_bytes())
+    assert gbfs_errors(document, version) == []
+    names = [f["properties"]["name"] for f in document["data"]["geofencing_zones"]["features"]]
+    assert len(names) == 5  # lake, canal, two tram lines, the operating area
+    res = cli("export", "gbfs-geofencing", "--operator", "../x")
+    assert res.code == 2 and "--operator" in res.err
