@@ -2,9 +2,9 @@
 
 ``build_mds(permits, zones, published_at=..., start_at=...)`` drafts the
 policies of every permit version in force from ``start_at`` on (and of those
-starting later), with the geographies their rules use. ``link_policies`` then
-decides, against what was published before, which drafts are new (a changed
-permit or zone: a new ``policy_id`` listing the replaced policies in
+starting later), with the geographies their rules use. ``link_policies``
+(:mod:`rules.mds_versions`) then decides, against what was published before,
+which drafts are new (a changed permit or zone: a new ``policy_id`` listing the replaced policies in
 ``prev_policies``) and which are unchanged (the published policy stands, as
 published). ``policies_document``/``geographies_document`` wrap objects in
 the MDS envelope (``version``, ``last_updated``, ``policies`` or
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -56,6 +56,7 @@ from rules.mds_mapping import (
     time_units,
     valid_provider_id,
 )
+from rules.mds_versions import PolicyDraft, link_policies
 from rules.overflow import parking_quotas
 
 MDS_VERSION = "2.0.0"
@@ -70,30 +71,6 @@ def provider_id(permit: Permit) -> str:
     if valid_provider_id(permit.mds_provider_id):
         return str(permit.mds_provider_id)
     return mds_uuid(f"provider:{permit.operator}")
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyDraft:
-    """One policy to publish: ``lineage`` is what successive versions share
-    (operator, permit version, facet); ``digest`` hashes the content that makes it
-    this policy (everything except ids, dates of publication and ``prev_policies``)."""
-
-    policy: dict[str, Any]
-    operator: str
-    permit_version: int
-    facet: str
-    digest: str
-
-
-@dataclass(frozen=True, slots=True)
-class PublishedPolicy:
-    """What a publication needs to know of a stored policy."""
-
-    policy_id: str
-    operator: str
-    permit_version: int
-    facet: str
-    digest: str
 
 
 @dataclass(slots=True)
@@ -378,53 +355,6 @@ def build_mds(
     out.geographies = {g: catalog.documents[g] for g in sorted(used)}
     out.geography_lineage = {g: catalog.lineage[g] for g in sorted(used)}
     out.geography_operator = {g: catalog.operator[g] for g in sorted(used)}
-    return out
-
-
-# --------------------------------------------------------------------------- versions
-
-
-def link_policies(
-    drafts: Sequence[PolicyDraft], published: Sequence[PublishedPolicy]
-) -> list[PolicyDraft]:
-    """The drafts that are new, with ``prev_policies``; unchanged ones are left out.
-
-    A draft is unchanged when the last policy published for the same operator,
-    permit version and facet has the same digest. A new one replaces that policy,
-    or, for a new permit version, the last policy of the same facet of earlier
-    versions; the first new policy of a permit version also replaces the facets
-    that version no longer has."""
-    heads: dict[tuple[str, str], PublishedPolicy] = {}
-    for row in published:  # in publication order: the last one is the head
-        heads[(row.operator, row.facet)] = row
-    same_version = {(r.operator, r.permit_version, r.facet): r for r in published}
-    out: list[PolicyDraft] = []
-    for d in sorted(drafts, key=lambda d: (d.operator, d.permit_version)):
-        last = same_version.get((d.operator, d.permit_version, d.facet))
-        if last is not None and last.digest == d.digest:
-            heads[(d.operator, d.facet)] = last
-            continue
-        prev = last or heads.get((d.operator, d.facet))
-        ids = [prev.policy_id] if prev is not None else []
-        if not any(o.operator == d.operator and o.permit_version == d.permit_version for o in out):
-            facets = {
-                x.facet
-                for x in drafts
-                if (x.operator, x.permit_version) == (d.operator, d.permit_version)
-            }
-            ids += [
-                h.policy_id
-                for (op, facet), h in heads.items()
-                if op == d.operator and facet not in facets and h.permit_version < d.permit_version
-            ]
-        policy = dict(d.policy)
-        if ids:
-            policy["prev_policies"] = sorted(set(ids))
-        new = replace(d, policy=policy)
-        out.append(new)
-        heads[(d.operator, d.facet)] = PublishedPolicy(
-            policy["policy_id"], d.operator, d.permit_version, d.facet, d.digest
-        )
     return out
 
 

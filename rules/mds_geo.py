@@ -68,8 +68,13 @@ def sanitize_text(value: str, fallback: str = "-") -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
-def geography_id(zone: Zone) -> str:
-    return mds_uuid(f"geography:{zone.id}:v{zone.version}")
+def geography_id(zone: Zone, line_half_width_m: float = 1.5) -> str:
+    """UUIDv5 of the zone version; for a line, of its published width too (another
+    width is another area, hence another geography)."""
+    name = f"geography:{zone.id}:v{zone.version}"
+    if zone.geometry.geom_type not in ("Polygon", "MultiPolygon"):
+        name += f":half-width-{zone.buffer_m or line_half_width_m:g}m"
+    return mds_uuid(name)
 
 
 def _apply(t: Transformer, xy: np.ndarray) -> np.ndarray:
@@ -176,7 +181,7 @@ class GeographyCatalog:
         return dates
 
     def zone_geography(self, zone: Zone) -> str:
-        gid = geography_id(zone)
+        gid = geography_id(zone, self.line_half_width_m)
         if gid in self.documents:
             return gid
         props: dict[str, Any] = {"zone_id": zone.id, "kind": zone.kind, "version": zone.version}
@@ -209,7 +214,7 @@ class GeographyCatalog:
         return gid
 
     def _union_geography(self, members: Sequence[Zone]) -> str:
-        ids = sorted(geography_id(z) for z in members)
+        ids = sorted(geography_id(z, self.line_half_width_m) for z in members)
         gid = mds_uuid("union:" + ",".join(ids))
         if gid in self.documents:
             return gid

@@ -31,11 +31,10 @@ from rules.mds import (
     MDS_VERSION,
     MIN_LEAD,
     MdsError,
-    PublishedPolicy,
     build_mds,
-    link_policies,
 )
 from rules.mds_geo import ms
+from rules.mds_versions import PublishedPolicy, link_policies
 
 #: default time between publication and the policies' start (operators must adapt)
 DEFAULT_LEAD = timedelta(hours=24)
@@ -117,7 +116,7 @@ def publish(
     if not new:
         return result
     needed = sorted({g for d in new for r in d.policy["rules"] for g in r["geographies"]})
-    known = dict(
+    known: dict[str, str] = dict(
         session.execute(
             text(
                 "SELECT geography_id, lineage FROM mds_geography ORDER BY publication_id, position"

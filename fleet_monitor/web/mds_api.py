@@ -82,7 +82,8 @@ def _respond(body: bytes) -> Response:
     response.set_etag(hashlib.sha256(body).hexdigest())
     public = get_settings().mds.access == "public"
     response.headers["Cache-Control"] = "no-cache" if public else "private, no-cache"
-    return response.make_conditional(request)
+    conditional: Response = response.make_conditional(request)  # type: ignore[assignment]
+    return conditional
 
 
 @bp.before_request

@@ -21,13 +21,12 @@ from gbfs_simulator import zone_file_path
 from rules import ZONE_KINDS, ParkingTerms, load_permit_toml, zones_from_geojson
 from rules.mds import (
     MdsError,
-    PublishedPolicy,
     build_mds,
-    link_policies,
     permits_to_mds_policy,
     zones_to_mds_geographies,
 )
 from rules.mds_mapping import MDS_RULES, VALID_RECURRENCES, time_units
+from rules.mds_versions import PublishedPolicy, link_policies
 from tests.mds_schema import mds_errors, prose_errors
 from tests.rules.helpers import NOW, line, permit, square, zone
 
