@@ -114,6 +114,8 @@ def path_values(web: Flask, world: World, engine: Engine) -> dict[str, str]:
         "fmt": "json",
         "handle": "0" * 16,  # a session handle (account_sessions)
         "token": "x" * 43,  # a password-reset link (password_reset)
+        "policy_id": "00000000-0000-0000-0000-000000000000",  # MDS (mds_api)
+        "geography_id": "00000000-0000-0000-0000-000000000000",
     }
 
 

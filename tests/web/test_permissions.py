@@ -31,6 +31,9 @@ from tests.web.conftest import (
 )
 
 PUBLIC = {"/login", "/api/health", "/password/forgot", "/password/reset"}
+# MDS Policy and Geography: public by default ([mds] access; tests/web/test_mds_api.py)
+PUBLIC |= {f"/mds/{p}" for p in ("policies", "policies.json", "policies/1")}
+PUBLIC |= {f"/mds/{p}" for p in ("geographies", "geographies.json", "geographies/1")}
 # public pages that send a visitor without the right state elsewhere
 PUBLIC_REDIRECTS = {
     "/login/2fa": "/login",  # no right password waiting for its second factor
