@@ -208,6 +208,16 @@ def test_published_rows_are_immutable(cli, city: Path, db_url: str) -> None:  # 
         engine.dispose()
 
 
+def test_draft_exports_are_valid(cli, city: Path) -> None:  # type: ignore[no-untyped-def]
+    res = cli("export", "mds-policy", "--draft")
+    assert res.code == 0, res.err
+    policies = json.loads(res.out)
+    assert mds_errors(policies, "policy", "/policies.json") == []
+    res = cli("export", "mds-geography", "--draft")
+    assert res.code == 0, res.err
+    assert mds_errors(json.loads(res.out), "geography", "/geographies.json") == []
+
+
 def test_dry_run_writes_nothing(cli, city: Path, db_url: str) -> None:  # type: ignore[no-untyped-def]
     res = cli("mds", "publish", "--dry-run")
     assert res.code == 0 and "would publish 5 policies" in res.out
