@@ -87,7 +87,7 @@ def _respond(body: bytes) -> Response:
 
 
 @bp.before_request
-def _negotiate_and_authorise() -> None:
+def _negotiate() -> None:
     _check_accept(request.headers.get("Accept", ""))
 
 
