@@ -62,6 +62,7 @@ from fleet_monitor.web.admin import bp as admin_bp
 from fleet_monitor.web.admin_rules import bp as admin_rules_bp
 from fleet_monitor.web.api import bp as api_bp
 from fleet_monitor.web.auth import bp as auth_bp
+from fleet_monitor.web.gbfs_geofencing import bp as gbfs_geofencing_bp
 from fleet_monitor.web.map import bp as map_bp
 from fleet_monitor.web.mds_api import bp as mds_api_bp
 from fleet_monitor.web.notices_and_reports import register as register_notices
@@ -123,6 +124,7 @@ def create_app(
     app.register_blueprint(admin_rules_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(mds_api_bp)  # /mds/...: MDS 2.0 Policy and Geography
+    app.register_blueprint(gbfs_geofencing_bp)  # /gbfs/<version>/geofencing_zones.json
     register_notices(app)
     register_stats(app)
     register_accounts(app)

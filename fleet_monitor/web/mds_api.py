@@ -111,7 +111,7 @@ def _check_accept(header: str) -> None:
         )
 
 
-def _scope(session: Session) -> Any:
+def caller_scope(session: Session) -> Any:
     """Whose documents the caller sees: ``ALL`` or an operator slug."""
     if get_settings().mds.access == "public":
         return ALL
@@ -178,7 +178,7 @@ def policies() -> Response:
     size = _page_arg("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     page = _page_arg("page", 1, 10**6)
     with Session(get_engine()) as session:
-        scope = _scope(session)
+        scope = caller_scope(session)
         rows = [
             p
             for p in store.published_policies(session)
@@ -213,7 +213,7 @@ def _page_url(page: int, size: int) -> str:
 def policy(policy_id: str) -> Response:
     policy_id = _uuid(policy_id, "policy_id")
     with Session(get_engine()) as session:
-        scope = _scope(session)
+        scope = caller_scope(session)
         found = [
             p
             for p in store.published_policies(session)
@@ -228,7 +228,7 @@ def policy(policy_id: str) -> Response:
 @bp.get("/policies.json")
 def policies_file() -> Response:
     with Session(get_engine()) as session:
-        scope = _scope(session)
+        scope = caller_scope(session)
         docs = [p.document for p in store.published_policies(session) if _sees(scope, p.operator)]
         updated = store.last_updated(session) or datetime.now(UTC)
     return _respond(store.policies_json(docs, updated))
@@ -239,7 +239,7 @@ def policies_file() -> Response:
 
 def _geographies() -> tuple[list[store.StoredGeography], datetime]:
     with Session(get_engine()) as session:
-        scope = _scope(session)
+        scope = caller_scope(session)
         rows = [
             g
             for g in store.published_geographies(session)

@@ -54,6 +54,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "mds_api.geographies",
         "mds_api.geography",
         "mds_api.geographies_file",
+        "gbfs_geofencing.v23",
+        "gbfs_geofencing.v30",
     }
 )
 ANONYMOUS_ENDPOINTS = frozenset({"api.health", "static"})  # the session is not even read

@@ -24,7 +24,7 @@ from gbfs_ingest.registry import ensure_operator
 from gbfs_simulator import zone_file_path
 from rules import ZONE_KINDS, Zone, load_permit_toml, zones_from_geojson
 from rules.mds import MEDIA_TYPE
-from tests.mds_schema import mds_errors, prose_errors
+from tests.mds_schema import gbfs_errors, mds_errors, prose_errors
 from tests.web.conftest import make_settings, signed_in
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -186,3 +186,31 @@ def test_token_access(db_url: str, engine: Engine, published: None) -> None:
     staff = signed_in(app, engine, "officer@annecy.example", "officer")
     everything = orjson.loads(get(staff, "/mds/policies.json").data)
     assert len(everything["policies"]) > len(mine["policies"])
+
+
+@pytest.mark.parametrize("version", ["2.3", "3.0"])
+def test_gbfs_geofencing_served(db_url: str, engine: Engine, version: str) -> None:
+    from fleet_monitor.violations.catalog import import_zones
+
+    with Session(engine) as s, s.begin():
+        ensure_operator(s, "velo", "Velo", None)
+        for kind in ("water", "no_parking", "operating_area"):
+            zones = zones_from_geojson(zone_file_path(kind).read_bytes(), kind)
+            import_zones(s, zones, kind=kind, operator=None, now=NOW)
+        world = Zone("velo:world", "no_parking", box(-180, -90, 180, 90), operator="velo")
+        import_zones(s, [world], kind="no_parking", operator="velo", now=NOW)
+        _row, token = create_token(s, "velo", name="gbfs", actor="test")
+    url = f"/gbfs/{version}/geofencing_zones.json"
+    public = app_with(db_url, engine, "public").test_client()
+    response = public.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    city = orjson.loads(response.data)
+    assert gbfs_errors(city, version) == []
+    velo = orjson.loads(public.get(url, headers={"Authorization": f"Bearer {token}"}).data)
+    assert gbfs_errors(velo, version) == []
+    count = len(city["data"]["geofencing_zones"]["features"])
+    assert len(velo["data"]["geofencing_zones"]["features"]) == count + 1  # its world zone
+    etag = response.headers["ETag"]
+    assert public.get(url, headers={"If-None-Match": etag}).status_code == 304
+    protected = app_with(db_url, engine, "token").test_client()
+    assert protected.get(url).status_code == 401

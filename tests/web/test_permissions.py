@@ -34,6 +34,7 @@ PUBLIC = {"/login", "/api/health", "/password/forgot", "/password/reset"}
 # MDS Policy and Geography: public by default ([mds] access; tests/web/test_mds_api.py)
 PUBLIC |= {f"/mds/{p}" for p in ("policies", "policies.json", "policies/1")}
 PUBLIC |= {f"/mds/{p}" for p in ("geographies", "geographies.json", "geographies/1")}
+PUBLIC |= {f"/gbfs/{v}/geofencing_zones.json" for v in ("2.3", "3.0")}
 # public pages that send a visitor without the right state elsewhere
 PUBLIC_REDIRECTS = {
     "/login/2fa": "/login",  # no right password waiting for its second factor
