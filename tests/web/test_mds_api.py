@@ -214,3 +214,14 @@ def test_gbfs_geofencing_served(db_url: str, engine: Engine, version: str) -> No
     assert public.get(url, headers={"If-None-Match": etag}).status_code == 304
     protected = app_with(db_url, engine, "token").test_client()
     assert protected.get(url).status_code == 401
+
+
+def test_access_setting_is_checked() -> None:
+    from fleet_monitor.settings import ConfigError, settings_from_dict
+
+    assert settings_from_dict({}, env={}).mds.access == "public"
+    assert settings_from_dict({"mds": {"access": "token"}}, env={}).mds.access == "token"
+    with pytest.raises(ConfigError, match="mds.access"):
+        settings_from_dict({"mds": {"access": "open"}}, env={})
+    with pytest.raises(ConfigError, match="mds.acess"):
+        settings_from_dict({"mds": {"acess": "token"}}, env={})
