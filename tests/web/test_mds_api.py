@@ -221,7 +221,7 @@ def test_access_setting_is_checked() -> None:
 
     assert settings_from_dict({}, env={}).mds.access == "public"
     assert settings_from_dict({"mds": {"access": "token"}}, env={}).mds.access == "token"
-    with pytest.raises(ConfigError, match="mds.access"):
+    with pytest.raises(ConfigError, match=r"mds\.access"):
         settings_from_dict({"mds": {"access": "open"}}, env={})
-    with pytest.raises(ConfigError, match="mds.acess"):
+    with pytest.raises(ConfigError, match=r"mds\.acess"):
         settings_from_dict({"mds": {"acess": "token"}}, env={})
