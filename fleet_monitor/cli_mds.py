@@ -1,4 +1,4 @@
-"""``fleet-monitor mds publish|export``: the city's rules as MDS 2.0, published.
+"""``fleet-monitor mds publish|export|list``: the city's rules as MDS 2.0, published.
 
 ``mds publish`` is the explicit act of publication (MDS policies are immutable
 once published): it stores, for the permits in force from ``now + lead`` on,
@@ -187,3 +187,28 @@ def mds_export(out_dir: Path) -> None:
     documents = {name: published_documents(name) for name in ("policies", "geographies")}
     for name, body in documents.items():
         write_document(body, out_dir / f"{name}.json")
+
+
+@mds_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def mds_list(as_json: bool) -> None:
+    """Every publication, newest first, with its policies and what replaced them."""
+    from fleet_monitor.cli_rules_inputs import fmt
+    from fleet_monitor.mds.store import publications
+
+    with session_scope(write=False) as session:
+        rows = publications(session)
+    lines = []
+    for pub in rows:
+        lines.append(
+            f"#{pub['id']} published {fmt(pub['published_at'])} by {pub['actor'] or '-'}:"
+            f" {len(pub['policies'])} policies, {pub['geographies']} geographies"
+        )
+        for p in pub["policies"]:
+            replaced = p["replaced_from"]
+            lines.append(
+                f"  {p['policy_id']}  {p['operator']} v{p['permit_version']} {p['facet']:<22}"
+                f" from {fmt(p['start_date'])}"
+                + (f", replaced from {fmt(replaced)}" if replaced else "")
+            )
+    emit(rows, as_json, "\n".join(lines) or "nothing published yet")

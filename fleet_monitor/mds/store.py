@@ -272,3 +272,44 @@ def geography_json(document: bytes, updated: datetime | None) -> bytes:
     """The ``/geographies/{id}`` response: ``{"version", "last_updated", "geography"}``."""
     head = orjson.dumps({"version": MDS_VERSION, "last_updated": ms(updated or _FLOOR)})
     return head[:-1] + b',"geography":' + document + b"}"
+
+
+def publications(session: Session) -> list[dict[str, Any]]:
+    """Every publication, newest first, with the policies it added."""
+    pubs = session.execute(
+        text(
+            "SELECT id, published_at, start_at, actor, policies, geographies"
+            " FROM mds_publication ORDER BY id DESC"
+        )
+    ).all()
+    policies = session.execute(
+        text(
+            "SELECT publication_id, policy_id, operator, permit_version, facet, start_date"
+            " FROM mds_policy ORDER BY publication_id, position"
+        )
+    ).all()
+    replaced = {p.policy_id: p.superseded_at for p in published_policies(session)}
+    out = []
+    for pub in pubs:
+        out.append(
+            {
+                "id": pub.id,
+                "published_at": pub.published_at,
+                "start_at": pub.start_at,
+                "actor": pub.actor,
+                "geographies": pub.geographies,
+                "policies": [
+                    {
+                        "policy_id": p.policy_id,
+                        "operator": p.operator,
+                        "permit_version": p.permit_version,
+                        "facet": p.facet,
+                        "start_date": p.start_date,
+                        "replaced_from": replaced.get(p.policy_id),
+                    }
+                    for p in policies
+                    if p.publication_id == pub.id
+                ],
+            }
+        )
+    return out

@@ -186,6 +186,11 @@ def test_publish_export_and_republish_after_a_zone_change(cli, city: Path, db_ur
     new_geo = geographies2["geographies"][-1]
     assert len(new_geo["prev_geographies"]) == 1
     assert new_geo["prev_geographies"][0] in {g["geography_id"] for g in geographies["geographies"]}
+    listed = cli("mds", "list", "--json").json()
+    assert [pub["id"] for pub in listed] == [second["publication_id"], first["publication_id"]]
+    old = next(p for p in listed[1]["policies"] if p["policy_id"] == old_parking)
+    assert old["replaced_from"] is not None
+    assert "replaced from" in cli("mds", "list").out
     newest = next(p for p in policies2["policies"] if p["policy_id"] == new["policy_id"])
     assert newest["start_date"] - newest["published_date"] == 24 * 3600 * 1000
 
