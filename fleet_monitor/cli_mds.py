@@ -130,6 +130,7 @@ def mds_group() -> None:
 def mds_publish(lead_time: str, dry_run: bool, as_json: bool) -> None:
     """Publish the policies and geographies that changed since the last publication."""
     from fleet_monitor.mds.store import publish
+    from fleet_monitor.users import record_audit
     from fleet_monitor.violations.catalog import CatalogError, load_permits, load_zones
 
     try:
@@ -155,6 +156,17 @@ def mds_publish(lead_time: str, dry_run: bool, as_json: bool) -> None:
                 actor=f"cli:{getpass.getuser()}",
                 dry_run=dry_run,
             )
+            if result.publication_id is not None:  # an act with legal weight: on record
+                record_audit(
+                    session,
+                    "mds.published",
+                    actor_role="cli",
+                    details={
+                        "publication_id": result.publication_id,
+                        "start_at": result.start_at.isoformat(),
+                        "policies": [p["policy_id"] for p in result.policies],
+                    },
+                )
     except CatalogError as exc:
         raise InputError(str(exc)) from None
     for note in result.notes:

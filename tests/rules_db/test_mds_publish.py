@@ -151,6 +151,8 @@ def test_publish_export_and_republish_after_a_zone_change(cli, city: Path, db_ur
     idle = rules["Maximum idle time while rentable"]
     assert (idle["rule_units"], idle["maximum"]) == ("seconds", 90)
 
+    (audit,) = rows(db_url, "SELECT event, details FROM audit_log WHERE event = 'mds.published'")
+    assert audit[1]["publication_id"] == first["publication_id"]
     # nothing changed: nothing new
     res = cli("mds", "publish", "--lead-time", "30m", "--json")
     assert res.code == 0 and res.json()["policies"] == []
