@@ -100,7 +100,14 @@ def publish(
         line_half_width_m=line_half_width_m,
     )
     result.notes = drafts.notes
-    new = link_policies(drafts.policies, _stored_policies(session))
+    stored = _stored_policies(session)
+    drafted = {d.operator for d in drafts.policies}
+    for operator in sorted({s.operator for s in stored} - drafted):
+        result.notes.append(
+            f"{operator}: nothing to publish now; its published policies stay as they are"
+            " (MDS ends a policy only by publishing one that replaces it)"
+        )
+    new = link_policies(drafts.policies, stored)
     result.unchanged = len(drafts.policies) - len(new)
     result.policies = [
         {
