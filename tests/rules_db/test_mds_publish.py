@@ -246,3 +246,19 @@ def test_gbfs_geofencing_export(cli, city: Path, version: str) -> None:  # type:
     assert len(names) == 5  # lake, canal, two tram lines, the operating area
     res = cli("export", "gbfs-geofencing", "--operator", "../x")
     assert res.code == 2 and "--operator" in res.err
+
+
+def test_a_permit_without_clause_leaves_a_note(cli, city: Path) -> None:  # type: ignore[no-untyped-def]
+    assert cli("mds", "publish", "--lead-time", "20m").code == 0
+    permit = city / "v2.toml"
+    permit.write_text(
+        'operator = "trotti"\nversion = 2\neffective_from = 2020-01-01\n'
+        "[parking]\nprohibited_kinds = []\n"
+    )
+    assert cli("permits", "import", str(permit)).code == 0
+    res = cli("mds", "publish", "--json")
+    assert res.code == 0, res.err
+    result = res.json()
+    assert result["policies"] == []
+    assert any("no clause" in n for n in result["notes"])
+    assert any(n.startswith("trotti: nothing to publish now") for n in result["notes"])
