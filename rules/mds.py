@@ -129,6 +129,7 @@ class _PermitRules:
         *,
         facet: str | None = None,
         penalty: RuleType | None = None,
+        counted: bool = False,
         **fields: Any,
     ) -> None:
         name = mapping.name.format(**fields.pop("fmt", {}))
@@ -149,11 +150,31 @@ class _PermitRules:
             rule["rate_amount"] = round(amount * 100)
             rule["rate_recurrence"] = mapping.penalty_recurrence
             rule["rate_applies_when"] = "out_of_bounds"
-        self.by_facet.setdefault(facet or mapping.facet, []).append((mapping.order, rule))
+        rules = _in_operating_hours(rule, self.permit) if counted else [rule]
+        self.by_facet.setdefault(facet or mapping.facet, []).extend(
+            (mapping.order, r) for r in rules
+        )
 
     @property
     def label(self) -> str:
         return f"permit {self.permit.operator} v{self.permit.version}"
+
+
+def _in_operating_hours(rule: dict[str, Any], p: Permit) -> list[dict[str, Any]]:
+    """A count the permit samples in its operating hours applies then only (MDS
+    ``start_time``/``end_time``, local time). MDS has no window across midnight:
+    one that ends the next day is two rules, the evening and the morning."""
+    hours = p.counting.operating_hours
+    if hours is None or hours[0] == hours[1]:
+        return [rule]
+    start, end = (t.strftime("%H:%M:%S") for t in hours)
+    if hours[0] < hours[1]:
+        return [{**rule, "start_time": start, "end_time": end}]
+    name = rule["name"]
+    return [
+        {**rule, "name": sanitize_text(f"{name} (evening)"), "start_time": start},
+        {**rule, "name": sanitize_text(f"{name} (morning)"), "end_time": end},
+    ]
 
 
 def _parking_rules(r: _PermitRules, quotas: dict[str, int]) -> None:
@@ -216,6 +237,7 @@ def _zone_cap_rules(r: _PermitRules) -> None:
             [z],
             facet=facet,
             penalty=penalty,
+            counted=True,
             fmt={"zone": zid},
             maximum=cap,
             minimum=floor,
@@ -226,7 +248,13 @@ def _fleet_and_time_rules(r: _PermitRules) -> None:
     p = r.permit
     area = r.of(["operating_area"], p.operating_area_zone_ids)
     if p.fleet_cap is not None:
-        r.add(MDS_RULES[RuleType.FLEET_CAP], area, penalty=RuleType.FLEET_CAP, maximum=p.fleet_cap)
+        r.add(
+            MDS_RULES[RuleType.FLEET_CAP],
+            area,
+            penalty=RuleType.FLEET_CAP,
+            counted=True,
+            maximum=p.fleet_cap,
+        )
     for ff, cap in sorted(p.fleet_cap_by_form_factor.items()):
         if ff not in MDS_VEHICLE_TYPES:
             r.notes.append(f"{r.label}: fleet cap of {ff!r} not published (not an MDS type)")
@@ -235,6 +263,7 @@ def _fleet_and_time_rules(r: _PermitRules) -> None:
             FLEET_CAP_BY_TYPE,
             area,
             penalty=RuleType.FLEET_CAP,
+            counted=True,
             fmt={"vehicle_type": ff},
             vehicle_types=[ff],
             maximum=cap,

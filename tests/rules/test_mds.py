@@ -8,7 +8,8 @@ cannot check (``prose_errors``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import dataclasses
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import orjson
@@ -18,7 +19,7 @@ from shapely.geometry import box
 
 from fleet_monitor.violations.demo_setup import demo_permit_text
 from gbfs_simulator import zone_file_path
-from rules import ZONE_KINDS, ParkingTerms, load_permit_toml, zones_from_geojson
+from rules import ZONE_KINDS, CountingMethod, ParkingTerms, load_permit_toml, zones_from_geojson
 from rules.mds import (
     MdsError,
     build_mds,
@@ -291,3 +292,34 @@ def test_deterministic_ids_and_plain_exports() -> None:
     tram = next(g for g in geo["geographies"] if g["name"] == "tram:a")
     assert tram["geography_json"]["features"][0]["geometry"]["type"] == "Polygon"
     assert shapely.geometry.shape(tram["geography_json"]["features"][0]["geometry"]).area > 0
+
+
+def test_counts_apply_in_the_permits_operating_hours() -> None:
+    day = dataclasses.replace(
+        EVERY_CLAUSE, counting=CountingMethod(operating_hours=(time(6), time(23)))
+    )
+    night = dataclasses.replace(
+        EVERY_CLAUSE, counting=CountingMethod(operating_hours=(time(22), time(5, 30)))
+    )
+    pol, geo, _ = publish([day], ZONES)
+    assert_valid(pol, geo)
+    rules = {r["name"]: r for p in pol["policies"] for r in p["rules"]}
+    fleet = rules["Fleet cap"]
+    assert (fleet["start_time"], fleet["end_time"]) == ("06:00:00", "23:00:00")
+    assert rules["Zone cap district:centre"]["start_time"] == "06:00:00"
+    assert "start_time" not in rules["No parking: water"]  # parking: at all times
+    assert "start_time" not in rules["Maximum idle time while rentable"]
+    pol, geo, _ = publish([night], ZONES)
+    assert_valid(pol, geo)
+    fleet_policy = next(p for p in pol["policies"] if p["name"].endswith(" - fleet cap"))
+    evening, morning = fleet_policy["rules"]
+    assert (evening["name"], evening["start_time"], evening.get("end_time")) == (
+        "Fleet cap (evening)",
+        "22:00:00",
+        None,
+    )
+    assert (morning["name"], morning.get("start_time"), morning["end_time"]) == (
+        "Fleet cap (morning)",
+        None,
+        "05:30:00",
+    )
