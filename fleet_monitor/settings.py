@@ -144,13 +144,21 @@ class MailSettings:
     staff_recipients: tuple[str, ...] = ()
 
 
+def _registry_urgent_rules() -> tuple[str, ...]:
+    """The rules the registry declares urgent (imported when needed, not with this module)."""
+    from rules.registry import urgent_rule_ids
+
+    return urgent_rule_ids()
+
+
 @dataclass(frozen=True, slots=True)
 class NoticeSettings:
     """``[notices]``: notices to operators, their delivery and their deadlines.
 
     ``mode``: ``auto`` issues notices as violations qualify, ``review`` keeps
-    them as drafts until a supervisor sends them. ``urgent_rules`` are noticed
-    at once, other rules of ``rules`` (empty: every vehicle rule) once per
+    them as drafts until a supervisor sends them. ``urgent_rules`` (default: the
+    rules ``rules.registry`` declares urgent) are noticed within the evaluation
+    that detects them, other rules of ``rules`` (empty: every vehicle rule) once per
     operator per ``batch_window_s`` when open for ``grace_s``. Failed deliveries
     are retried ``max_attempts`` times, ``retry_base_s`` doubling up to
     ``retry_max_s``. Webhook secrets come from the environment variable
@@ -162,7 +170,7 @@ class NoticeSettings:
     enabled: bool = True
     mode: str = "auto"
     reference_prefix: str = "ANN"
-    urgent_rules: tuple[str, ...] = ("in_water", "on_tram_tracks")
+    urgent_rules: tuple[str, ...] = field(default_factory=lambda: _registry_urgent_rules())
     rules: tuple[str, ...] = ()
     batch_window_s: int = 3600
     grace_s: int = 600
@@ -452,6 +460,12 @@ def _notice_settings(table: dict[str, Any], base_dir: Path) -> NoticeSettings:
     for key in ("max_attempts", "retry_base_s", "sending_lease_s", "webhook_timeout_s"):
         if getattr(notices, key) <= 0:
             raise ConfigError(f"notices.{key}", "must be positive")
+    from rules.registry import rule_ids
+
+    for key in ("urgent_rules", "rules"):
+        unknown = sorted(set(getattr(notices, key)) - set(rule_ids()))
+        if unknown:
+            raise ConfigError(f"notices.{key}", f"unknown rule types {unknown}")
     if notices.retry_max_s < notices.retry_base_s:
         raise ConfigError("notices.retry_max_s", "must be at least notices.retry_base_s")
     if notices.grace_s < 0 or notices.undetermined_after_s < 0:

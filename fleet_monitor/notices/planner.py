@@ -38,22 +38,15 @@ from fleet_monitor.settings import Settings
 from fleet_monitor.users import record_audit
 from fleet_monitor.violations.catalog import load_permits
 from gbfs_ingest.db import Operator
-from rules import Permit, RuleType, select_permit
+from rules import Permit, select_permit
+from rules.registry import rules_about
 from rules.timing import notice_deadline
 
 log = logging.getLogger(__name__)
 
 LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('fleet_monitor.notices'))"
-VEHICLE_RULES: tuple[str, ...] = (
-    RuleType.IDLE_TOO_LONG,
-    RuleType.DISABLED_TOO_LONG,
-    RuleType.IN_NO_PARKING_AREA,
-    RuleType.OUTSIDE_MANDATORY_PARKING,
-    RuleType.OUTSIDE_OPERATING_AREA,
-    RuleType.IN_WATER,
-    RuleType.ON_TRAM_TRACKS,
-    RuleType.IN_PEDESTRIAN_AREA,
-)
+#: rule types about one vehicle: the ones a notice names (``rules.registry``)
+VEHICLE_RULES: tuple[str, ...] = rules_about("vehicle")
 
 CANDIDATES_SQL = """
 SELECT v.id, o.id AS operator_id, v.operator, v.rule_type, v.clause, v.vehicle_id, v.gbfs_id,
@@ -95,7 +88,7 @@ def window_start(now: datetime, window_s: int) -> datetime:
 
 
 def notice_rules(settings: Settings) -> list[str]:
-    return list(settings.notices.rules) or [str(r) for r in VEHICLE_RULES]
+    return list(settings.notices.rules) or list(VEHICLE_RULES)
 
 
 def _candidates(
@@ -338,7 +331,7 @@ def notice_violation_now(
 ) -> str:
     """A supervisor's notice for one violation, issued at once (whatever the mode)."""
     session.execute(text(LOCK_SQL))
-    rows = _candidates(session, now, [str(r) for r in VEHICLE_RULES], only=violation_id)
+    rows = _candidates(session, now, list(VEHICLE_RULES), only=violation_id)
     if not rows:
         raise NoticeError(
             "not_eligible", "this violation is closed, uncertain, dismissed or already noticed"
