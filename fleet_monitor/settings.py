@@ -31,6 +31,8 @@ from gbfs_ingest.config import IngestSettings, OperatorSettings, credential_orig
 from gbfs_ingest.parse.boundary import url_problem
 
 SECRET_KEYS = ("token", "password", "client_secret", "secret", "header_value", "secret_key")
+#: the longest debounce that still evaluates within a minute of a poll (40 s + a 20 s tick)
+MAX_DEBOUNCE_S = 40
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/fleet_monitor"
 
 
@@ -416,6 +418,18 @@ def _rules_settings(table: dict[str, Any], base_dir: Path) -> RulesSettings:
     for key in ("debounce_s", "sample_catchup_s", "gps_tolerance_m", "line_half_width_m"):
         if getattr(rules, key) < 0:
             raise ConfigError(f"rules.{key}", "must not be negative")
+    # an evaluation follows a poll within a minute (urgent notices depend on it): the
+    # job looks every min(evaluate_every_s, debounce_s) / 2 s and evaluates debounce_s after
+    if rules.debounce_s > MAX_DEBOUNCE_S:
+        raise ConfigError(
+            "rules.debounce_s",
+            f"must be at most {MAX_DEBOUNCE_S} (evaluate within a minute of a poll)",
+        )
+    if rules.debounce_s == 0 and rules.evaluate_every_s > 60:
+        raise ConfigError(
+            "rules.evaluate_every_s",
+            "must be at most 60 when debounce_s is 0 (evaluate within a minute of a poll)",
+        )
     if rules.permits_dir is not None:
         path = Path(rules.permits_dir)
         path = path if path.is_absolute() else base_dir / path

@@ -20,7 +20,7 @@ style on the map and whether their layer is shown when the map opens.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -50,6 +50,7 @@ from rules.parking_rules import (
     evaluate_outside_mandatory_parking,
     evaluate_outside_operating_area,
 )
+from rules.timing import notice_deadline as timing_notice_deadline
 from rules.vehicle_rules import FleetContext, evaluate_disabled, evaluate_idle
 
 SubjectKind = Literal["vehicle", "zone", "operator"]
@@ -442,6 +443,28 @@ def zone_kind_spec(kind: str) -> ZoneKindSpec | None:
 def zone_kind_label(kind: str, lang: str) -> str:
     z = _ZONE_KINDS.get(kind)
     return z.label(lang) if z is not None else kind.replace("_", " ")
+
+
+def rule_deadline(permit: Permit, rule: str) -> timedelta | None:
+    """The notice deadline for ``rule`` under ``permit``: the permit's
+    ``[notices.deadlines]``, else the registry's default, else None (day/night)."""
+    own = permit.notices.deadlines.get(rule)
+    if own is not None:
+        return own
+    s = _BY_ID.get(rule)
+    return s.deadline if s is not None else None
+
+
+def notice_deadline(permit: Permit, sent_at: datetime, rules: Iterable[str] = ()) -> datetime:
+    """When the operator must have acted on a notice sent at ``sent_at`` naming
+    ``rules``: the shortest of the deadlines of its rules, none later than the
+    permit's day/night deadline (``rules.timing.notice_deadline``)."""
+    deadline = timing_notice_deadline(permit, sent_at)
+    for rule in set(rules):
+        own = rule_deadline(permit, rule)
+        if own is not None:
+            deadline = min(deadline, sent_at + own)
+    return deadline
 
 
 def map_rules(lang: str) -> list[dict[str, Any]]:
