@@ -97,7 +97,7 @@ def index() -> Response:
     operators = operator_colours()
     only = arg_operator()
     with get_engine().connect() as conn:
-        zones = by_kind(load_zones(conn, scope_param()))
+        zones = by_kind(load_zones(conn, scope_param(), lang))
     tile_url = settings.web.tile_url
     parts = build_map(
         center=CENTER,

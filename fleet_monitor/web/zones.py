@@ -14,13 +14,17 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
+from rules.schedule import ScheduleError, parse_schedule
+
 MAX_ZONES = 5000
 SIMPLIFY_DEG = 0.00001  # about 1 m: lighter pages, no visible change
 
 ZONES_SQL = f"""
-SELECT kind, name, zone_id, ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), 6) AS geojson
+SELECT kind, name, zone_id, schedule,
+       ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, :tol), 6) AS geojson
 FROM (
-  SELECT DISTINCT ON (z.zone_id) z.zone_id, z.kind, z.name, z.geom
+  SELECT DISTINCT ON (z.zone_id) z.zone_id, z.kind, z.name, z.geom,
+         z.properties->'schedule' AS schedule
   FROM zone z
   WHERE (z.effective_from IS NULL OR z.effective_from <= now())
     AND (z.effective_to IS NULL OR z.effective_to > now())
@@ -41,19 +45,31 @@ class ZoneFeature:
     geometry: dict[str, Any]
 
 
-def load_zones(conn: Connection, scope: list[int] | None) -> list[ZoneFeature]:
-    """Zones in force now that the account may see (``scope``: its operator ids, None: all)."""
+def load_zones(conn: Connection, scope: list[int] | None, lang: str = "fr") -> list[ZoneFeature]:
+    """Zones in force now that the account may see (``scope``: its operator ids, None: all).
+
+    A zone that applies only at times is named with its schedule (in ``lang``)."""
     rows = conn.execute(text(ZONES_SQL), {"scope": scope, "tol": SIMPLIFY_DEG}).all()
     return [
         ZoneFeature(
             kind=row.kind,
-            name=row.name or "",
+            name=_with_schedule(row.name or "", row.schedule, lang),
             zone_id=row.zone_id,
             geometry=orjson.loads(row.geojson),
         )
         for row in rows
         if row.geojson
     ]
+
+
+def _with_schedule(name: str, raw: Any, lang: str) -> str:
+    if raw is None:
+        return name
+    try:
+        when = parse_schedule(raw).describe(lang)
+    except ScheduleError:
+        return name
+    return f"{name} ({when})" if name else when
 
 
 def by_kind(zones: list[ZoneFeature]) -> dict[str, list[ZoneFeature]]:
