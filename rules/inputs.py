@@ -28,6 +28,7 @@ ZoneKind = Literal[
     "water",
     "tram_tracks",
     "district",
+    "scheduled_restriction",
 ]
 ZONE_KINDS: tuple[str, ...] = (
     "operating_area",
@@ -37,10 +38,11 @@ ZONE_KINDS: tuple[str, ...] = (
     "water",
     "tram_tracks",
     "district",
+    "scheduled_restriction",
 )
 #: Zone kinds that apply only at times: each zone of these kinds has a ``Schedule``
 #: (and no zone of another kind has one).
-SCHEDULED_KINDS: tuple[str, ...] = ()
+SCHEDULED_KINDS: tuple[str, ...] = ("scheduled_restriction",)
 #: Zone kinds where parking is forbidden (a vehicle inside is in breach).
 PROHIBITED_KINDS: tuple[str, ...] = ("no_parking", "pedestrian", "water", "tram_tracks")
 

@@ -50,6 +50,7 @@ from rules.parking_rules import (
     evaluate_outside_mandatory_parking,
     evaluate_outside_operating_area,
 )
+from rules.scheduled_rules import evaluate_scheduled_restrictions
 from rules.timing import notice_deadline as timing_notice_deadline
 from rules.vehicle_rules import FleetContext, evaluate_disabled, evaluate_idle
 
@@ -219,6 +220,19 @@ REGISTRY: tuple[RuleSpec, ...] = (
         zone_kind="tram_tracks",
     ),
     RuleSpec(
+        RuleType.SCHEDULED_RESTRICTION,
+        "vehicle",
+        Evaluator("scheduled_restriction", "located", evaluate_scheduled_restrictions),
+        ("penalties.scheduled_restriction", "notices.deadlines.scheduled_restriction"),
+        {"fr": "Dans une zone à accès restreint", "en": "In a restricted zone (market, event)"},
+        "#e4003a",
+        "⏱",
+        urgent=True,
+        deadline=timedelta(hours=1),
+        mds=MdsMapping("count", "devices", _PARKED, time_bounded=True),
+        zone_kind="scheduled_restriction",
+    ),
+    RuleSpec(
         RuleType.IN_NO_PARKING_AREA,
         "vehicle",
         _parking("in_no_parking_area", evaluate_in_no_parking_area),
@@ -376,6 +390,12 @@ ZONE_KIND_SPECS: tuple[ZoneKindSpec, ...] = (
         "no_parking",
         {"fr": "Stationnement interdit", "en": "No parking"},
         {"color": "#b2182b", "weight": 1.5, "fillColor": "#d6604d"},
+        True,
+    ),
+    ZoneKindSpec(
+        "scheduled_restriction",
+        {"fr": "Restrictions horaires (marchés, événements)", "en": "Timed restrictions"},
+        {"color": "#e4003a", "weight": 2, "dashArray": "2 4", "fillColor": "#ff8fab"},
         True,
     ),
     ZoneKindSpec(
