@@ -260,10 +260,11 @@ def read_geojson_zones(
     the kind), e.g. ``no_parking:12``. Mandatory parking areas take their
     capacity from ``capacity_property``. Zones of the kinds that apply only at
     times (``SCHEDULED_KINDS``) take their schedule from their ``schedule``
-    property or from ``schedules`` (by zone id, e.g. from a TOML file:
+    property or from ``schedules`` (by zone id, with or without the prefix; e.g. from a TOML file:
     ``rules.schedule.schedules_from_toml``).
     """
     schedules = dict(schedules or {})
+    used: set[str] = set()
     if kind not in ZONE_KINDS:
         raise ZoneFileError(f"unknown zone kind {kind!r} (one of {', '.join(ZONE_KINDS)})")
     problem = line_buffer_problem(buffer_m, "--buffer-m")
@@ -314,7 +315,9 @@ def read_geojson_zones(
         geometry = read_geometry(
             feat.get("geometry"), kind, where, repair=repair, repairs=out.repairs
         )
-        schedule = _schedule(props, kind, where, schedules.get(zid))
+        key = zid if zid in schedules else str(raw_id)  # the full id or the file's own
+        used.add(key)
+        schedule = _schedule(props, kind, where, schedules.get(key))
         out.zones.append(
             Zone(
                 id=zid,
@@ -330,7 +333,7 @@ def read_geojson_zones(
                 schedule=schedule,
             )
         )
-    stray = sorted(set(schedules) - seen)
+    stray = sorted(set(schedules) - used)
     if stray:
         raise ZoneFileError(f"schedules for zones not in the file: {', '.join(stray[:5])}")
     return out
