@@ -226,7 +226,7 @@ REGISTRY: tuple[RuleSpec, ...] = (
         ("penalties.scheduled_restriction", "notices.deadlines.scheduled_restriction"),
         {"fr": "Dans une zone à accès restreint", "en": "In a restricted zone (market, event)"},
         "#e4003a",
-        "⏱",
+        "⚑",
         urgent=True,
         deadline=timedelta(hours=1),
         mds=MdsMapping("count", "devices", _PARKED, time_bounded=True),
@@ -353,7 +353,7 @@ REGISTRY: tuple[RuleSpec, ...] = (
         ("data.max_feed_staleness",),
         {"fr": "Flux non mis à jour", "en": "Stale feed"},
         "#878787",
-        "⌛",
+        "◔",
     ),
     RuleSpec(
         RuleType.MONTHLY_AVAILABILITY,

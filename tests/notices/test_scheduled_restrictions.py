@@ -5,6 +5,7 @@ and the zone on the map and in the MDS export as time-bounded rules."""
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -63,8 +64,12 @@ MARKET = {
 }
 
 
-def import_market(engine: Engine) -> None:
-    zones = read_geojson_zones(orjson.dumps(MARKET), "scheduled_restriction").zones
+def import_market(engine: Engine, around: tuple[float, float] | None = None) -> None:
+    """The market (around ``around``, else STREET) and the lake festival."""
+    doc = copy.deepcopy(MARKET)
+    if around is not None:
+        doc["features"][0]["geometry"] = mapping(square(around, 150))  # type: ignore[index]
+    zones = read_geojson_zones(orjson.dumps(doc), "scheduled_restriction").zones
     with Session(engine) as s, s.begin():
         import_zones(
             s,
