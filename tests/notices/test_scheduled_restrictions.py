@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 from shapely.geometry import mapping
@@ -29,6 +30,7 @@ from tests.notices.helpers import (
     vehicle_at,
 )
 
+SHOT = Path(__file__).resolve().parents[2] / "var" / "notice-scheduled.pdf"
 TUESDAY = datetime(2026, 11, 3, tzinfo=UTC)  # CET: the market is 05:00-13:00 UTC
 MARKET = {
     "type": "FeatureCollection",
@@ -131,6 +133,14 @@ def test_market_mornings_lead_time_breach_and_urgent_notice(db_url: str, engine:
             )
         ).one()
     assert urgent and rules == ["scheduled_restriction"] and created == opened
+    with engine.connect() as conn:
+        pdf, payload = conn.execute(text("SELECT pdf, payload FROM notice")).one()
+    # the document states the time allowed for the rule, not only the day/night deadlines
+    assert payload["permit"]["deadline_terms"]["by_rule_s"] == {"scheduled_restriction": 3600}
+    assert payload["permit"]["deadline_terms"]["text"].startswith("1 h : Dans une zone")
+    assert bytes(pdf).startswith(b"%PDF")
+    SHOT.parent.mkdir(exist_ok=True)
+    SHOT.write_bytes(bytes(pdf))  # looked at with pdftoppm (see the guide)
     assert deadline == opened + spec("scheduled_restriction").deadline  # type: ignore[operator]
     poll_and_evaluate(TUESDAY + timedelta(hours=13, minutes=5))  # 14:05: the market is over
     assert open_violations(engine) == [("scheduled_restriction", "violation", "closed")]
