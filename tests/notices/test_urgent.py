@@ -53,10 +53,18 @@ def _jobs(engine: Engine, db_url: str, clock: list, smtp_port: int | None = None
     )
 
 
+def permit_v2(engine: Engine, rule_deadlines: str) -> None:
+    """Version 2 of trotti's permit, with these ``[notices.deadlines]`` (none: the registry's)."""
+    with Session(engine) as s, s.begin():
+        text_ = permit_text("trotti", version=2, rule_deadlines=rule_deadlines)
+        import_permit(s, text_, default_tolerance_m=10, source="test")
+
+
 def test_urgent_violation_is_noticed_by_the_evaluation_that_detects_it(
     db_url: str, engine: Engine, smtp: SMTPServer
 ) -> None:
     setup_city(engine)
+    permit_v2(engine, "")  # no deadline of its own for vehicles in water: the registry's
     feed = Feed(engine, "trotti", "Trotti")
     add_contact(engine, "trotti", "email", "ops@trotti.example")
     t = T0 + timedelta(minutes=20)
@@ -83,11 +91,7 @@ def test_urgent_violation_is_noticed_by_the_evaluation_that_detects_it(
 
 def test_the_permit_sets_the_deadline_of_each_rule(db_url: str, engine: Engine) -> None:
     setup_city(engine)
-    with Session(engine) as s, s.begin():
-        text_ = permit_text("trotti", version=2).replace(
-            "[penalties]", '[notices.deadlines]\nin_water = "20m"\n\n[penalties]'
-        )
-        import_permit(s, text_, default_tolerance_m=10, source="test")
+    permit_v2(engine, 'in_water = "20m"')
     feed = Feed(engine, "trotti", "Trotti")
     t = T0 + timedelta(minutes=20)
     feed.poll([vehicle_at("tw", WATER)], t)
