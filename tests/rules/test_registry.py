@@ -108,3 +108,34 @@ def test_map_rules_are_plain_json_data() -> None:
         "colour": spec("in_water").colour,
         "symbol": spec("in_water").symbol,
     }
+
+
+MINIMAL = 'operator = "x"\nversion = 1\neffective_from = 2026-01-01\n'
+
+
+def test_deadlines_per_rule_type_in_the_permit() -> None:
+    from rules.permit_toml import PermitError, load_permit_toml
+
+    p = load_permit_toml(MINIMAL + '[notices.deadlines]\nin_water = "45m"\nidle_too_long = "1d"\n')
+    assert dict(p.notices.deadlines) == {
+        "in_water": timedelta(minutes=45),
+        "idle_too_long": timedelta(days=1),
+    }
+    sent = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)  # 12:00 in Annecy: day hours (2 h)
+    assert registry.rule_deadline(p, "in_water") == timedelta(minutes=45)  # the permit's
+    assert registry.rule_deadline(p, "on_tram_tracks") == spec("on_tram_tracks").deadline
+    assert registry.rule_deadline(p, "in_no_parking_area") is None  # day/night only
+    assert registry.notice_deadline(p, sent, ["in_no_parking_area"]) == sent + timedelta(hours=2)
+    # the shortest of the notice's rules, never later than the day/night deadline
+    assert registry.notice_deadline(p, sent, ["in_no_parking_area", "in_water"]) == sent + (
+        timedelta(minutes=45)
+    )
+    assert registry.notice_deadline(p, sent, ["idle_too_long"]) == sent + timedelta(hours=2)
+    for bad, key in (
+        ('in_lake = "1h"', "notices.deadlines.in_lake"),
+        ('in_water = "0m"', "notices.deadlines.in_water"),
+        ('in_water = "soon"', "notices.deadlines.in_water"),
+        ('in_water = "400d"', "notices.deadlines.in_water"),
+    ):
+        with pytest.raises(PermitError, match=re.escape(key)):
+            load_permit_toml(MINIMAL + f"[notices.deadlines]\n{bad}\n")
