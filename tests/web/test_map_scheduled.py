@@ -8,7 +8,7 @@ from flask.testing import FlaskClient
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine
 
-from rules.registry import spec
+from rules.registry import spec, zone_kind_spec
 from tests.notices.test_scheduled_restrictions import import_market
 from tests.web.conftest import LAT, LON, PASSWORD, T0, Fleet, add_user, served, vehicles
 from tests.web.test_browser import ARGS, CHROMIUM
@@ -60,3 +60,25 @@ def test_timed_zone_and_its_breach_in_headless_chromium(
         finally:
             browser.close()
     assert problems == []
+
+
+def test_zone_layer_swatches_take_the_registry_colours(db_url: str, engine: Engine) -> None:
+    import_market(engine, around=(LAT, LON))
+    add_user(engine, EMAIL, "officer")
+    with served(db_url, engine) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(url + "/")
+            page.fill("#email", EMAIL)
+            page.fill("#password", PASSWORD)
+            page.click("button.fm-primary")
+            page.wait_for_url(url + "/")
+            page.locator(".leaflet-control-layers").hover()
+            swatch = page.locator(".fm-zone-swatch").first
+            colour = swatch.evaluate("e => getComputedStyle(e).borderTopColor")
+            page.screenshot(path=str(SHOT.with_name("map-layers.png")))
+        finally:
+            browser.close()
+    assert colour == "rgb(228, 0, 58)"  # #e4003a, the kind's colour in rules/registry.py
+    assert zone_kind_spec("scheduled_restriction").style["color"] == "#e4003a"  # type: ignore[union-attr]
