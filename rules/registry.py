@@ -43,12 +43,9 @@ from rules.inputs import (
 )
 from rules.overflow import evaluate_parking_overflow
 from rules.parking_rules import (
-    evaluate_in_no_parking_area,
-    evaluate_in_pedestrian_area,
-    evaluate_in_water,
-    evaluate_on_tram_tracks,
     evaluate_outside_mandatory_parking,
     evaluate_outside_operating_area,
+    evaluate_prohibited_zones,
 )
 from rules.scheduled_rules import evaluate_scheduled_restrictions
 from rules.timing import notice_deadline as timing_notice_deadline
@@ -154,6 +151,9 @@ def _parking(name: str, fn: Callable[..., list[Finding]]) -> Evaluator:
     return Evaluator(name, "located", run)
 
 
+#: one pass for the four prohibited zone kinds (each enforced as the permit's
+#: ``parking.prohibited_kinds`` says): in water, on tram tracks, no parking, pedestrian
+PROHIBITED = _parking("prohibited_zones", evaluate_prohibited_zones)
 IDLE = Evaluator(
     "idle", "data", lambda c: evaluate_idle(c.snapshots, c.permits, c.now, outages=c.outages)
 )
@@ -196,7 +196,7 @@ REGISTRY: tuple[RuleSpec, ...] = (
     RuleSpec(
         RuleType.IN_WATER,
         "vehicle",
-        _parking("in_water", evaluate_in_water),
+        PROHIBITED,
         ("parking.prohibited_kinds", "penalties.in_water"),
         {"fr": "Dans l’eau", "en": "In water"},
         "#0050d8",
@@ -209,7 +209,7 @@ REGISTRY: tuple[RuleSpec, ...] = (
     RuleSpec(
         RuleType.ON_TRAM_TRACKS,
         "vehicle",
-        _parking("on_tram_tracks", evaluate_on_tram_tracks),
+        PROHIBITED,
         ("parking.prohibited_kinds", "penalties.on_tram_tracks"),
         {"fr": "Sur les voies du tramway", "en": "On tram tracks"},
         "#7b2cbf",
@@ -235,7 +235,7 @@ REGISTRY: tuple[RuleSpec, ...] = (
     RuleSpec(
         RuleType.IN_NO_PARKING_AREA,
         "vehicle",
-        _parking("in_no_parking_area", evaluate_in_no_parking_area),
+        PROHIBITED,
         ("parking.prohibited_kinds", "penalties.in_no_parking_area"),
         {"fr": "Stationnement en zone interdite", "en": "Parked in a no-parking area"},
         "#d7191c",
@@ -246,7 +246,7 @@ REGISTRY: tuple[RuleSpec, ...] = (
     RuleSpec(
         RuleType.IN_PEDESTRIAN_AREA,
         "vehicle",
-        _parking("in_pedestrian_area", evaluate_in_pedestrian_area),
+        PROHIBITED,
         ("parking.prohibited_kinds", "penalties.in_pedestrian_area"),
         {"fr": "En zone piétonne", "en": "In a pedestrian area"},
         "#ff7f00",
