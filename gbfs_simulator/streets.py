@@ -142,6 +142,7 @@ class Street:
     district: str  # slug of the former commune
     fantoir: str
     geom: Any  # LineString or MultiLineString, lon/lat
+    main: bool = False
 
 
 def _to_m(geom: Any) -> Any:
@@ -206,7 +207,9 @@ def streets() -> tuple[Street, ...]:
         main_m.append(_to_m(LineString(coords)))
         for piece in _pieces(line_m):
             if piece.length >= MIN_STREET_M / 2:
-                out.append(Street(name, district_of(piece), f"{fantoir:04d}", _to_deg(piece)))
+                out.append(
+                    Street(name, district_of(piece), f"{fantoir:04d}", _to_deg(piece), main=True)
+                )
         fantoir += 10
     # keep grid streets off the main avenues and the old town
     reserved = shapely.union_all([m.buffer(40.0) for m in main_m])
@@ -229,7 +232,8 @@ def streets() -> tuple[Street, ...]:
 
 
 def city_streets() -> dict[str, Any]:
-    """The streets as a GeoJSON FeatureCollection (``name``, ``district`` per feature)."""
+    """The streets as a GeoJSON FeatureCollection (``name``, ``district``, ``rank``:
+    ``main`` or ``local``, per feature)."""
     features = []
     for i, s in enumerate(streets()):
         geom = shapely.set_precision(s.geom, 1e-6)
@@ -237,7 +241,11 @@ def city_streets() -> dict[str, Any]:
             {
                 "type": "Feature",
                 "id": i,
-                "properties": {"name": s.name, "district": s.district},
+                "properties": {
+                    "name": s.name,
+                    "district": s.district,
+                    "rank": "main" if s.main else "local",
+                },
                 "geometry": mapping(geom),
             }
         )

@@ -153,7 +153,7 @@ def basemap_assets(map_var: str, layer: dict[str, Any] | None) -> Markup:
         "streetsUrl": (layer or {}).get("streets"),
         "addressUrl": url_for("basemap.address"),
         "messages": {
-            "address": _("Address"),
+            "address": _("Street address"),
             "distance": _("{metres} m away"),
             "no_address": _("no address within {metres} m"),
         },

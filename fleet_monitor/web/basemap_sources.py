@@ -15,8 +15,9 @@ and must not cross threads). Only raster formats (png, jpg, webp) are served:
 a vector MBTiles (``pbf``) needs a renderer Leaflet does not have.
 
 **Streets**: a GeoJSON FeatureCollection of LineStrings / MultiLineStrings
-with a ``name`` property (the demo writes the simulated city's; an OSM
-extract converted with ogr2ogr works too). Names are checked text, sent to the
+with a ``name`` property, and ``rank`` (``main`` draws a wider, coloured
+avenue). The demo writes the simulated city's; an OSM extract converted with
+ogr2ogr works too. Names are checked text, sent to the
 page as JSON and shown with ``textContent``.
 """
 
@@ -180,8 +181,13 @@ def load_streets(path_text: str) -> dict[str, Any]:
             continue
         props = f.get("properties") if isinstance(f.get("properties"), dict) else {}
         name = _plain(props.get("name"), MAX_STREET_NAME)
+        rank = "main" if props.get("rank") == "main" else "local"
         features.append(
-            {"type": "Feature", "properties": {"name": name}, "geometry": f["geometry"]}
+            {
+                "type": "Feature",
+                "properties": {"name": name, "rank": rank},
+                "geometry": f["geometry"],
+            }
         )
     if not features:
         raise ConfigError(key, f"{path} holds no LineString features")

@@ -39,12 +39,24 @@
     container.classList.add("fm-street-base");
     var casing = L.geoJSON(collection, {
       pane: "fm-streets", renderer: renderer, interactive: false,
-      style: { color: "#b9b2a6", weight: 7, opacity: 1, lineCap: "round" }
+      style: { color: "#b9b2a6", opacity: 1, lineCap: "round" }
     });
+    function isMain(f) { return f.properties && f.properties.rank === "main"; }
     var fill = L.geoJSON(collection, {
       pane: "fm-streets", renderer: renderer, interactive: false,
-      style: { color: "#ffffff", weight: 4.5, opacity: 1, lineCap: "round" }
+      style: function (f) { return { color: isMain(f) ? "#f9e0a6" : "#ffffff", opacity: 1, lineCap: "round" }; }
     });
+    // street widths grow with the zoom, as on a printed plan; avenues are wider
+    function widen() {
+      var z = map.getZoom();
+      var w = z <= 12 ? 1 : z === 13 ? 1.5 : z === 14 ? 2.5 : z === 15 ? 4 : z === 16 ? 6 : 9;
+      fill.setStyle(function (f) { return { weight: isMain(f) ? w * 1.6 : w }; });
+      casing.setStyle(function (f) {
+        return { weight: (isMain(f) ? w * 1.6 : w) + (z <= 13 ? 0.8 : 2), color: isMain(f) ? "#c9a55c" : "#b9b2a6" };
+      });
+    }
+    widen();
+    map.on("zoomend", widen);
     casing.addTo(map);
     fill.addTo(map);
     var labels = L.layerGroup();
