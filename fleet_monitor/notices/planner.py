@@ -237,8 +237,7 @@ def with_addresses(
     points = [(it["lon"], it["lat"]) for it in items if it["lon"] is not None]
     found = iter(nearest_addresses(session, points, settings.addresses.max_distance_m))
     return [
-        {**it, "address": None if it["lon"] is None else _address_dict(next(found))}
-        for it in items
+        {**it, "address": None if it["lon"] is None else _address_dict(next(found))} for it in items
     ]
 
 
