@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ class MBTiles:
         if not self.min_zoom <= z <= self.max_zoom:
             return None
         tms_row = (1 << z) - 1 - y  # MBTiles rows count from the south (TMS)
-        with self.connect() as conn:
+        with closing(self.connect()) as conn:
             row = conn.execute(
                 "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ?"
                 " AND tile_row = ?",
@@ -104,7 +105,7 @@ def open_mbtiles(path_text: str) -> MBTiles:
         raise ConfigError(key, f"{path} is not an MBTiles file (not an SQLite database)")
     probe = MBTiles(path, "", 0, 0, None, "", "")
     try:
-        with probe.connect() as conn:
+        with closing(probe.connect()) as conn:
             meta = dict(conn.execute("SELECT name, value FROM metadata").fetchall())
             zooms = conn.execute("SELECT min(zoom_level), max(zoom_level) FROM tiles").fetchone()
     except sqlite3.DatabaseError as exc:
