@@ -153,6 +153,20 @@ def test_local_tiles_and_addresses_in_the_browser(
         row.wait_for(timeout=5000)
         assert row.inner_text() == f"Adresse\t{LABEL} (à 8 m)"
         page.screenshot(path=str(SCREENSHOTS / "basemap_mbtiles_popup.png"))
+        page.keyboard.press("Escape")
+        # a vehicle in the lake: no address within the limit, said so
+        point = page.evaluate(POINT_JS, "tw1")
+        page.mouse.click(point["x"], point["y"])
+        row = page.locator(".leaflet-popup-content tr.fm-address")
+        row.wait_for(timeout=5000)
+        assert row.inner_text() == "Adresse\taucune adresse à moins de 60 m"
+        page.keyboard.press("Escape")
+        # portrait tablet: the tiles fill the taller map too
+        page.set_viewport_size({"width": 768, "height": 1024})
+        page.wait_for_timeout(300)
+        assert check_tiles(page, server) >= 12
+        page.screenshot(path=str(SCREENSHOTS / "basemap_mbtiles_portrait.png"))
+        page.set_viewport_size({"width": 1024, "height": 768})
 
         # the case file: the address in words, and its map on the same local tiles
         page.goto(f"{server}/cases/{violation_id}")
