@@ -130,6 +130,8 @@ def base_layer() -> dict[str, Any] | None:
             "max_zoom": max(19, m.max_zoom),
             "max_native_zoom": m.max_zoom,
             "min_native_zoom": m.min_zoom,
+            # below the file's zooms, two levels of shrunk tiles at most (16 per view tile)
+            "min_zoom": max(0, m.min_zoom - 2),
         }
         if m.bounds is not None:
             w, s, e, n = m.bounds
