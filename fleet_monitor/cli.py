@@ -235,7 +235,7 @@ def _register_extensions() -> None:
     import importlib
 
     names = ("fleet_monitor.cli_rules", "fleet_monitor.cli_notices", "fleet_monitor.cli_stats")
-    for name in (*names, "fleet_monitor.cli_mds"):
+    for name in (*names, "fleet_monitor.cli_mds", "fleet_monitor.cli_addresses"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

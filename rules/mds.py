@@ -56,6 +56,7 @@ from rules.mds_mapping import (
     time_units,
     valid_provider_id,
 )
+from rules.mds_schedules import scheduled_rules
 from rules.mds_versions import PolicyDraft, link_policies
 from rules.overflow import parking_quotas
 
@@ -179,6 +180,12 @@ def _in_operating_hours(rule: dict[str, Any], p: Permit) -> list[dict[str, Any]]
 
 def _parking_rules(r: _PermitRules, quotas: dict[str, int]) -> None:
     p = r.permit
+    # weekly windows of scheduled restrictions first: the most specific (time-bounded)
+    order = MDS_RULES[RuleType.SCHEDULED_RESTRICTION].order
+    for rule in scheduled_rules(p, r.zones, r.catalog.zone_geography):
+        rule.pop("rule_id", None)
+        rule["name"] = sanitize_text(rule["name"])
+        r.by_facet.setdefault("parking", []).append((order, rule))
     for kind in p.prohibited_kinds:
         rule_type = PROHIBITED_KIND_RULES[kind]
         zs = r.of([kind])
@@ -306,11 +313,16 @@ def _digest(policy: dict[str, Any]) -> str:
 
 
 def _policy(
-    p: Permit, facet: str, rules: list[dict[str, Any]], start: datetime, published: datetime
+    p: Permit,
+    facet: str,
+    rules: list[dict[str, Any]],
+    start: datetime,
+    published: datetime,
+    end: datetime | None = None,
 ) -> PolicyDraft:
-    suffix = f" - {FACET_TITLES[facet.split('-')[0]]}" + (
-        f" {facet.split('-')[1]}" if "-" in facet else ""
-    )
+    # "zone caps 2" for the second group of zone caps; an event's hash is not shown
+    number = facet.split("-")[1] if facet.startswith("zone_caps-") else ""
+    suffix = f" - {FACET_TITLES[facet.split('-')[0]]}" + (f" {number}" if number else "")
     base = sanitize_text(p.name or f"{p.operator} permit v{p.version}")
     policy: dict[str, Any] = {
         "name": base[: 255 - len(suffix)] + suffix,
@@ -323,8 +335,9 @@ def _policy(
         "published_date": ms(published),
         "rules": rules,
     }
-    if p.effective_to is not None:
-        policy["end_date"] = ms(p.effective_to)
+    end = end or p.effective_to
+    if end is not None:
+        policy["end_date"] = ms(end)
     digest = _digest(policy)
     pid = mds_uuid(f"policy:{p.operator}:v{p.version}:{facet}:{digest}:{ms(published)}")
     policy["policy_id"] = pid
@@ -332,6 +345,34 @@ def _policy(
         {"rule_id": mds_uuid(f"{pid}:rule:{i}"), **rule} for i, rule in enumerate(rules)
     ]
     return PolicyDraft(policy, p.operator, p.version, facet, digest)
+
+
+def _event_policies(r: _PermitRules, published: datetime) -> list[PolicyDraft]:
+    """One policy per one-off event of a scheduled restriction zone, from its start to
+    its end; an event less than 20 minutes ahead (or past) cannot be published."""
+    p, out = r.permit, []
+    mapping = MDS_RULES[RuleType.SCHEDULED_RESTRICTION]
+    for z in r.zones:
+        if z.schedule is None or not z.applies_to(p.operator):
+            continue
+        for start, end in z.schedule.events:
+            if not p.effective_from <= start < (p.effective_to or end) or end <= start:
+                continue
+            if start < published + MIN_LEAD:
+                if end > published:
+                    r.notes.append(f"{r.label}: event of {z.id} at {start.isoformat()} too close")
+                continue
+            key = hashlib.sha256(f"{z.id}|{start.isoformat()}".encode()).hexdigest()[:8]
+            rule = {
+                "name": sanitize_text(mapping.name.format(zone=z.id, start=start.isoformat())),
+                "rule_type": mapping.mds_rule_type,
+                "rule_units": "devices",
+                "geographies": [r.catalog.zone_geography(z)],
+                "states": {k: list(v) for k, v in mapping.states.items()},
+                "maximum": 0,
+            }
+            out.append(_policy(p, f"event-{key}", [rule], start, published, end=end))
+    return out
 
 
 def _permits_to_publish(permits: Sequence[Permit], start_at: datetime) -> list[Permit]:
@@ -380,6 +421,7 @@ def build_mds(
         for facet in sorted(r.by_facet, key=lambda f: (FACETS.index(f.split("-")[0]), f)):
             rules = [rule for _, rule in sorted(r.by_facet[facet], key=lambda x: x[0])]
             out.policies.append(_policy(p, facet, rules, start, published_at))
+        out.policies += _event_policies(r, published_at)
     used = {g for d in out.policies for rule in d.policy["rules"] for g in rule["geographies"]}
     out.geographies = {g: catalog.documents[g] for g in sorted(used)}
     out.geography_lineage = {g: catalog.lineage[g] for g in sorted(used)}

@@ -23,7 +23,11 @@ becomes its own policy, and the groups are independent:
 * ``fleet``: the fleet cap over the operating area (all vehicle types);
 * ``fleet_by_vehicle_type``: one cap per vehicle type (disjoint by type);
 * ``time``: idle while rentable (``available``, ``reserved``) and disabled
-  (``non_operational``), disjoint by state.
+  (``non_operational``), disjoint by state;
+* ``event-<hash>``: one policy per one-off event of a scheduled restriction
+  zone, from the event's start to its end (weekly windows of such zones are
+  time-bounded rules at the head of the ``parking`` policy, from
+  ``rules.mds_schedules``).
 
 Penalties. Count rules publish a penalty as ``rate_amount`` (cents) with
 ``rate_recurrence: once_on_match`` and ``rate_applies_when: out_of_bounds``.
@@ -49,10 +53,17 @@ from typing import Literal
 from rules.findings import RuleType
 
 MdsRuleType = Literal["count", "time", "speed", "user"]
-Facet = Literal["parking", "zone_caps", "fleet", "fleet_by_vehicle_type", "time"]
+Facet = Literal["parking", "zone_caps", "fleet", "fleet_by_vehicle_type", "time", "event"]
 
 #: the order of the facets' policies in a published document
-FACETS: tuple[Facet, ...] = ("parking", "zone_caps", "fleet", "fleet_by_vehicle_type", "time")
+FACETS: tuple[Facet, ...] = (
+    "parking",
+    "zone_caps",
+    "fleet",
+    "fleet_by_vehicle_type",
+    "time",
+    "event",
+)
 FACET_TITLES: Mapping[str, str] = MappingProxyType(
     {
         "parking": "parking",
@@ -60,6 +71,7 @@ FACET_TITLES: Mapping[str, str] = MappingProxyType(
         "fleet": "fleet cap",
         "fleet_by_vehicle_type": "fleet cap per vehicle type",
         "time": "time limits",
+        "event": "event restriction",
     }
 )
 
@@ -120,6 +132,9 @@ class MdsRuleMapping:
 
 MDS_RULES: Mapping[RuleType, MdsRuleMapping] = MappingProxyType(
     {
+        RuleType.SCHEDULED_RESTRICTION: MdsRuleMapping(
+            "count", "parking", 5, PARKED_STATES, None, "Event restriction {zone} {start}"
+        ),
         RuleType.IN_NO_PARKING_AREA: MdsRuleMapping(
             "count", "parking", 10, PARKED_STATES, "once_on_match", "No parking: {kind}"
         ),

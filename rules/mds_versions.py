@@ -68,7 +68,10 @@ def link_policies(
             ids += [
                 h.policy_id
                 for (op, facet), h in heads.items()
-                if op == d.operator and facet not in facets and h.permit_version < d.permit_version
+                if op == d.operator
+                and facet not in facets
+                and not facet.startswith("event")  # an event ends on its own
+                and h.permit_version < d.permit_version
             ]
         policy = dict(d.policy)
         if ids:

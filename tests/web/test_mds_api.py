@@ -115,9 +115,12 @@ def test_every_response_is_valid_and_stored_bytes_are_served(
     assert {p["name"].split(" ")[0] for p in policies["policies"]} == {"Trotti", "LacBike", "Vélo"}
     listed = orjson.loads(get(public, "/mds/policies").data)
     assert mds_errors(listed, "policy", "/policies") == []
-    assert [p["policy_id"] for p in listed["policies"]] == [
+    # every policy (none has started yet), in order of start
+    assert sorted(p["policy_id"] for p in listed["policies"]) == sorted(
         p["policy_id"] for p in policies["policies"]
-    ]
+    )
+    starts = [p["start_date"] for p in listed["policies"]]
+    assert starts == sorted(starts)
     with Session(engine) as s:
         stored = dict(s.execute(text("SELECT policy_id, document FROM mds_policy")).all())
         stored_geo = dict(s.execute(text("SELECT geography_id, document FROM mds_geography")).all())
