@@ -207,5 +207,9 @@ def test_street_layer_of_the_simulated_city(
         labels = page.locator(".fm-street-label").all_inner_texts()
         assert "Rue Royale" in labels
         page.screenshot(path=str(SCREENSHOTS / "basemap_streets_z17.png"))
+        # a case file's map has the same street layer
+        page.goto(f"{server}/cases/{world.violation['trotti']}")
+        page.wait_for_function("() => window.__fleetStreetsDrawn", timeout=10_000)
+        page.screenshot(path=str(SCREENSHOTS / "basemap_streets_case.png"), full_page=True)
     assert problems == []
     assert all(u.startswith(server) for u in requests)
