@@ -160,7 +160,7 @@ def test_local_tiles_and_addresses_in_the_browser(
         row.wait_for(timeout=5000)
         assert row.inner_text() == f"Adresse\t{LABEL} (à 8 m)"
         page.screenshot(path=str(SCREENSHOTS / "basemap_mbtiles_popup.png"))
-        page.keyboard.press("Escape")
+        page.locator(".leaflet-popup-close-button").click()
         page.locator(".leaflet-popup").wait_for(state="detached", timeout=5000)
         # a vehicle in the lake: no address within the limit, said so
         page.evaluate(OPEN_POPUP_JS, "tw1")  # vw1 lies 20 m away: 2 px, a click is ambiguous
