@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gbfs_ingest.db import TS, Base
+from datastore import TS, Base
 
 ZONE_KINDS_SQL = (
     "kind IN ('operating_area', 'no_parking', 'mandatory_parking', 'pedestrian', "

@@ -8,12 +8,14 @@ ratios rounded to 4 decimals: the JSON is stable byte for byte.
 Sections (per operator):
 
 * ``fleet``: deployed vehicles from the count samples of the day (mean, max,
-  min, samples above the permit's cap), the counting method, and the data
-  behind it (samples taken vs expected, mean coverage, samples in outage);
-* ``violations``: per rule type, opened (violation / uncertain), closed, still
+  min over the observed samples, observed samples above the permit's cap), the
+  counting method, and the data behind it (samples taken vs expected, mean
+  coverage, samples in outage);
+* ``violations``: per rule type, opened (any status; of which uncertain), closed, still
   open at the end of the day, and overdue notice items checked that day;
 * ``idle``: rentable vehicles parked at the end of the day by how long they
-  had been parked (<1 d, 1-3 d, 3-7 d, 7-14 d, >=14 d, the CROW steps), with
+  had been parked (the buckets of ``history.definitions``: [0, 1), [1, 3), [3, 7), [7, 14),
+  [14, inf) days, the CROW steps), with
   the median and the share whose start is a lower bound (already there at our
   first look or seen again after an outage);
 * ``feed``: fetches of the vehicle feed (ok / failed, availability), outage
@@ -32,18 +34,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.definitions import (
+    FETCH_SUCCESS_OUTCOMES,
+    deployed_summary,
+    idle_buckets,
+)
 from fleet_monitor.outbox.documents import iso_z
 from rules import Permit, select_permit
 from rules.timing import describe_method, sample_times
 
-IDLE_BUCKETS: tuple[tuple[str, float, float], ...] = (
-    ("lt_1d", 0, 1),
-    ("1d_3d", 1, 3),
-    ("3d_7d", 3, 7),
-    ("7d_14d", 7, 14),
-    ("ge_14d", 14, math.inf),
-)
-OK_OUTCOMES = ("ok", "unchanged", "not_modified", "not_applied")
+# One definition per figure (fleet_monitor.history.definitions): the statistics use
+# the same outcomes, bucket edges and averaging rule.
+OK_OUTCOMES = FETCH_SUCCESS_OUTCOMES
 
 
 def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
@@ -81,14 +83,20 @@ def fleet_section(
 ) -> dict[str, Any]:
     row = session.execute(
         text(
-            "SELECT count(*), avg(deployed), max(deployed), min(deployed), avg(coverage),"
-            " count(*) FILTER (WHERE in_outage), count(*) FILTER (WHERE deployed > :cap),"
-            " coalesce(array_agg(DISTINCT method ORDER BY method), '{}')"
+            "SELECT count(*), avg(coverage), count(*) FILTER (WHERE in_outage),"
+            " count(*) FILTER (WHERE deployed > :cap AND coverage > 0 AND NOT in_outage),"
+            " coalesce(array_agg(DISTINCT method ORDER BY method), '{}'),"
+            " coalesce(array_agg(deployed ORDER BY time), '{}'),"
+            " coalesce(array_agg(coverage > 0 AND NOT in_outage ORDER BY time), '{}')"
             " FROM count_sample WHERE operator = :op AND time >= :s AND time < :e"
         ),
         {"op": slug, "s": start, "e": end, "cap": permit.fleet_cap if permit else None},
     ).one()
-    samples, mean, high, low, coverage, in_outage, over, methods = row
+    samples, coverage, in_outage, over, methods, deployed, observed = row
+    # observed samples only: a sample without data (before the feed first answered,
+    # in an outage) is missing, not zero (history.definitions.deployed_summary)
+    summary = deployed_summary(deployed, observed)
+    mean, high, low = summary["mean"], summary["max"], summary["min"]
     expected = len(list(sample_times(permit, start, end))) if permit else None
     return {
         "cap": permit.fleet_cap if permit else None,
@@ -96,6 +104,7 @@ def fleet_section(
         "method": describe_method(permit) if permit else None,
         "methods_recorded": [m for m in methods if m],
         "samples": samples,
+        "samples_observed": summary["observed"],
         "samples_expected": expected,
         "sample_coverage": _r(samples / expected) if expected else None,
         "data_coverage_mean": _r(coverage),
@@ -113,7 +122,7 @@ def violations_section(
     rows = session.execute(
         text(
             "SELECT rule_type,"
-            " count(*) FILTER (WHERE opened_at >= :s AND opened_at < :e AND status = 'violation'),"
+            " count(*) FILTER (WHERE opened_at >= :s AND opened_at < :e),"
             " count(*) FILTER (WHERE opened_at >= :s AND opened_at < :e AND status = 'uncertain'),"
             " count(*) FILTER (WHERE closed_at >= :s AND closed_at < :e),"
             " count(*) FILTER (WHERE opened_at < :e AND (closed_at IS NULL OR closed_at >= :e))"
@@ -171,13 +180,7 @@ def idle_section(session: Session, operator_id: int, end: datetime) -> dict[str,
         {"op": operator_id, "e": end},
     ).all()
     seconds = sorted(float(r[0]) for r in rows)
-    buckets = {name: 0 for name, _lo, _hi in IDLE_BUCKETS}
-    for s in seconds:
-        days = s / 86400
-        for name, lo, hi in IDLE_BUCKETS:
-            if lo <= days < hi:
-                buckets[name] += 1
-                break
+    buckets = idle_buckets(s / 86400 for s in seconds)
     lower_bounds = sum(1 for r in rows if r[1])
     return {
         "at": iso_z(end),

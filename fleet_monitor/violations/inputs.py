@@ -27,6 +27,8 @@ import orjson
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
+from fleet_monitor.history.definitions import FETCH_SUCCESS_OUTCOMES
 from fleet_monitor.violations.snapshots import (
     FeedState,
     SnapshotSet,
@@ -34,7 +36,6 @@ from fleet_monitor.violations.snapshots import (
     fetch_refs,
     load_snapshots,
 )
-from gbfs_ingest.vehicle_store import pg_connection
 from rules import (
     CountingMethod,
     CountSample,
@@ -119,11 +120,11 @@ def load_fetch_history(
     """Every fetch of an operator's vehicle feed in [start, end] (monthly coverage)."""
     cur = pg_connection(session).cursor()
     cur.execute(
-        "SELECT ff.started_at, ff.outcome IN ('ok', 'unchanged', 'not_modified', 'not_applied')"
+        "SELECT ff.started_at, ff.outcome = ANY(%s)"  # history.definitions
         " FROM feed_fetch ff JOIN feed f ON f.id = ff.feed_id JOIN operator o"
         " ON o.id = f.operator_id WHERE o.slug = %s AND f.feed_type = 'vehicle_status'"
         " AND ff.started_at >= %s AND ff.started_at <= %s",
-        (operator, start, end),
+        (list(FETCH_SUCCESS_OUTCOMES), operator, start, end),
     )
     return [FeedHealthSample(operator, at, bool(ok)) for at, ok in cur.fetchall()]
 

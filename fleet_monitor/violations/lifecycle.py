@@ -39,9 +39,9 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
+from fleet_monitor.history.evidence import pin_raw
 from fleet_monitor.violations.snapshots import FeedState, SnapshotSet, fetch_refs
-from gbfs_ingest.store import pin_raw
-from gbfs_ingest.vehicle_store import pg_connection
 from rules import Finding, RuleType
 from rules.findings import iso, jsonable
 

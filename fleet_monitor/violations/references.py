@@ -26,7 +26,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from gbfs_ingest.vehicle_store import pg_connection
+from datastore import pg_connection
 from rules import Permit
 from rules.geo import BBox
 

@@ -30,6 +30,7 @@ import numpy as np
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
 from fleet_monitor.settings import RulesSettings
 from fleet_monitor.violations.catalog import CityCache, load_permits, load_permits_checked
 from fleet_monitor.violations.config_errors import record_issues
@@ -51,7 +52,6 @@ from fleet_monitor.violations.snapshots import (
     load_snapshots,
     vehicle_feeds,
 )
-from gbfs_ingest.vehicle_store import pg_connection
 from rules import (
     ConfigIssue,
     CountSample,

@@ -40,8 +40,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
 from gbfs_ingest.model import VehicleState
-from gbfs_ingest.vehicle_store import pg_connection
 from rules import VehicleSnapshot
 
 _STATES = {s.value: s for s in VehicleState}

@@ -37,6 +37,7 @@ from flask_babel import gettext as _
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.evidence import load_raw
 from fleet_monitor.models.notices import CASE_STATUSES
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
@@ -56,7 +57,6 @@ from fleet_monitor.web.permissions import (
     scope_param,
 )
 from fleet_monitor.web.security import add_nonce, csp_nonce
-from gbfs_ingest.store import load_raw
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 bp.record_once(lambda state: case_labels.init_app(state.app))

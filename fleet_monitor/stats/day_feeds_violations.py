@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from fleet_monitor.history.stays import SUCCESS_OUTCOMES, ZONES_CTE
 from fleet_monitor.models.stats import ALL
-from fleet_monitor.stats.daydata import SUCCESS_OUTCOMES, ZONES_CTE
 
 FEED_SQL = """
 SELECT f.operator_id, f.feed_type, x.outcome, count(*),

@@ -1,0 +1,22 @@
+"""The read interface over the history: the one place ``fleet_monitor`` asks the
+ingest's tables questions, and where every figure shown to a user is defined.
+
+Modules:
+
+* :mod:`~fleet_monitor.history.definitions`: each shown quantity defined once, with
+  its method and coverage (deployed vehicles, feed availability and fetch success,
+  idle distribution with one set of bucket edges, violations opened and open,
+  response times). The daily report, the statistics (page, API, exports), the
+  map's counters and the notices call these definitions.
+* :mod:`~fleet_monitor.history.stays`: stays (``dwell``) overlapping a window,
+  vehicle feeds, successful fetches, outages, parked-since chains, reappearances
+  (the statistics' day aggregation reads through it);
+* :mod:`~fleet_monitor.history.feed_health`: fetches, outcomes, outages and
+  availability of an operator's feeds over a window;
+* :mod:`~fleet_monitor.history.evidence`: raw files kept as evidence (load, pin);
+* :mod:`~fleet_monitor.history.operators`: the operator table (ORM class).
+
+Only this package imports ``gbfs_ingest`` internals (its tables and raw store);
+import-linter enforces it (``pyproject.toml``). The ORM base and the connection
+helper live in the neutral :mod:`datastore` package.
+"""
