@@ -12,13 +12,21 @@ Decisions (and why):
   document that was not newer than the last one stored. The operator published;
   the state we hold is still its latest, exactly as for ``unchanged`` and a 304.
   Counting it as a failure would blame the operator for our poll being early.
-* **Deployed vehicles** are averaged over the *observed* samples only: a sample
-  with no data (before the operator's feed first answered, in an outage, with no
-  fresh fetch) is missing, not zero. The share of samples observed is the
-  coverage and is always shown beside the mean. (The report used to average the
-  samples taken before the service started as zeros: 242.58 instead of 534.)
-* **Idle buckets** are half-open on the right, ``[lo, hi)`` in days, with the CROW
-  steps 1, 3, 7 and 14 days: a vehicle parked exactly 24 h is in ``1d_3d``.
+* **Deployed vehicles** are counted on the 5-minute grid of the local day from the
+  stays (:mod:`fleet_monitor.stats.dayfleet`) and averaged over the *observed*
+  samples only (:func:`fleet_monitor.stats.series.summarise`): a sample with no
+  data (before the operator's feed first answered, in an outage, with no fresh
+  fetch) is missing, not zero. The share of samples observed is the coverage
+  and is always shown beside the mean. The daily report takes these figures from
+  the same computation (:mod:`fleet_monitor.stats.day_figures`); the permit's cap
+  samples (``count_sample``) only say how many samples were over the cap. (The
+  report used to average its cap samples, those taken before the service started
+  as zeros: 242.58 instead of 534.)
+* **Idle distribution**: the daily idle sample (03:30 local, the CROW method) of the
+  rentable vehicles, parked-since followed back through changes of state in place;
+  the daily report shows the same sample. **Idle buckets** are half-open on the
+  right, ``[lo, hi)`` in days, with the CROW steps 1, 3, 7 and 14 days: a vehicle
+  parked exactly 24 h is in ``1d_3d``.
   (The report said ``lt_1d``, the statistics ``le_1d``: one vehicle, two buckets.)
 * **Violations opened** in a period: findings whose ``opened_at`` is in it,
   *whatever their status*; ``uncertain`` ones (partial data) are a part of that
@@ -149,20 +157,3 @@ def nearest_rank(sorted_values: Sequence[float] | np.ndarray, q: float) -> float
         return None
     rank = max(1, math.ceil(q * n))
     return float(sorted_values[rank - 1])
-
-
-def deployed_summary(
-    deployed: Sequence[int] | np.ndarray, observed: Sequence[bool] | np.ndarray
-) -> dict[str, Any]:
-    """Mean, max and min of the deployed vehicles over the observed samples only."""
-    values = np.asarray(deployed, dtype=np.int64)
-    mask = np.asarray(observed, dtype=bool)
-    seen = values[mask] if len(values) else values
-    if len(seen) == 0:
-        return {"mean": None, "max": None, "min": None, "observed": 0}
-    return {
-        "mean": float(seen.mean()),
-        "max": int(seen.max()),
-        "min": int(seen.min()),
-        "observed": len(seen),
-    }

@@ -35,11 +35,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.history.definitions import (
+    DEFINITIONS,
     FETCH_SUCCESS_OUTCOMES,
-    deployed_summary,
-    idle_buckets,
+    IDLE_BUCKET_KEYS,
 )
 from fleet_monitor.outbox.documents import iso_z
+from fleet_monitor.stats.day_figures import OperatorDay
 from rules import Permit, select_permit
 from rules.timing import describe_method, sample_times
 
@@ -79,46 +80,60 @@ def operators_of_day(
 
 
 def fleet_section(
-    session: Session, slug: str, start: datetime, end: datetime, permit: Permit | None
+    session: Session,
+    slug: str,
+    start: datetime,
+    end: datetime,
+    permit: Permit | None,
+    shared: OperatorDay | None,
 ) -> dict[str, Any]:
+    """Deployed vehicles by the statistics' definition (``shared``: 5-minute samples,
+    observed ones only), and the permit's cap samples (``count_sample``) for the cap."""
     row = session.execute(
         text(
             "SELECT count(*), avg(coverage), count(*) FILTER (WHERE in_outage),"
             " count(*) FILTER (WHERE deployed > :cap AND coverage > 0 AND NOT in_outage),"
-            " coalesce(array_agg(DISTINCT method ORDER BY method), '{}'),"
-            " coalesce(array_agg(deployed ORDER BY time), '{}'),"
-            " coalesce(array_agg(coverage > 0 AND NOT in_outage ORDER BY time), '{}')"
+            " coalesce(array_agg(DISTINCT method ORDER BY method), '{}')"
             " FROM count_sample WHERE operator = :op AND time >= :s AND time < :e"
         ),
         {"op": slug, "s": start, "e": end, "cap": permit.fleet_cap if permit else None},
     ).one()
-    samples, coverage, in_outage, over, methods, deployed, observed = row
-    # observed samples only: a sample without data (before the feed first answered,
-    # in an outage) is missing, not zero (history.definitions.deployed_summary)
-    summary = deployed_summary(deployed, observed)
-    mean, high, low = summary["mean"], summary["max"], summary["min"]
-    expected = len(list(sample_times(permit, start, end))) if permit else None
+    cap_samples, coverage, in_outage, over, methods = row
+    cap_expected = len(list(sample_times(permit, start, end))) if permit else None
+    f = shared.fleet if shared is not None else {}
+    method = DEFINITIONS["deployed_mean"].method
+    if permit is not None:
+        method += "; cap: " + describe_method(permit)
     return {
         "cap": permit.fleet_cap if permit else None,
         "cap_clause": permit.clause("fleet_cap") if permit and permit.fleet_cap else None,
-        "method": describe_method(permit) if permit else None,
+        "method": method,
         "methods_recorded": [m for m in methods if m],
-        "samples": samples,
-        "samples_observed": summary["observed"],
-        "samples_expected": expected,
-        "sample_coverage": _r(samples / expected) if expected else None,
+        "samples": f.get("samples_observed", 0),
+        "samples_expected": f.get("samples_expected"),
+        "sample_coverage": f.get("coverage"),
+        "deployed_mean": f.get("deployed_avg"),
+        "deployed_max": f.get("deployed_max"),
+        "deployed_min": f.get("deployed_min"),
+        "deployed_p95": f.get("deployed_p95"),
+        "cap_samples": cap_samples,
+        "cap_samples_expected": cap_expected,
         "data_coverage_mean": _r(coverage),
         "samples_in_outage": in_outage,
-        "deployed_mean": _r(mean, 2),
-        "deployed_max": high,
-        "deployed_min": low,
         "samples_over_cap": over if permit and permit.fleet_cap is not None else None,
     }
 
 
 def violations_section(
-    session: Session, slug: str, operator_id: int, start: datetime, end: datetime
+    session: Session,
+    slug: str,
+    operator_id: int,
+    start: datetime,
+    end: datetime,
+    shared: OperatorDay | None = None,
 ) -> list[dict[str, Any]]:
+    """Per rule type: opened (any status), of which uncertain, and closed in the day (the
+    statistics' counts when ``shared`` is given), open at the end, overdue items."""
     rows = session.execute(
         text(
             "SELECT rule_type,"
@@ -165,30 +180,32 @@ def violations_section(
             },
         )
         by_rule[rule]["overdue"] = n
+    for rule, counts in (shared.violations if shared is not None else {}).items():
+        entry = by_rule.setdefault(
+            rule,
+            {"rule_type": rule, "opened": 0, "opened_uncertain": 0, "closed": 0, "open_at_end": 0},
+        )
+        entry.setdefault("overdue", 0)
+        entry["opened"] = counts["opened"]
+        entry["opened_uncertain"] = counts["uncertain"]
+        entry["closed"] = counts["closed"]
     return [by_rule[k] for k in sorted(by_rule)]
 
 
-def idle_section(session: Session, operator_id: int, end: datetime) -> dict[str, Any]:
-    rows = session.execute(
-        text(
-            "SELECT extract(epoch FROM (:e - d.started_at)), d.start_confidence <> 'observed'"
-            " FROM dwell d JOIN feed f ON f.id = d.feed_id"
-            " WHERE d.operator_id = :op AND f.feed_type = 'vehicle_status'"
-            " AND d.state IN ('available', 'reserved') AND d.started_at <= :e"
-            " AND (d.ended_at IS NULL OR d.ended_at > :e)"
-        ),
-        {"op": operator_id, "e": end},
-    ).all()
-    seconds = sorted(float(r[0]) for r in rows)
-    buckets = idle_buckets(s / 86400 for s in seconds)
-    lower_bounds = sum(1 for r in rows if r[1])
+def idle_section(shared: OperatorDay | None, end: datetime) -> dict[str, Any]:
+    """The statistics' daily idle sample (CROW: rentable vehicles parked at 03:30 local,
+    by days parked, in the buckets of ``history.definitions``)."""
+    idle = shared.idle if shared is not None else {}
+    vehicles = idle.get("vehicles")
+    p50, p90 = idle.get("p50_h"), idle.get("p90_h")
+    at = idle.get("sampled_at")
     return {
-        "at": iso_z(end),
-        "vehicles": len(seconds),
-        "buckets": buckets,
-        "median_s": _r(_quantile(seconds, 0.5), 0),
-        "p90_s": _r(_quantile(seconds, 0.9), 0),
-        "lower_bound_share": _r(lower_bounds / len(seconds)) if seconds else None,
+        "at": iso_z(at) if at is not None else None,
+        "vehicles": vehicles or 0,
+        "buckets": idle.get("buckets") or {k: 0 for k in IDLE_BUCKET_KEYS},
+        "median_s": _r(p50 * 3600, 0) if p50 is not None else None,
+        "p90_s": _r(p90 * 3600, 0) if p90 is not None else None,
+        "lower_bound_share": (_r(idle.get("lower_bounds", 0) / vehicles) if vehicles else None),
     }
 
 
@@ -201,8 +218,14 @@ def _quantile(values: list[float], q: float) -> float | None:
 
 
 def feed_section(
-    session: Session, operator_id: int, start: datetime, end: datetime
+    session: Session,
+    operator_id: int,
+    start: datetime,
+    end: datetime,
+    shared: OperatorDay | None = None,
 ) -> dict[str, Any]:
+    """Fetches of the vehicle feed: counts, successes, records from the statistics' day
+    (``shared``), failures and outage time by kind, availability, median latency."""
     row = session.execute(
         text(
             "SELECT count(*), count(*) FILTER (WHERE ff.outcome = ANY(:ok)),"
@@ -241,6 +264,10 @@ def feed_section(
     )
     day_s = (end - start).total_seconds()
     outage_s = sum(float(v) for v in outages.values())
+    if shared is not None:
+        f = shared.feed
+        fetches, ok = f["fetches"], f["successes"]
+        records, invalid, schema_errors = f["records"], f["invalid_records"], f["schema_findings"]
     return {
         "fetches": fetches,
         "fetches_ok": ok,
@@ -316,7 +343,10 @@ def operator_figures(
     day: date,
     tz: str,
     permits: list[Permit],
+    shared: OperatorDay | None = None,
 ) -> dict[str, Any]:
+    """The report's figures; ``shared``: the operator's figures of the day by the
+    statistics' computation (:func:`fleet_monitor.stats.day_figures.operator_days`)."""
     start, end = day_bounds(day, tz)
     permit = select_permit(permits, slug, end - timedelta(microseconds=1)) or select_permit(
         permits, slug, start
@@ -328,9 +358,9 @@ def operator_figures(
         "period": {"start": iso_z(start), "end": iso_z(end)},
         "operator": {"slug": slug, "name": name},
         "permit": None if permit is None else {"version": permit.version, "name": permit.name},
-        "fleet": fleet_section(session, slug, start, end, permit),
-        "violations": violations_section(session, slug, operator_id, start, end),
-        "idle": idle_section(session, operator_id, end),
-        "feed": feed_section(session, operator_id, start, end),
+        "fleet": fleet_section(session, slug, start, end, permit, shared),
+        "violations": violations_section(session, slug, operator_id, start, end, shared),
+        "idle": idle_section(shared, end),
+        "feed": feed_section(session, operator_id, start, end, shared),
         "notices": notices_section(session, operator_id, start, end),
     }

@@ -128,17 +128,17 @@ def feeds_section(
         members = _members(row, rows)
         mine = [r for r in data if r[0] in members]
         vehicle = [r for r in mine if r[2] == "vehicle_status"]
-        table.append({**row.label(), **_feed_figures(vehicle), "all_feeds": _feed_figures(mine)})
+        table.append({**row.label(), **feed_figures(vehicle), "all_feeds": feed_figures(mine)})
         for ft in sorted({r[2] for r in mine}):
             by_feed.append(
-                {**row.label(), "feed_type": ft, **_feed_figures([r for r in mine if r[2] == ft])}
+                {**row.label(), "feed_type": ft, **feed_figures([r for r in mine if r[2] == ft])}
             )
         for day in sorted({r[1] for r in vehicle}):
             by_day.append(
                 {
                     **row.label(),
                     "day": day.isoformat(),
-                    **_feed_figures([r for r in vehicle if r[1] == day]),
+                    **feed_figures([r for r in vehicle if r[1] == day]),
                 }
             )
     section.update(rows=table, by_feed=by_feed, by_day=by_day)
@@ -150,7 +150,7 @@ def feeds_section(
     return section
 
 
-def _feed_figures(rows: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
+def feed_figures(rows: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
     fetches = sum(r[3] for r in rows)
     successes = sum(r[4] for r in rows)
     records = sum(r[7] for r in rows)
