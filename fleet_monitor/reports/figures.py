@@ -13,9 +13,9 @@ Sections (per operator):
   coverage, samples in outage);
 * ``violations``: per rule type, opened (any status; of which uncertain), closed, still
   open at the end of the day, and overdue notice items checked that day;
-* ``idle``: rentable vehicles parked at the end of the day by how long they
-  had been parked (the buckets of ``history.definitions``: [0, 1), [1, 3), [3, 7), [7, 14),
-  [14, inf) days, the CROW steps), with
+* ``idle``: the statistics' daily idle sample (CROW: rentable vehicles parked at
+  03:30 local by default) by how long they had been parked (the buckets of
+  ``history.definitions``: [0, 1), [1, 3), [3, 7), [7, 14), [14, inf) days), with
   the median and the share whose start is a lower bound (already there at our
   first look or seen again after an outage);
 * ``feed``: fetches of the vehicle feed (ok / failed, availability), outage
@@ -192,7 +192,7 @@ def violations_section(
     return [by_rule[k] for k in sorted(by_rule)]
 
 
-def idle_section(shared: OperatorDay | None, end: datetime) -> dict[str, Any]:
+def idle_section(shared: OperatorDay | None) -> dict[str, Any]:
     """The statistics' daily idle sample (CROW: rentable vehicles parked at 03:30 local,
     by days parked, in the buckets of ``history.definitions``)."""
     idle = shared.idle if shared is not None else {}
@@ -360,7 +360,7 @@ def operator_figures(
         "permit": None if permit is None else {"version": permit.version, "name": permit.name},
         "fleet": fleet_section(session, slug, start, end, permit, shared),
         "violations": violations_section(session, slug, operator_id, start, end, shared),
-        "idle": idle_section(shared, end),
+        "idle": idle_section(shared),
         "feed": feed_section(session, operator_id, start, end, shared),
         "notices": notices_section(session, operator_id, start, end),
     }
