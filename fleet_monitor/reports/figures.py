@@ -34,11 +34,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
 from fleet_monitor.history.definitions import (
     DEFINITIONS,
     FETCH_SUCCESS_OUTCOMES,
     IDLE_BUCKET_KEYS,
 )
+from fleet_monitor.history.feed_health import operator_feed_health
 from fleet_monitor.outbox.documents import iso_z
 from fleet_monitor.stats.day_figures import OperatorDay
 from rules import Permit, select_permit
@@ -218,67 +220,22 @@ def _quantile(values: list[float], q: float) -> float | None:
 
 
 def feed_section(
-    session: Session,
-    operator_id: int,
-    start: datetime,
-    end: datetime,
-    shared: OperatorDay | None = None,
+    session: Session, operator_id: int, start: datetime, end: datetime
 ) -> dict[str, Any]:
-    """Fetches of the vehicle feed: counts, successes, records from the statistics' day
-    (``shared``), failures and outage time by kind, availability, median latency."""
-    row = session.execute(
-        text(
-            "SELECT count(*), count(*) FILTER (WHERE ff.outcome = ANY(:ok)),"
-            " coalesce(sum(ff.invalid_count), 0), coalesce(sum(ff.schema_error_count), 0),"
-            " coalesce(sum(ff.record_count) FILTER (WHERE ff.outcome = 'ok'), 0),"
-            " percentile_cont(0.5) WITHIN GROUP (ORDER BY ff.latency_ms)"
-            " FROM feed_fetch ff JOIN feed f ON f.id = ff.feed_id"
-            " WHERE f.operator_id = :op AND f.feed_type = 'vehicle_status'"
-            " AND ff.started_at >= :s AND ff.started_at < :e"
-        ),
-        {"op": operator_id, "s": start, "e": end, "ok": list(OK_OUTCOMES)},
-    ).one()
-    fetches, ok, invalid, schema_errors, records, latency = row
-    failures = dict(
-        session.execute(
-            text(
-                "SELECT ff.outcome, count(*) FROM feed_fetch ff JOIN feed f ON f.id = ff.feed_id"
-                " WHERE f.operator_id = :op AND f.feed_type = 'vehicle_status'"
-                " AND ff.started_at >= :s AND ff.started_at < :e AND NOT (ff.outcome = ANY(:ok))"
-                " GROUP BY ff.outcome ORDER BY ff.outcome"
-            ),
-            {"op": operator_id, "s": start, "e": end, "ok": list(OK_OUTCOMES)},
-        ).all()
-    )
-    outages = dict(
-        session.execute(
-            text(
-                "SELECT o.kind, sum(extract(epoch FROM (least(coalesce(o.ended_at, :e), :e)"
-                " - greatest(o.started_at, :s)))) FROM outage o JOIN feed f ON f.id = o.feed_id"
-                " WHERE f.operator_id = :op AND f.feed_type = 'vehicle_status'"
-                " AND o.started_at < :e AND (o.ended_at IS NULL OR o.ended_at > :s)"
-                " GROUP BY o.kind ORDER BY o.kind"
-            ),
-            {"op": operator_id, "s": start, "e": end},
-        ).all()
-    )
-    day_s = (end - start).total_seconds()
-    outage_s = sum(float(v) for v in outages.values())
-    if shared is not None:
-        f = shared.feed
-        fetches, ok = f["fetches"], f["successes"]
-        records, invalid, schema_errors = f["records"], f["invalid_records"], f["schema_findings"]
+    """The vehicle feed's health over the day (``history.feed_health``, as the statistics)."""
+    with pg_connection(session).cursor() as cur:
+        h = operator_feed_health(cur, operator_id, start, end)
     return {
-        "fetches": fetches,
-        "fetches_ok": ok,
-        "fetch_success": _r(ok / fetches) if fetches else None,
-        "failures": {k: int(v) for k, v in failures.items()},
-        "outage_s": {k: _r(v, 0) for k, v in outages.items()},
-        "availability": _r(max(0.0, 1 - outage_s / day_s)) if fetches else None,
-        "records": int(records),
-        "invalid_records": int(invalid),
-        "schema_errors": int(schema_errors),
-        "latency_median_ms": _r(latency, 1),
+        "fetches": h.fetches,
+        "fetches_ok": h.successes,
+        "fetch_success": _r(h.successes / h.fetches) if h.fetches else None,
+        "failures": h.failures,
+        "outage_s": {k: _r(v, 0) for k, v in sorted(h.outage_s.items())},
+        "availability": _r(h.availability((end - start).total_seconds())),
+        "records": h.records,
+        "invalid_records": h.invalid,
+        "schema_errors": h.schema,
+        "latency_median_ms": _r(h.latency_ms_p50, 1),
     }
 
 
@@ -361,6 +318,6 @@ def operator_figures(
         "fleet": fleet_section(session, slug, start, end, permit, shared),
         "violations": violations_section(session, slug, operator_id, start, end, shared),
         "idle": idle_section(shared),
-        "feed": feed_section(session, operator_id, start, end, shared),
+        "feed": feed_section(session, operator_id, start, end),
         "notices": notices_section(session, operator_id, start, end),
     }

@@ -3,8 +3,8 @@
 * :mod:`~fleet_monitor.stats.periods`: periods of local days, times with their offset;
 * :mod:`~fleet_monitor.stats.aggregate`: the scheduled aggregation of each local day
   (:mod:`~fleet_monitor.history.stays` reads, :mod:`~fleet_monitor.stats.dayfleet`
-  computes the fleet and idle figures, :mod:`~fleet_monitor.stats.day_feeds_violations`
-  the feed health and violation counts);
+  computes the fleet and idle figures, :mod:`~fleet_monitor.stats.day_violations` the
+  violation counts, :mod:`~fleet_monitor.history.feed_health` the feed health);
 * :mod:`~fleet_monitor.stats.report` (fleet, idle, use) and
   :mod:`~fleet_monitor.stats.report_sections` (violations, feeds, notices, declared
   fleet, zones): the figures of a period from the aggregates, with methods

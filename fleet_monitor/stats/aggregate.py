@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import Engine
 
-from fleet_monitor.history import stays
+from fleet_monitor.history import feed_health, stays
 from fleet_monitor.settings import Settings
-from fleet_monitor.stats import day_feeds_violations, dayfleet
+from fleet_monitor.stats import day_violations, dayfleet
 from fleet_monitor.stats.periods import day_window, days_between, local_day
 
 log = logging.getLogger(__name__)
@@ -183,9 +183,9 @@ def compute_day(
         for c, r in sorted(idle.items())
     ]
     result.rows["stats_use_day"] = [(day, *cube.decode(c), *v) for c, v in sorted(use.items())]
-    result.rows["stats_feed_day"] = [(day, *r) for r in day_feeds_violations.feed_rows(cur, w0, w1)]
+    result.rows["stats_feed_day"] = [(day, *r) for r in feed_health.feed_rows(cur, w0, w1)]
     result.rows["stats_violation_day"] = [
-        (day, *r) for r in day_feeds_violations.violation_rows(cur, w0, w1, cfg.zone_kinds)
+        (day, *r) for r in day_violations.violation_rows(cur, w0, w1, cfg.zone_kinds)
     ]
     lap("feeds_violations")
     result.details = {
