@@ -12,7 +12,9 @@ Modules:
   vehicle feeds, successful fetches, outages, parked-since chains, reappearances
   (the statistics' day aggregation reads through it);
 * :mod:`~fleet_monitor.history.feed_health`: fetches, outcomes, outages and
-  availability of an operator's feeds over a window;
+  availability of the feeds over a window (statistics' day, daily report);
+* :mod:`~fleet_monitor.history.vehicles`: vehicles as of now with their open
+  violations (the map and its counters);
 * :mod:`~fleet_monitor.history.evidence`: raw files kept as evidence (load, pin);
 * :mod:`~fleet_monitor.history.operators`: the operator table (ORM class).
 
