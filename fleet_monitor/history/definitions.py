@@ -60,6 +60,11 @@ class Definition:
 #: outcomes of a fetch that count as a success (the feed answered with usable data)
 FETCH_SUCCESS_OUTCOMES: tuple[str, ...] = ("ok", "unchanged", "not_modified", "not_applied")
 
+#: outcomes of a fetch whose stored body shows the state as stored: the evidence a
+#: violation cites (a 304 has no body; a ``not_applied`` body is not newer than the
+#: state). A different question from "did the feed answer", hence a different list.
+EVIDENCE_OUTCOMES: tuple[str, ...] = ("ok", "unchanged")
+
 #: vehicle states that count as deployed on the street
 DEPLOYED_STATES: tuple[str, ...] = ("available", "reserved", "disabled")
 

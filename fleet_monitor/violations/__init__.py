@@ -2,7 +2,7 @@
 
 * :mod:`~fleet_monitor.violations.catalog`: versioned zone and permit imports,
   loading them back, the ``PreparedCity`` cache;
-* :mod:`~fleet_monitor.violations.snapshots`: vehicle snapshots now or as of a
+* :mod:`~fleet_monitor.history.snapshots`: vehicle snapshots now or as of a
   past time, from the ingest's dwells;
 * :mod:`~fleet_monitor.violations.inputs`: outages, feed health, count samples;
 * :mod:`~fleet_monitor.violations.lifecycle`: findings -> violations (open,
@@ -20,6 +20,7 @@
 The pure rules live in the top-level ``rules`` package.
 """
 
+from fleet_monitor.history.snapshots import SnapshotSet, load_snapshots
 from fleet_monitor.violations.catalog import (
     CatalogError,
     CityCache,
@@ -36,7 +37,6 @@ from fleet_monitor.violations.service import (
     sample_counts,
     sample_due,
 )
-from fleet_monitor.violations.snapshots import SnapshotSet, load_snapshots
 
 __all__ = [
     "CatalogError",

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from datastore import pg_connection
 from fleet_monitor.history.definitions import FETCH_SUCCESS_OUTCOMES
-from fleet_monitor.violations.snapshots import (
+from fleet_monitor.history.snapshots import (
     FeedState,
     SnapshotSet,
     deployed_since,

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from datastore import pg_connection
 from fleet_monitor.history.evidence import pin_raw
-from fleet_monitor.violations.snapshots import FeedState, SnapshotSet, fetch_refs
+from fleet_monitor.history.snapshots import FeedState, SnapshotSet, fetch_refs
 from rules import Finding, RuleType
 from rules.findings import iso, jsonable
 

@@ -31,6 +31,12 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from datastore import pg_connection
+from fleet_monitor.history.snapshots import (
+    SnapshotSet,
+    gc_paused,
+    load_snapshots,
+    vehicle_feeds,
+)
 from fleet_monitor.settings import RulesSettings
 from fleet_monitor.violations.catalog import CityCache, load_permits, load_permits_checked
 from fleet_monitor.violations.config_errors import record_issues
@@ -46,12 +52,6 @@ from fleet_monitor.violations.inputs import (
 )
 from fleet_monitor.violations.lifecycle import Lifecycle, LifecycleResult
 from fleet_monitor.violations.recovery import VoidedRuns, void_future_runs
-from fleet_monitor.violations.snapshots import (
-    SnapshotSet,
-    gc_paused,
-    load_snapshots,
-    vehicle_feeds,
-)
 from rules import (
     ConfigIssue,
     CountSample,
