@@ -20,7 +20,9 @@ violations opened,         daily report (JSON, CSV: sum over rule types) =
 uncertain, closed          statistics (API, CSV export)
 idle vehicles, buckets     daily report (JSON, CSV, HTML) = statistics (API daily
                            idle row); both keyed lt_1d .. ge_14d
-notices issued             daily report (JSON, CSV, HTML) = statistics (API)
+notices issued,            daily report (JSON, CSV) = statistics (API); the
+acknowledged, response     response median in seconds (report) and hours (statistics)
+median
 open vehicle violations    daily report (open at the end of the day) = the map's
                            vehicles API (violations listed on its markers)
 ========================== ======================================================
@@ -43,7 +45,9 @@ from pypdf import PdfReader
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from fleet_monitor.models.notices import Notice
 from fleet_monitor.models.reports import DailyReport
+from fleet_monitor.notices.actions import Actor, respond
 from fleet_monitor.notices.jobs import plan
 from fleet_monitor.reports import generate_day
 from fleet_monitor.stats.aggregate import AggregateConfig, aggregate
@@ -82,6 +86,8 @@ FIGURES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("idle_buckets", ("report.json", "report.html", "stats.api")),
     ("idle_median_h", ("report.json", "stats.api")),
     ("notices_issued", ("report.json", "report.csv", "stats.api")),
+    ("notices_acknowledged", ("report.json", "report.csv", "stats.api")),
+    ("response_median_h", ("report.json", "stats.api")),
     ("open_vehicle_violations", ("report.json", "map.api")),
 )
 
@@ -126,6 +132,15 @@ def simulate_day(engine: Engine, settings: Any) -> tuple[Feed, Feed]:
             evaluate(engine, at + timedelta(seconds=30))
             if at == T0:
                 plan(engine, settings, at + timedelta(minutes=1))
+            if at == T0 + timedelta(hours=2):  # trotti acknowledges its first notice
+                with Session(engine) as s, s.begin():
+                    first = s.scalars(
+                        select(Notice)
+                        .where(Notice.operator_id == trotti.operator_id)
+                        .order_by(Notice.id)
+                    ).first()
+                    assert first is not None
+                    respond(s, first.id, "acknowledged", "on it", Actor("ops"), at)
     return trotti, velo
 
 
@@ -207,6 +222,12 @@ def report_places(report: DailyReport) -> dict[str, dict[str, Any]]:
             None if d["idle"]["median_s"] is None else round(d["idle"]["median_s"] / 3600, 2)
         ),
         "notices_issued": d["notices"]["issued"],
+        "notices_acknowledged": d["notices"]["acknowledged"],
+        "response_median_h": (
+            None
+            if d["notices"]["response_median_s"] is None
+            else round(d["notices"]["response_median_s"] / 3600, 2)
+        ),
         "open_vehicle_violations": sum(
             v["open_at_end"] for v in violations if v["rule_type"] in vehicle_rules
         ),
@@ -225,6 +246,7 @@ def report_places(report: DailyReport) -> dict[str, dict[str, Any]]:
         "violations_closed": sum(int(c[("violations", "closed", r)]) for r in rules),
         "idle_vehicles": int(c[("idle", "vehicles", "")]),
         "notices_issued": int(c[("notices", "issued", "")]),
+        "notices_acknowledged": int(c[("notices", "acknowledged", "")]),
     }
     html = report.html
 
@@ -263,6 +285,8 @@ def stats_places(day: dict[str, Any], slug: str) -> dict[str, dict[str, Any]]:
         "idle_buckets": _row(sections["idle"], slug)["buckets"],
         "idle_median_h": idle["p50_h"],
         "notices_issued": notices["issued"],
+        "notices_acknowledged": notices["acknowledged"],
+        "response_median_h": notices["response_median_h"],
     }
     c = _stats_csv(day["export"])
     exported = {
@@ -312,6 +336,9 @@ def test_every_shared_figure_is_equal_everywhere(day: dict[str, Any]) -> None:
     # deployed: observed samples only (those before 09:00 and during the outage are
     # missing, not zero): six scooters whenever trotti's feed was seen
     assert trotti["fleet"]["deployed_mean"] == 6.0 and trotti["fleet"]["deployed_max"] == 6
+    # the acknowledged notice: issued 09:01 local, answered at 11:00 local
+    assert trotti["notices"]["acknowledged"] == 1
+    assert 1.9 * 3600 < trotti["notices"]["response_median_s"] <= 2 * 3600
     assert 0 < trotti["fleet"]["samples"] < trotti["fleet"]["samples_expected"]
     assert trotti["fleet"]["samples_over_cap"] and trotti["fleet"]["samples_over_cap"] > 0
     assert 2.0 < velo["fleet"]["deployed_mean"] < 3.0

@@ -26,7 +26,6 @@ Sections (per operator):
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,8 +38,10 @@ from fleet_monitor.history.definitions import (
     DEFINITIONS,
     FETCH_SUCCESS_OUTCOMES,
     IDLE_BUCKET_KEYS,
+    nearest_rank,
 )
 from fleet_monitor.history.feed_health import operator_feed_health
+from fleet_monitor.notices.issued import issued_notices, response_seconds
 from fleet_monitor.outbox.documents import iso_z
 from fleet_monitor.stats.day_figures import OperatorDay
 from rules import Permit, select_permit
@@ -211,14 +212,6 @@ def idle_section(shared: OperatorDay | None) -> dict[str, Any]:
     }
 
 
-def _quantile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    i = (len(values) - 1) * q
-    lo, hi = math.floor(i), math.ceil(i)
-    return values[lo] + (values[hi] - values[lo]) * (i - lo)
-
-
 def feed_section(
     session: Session, operator_id: int, start: datetime, end: datetime
 ) -> dict[str, Any]:
@@ -242,24 +235,20 @@ def feed_section(
 def notices_section(
     session: Session, operator_id: int, start: datetime, end: datetime
 ) -> dict[str, Any]:
+    """Notices issued in the day and their responses (``notices.issued``, as the
+    statistics), vehicles noticed, outcomes checked and penalties in the day."""
     p = {"op": operator_id, "s": start, "e": end}
-    issued, urgent, vehicles = session.execute(
+    with pg_connection(session).cursor() as cur:
+        issued = issued_notices(cur, [operator_id], start, end)
+    (vehicles,) = session.execute(
         text(
-            "SELECT count(DISTINCT n.id), count(DISTINCT n.id) FILTER (WHERE n.urgent),"
-            " count(i.id) FROM notice n LEFT JOIN notice_item i ON i.notice_id = n.id"
+            "SELECT count(i.id) FROM notice n JOIN notice_item i ON i.notice_id = n.id"
             " WHERE n.operator_id = :op AND n.issued_at >= :s AND n.issued_at < :e"
+            " AND n.status NOT IN ('draft', 'cancelled')"
         ),
         p,
     ).one()
-    responses = session.execute(
-        text(
-            "SELECT response, extract(epoch FROM responded_at - coalesce(sent_at, issued_at))"
-            " FROM notice WHERE operator_id = :op AND responded_at >= :s AND responded_at < :e"
-            " ORDER BY responded_at, id"
-        ),
-        p,
-    ).all()
-    times = sorted(float(r[1]) for r in responses if r[1] is not None)
+    times = response_seconds(issued)
     outcomes = dict(
         session.execute(
             text(
@@ -278,12 +267,12 @@ def notices_section(
         p,
     ).one()
     return {
-        "issued": issued,
-        "urgent": urgent,
+        "issued": len(issued),
+        "urgent": sum(1 for n in issued if n.urgent),
         "vehicles": vehicles,
-        "acknowledged": sum(1 for r in responses if r[0] == "acknowledged"),
-        "disputed": sum(1 for r in responses if r[0] == "disputed"),
-        "response_median_s": _r(_quantile(times, 0.5), 0),
+        "acknowledged": sum(1 for n in issued if n.response == "acknowledged"),
+        "disputed": sum(1 for n in issued if n.response == "disputed"),
+        "response_median_s": _r(nearest_rank(times, 0.5), 0),
         "response_max_s": _r(times[-1], 0) if times else None,
         "outcomes": {k: int(v) for k, v in outcomes.items()},
         "penalties": int(count),
