@@ -85,7 +85,8 @@ DEFINITIONS: dict[str, Definition] = {
         Definition(
             "deployed_mean",
             "vehicles",
-            "mean over the observed samples of the vehicles available, reserved or disabled",
+            "samples every 5 minutes (stats.sample_interval_s) around the clock; mean over"
+            " the observed samples of the vehicles available, reserved or disabled",
             "observed samples / expected samples",
         ),
         Definition(
