@@ -1,5 +1,6 @@
-"""Raw files kept as evidence: a fetched body by its digest, and pinning the bodies a
-violation cites so that retention keeps them.
+"""Raw files kept as evidence: a fetched body by its digest, pinning the bodies a
+violation cites so that retention keeps them, the fetches a case names and the
+stays of a vehicle with the files that opened and closed them.
 
 The store (content-addressed, zstd-compressed ``raw_blob``) is the ingest's; case
 files and the violation lifecycle reach it through here.
@@ -8,7 +9,9 @@ files and the violation lifecycle reach it through here.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gbfs_ingest import store
@@ -27,3 +30,41 @@ def pin_raw(session: Session, digests: list[str]) -> None:
 def purge_raw(session: Session, now: datetime, retention_days: int) -> int:
     """Delete the raw bodies older than the retention period and not pinned; how many."""
     return store.purge_raw(session, now, retention_days)
+
+
+def fetches_by_id(session: Session, fetch_ids: list[int]) -> list[dict[str, Any]]:
+    """The fetches with these ids (id, started_at, observed_at, content_hash), oldest
+    first. (By id only: ``feed_fetch`` is large and has no hash index.)"""
+    return [
+        dict(r)
+        for r in session.execute(
+            text(
+                "SELECT ff.id, ff.started_at, ff.observed_at, ff.content_hash"
+                " FROM feed_fetch ff WHERE ff.id = ANY(:ids) ORDER BY ff.started_at, ff.id"
+            ),
+            {"ids": fetch_ids},
+        ).mappings()
+    ]
+
+
+def vehicle_stays(
+    session: Session, vehicle_id: int | None, limit: int = 30
+) -> list[dict[str, Any]]:
+    """The vehicle's latest stays (newest first), with the feed files that opened and
+    closed them (their raw content hashes)."""
+    if vehicle_id is None:
+        return []
+    return [
+        dict(r)
+        for r in session.execute(
+            text(
+                "SELECT d.id, d.gbfs_id, d.lat, d.lon, d.state, d.started_at, d.start_confidence,"
+                " d.ended_at, d.end_reason, d.rotations, d.min_link_confidence,"
+                " sf.content_hash AS start_hash, ef.content_hash AS end_hash"
+                " FROM dwell d LEFT JOIN feed_fetch sf ON sf.id = d.start_fetch_id"
+                " LEFT JOIN feed_fetch ef ON ef.id = d.end_fetch_id"
+                " WHERE d.vehicle_id = :vid ORDER BY d.started_at DESC, d.id DESC LIMIT :n"
+            ),
+            {"vid": vehicle_id, "n": limit},
+        ).mappings()
+    ]
