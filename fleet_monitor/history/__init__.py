@@ -13,6 +13,8 @@ Modules:
   (the statistics' day aggregation reads through it);
 * :mod:`~fleet_monitor.history.feed_health`: fetches, outcomes, outages and
   availability of the feeds over a window (statistics' day, daily report);
+* :mod:`~fleet_monitor.history.feed_inputs`: outages, the latest confirmed data and
+  a month's fetches of each vehicle feed, as the rules' inputs;
 * :mod:`~fleet_monitor.history.snapshots`: vehicles as of a time (now, or the
   stays covering a past instant) with their feeds' state, for the rules;
 * :mod:`~fleet_monitor.history.vehicles`: vehicles as of now with their open

@@ -2,9 +2,10 @@
 
 * :mod:`~fleet_monitor.violations.catalog`: versioned zone and permit imports,
   loading them back, the ``PreparedCity`` cache;
-* :mod:`~fleet_monitor.history.snapshots`: vehicle snapshots now or as of a
-  past time, from the ingest's dwells;
-* :mod:`~fleet_monitor.violations.inputs`: outages, feed health, count samples;
+* :mod:`~fleet_monitor.history.snapshots` and :mod:`~fleet_monitor.history.feed_inputs`
+  (the read interface): vehicle snapshots now or as of a past time, outages and
+  feed health;
+* :mod:`~fleet_monitor.violations.inputs`: count samples;
 * :mod:`~fleet_monitor.violations.lifecycle`: findings -> violations (open,
   update, hold, close) with their evidence and timeline;
 * :mod:`~fleet_monitor.violations.service`: ``evaluate_rules``, ``sample_counts``;

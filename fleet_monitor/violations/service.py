@@ -31,6 +31,7 @@ from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
 from datastore import pg_connection
+from fleet_monitor.history.feed_inputs import load_fetch_history, load_health, load_outages
 from fleet_monitor.history.snapshots import (
     SnapshotSet,
     gc_paused,
@@ -44,9 +45,6 @@ from fleet_monitor.violations.inputs import (
     counting_of,
     due_sample_times,
     latest_grid_time,
-    load_fetch_history,
-    load_health,
-    load_outages,
     load_samples,
     take_samples,
 )
