@@ -17,6 +17,8 @@ Modules:
   a month's fetches of each vehicle feed, as the rules' inputs;
 * :mod:`~fleet_monitor.history.snapshots`: vehicles as of a time (now, or the
   stays covering a past instant) with their feeds' state, for the rules;
+* :mod:`~fleet_monitor.history.vehicle_at`: one vehicle's stay, its feed's outage
+  and the confirming fetch at a past instant (the notice deadline check);
 * :mod:`~fleet_monitor.history.vehicles`: vehicles as of now with their open
   violations (the map and its counters);
 * :mod:`~fleet_monitor.history.evidence`: raw files kept as evidence (load, pin);

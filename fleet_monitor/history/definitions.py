@@ -32,6 +32,10 @@ Decisions (and why):
   *whatever their status*; ``uncertain`` ones (partial data) are a part of that
   count, shown beside it. **Open** at an instant: opened before it and not closed
   at it (held ones included: a feed outage does not end a violation).
+* **Fetch outcomes** answer three questions, each with its list: did the feed
+  answer (``FETCH_SUCCESS_OUTCOMES``: availability), does the fetch confirm the
+  stored state at its time (``CONFIRMING_OUTCOMES``: notice checks), does its
+  stored body show that state (``EVIDENCE_OUTCOMES``: evidence cited).
 * **Response time** of a notice: ``responded_at - coalesce(sent_at, issued_at)``,
   over the notices *issued* in the period (not drafts or cancelled ones); the
   median is the nearest-rank median.
@@ -59,6 +63,10 @@ class Definition:
 
 #: outcomes of a fetch that count as a success (the feed answered with usable data)
 FETCH_SUCCESS_OUTCOMES: tuple[str, ...] = ("ok", "unchanged", "not_modified", "not_applied")
+
+#: outcomes of a fetch that confirms the stored state as of its time (a 304 included:
+#: nothing changed; not ``not_applied``: that document's data is older than its fetch)
+CONFIRMING_OUTCOMES: tuple[str, ...] = ("ok", "unchanged", "not_modified")
 
 #: outcomes of a fetch whose stored body shows the state as stored: the evidence a
 #: violation cites (a 304 has no body; a ``not_applied`` body is not newer than the
