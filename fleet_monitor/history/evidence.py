@@ -8,6 +8,7 @@ files and the violation lifecycle reach it through here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -68,3 +69,22 @@ def vehicle_stays(
             {"vid": vehicle_id, "n": limit},
         ).mappings()
     ]
+
+
+def fetch_hashes(cur: Any, fetch_ids: Iterable[int]) -> dict[int, str | None]:
+    """Raw content hash of each of these fetches (psycopg cursor of the caller)."""
+    ids = sorted(set(fetch_ids))
+    if not ids:
+        return {}
+    cur.execute("SELECT id, content_hash FROM feed_fetch WHERE id = ANY(%s)", (ids,))
+    return dict(cur.fetchall())
+
+
+def first_fetch_at(cur: Any) -> datetime | None:
+    """When the first feed fetch on record started (one index probe per feed)."""
+    cur.execute(
+        "SELECT min((SELECT min(f.started_at) FROM feed_fetch f WHERE f.feed_id = feed.id))"
+        " FROM feed"
+    )
+    row = cur.fetchone()
+    return None if row is None else row[0]
