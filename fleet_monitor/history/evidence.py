@@ -88,3 +88,13 @@ def first_fetch_at(cur: Any) -> datetime | None:
     )
     row = cur.fetchone()
     return None if row is None else row[0]
+
+
+def raw_sizes(session: Session, digests: list[str]) -> dict[str, int]:
+    """Size in bytes of each of these raw bodies still kept (purged ones are absent)."""
+    return {
+        str(k): int(v)
+        for k, v in session.execute(
+            text("SELECT sha256, size FROM raw_blob WHERE sha256 = ANY(:h)"), {"h": digests}
+        ).all()
+    }

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from fleet_monitor.history.evidence import fetches_by_id, vehicle_stays
+from fleet_monitor.history.evidence import fetches_by_id, raw_sizes, vehicle_stays
 
 SCOPE = "(CAST(:scope AS int[]) IS NULL OR {col} = ANY(CAST(:scope AS int[])))"
 
@@ -235,12 +235,7 @@ def case_evidence(session: Session, violation: dict[str, Any]) -> list[dict[str,
             }
     for digest in hashes:
         by_hash.setdefault(digest, {"sha256": digest, "fetch_id": None, "at": None, "roles": []})
-    kept = dict(
-        session.execute(
-            text("SELECT sha256, size FROM raw_blob WHERE sha256 = ANY(:h)"),
-            {"h": list(by_hash)},
-        ).all()
-    )
+    kept = raw_sizes(session, list(by_hash))
     out = []
     for digest, item in by_hash.items():
         item["size"] = kept.get(digest)
