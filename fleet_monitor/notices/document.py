@@ -99,6 +99,8 @@ def build_payload(
                 "position": None
                 if it["lon"] is None
                 else {"lon": round(it["lon"], 6), "lat": round(it["lat"], 6)},
+                # nearest address (fleet_monitor.addresses): label, distance_m, ...; or None
+                "address": it.get("address"),
                 "since": iso_z(it["since"]),
                 "detected_at": iso_z(it["opened_at"]),
                 "measured": it["measured"],
@@ -173,6 +175,9 @@ def render_pdf(payload: dict[str, Any]) -> bytes:
     for it in payload["items"]:
         pos = it["position"]
         where = "—" if pos is None else f"{pos['lat']:.6f}, {pos['lon']:.6f}"
+        address = it.get("address")
+        if address:
+            where = f"{address['label']} (~{address['distance_m']} m)\n{where}"
         since = it["since"] and local_time(datetime.fromisoformat(it["since"]), tz)
         penalty = it["penalty_eur_if_overdue"]
         rows.append(
@@ -189,14 +194,14 @@ def render_pdf(payload: dict[str, Any]) -> bytes:
     pdf.grid(
         [
             "Véhicule / Vehicle",
-            "Position (lat, lon)",
+            "Adresse, position / Address, position",
             "Règle, clause / Rule, clause",
             "Depuis, mesure / Since, measured",
             "Pénalité / Penalty",
             "Preuve / Evidence (sha256)",
         ],
         rows,
-        widths=(22, 27, 45, 24, 18, 42),
+        widths=(20, 40, 40, 22, 16, 40),
         size=7,
     )
     pdf.heading("Répondre / Respond")
