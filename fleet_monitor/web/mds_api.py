@@ -37,12 +37,12 @@ from flask import Blueprint, Response, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.operators import Operator
 from fleet_monitor.mds import store
 from fleet_monitor.users import STAFF_ROLES
 from fleet_monitor.web.api_tokens import authenticate_bearer
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.permissions import bearer_token, current_user
-from gbfs_ingest.db import Operator
 from rules.mds import MEDIA_TYPE
 
 bp = Blueprint("mds_api", __name__, url_prefix="/mds")
