@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
+import gbfs_ingest.db  # noqa: F401  the ingest's tables (audit_log refers to operator)
 from fleet_monitor.models import metadata
 
 TABLES = {"mds_publication", "mds_policy", "mds_geography"}
