@@ -16,8 +16,11 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from fleet_monitor.web.clock import iso_z, service_now
 from fleet_monitor.web.db import get_engine
+from fleet_monitor.web.encode import json_for_html
 from fleet_monitor.web.errors import RETRY_AFTER_S, outage_log
+from fleet_monitor.web.feed_health import operators_health
 from fleet_monitor.web.permissions import scope_param
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,7 @@ MAX_PARKED_DAYS = 3650
 # operator must match the vehicle's, so scoping stays the vehicle's.
 VEHICLES_SQL = text(
     """
-SELECT '{"type":"FeatureCollection","features":['
+SELECT '{"type":"FeatureCollection",' || :head || '"features":['
        || coalesce(string_agg(
             '{"type":"Feature","id":' || vc.vehicle_id
             || ',"geometry":{"type":"Point","coordinates":['
@@ -88,6 +91,8 @@ def vehicles() -> Response:
     Filters: ``?operator=slug``, ``?state=available,disabled`` (or repeated),
     ``?min_parked_days=N`` (parked at least N days, from the dwell's start).
     A feature's ``violations`` lists the vehicle's open or held violations (absent: none).
+    Foreign members: ``now`` (the service's clock: durations are computed against it,
+    never the browser's) and ``operators`` (:func:`operators_health`, per slug).
     """
     operator = request.args.get("operator") or None
     if operator is not None and not SLUG_RE.match(operator):
@@ -95,6 +100,7 @@ def vehicles() -> Response:
     states = sorted({s for v in request.args.getlist("state") for s in v.split(",") if s})
     if not STATES.issuperset(states):
         return _error(400, f"state must be among {', '.join(sorted(STATES))}")
+    now = service_now()
     parked_before = None
     raw_days = request.args.get("min_parked_days") or None
     if raw_days is not None:
@@ -104,18 +110,30 @@ def vehicles() -> Response:
             days = -1.0
         if not 0 <= days <= MAX_PARKED_DAYS:
             return _error(400, f"min_parked_days must be a number from 0 to {MAX_PARKED_DAYS}")
-        parked_before = datetime.now(UTC) - timedelta(days=days)
-    params = {
+        parked_before = now - timedelta(days=days)
+    with get_engine().connect() as conn:
+        feeds = operators_health(conn, scope_param(), now)
+        if operator is not None:
+            feeds = {k: v for k, v in feeds.items() if k == operator}
+        # foreign members of the FeatureCollection (RFC 7946 6.1): the service's clock
+        # and each operator's data health; JSON-encoded here, never interpolated
+        head = json_for_html({"now": iso_z(now), "operators": feeds})[1:-1] + ","
+        body = conn.execute(VEHICLES_SQL, {**params(operator, states, parked_before), "head": head})
+        body_text = body.scalar_one()
+    response = Response(body_text, mimetype="application/geo+json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def params(
+    operator: str | None, states: list[str], parked_before: datetime | None
+) -> dict[str, object]:
+    return {
         "operator": operator,
         "scope": scope_param(),
         "states": states or None,
         "parked_before": parked_before,
     }
-    with get_engine().connect() as conn:
-        body = conn.execute(VEHICLES_SQL, params).scalar_one()
-    response = Response(body, mimetype="application/geo+json")
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/health")
