@@ -101,7 +101,7 @@
     if (stale) { style.fillOpacity = 0.45; style.dashArray = "2 2"; }
     var main = mainViolation(props);
     if (main) {
-      style.radius = 11;
+      style.radius = 13;
       style.weight = 3;
       style.color = RULE_COLOURS[main.rule_type] || OTHER_RULE_COLOUR;
       style.shape = RULE_SHAPES[main.rule_type] || OTHER_RULE_SHAPE;
