@@ -9,6 +9,7 @@ ages on the service's clock (``FLEET_CLOCK``) and reports outages per operator.
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -59,7 +60,7 @@ def test_parked_classes_are_ordered_and_distinct() -> None:
     days = [c["min_days"] for c in PARKED_CLASSES]
     assert days == sorted(days) and days[0] == 0
     colours = [str(c["colour"]) for c in PARKED_CLASSES]
-    for a, b in zip(colours, colours[1:], strict=False):
+    for a, b in itertools.pairwise(colours):
         assert contrast_ratio(a, b) >= 1.4  # neighbouring classes tell apart
 
 

@@ -53,7 +53,9 @@ OPERATORS = (("velo-lac", "Vélo Lac"), ("trott", "Trott"), ("roule", "Roule"))
 MAP = "window[JSON.parse(document.getElementById('fm-config').textContent).mapVar]"
 
 FIND_JS = """(gbfsId) => { let found = null;
-  window.FleetMap.markers.forEach((l) => { if (l.feature.properties.gbfs_id === gbfsId) found = l; });
+  window.FleetMap.markers.forEach((l) => {
+    if (l.feature.properties.gbfs_id === gbfsId) found = l;
+  });
   return found && {color: found.options.color, fill: found.options.fillColor,
                    shape: found.options.shape || null, dot: found.options.dotColour || null}; }"""
 DRAWN_JS = (
@@ -63,7 +65,8 @@ DRAWN_JS = (
   map.eachLayer((l) => {
     if (l instanceof L.CircleMarker && l.feature) vehicles++;
     if (l instanceof L.Polygon) zones++;
-    if (l.options && l.options.icon && l.options.icon.options.className.startsWith('fm-cell')) cells++;
+    const icon = l.options && l.options.icon;
+    if (icon && icon.options.className.startsWith('fm-cell')) cells++;
   });
   return {vehicles, zones, cells}; }"""
 )
