@@ -270,7 +270,9 @@ DRAWN_AND_ZOOMED_JS = """(expected) => new Promise((resolve) => {
       const painted = performance.now();
       map.once("zoomend", () => requestAnimationFrame(() => requestAnimationFrame(() => {
         const zoomed = performance.now();
-        resolve({drawn, painted, zoomed, zoomMs: zoomed - zoomStart});
+        const d = window.__fleetDensity || {on: false, cells: 0};
+        resolve({drawn, painted, zoomed, zoomMs: zoomed - zoomStart,
+                 density: d.on ? 1 : 0, cells: d.cells});
       })));
       const zoomStart = performance.now();
       map.setZoom(map.getZoom() + 1, {animate: false});
@@ -360,6 +362,11 @@ def main() -> None:
                 f"{statistics.median(r['drawn'] for r in runs):.0f} ms, first paint at "
                 f"{statistics.median(r['painted'] for r in runs):.0f} ms, zoom redraw "
                 f"{statistics.median(r['zoomMs'] for r in runs):.0f} ms"
+            )
+            print(
+                "  density view (map-density.js) "
+                + ("on" if all(r["density"] for r in runs) else "NOT on in every run")
+                + f": {statistics.median(r['cells'] for r in runs):.0f} cells after the zoom"
             )
         finally:
             server.close()

@@ -40,6 +40,7 @@ from tests.web.conftest import (
     add_zone,
     make_settings,
 )
+from tests.web.test_accessibility import AXE_JS, RUN_AXE
 from tests.web.test_browser import ARGS, CHROMIUM
 from tests.web.test_map_violations import add_violation
 
@@ -173,6 +174,7 @@ def test_map_on_a_tablet(server: str, size: tuple[int, int]) -> None:
             context = browser.new_context(viewport={"width": width, "height": height})
             # the browser's clock is a month off: nothing may depend on it
             context.add_init_script(f"Date.now = () => {BROWSER_NOW_MS};")
+            context.add_init_script(path=str(AXE_JS))
             page = context.new_page()
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             sign_in(page, server)
@@ -225,6 +227,7 @@ def run(page: Page, width: int, height: int) -> None:
     drawn: dict[str, Any] = page.evaluate(DRAWN_JS)
     assert drawn["vehicles"] == 0 and drawn["cells"] > 10 and drawn["zones"] >= 1, drawn
     page.screenshot(path=str(SHOTS / f"map_1500_density_{name}.png"))
+    assert page.evaluate(RUN_AXE) == []  # the density discs, the banner, the panels
     # zoomed in: each vehicle again, violations as shapes over the operator's dot
     page.evaluate(
         f"() => {{ {MAP}.setView([{LAT + 0.0004}, {LON - 0.003}], 17, {{animate: false}}); }}"

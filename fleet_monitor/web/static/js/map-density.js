@@ -90,8 +90,20 @@
     if (on) { draw(); } else { layer.clearLayers(); window.__fleetDensity = { on: false, cells: 0 }; }
   }
 
-  F.onChange(update);
-  map.on("zoomend moveend", update);
+  // Before a large answer is placed, the density view stands in (so that 20,000
+  // markers are never handed to the canvas only to be taken off); then the view decides.
+  F.onChange(function (what, n) {
+    if (what === "loading") {
+      if (!on && mode !== "vehicles" && (mode === "density" || map.getZoom() <= DENSITY_ZOOM || n > MAX_IN_VIEW)) {
+        on = true;
+        F.setGroupsShown(false);
+        layer.addTo(map);
+      }
+      return;
+    }
+    update();
+  });
+  map.on("moveend", update);  // after every zoom too (Leaflet fires moveend after zoomend)
 
   // Legend: the "Display" part (view and colour).
   function select(id, label, options, onChange) {

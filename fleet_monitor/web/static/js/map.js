@@ -31,7 +31,7 @@
   var total = 0;
   var groupsShown = true;       // false while the density view (map-density.js) stands in
   var hooks = [];               // listeners of map-density.js and map-list.js
-  function notify(what) { hooks.forEach(function (fn) { fn(what); }); }
+  function notify(what, n) { hooks.forEach(function (fn) { fn(what, n); }); }
 
   function colourOf(slug) {
     if (config.colours[slug]) { return config.colours[slug]; }
@@ -301,6 +301,7 @@
   function apply(collection) {
     if (collection.now) { clockOffset = Date.parse(collection.now) - Date.now(); }
     showHealth(collection.operators);
+    notify("loading", collection.features.length);  // lets the density view stand in first
     var seen = new Set();
     collection.features.forEach(function (feature) {
       var id = feature.id;
