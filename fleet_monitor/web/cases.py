@@ -42,13 +42,14 @@ from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
 from fleet_monitor.notices.planner import NoticeError, notice_violation_now
 from fleet_monitor.users import STAFF_ROLES
-from fleet_monitor.web import case_labels
+from fleet_monitor.web import case_labels, case_list
 from fleet_monitor.web.audit import audit, client_ip
+from fleet_monitor.web.case_list_map import build_cases_map
 from fleet_monitor.web.case_map import MapPoint, build_case_map
 from fleet_monitor.web.db import get_engine, get_settings
-from fleet_monitor.web.map import CENTER, tile_attribution, zone_label
+from fleet_monitor.web.map import CENTER, operator_colours, tile_attribution, zone_label
 from fleet_monitor.web.notice_forms import CaseStatusForm, CommentForm, OnSiteForm
-from fleet_monitor.web.params import arg_choice, arg_flag, arg_offset, arg_operator
+from fleet_monitor.web.params import arg_choice, arg_flag, arg_offset, arg_operator, arg_text
 from fleet_monitor.web.permissions import (
     current_user,
     ensure_operator_visible,
@@ -60,6 +61,7 @@ from gbfs_ingest.store import load_raw
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 bp.record_once(lambda state: case_labels.init_app(state.app))
+bp.record_once(lambda state: case_list.init_app(state.app))
 
 SUPERVISORS = ("supervisor", "admin")
 PAGE = 100
@@ -120,27 +122,47 @@ def index() -> ResponseReturnValue:
     rule = arg_choice("rule", CASE_RULES)
     operator = arg_operator()
     offset = arg_offset()
+    zone = arg_text("zone", max_length=200)
+    if zone is not None and not case_list.ZONE_ID_RE.match(zone):
+        abort(400)
+    scope = scope_param()
+    filters = {"scope": scope, "now": now(), "operator": operator, "rule": rule, "zone": zone}
     with Session(get_engine()) as s:
-        rows = queries.list_cases(
-            s,
-            scope=scope_param(),
-            operator=operator,
-            rule=rule,
-            open_only=not show_all,
-            limit=PAGE + 1,
-            offset=offset,
+        rows = case_list.list_cases(
+            s, **filters, open_only=not show_all, limit=PAGE + 1, offset=offset
         )
+        on_map = case_list.list_cases(s, **filters, limit=case_list.MAP_LIMIT)
+        zones = case_list.case_zones(s, scope)
     more = len(rows) > PAGE
-    return render_template(
+    page = render_template(
         "cases/list.html",
         cases=rows[:PAGE],
         show_all=show_all,
         rules=CASE_RULES,
         rule=rule,
         operator=operator,
+        operators=operator_colours(),
+        zone=zone,
+        zones=zones,
         offset=offset,
         more=more,
         page=PAGE,
+        map_parts=_cases_map(on_map),
+    )
+    return Response(add_nonce(page, csp_nonce()), mimetype="text/html")
+
+
+def _cases_map(rows: list[dict[str, Any]]) -> Any:
+    settings = get_settings()
+    return build_cases_map(
+        center=CENTER,
+        tile_url=settings.web.tile_url,
+        attribution=tile_attribution(settings.web.tile_url),
+        static_url=lambda path: url_for("static", filename=path),
+        cases=rows,
+        label=lambda c: (
+            f"#{c['id']} · {case_labels.rule_label(c['rule_type'])} · {c['operator_name']}"
+        ),
     )
 
 
