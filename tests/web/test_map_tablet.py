@@ -153,7 +153,7 @@ def popup_of(page: Page, gbfs_id: str) -> str:
         "(g) => { const map = "
         + MAP
         + "; map.eachLayer((l) => { if (l.feature && l.feature.properties.gbfs_id === g) {"
-        " map.setView(l.getLatLng(), 18, {animate: false}); l.openPopup(); } }); }",
+        " map.setView(l.getLatLng(), 18, {animate: false}); window.FleetMap.openPopup(l); } }); }",
         gbfs_id,
     )
     popup = page.locator(".leaflet-popup-content", has_text=gbfs_id)

@@ -59,7 +59,7 @@
       button.textContent = describe(m);
       button.addEventListener("click", function () {
         map.setView(m.getLatLng(), Math.max(map.getZoom(), 17), { animate: false });
-        if (map.hasLayer(m)) { m.openPopup(); }
+        if (map.hasLayer(m)) { F.openPopup(m); }
       });
       li.appendChild(button);
       list.appendChild(li);

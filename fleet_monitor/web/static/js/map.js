@@ -243,6 +243,12 @@
     return table;
   }
 
+  function openPopup(e) {
+    var marker = e && e.target ? e.target : e;
+    if (!marker.getPopup()) { marker.bindPopup(popupContent); }
+    marker.openPopup();
+  }
+
   function updateCounts() {
     var counts = new Map();
     var shown = 0;
@@ -314,7 +320,7 @@
         marker = newMarker(latlng, styleFor(props));
         marker.feature = feature;
         marker.fmKey = styleKey(props);
-        marker.bindPopup(popupContent);
+        marker.on("click", openPopup);  // the popup is made on the first tap (20,000 markers)
         markers.set(id, marker);
         place(marker);
         return;
@@ -519,6 +525,7 @@
     map: map, config: config, markers: markers, groups: groups, hidden: hidden,
     passes: passes, isStale: isStale, mainViolation: mainViolation, ruleName: ruleName,
     parkedMs: parkedMs, formatDuration: formatDuration, serviceNow: serviceNow,
+    openPopup: openPopup, popupContent: popupContent,
     onChange: function (fn) { hooks.push(fn); },
     setColourMode: function (mode) {
       colourMode = mode;
