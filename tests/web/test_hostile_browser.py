@@ -258,7 +258,8 @@ OPEN_ALL_JS = """() => {
       }
       // the live map makes a vehicle's popup on its first tap: make it now
       const live = window.FleetMap;
-      if (live && layer.feature && live.markers.get(layer.feature.id) === layer && !layer.getPopup()) {
+      const mine = live && layer.feature && live.markers.get(layer.feature.id) === layer;
+      if (mine && !layer.getPopup()) {
         layer.bindPopup(live.popupContent);
       }
       if (layer.getPopup && layer.getPopup()) {
