@@ -136,5 +136,49 @@ def duration_words(seconds: float | None) -> str:
     return gettext("%(days)s days", days=days)
 
 
+# rules broken by being inside their zone (the others: by being outside it)
+INSIDE_RULES = frozenset({"in_water", "on_tram_tracks", "in_no_parking_area", "in_pedestrian_area"})
+
+
+def zone_words(kind: str | None, name: str) -> str:
+    """The zone in words: its kind, then its name (« » in French)."""
+    from flask_babel import gettext
+
+    from fleet_monitor.web.map import zone_label
+
+    if not kind:
+        return name
+    return gettext("%(kind)s “%(name)s”", kind=zone_label(kind), name=name)
+
+
+def border_words(v: dict[str, Any], distance: str, tolerance: str) -> str:
+    """Inside or outside the zone, and how far from its border, said plainly."""
+    from flask_babel import gettext
+
+    if v.get("status") == "uncertain":
+        return gettext(
+            "%(distance)s from the zone's border: within the GPS tolerance (%(tolerance)s),"
+            " so inside or outside cannot be told for sure",
+            distance=distance,
+            tolerance=tolerance,
+        )
+    if v.get("rule_type") in INSIDE_RULES:
+        return gettext(
+            "inside the zone, %(distance)s from its border (GPS tolerance %(tolerance)s)",
+            distance=distance,
+            tolerance=tolerance,
+        )
+    return gettext(
+        "outside the zone, %(distance)s from its border (GPS tolerance %(tolerance)s)",
+        distance=distance,
+        tolerance=tolerance,
+    )
+
+
 def init_app(app: Any) -> None:
-    app.jinja_env.globals.update(priority_label=priority_label, duration_words=duration_words)
+    app.jinja_env.globals.update(
+        priority_label=priority_label,
+        duration_words=duration_words,
+        zone_words=zone_words,
+        border_words=border_words,
+    )

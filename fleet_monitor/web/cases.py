@@ -240,6 +240,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         evidence=evidence,
         notices=notices,
         map_parts=_case_map(violation, stays, zone, kind),
+        zone_kind=kind,
         staff=staff,
         supervisor=current_user() is not None and current_user().role in SUPERVISORS,  # type: ignore[union-attr]
         comment_form=forms.get("comment_form") or CommentForm(),
@@ -302,6 +303,8 @@ def on_site(violation_id: int) -> ResponseReturnValue:
         return render_case(violation_id, onsite_form=form)
     with Session(get_engine()) as s, s.begin():
         violation = load_case(s, violation_id)
+        if violation["subject_kind"] != "vehicle":  # a fleet-level case has no vehicle to find
+            abort(400)
         add_note(
             s,
             violation_id,

@@ -96,3 +96,47 @@ def test_duration_words(web: Flask) -> None:
         assert duration_words(2 * 3600 + 5) == "2 h"
         assert duration_words(3 * 86400 + 43200) == "3,5 jours"
         assert duration_words(None) == "—"
+
+
+def test_case_file_says_zone_and_border_plainly(officer: FlaskClient, world: World) -> None:
+    html = officer.get(f"/cases/{world.violation['trotti']}").get_data(as_text=True)
+    text_only = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    assert "Plans d’eau « Lac d’Annecy »" in text_only, text_only[:3000]
+    assert re.search(r"dans la zone, à [\d\s,]+ m de sa limite \(tolérance GPS", text_only), (
+        text_only[:3000]
+    )
+    assert 'action="/cases/' in html and "/on-site" in html  # a vehicle: on-site check offered
+
+
+def test_fleet_level_case_has_no_vehicle_actions(
+    officer: FlaskClient, world: World, engine: Engine
+) -> None:
+    with Session(engine) as s, s.begin():
+        v = Violation(
+            key="feed_outage:trotti",
+            rule_type="feed_outage",
+            operator="trotti",
+            subject_kind="operator",
+            subject="trotti",
+            state="open",
+            status="violation",
+            opened_at=T0,
+            since=T0,
+            last_seen_at=T0,
+            unit="s",
+            clause="§3",
+            confidence=1.0,
+        )
+        s.add(v)
+        s.flush()
+        vid = v.id
+    html = officer.get(f"/cases/{vid}").get_data(as_text=True)
+    assert "data-fleet-case" in html and "/on-site" not in html
+    assert "Le véhicule est là" not in html
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)">', html)
+    assert token
+    response = officer.post(
+        f"/cases/{vid}/on-site",
+        data={"present": "yes", "note": "", "csrf_token": token.group(1)},
+    )
+    assert response.status_code == 400
