@@ -30,6 +30,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -42,7 +43,7 @@ from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
 from fleet_monitor.notices.planner import NoticeError, notice_violation_now
 from fleet_monitor.users import STAFF_ROLES
-from fleet_monitor.web import case_labels, case_list
+from fleet_monitor.web import case_labels, case_list, case_photos
 from fleet_monitor.web.audit import audit, client_ip
 from fleet_monitor.web.case_list_map import build_cases_map
 from fleet_monitor.web.case_map import MapPoint, build_case_map
@@ -230,6 +231,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         notices = queries.case_notices(s, violation_id)
         notes = queries.case_notes(s, violation_id) if staff else []
         zone, kind = _zone_geometry(s, violation["zone_id"])
+        photos = case_photos.case_photos(s, violation_id) if staff else []
     status_form = forms.get("status_form") or CaseStatusForm(status=violation["case_status"])
     status_form.status.choices = status_choices()
     page = render_template(
@@ -241,6 +243,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         notices=notices,
         map_parts=_case_map(violation, stays, zone, kind),
         zone_kind=kind,
+        photos=photos,
         staff=staff,
         supervisor=current_user() is not None and current_user().role in SUPERVISORS,  # type: ignore[union-attr]
         comment_form=forms.get("comment_form") or CommentForm(),
@@ -301,11 +304,19 @@ def on_site(violation_id: int) -> ResponseReturnValue:
     form = OnSiteForm()
     if not form.validate_on_submit():
         return render_case(violation_id, onsite_form=form)
+    photo = None
+    upload = request.files.get("photo")
+    if upload is not None and upload.filename:
+        try:
+            photo = case_photos.reencode(upload.read(case_photos.MAX_UPLOAD_BYTES + 1))
+        except case_photos.PhotoError as exc:
+            form.note.errors = [photo_error(str(exc))]
+            return render_case(violation_id, onsite_form=form)
     with Session(get_engine()) as s, s.begin():
         violation = load_case(s, violation_id)
         if violation["subject_kind"] != "vehicle":  # a fleet-level case has no vehicle to find
             abort(400)
-        add_note(
+        note = add_note(
             s,
             violation_id,
             form.note.data or "",
@@ -314,8 +325,42 @@ def on_site(violation_id: int) -> ResponseReturnValue:
             violation["operator_id"],
             present=form.present.data == "yes",
         )
+        if photo is not None:
+            s.flush()
+            case_photos.store_photo(s, violation_id, note.id, photo, actor().name, now())
+            audit(
+                "case.photo",
+                operator_id=violation["operator_id"],
+                violation=violation_id,
+                sha256=photo.sha256,
+                bytes=len(photo.data),
+            )
     flash(_("On-site check recorded."), "info")
     return redirect(url_for("cases.detail", violation_id=violation_id) + "#notes")
+
+
+def photo_error(code: str) -> str:
+    messages = {
+        "too_large": _("The photo is too large (at most %(mb)s MB).", mb=12),
+        "empty": _("The photo file is empty."),
+    }
+    return messages.get(code, _("This file is not a photo (JPEG, PNG or WebP)."))
+
+
+@bp.get("/<int:violation_id>/photos/<sha256>.jpg")
+@require_role(*STAFF_ROLES)
+def photo(violation_id: int, sha256: str) -> ResponseReturnValue:
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        abort(404)
+    with Session(get_engine()) as s:
+        load_case(s, violation_id)
+        data = case_photos.photo_data(s, violation_id, sha256)
+    if data is None:
+        abort(404)
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-SHA256"] = sha256
+    return response
 
 
 @bp.post("/<int:violation_id>/status")
