@@ -64,6 +64,7 @@ from fleet_monitor.web.api import bp as api_bp
 from fleet_monitor.web.auth import bp as auth_bp
 from fleet_monitor.web.case_photos import allow_photo_uploads
 from fleet_monitor.web.map import bp as map_bp
+from fleet_monitor.web.nearby import bp as nearby_bp
 from fleet_monitor.web.notices_and_reports import register as register_notices
 from fleet_monitor.web.proxies import TrustedProxies
 from fleet_monitor.web.stats import register as register_stats
@@ -121,6 +122,7 @@ def create_app(
     errors.init_app(app, app.extensions[ENGINE_KEY])
     app.register_blueprint(auth_bp)
     app.register_blueprint(map_bp)
+    app.register_blueprint(nearby_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_rules_bp)
     app.register_blueprint(api_bp)
