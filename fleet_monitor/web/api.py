@@ -22,6 +22,7 @@ from fleet_monitor.web.encode import json_for_html
 from fleet_monitor.web.errors import RETRY_AFTER_S, outage_log
 from fleet_monitor.web.feed_health import operators_health
 from fleet_monitor.web.permissions import scope_param
+from fleet_monitor.web.vehicles_history import HISTORY_SQL, MAX_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,8 @@ def vehicles() -> Response:
     """Current vehicles visible to the account, as a GeoJSON FeatureCollection.
 
     Filters: ``?operator=slug``, ``?state=available,disabled`` (or repeated),
-    ``?min_parked_days=N`` (parked at least N days, from the dwell's start).
+    ``?min_parked_days=N`` (parked at least N days, from the dwell's start),
+    ``?at=ISO time`` (the map as it was then, from the history: last 7 days).
     A feature's ``violations`` lists the vehicle's open or held violations (absent: none).
     Foreign members: ``now`` (the service's clock: durations are computed against it,
     never the browser's) and ``operators`` (:func:`operators_health`, per slug).
@@ -101,6 +103,18 @@ def vehicles() -> Response:
     if not STATES.issuperset(states):
         return _error(400, f"state must be among {', '.join(sorted(STATES))}")
     now = service_now()
+    at = None
+    raw_at = request.args.get("at") or None
+    if raw_at is not None:
+        try:
+            at = datetime.fromisoformat(raw_at.replace("Z", "+00:00"))
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None or not now - timedelta(days=MAX_DAYS) <= at <= now:
+            return _error(
+                400, f"at must be an ISO time with its offset, in the last {MAX_DAYS} days"
+            )
+        now = at  # the map as it was: durations measured at that time
     parked_before = None
     raw_days = request.args.get("min_parked_days") or None
     if raw_days is not None:
@@ -112,13 +126,23 @@ def vehicles() -> Response:
             return _error(400, f"min_parked_days must be a number from 0 to {MAX_PARKED_DAYS}")
         parked_before = now - timedelta(days=days)
     with get_engine().connect() as conn:
-        feeds = operators_health(conn, scope_param(), now)
+        # data health is today's; the past view (?at=) shows none
+        feeds = operators_health(conn, scope_param(), now) if at is None else {}
         if operator is not None:
             feeds = {k: v for k, v in feeds.items() if k == operator}
-        # foreign members of the FeatureCollection (RFC 7946 6.1): the service's clock
-        # and each operator's data health; JSON-encoded here, never interpolated
-        head = json_for_html({"now": iso_z(now), "operators": feeds})[1:-1] + ","
-        body = conn.execute(VEHICLES_SQL, {**params(operator, states, parked_before), "head": head})
+        # foreign members of the FeatureCollection (RFC 7946 6.1): the service's clock,
+        # the time shown (None: live) and each operator's data health; JSON-encoded
+        # here, never interpolated
+        members = {
+            "now": iso_z(now),
+            "as_of": None if at is None else iso_z(at),
+            "operators": feeds,
+        }
+        head = json_for_html(members)[1:-1] + ","
+        query, extra = (VEHICLES_SQL, {}) if at is None else (HISTORY_SQL, {"at": at})
+        body = conn.execute(
+            query, {**params(operator, states, parked_before), "head": head, **extra}
+        )
         body_text = body.scalar_one()
     response = Response(body_text, mimetype="application/geo+json")
     response.headers["Cache-Control"] = "no-store"

@@ -86,6 +86,7 @@ def test_map_page_uses_only_local_assets(client: FlaskClient) -> None:
         "/static/js/map.js",
         "/static/js/map-density.js",
         "/static/js/map-list.js",
+        "/static/js/map-time.js",
     ]
     styles = [a["href"] for t, a in tags_of(html) if t == "link" and a.get("rel") == "stylesheet"]
     assert styles == [

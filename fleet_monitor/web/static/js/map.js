@@ -29,6 +29,7 @@
   var minParkedMs = 0;          // "parked for at least N days"
   var ruleFilter = "";          // "" all vehicles, "*" any violation, else a rule type
   var total = 0;
+  var asOf = null;              // an ISO time: the map as it was (map-time.js); null: live
   var groupsShown = true;       // false while the density view (map-density.js) stands in
   var hooks = [];               // listeners of map-density.js and map-list.js
   function notify(what, n) { hooks.forEach(function (fn) { fn(what, n); }); }
@@ -351,7 +352,10 @@
   }
 
   function refresh() {
-    var url = config.vehiclesUrl + (config.operator ? "?operator=" + encodeURIComponent(config.operator) : "");
+    var query = [];
+    if (config.operator) { query.push("operator=" + encodeURIComponent(config.operator)); }
+    if (asOf) { query.push("at=" + encodeURIComponent(asOf)); }
+    var url = config.vehiclesUrl + (query.length ? "?" + query.join("&") : "");
     return fetch(url, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/geo+json" } })
       .then(function (response) {
         if (response.status === 401) { window.location.reload(); }  // session ended: to the login page
@@ -534,6 +538,8 @@
         m.setStyle(styleFor(m.feature.properties));
       });
     },
+    setAsOf: function (iso) { asOf = iso; return refresh(); },
+    liveNow: function () { return asOf ? null : serviceNow(); },
     setGroupsShown: function (shown) {
       groupsShown = shown;
       groups.forEach(function (group, slug) {
@@ -543,5 +549,6 @@
   };
 
   refresh();
-  window.setInterval(refresh, config.refreshSeconds * 1000);
+  // the live map is kept current; a past view (map-time.js) is not refetched
+  window.setInterval(function () { return asOf ? Promise.resolve() : refresh(); }, config.refreshSeconds * 1000);
 })();
