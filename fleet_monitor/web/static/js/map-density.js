@@ -41,7 +41,18 @@
     if (mode === "density") { return true; }
     if (mode === "vehicles") { return false; }
     if (map.getZoom() <= DENSITY_ZOOM) { return true; }
-    return visibleMarkers(map.getBounds()).length > MAX_IN_VIEW;
+    var bounds = map.getBounds();
+    var n = 0;
+    var over = false;
+    F.markers.forEach(function (m) {  // counts only, stops adding past the threshold
+      if (over) { return; }
+      var p = m.feature.properties;
+      if (!F.hidden.has(p.operator) && bounds.contains(m.getLatLng()) && F.passes(p)) {
+        n += 1;
+        over = n > MAX_IN_VIEW;
+      }
+    });
+    return over;
   }
 
   function cellIcon(count, violations) {

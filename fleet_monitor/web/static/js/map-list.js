@@ -19,7 +19,7 @@
   var more = panel.querySelector(".fm-list-more");
   var count = panel.querySelector(".fm-list-count");
 
-  function onScreen() {
+  function onScreen(sorted) {
     var bounds = map.getBounds();
     var out = [];
     F.markers.forEach(function (m) {
@@ -27,6 +27,7 @@
       if (F.hidden.has(p.operator) || !F.passes(p) || !bounds.contains(m.getLatLng())) { return; }
       out.push(m);
     });
+    if (!sorted) { return out; }  // folded: only the count is shown
     out.sort(function (a, b) {
       var va = a.feature.properties.violations ? 1 : 0, vb = b.feature.properties.violations ? 1 : 0;
       if (va !== vb) { return vb - va; }
@@ -47,7 +48,7 @@
   }
 
   function render() {
-    var rows = onScreen();
+    var rows = onScreen(panel.open);
     count.textContent = "(" + new Intl.NumberFormat(F.config.locale).format(rows.length) + ")";
     if (!panel.open) { return; }
     list.textContent = "";
