@@ -282,6 +282,9 @@ DRAWN_AND_ZOOMED_JS = """(expected) => new Promise((resolve) => {
 })"""
 
 
+SHOTS = Path(__file__).parents[1] / "var" / "screenshots"
+
+
 def time_map(base: str, http: requests.Session, expected: int) -> list[dict[str, float]]:
     from playwright.sync_api import sync_playwright
 
@@ -297,6 +300,8 @@ def time_map(base: str, http: requests.Session, expected: int) -> list[dict[str,
                 page.goto(base + "/", wait_until="commit")
                 # performance.now() counts from the start of the navigation
                 out.append(page.evaluate(DRAWN_AND_ZOOMED_JS, expected))
+                SHOTS.mkdir(parents=True, exist_ok=True)  # looked at, not committed
+                page.screenshot(path=str(SHOTS / f"map_{expected}.png"))
                 context.close()
         finally:
             browser.close()

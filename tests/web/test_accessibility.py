@@ -22,6 +22,7 @@ from tests.notices.helpers import World
 from tests.web.conftest import PASSWORD, add_user, served
 from tests.web.test_browser import ARGS, CHROMIUM
 
+SHOTS = Path(__file__).parents[2] / "var" / "screenshots"
 AXE_JS = Path(axe_playwright_python.__file__).parent / "axe.min.js"
 EMAIL = "a11y@annecy.example"
 RUN_AXE = """async () => {
@@ -76,6 +77,9 @@ def test_no_wcag_a_aa_violation(server: str, world: World, size: tuple[int, int]
                 violations = page.evaluate(RUN_AXE)
                 if violations:
                     found[name] = violations
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                shot = f"{name.replace(' ', '_')}_{size[0]}x{size[1]}.png"
+                page.screenshot(path=str(SHOTS / shot), full_page=True)
             # the check can fail: an image without a text alternative is reported
             page.evaluate(
                 "() => { const i = document.createElement('img'); i.src = 'data:,';"
