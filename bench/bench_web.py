@@ -272,6 +272,7 @@ DRAWN_AND_ZOOMED_JS = """(expected) => new Promise((resolve) => {
         const zoomed = performance.now();
         const d = window.__fleetDensity || {on: false, cells: 0};
         resolve({drawn, painted, zoomed, zoomMs: zoomed - zoomStart,
+                 fetchAt: window.__fleetFetchStartedAt, applyMs: window.__fleetApplyMs,
                  density: d.on ? 1 : 0, cells: d.cells});
       })));
       const zoomStart = performance.now();
@@ -367,6 +368,11 @@ def main() -> None:
                 f"{statistics.median(r['drawn'] for r in runs):.0f} ms, first paint at "
                 f"{statistics.median(r['painted'] for r in runs):.0f} ms, zoom redraw "
                 f"{statistics.median(r['zoomMs'] for r in runs):.0f} ms"
+            )
+            print(
+                "  the answer asked at "
+                f"{statistics.median(r['fetchAt'] for r in runs):.0f} ms (page and scripts loaded),"
+                f" drawn in {statistics.median(r['applyMs'] for r in runs):.0f} ms once parsed"
             )
             print(
                 "  density view (map-density.js) "

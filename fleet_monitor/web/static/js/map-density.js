@@ -21,7 +21,7 @@
   var t = F.config.messages;
   var DENSITY_ZOOM = 13;
   var MAX_IN_VIEW = 1200;
-  var CELL_PX = 64;
+  var CELL_PX = 80;
   var mode = "auto";
   var layer = L.layerGroup();
   var on = false;

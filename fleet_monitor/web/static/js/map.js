@@ -306,6 +306,7 @@
   }
 
   function apply(collection) {
+    var started = window.performance ? window.performance.now() : 0;
     if (collection.now) { clockOffset = Date.parse(collection.now) - Date.now(); }
     showHealth(collection.operators);
     notify("loading", collection.features.length);  // lets the density view stand in first
@@ -346,6 +347,7 @@
     showStatus();
     notify("drawn");
     if (window.__fleetVehiclesDrawnAt === undefined) {
+      window.__fleetApplyMs = (window.performance ? window.performance.now() : 0) - started;
       window.__fleetVehiclesDrawn = markers.size;
       window.__fleetVehiclesDrawnAt = window.performance ? window.performance.now() : Date.now();
     }
@@ -356,8 +358,10 @@
     if (config.operator) { query.push("operator=" + encodeURIComponent(config.operator)); }
     if (asOf) { query.push("at=" + encodeURIComponent(asOf)); }
     var url = config.vehiclesUrl + (query.length ? "?" + query.join("&") : "");
+    var asked = window.performance ? window.performance.now() : 0;
     return fetch(url, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/geo+json" } })
       .then(function (response) {
+        if (window.__fleetFetchStartedAt === undefined) { window.__fleetFetchStartedAt = asked; }
         if (response.status === 401) { window.location.reload(); }  // session ended: to the login page
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json();
