@@ -124,7 +124,11 @@ def photo_data(s: Session, violation_id: int, sha256: str) -> bytes | None:
 def allow_photo_uploads() -> None:
     """Before every request (registered ahead of CSRF protection, which reads the
     form): the on-site check alone may carry a photo above the app's 1 MiB limit."""
-    from flask import request
+    from flask import abort, request
 
     if request.endpoint == "cases.on_site":
-        request.max_content_length = MAX_UPLOAD_BYTES + 256 * 1024
+        limit = MAX_UPLOAD_BYTES + 256 * 1024
+        # refused on its announced length, before the form parser opens a temporary file
+        if request.content_length is not None and request.content_length > limit:
+            abort(413)
+        request.max_content_length = limit

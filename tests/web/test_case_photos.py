@@ -6,16 +6,22 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
+from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine, text
+from werkzeug.test import EnvironBuilder
 
 from fleet_monitor.web.case_photos import MAX_SIDE, MAX_UPLOAD_BYTES
 from tests.notices.helpers import World
-from tests.web.conftest import signed_in
+from tests.web.conftest import PASSWORD, add_user, served, signed_in
+from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web.test_map_tablet import SHOTS
 
 CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
@@ -110,6 +116,62 @@ def test_not_a_photo_is_refused_and_nothing_is_kept(
 
 def test_too_large_upload_is_refused(officer: FlaskClient, world: World, engine: Engine) -> None:
     case_id = world.violation["trotti"]
-    response = post_check(officer, case_id, b"\xff\xd8" + b"0" * (MAX_UPLOAD_BYTES + 300_000))
+    page = officer.get(f"/cases/{case_id}").get_data(as_text=True)
+    token = CSRF_RE.search(page)
+    assert token
+    builder = EnvironBuilder(
+        path=f"/cases/{case_id}/on-site",
+        method="POST",
+        data={
+            "present": "yes",
+            "csrf_token": token.group(1),
+            "photo": (io.BytesIO(b"\xff\xd8" + b"0" * (MAX_UPLOAD_BYTES + 300_000)), "big.jpg"),
+        },
+    )
+    try:
+        response = officer.open(builder)
+        # the test client's spooled body, which the app refused unread, is closed here
+        response.request.environ["wsgi.input"].close()
+    finally:
+        builder.close()
     assert response.status_code == 413
     assert stored(engine, case_id) == []
+
+
+@pytest.fixture
+def server(db_url: str, engine: Engine, world: World) -> Iterator[str]:
+    add_user(engine, "photo@annecy.example", "officer")
+    with served(db_url, engine) as url:
+        yield url
+
+
+def test_photo_upload_in_the_browser(server: str, world: World, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh --browser")
+    photo = tmp_path / "IMG_0001.jpg"
+    photo.write_bytes(camera_jpeg(1600, 1200))
+    case_id = world.violation["trotti"]
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 768, "height": 1024})
+            page.goto(server + "/login")
+            page.fill("#email", "photo@annecy.example")
+            page.fill("#password", PASSWORD)
+            page.click("button.fm-primary")
+            page.wait_for_url(server + "/")
+            page.goto(f"{server}/cases/{case_id}")
+            assert page.locator("#fm-photo").get_attribute("capture") == "environment"
+            page.locator("input[name=present][value=yes]").check()
+            page.set_input_files("#fm-photo", str(photo))
+            page.click("text=Enregistrer le contrôle")
+            page.wait_for_url(re.compile(r"#notes$"))
+            img = page.locator(".fm-photos img").first
+            img.wait_for()
+            assert (
+                page.evaluate("(i) => i.complete && i.naturalWidth", img.element_handle()) == 1200
+            )
+            img.scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / "case_photo_768x1024.png"))
+        finally:
+            browser.close()
