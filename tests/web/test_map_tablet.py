@@ -217,7 +217,7 @@ def run(page: Page, width: int, height: int) -> None:
     assert page.evaluate(FIND_JS, "T7")["color"] == STALE_COLOUR
     assert page.evaluate(FIND_JS, "V7")["color"] != STALE_COLOUR
     age = page.locator('[data-age-for="velo-lac"]').text_content() or ""
-    assert "74 heures" in re.sub(r"[\u202f\xa0]", " ", age), (
+    assert "3,1 jours" in re.sub(r"[\u202f\xa0]", " ", age), (
         age
     )  # 09:00 on the 2nd to 11:00 on the 5th
 

@@ -182,10 +182,10 @@
 
   function formatAge(seconds) {
     var minutes = Math.round(seconds / 60);
-    var unit = minutes >= 120 ? "hour" : "minute";
-    var value = minutes >= 120 ? seconds / 3600 : minutes;
+    var unit = seconds >= 172800 ? "day" : minutes >= 120 ? "hour" : "minute";
+    var value = unit === "day" ? seconds / 86400 : unit === "hour" ? seconds / 3600 : minutes;
     return new Intl.NumberFormat(config.locale, {
-      style: "unit", unit: unit, unitDisplay: "long", maximumFractionDigits: 0
+      style: "unit", unit: unit, unitDisplay: "long", maximumFractionDigits: unit === "day" ? 1 : 0
     }).format(Math.max(0, value));
   }
 
