@@ -5,6 +5,7 @@ The ingest's tables live in :mod:`gbfs_ingest.db`; the service's own tables
 """
 
 from fleet_monitor.models import (
+    addresses,
     case_photos,
     notices,
     reports,
@@ -19,6 +20,7 @@ metadata = Base.metadata
 
 __all__ = [
     "Base",
+    "addresses",
     "case_photos",
     "metadata",
     "notices",

@@ -20,6 +20,7 @@ def build_cases_map(
     static_url: Callable[[str], str],
     cases: list[dict[str, Any]],
     label: Callable[[dict[str, Any]], str],
+    tile_options: dict[str, Any] | None = None,
 ) -> MapParts | None:
     """The map, or None when no case has a position. The view fits the cases."""
     points = [c for c in cases if c.get("lat") is not None and c.get("lon") is not None]
@@ -33,6 +34,7 @@ def build_cases_map(
         static_url=static_url,
         position="absolute",
         prefer_canvas=True,
+        tile_options=tile_options,
     )
     data: dict[str, Any] = {
         "mapVar": map_var,

@@ -10,22 +10,24 @@ also chosen dark enough to stand on every map background by itself. Both are
 checked by ``tests/web/test_map_marks.py`` against WCAG 2.1's 3:1 minimum for
 graphical objects (SC 1.4.11), with the contrast formula below.
 
-Decision: colours and shapes live here (one definition) and reach ``map.js``
-through the page's JSON config; the rule registry (labels) may absorb them later.
+Decision: colours and names are the rule registry's (one definition per rule);
+the shapes are defined here and reach ``map.js`` through the page's JSON config.
 """
 
 from __future__ import annotations
 
-# rule -> (outline colour, shape), most urgent first (map.js keeps this order)
-RULE_MARKS: dict[str, tuple[str, str]] = {
-    "in_water": ("#0050d8", "diamond"),
-    "on_tram_tracks": ("#6a1fb0", "square"),
-    "in_no_parking_area": ("#c0001b", "triangle"),
-    "in_pedestrian_area": ("#9a4a00", "triangle_down"),
-    "outside_operating_area": ("#111111", "pentagon"),
-    "outside_mandatory_parking": ("#6b5300", "hexagon"),
-    "disabled_too_long": ("#b0135f", "star"),
-    "idle_too_long": ("#6f3f08", "cross"),
+# Each vehicle rule's shape; its colour is the rule registry's (rules/registry.py),
+# which the contrast test checks. A rule missing here gets OTHER_RULE_MARK's shape.
+SHAPES: dict[str, str] = {
+    "in_water": "diamond",
+    "on_tram_tracks": "square",
+    "scheduled_restriction": "octagon",
+    "in_no_parking_area": "triangle",
+    "in_pedestrian_area": "triangle_down",
+    "outside_operating_area": "pentagon",
+    "outside_mandatory_parking": "hexagon",
+    "disabled_too_long": "star",
+    "idle_too_long": "cross",
 }
 OTHER_RULE_MARK = ("#444444", "square")
 HALO = "#ffffff"
@@ -68,10 +70,19 @@ def contrast_ratio(a: str, b: str) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
+def vehicle_rule_marks() -> dict[str, tuple[str, str]]:
+    """rule -> (outline colour from the registry, shape), most urgent first."""
+    from rules.registry import map_rules
+
+    return {
+        r["id"]: (r["colour"], SHAPES.get(r["id"], OTHER_RULE_MARK[1])) for r in map_rules("en")
+    }
+
+
 def marks_config() -> dict[str, object]:
     """What ``map.js`` needs: rule marks in order, the halo, parked classes, stale colour."""
     return {
-        "rules": [[rule, colour, shape] for rule, (colour, shape) in RULE_MARKS.items()],
+        "shapes": {rule: shape for rule, (_colour, shape) in vehicle_rule_marks().items()},
         "other": list(OTHER_RULE_MARK),
         "halo": HALO,
         "parked": PARKED_CLASSES,

@@ -16,10 +16,10 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from flask_babel import gettext as _
 from sqlalchemy import text
 
-from fleet_monitor.web.case_labels import rule_label
 from fleet_monitor.web.clock import iso_z, service_now
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.i18n import JS_LOCALES, current_language
+from fleet_monitor.web.labels import rule_label
 from fleet_monitor.web.permissions import ALL_ROLES, require_role, scope_param
 from fleet_monitor.web.security import add_nonce, csp_nonce
 

@@ -17,13 +17,13 @@ from flask import Flask
 from sqlalchemy import Engine, text
 
 from fleet_monitor.web import create_app
-from fleet_monitor.web.map import VEHICLE_RULES
 from fleet_monitor.web.map_marks import (
     HALO,
     MAP_BACKGROUNDS,
     PARKED_CLASSES,
-    RULE_MARKS,
+    SHAPES,
     contrast_ratio,
+    vehicle_rule_marks,
 )
 from tests.web.conftest import T0, Fleet, make_settings, signed_in, vehicles
 
@@ -38,6 +38,9 @@ def test_contrast_formula_matches_wcag() -> None:
     assert contrast_ratio("#d4a600", "#e4e8ec") < MINIMUM
 
 
+RULE_MARKS = vehicle_rule_marks()
+
+
 @pytest.mark.parametrize("rule", sorted(RULE_MARKS))
 def test_violation_outline_contrasts_with_map_halo_and_operators(rule: str) -> None:
     outline, _shape = RULE_MARKS[rule]
@@ -50,7 +53,7 @@ def test_violation_outline_contrasts_with_map_halo_and_operators(rule: str) -> N
 
 
 def test_every_vehicle_rule_has_its_own_shape() -> None:
-    assert set(RULE_MARKS) == set(VEHICLE_RULES)
+    assert set(RULE_MARKS) == set(SHAPES)  # every vehicle rule of the registry has one
     shapes = [shape for _colour, shape in RULE_MARKS.values()]
     assert len(set(shapes)) == len(shapes)
     assert "circle" not in shapes  # a plain dot is a vehicle without violation

@@ -27,7 +27,7 @@ from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import Engine, text
 
 from fleet_monitor.web import create_app
-from fleet_monitor.web.map_marks import RULE_MARKS, STALE_COLOUR
+from fleet_monitor.web.map_marks import STALE_COLOUR, vehicle_rule_marks
 from gbfs_ingest.model import Vehicle
 from tests.web.conftest import (
     DEAD_TILES,
@@ -235,6 +235,7 @@ def run(page: Page, width: int, height: int) -> None:
     page.wait_for_function("() => window.__fleetDensity && !window.__fleetDensity.on")
     assert page.evaluate(DRAWN_JS)["vehicles"] > 0
     pedestrian = page.evaluate(FIND_JS, "X0")
+    RULE_MARKS = vehicle_rule_marks()
     colour, shape = RULE_MARKS["in_pedestrian_area"]
     assert pedestrian["color"] == colour and pedestrian["shape"] == shape
     assert pedestrian["dot"] == page.evaluate(FIND_JS, "X2")["fill"]  # the operator's colour

@@ -19,13 +19,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.models.rules import Violation
-from fleet_monitor.web.map_marks import RULE_MARKS
+from rules.registry import rules_about, spec
 from tests.web.conftest import PASSWORD, T0, Fleet, add_user, served, signed_in, vehicles
 from tests.web.test_browser import ARGS, CHROMIUM, POINT_JS
 from tests.web.test_map import page_config
 from tests.web.test_map_js import HARNESS, MAP_JS, NODE, NOW, feature
-
-TRAM_COLOUR = RULE_MARKS["on_tram_tracks"][0]
 
 
 def vehicle_id(engine: Engine, gbfs_id: str) -> int:
@@ -165,12 +163,15 @@ def test_map_script_rings_filters_and_links(
     drawn = {m["id"]: m for m in result["first"]["markers"]}
     colour = config["colours"]["velo-lac"]
     assert drawn[1]["color"] == colour and drawn[1]["links"] == []
-    assert drawn[2]["color"] == "#0050d8" and drawn[2]["weight"] == 3  # in water beats idle
+    # colours, names and symbols are the registry's, through the page's JSON config
+    water, tram, idle = spec("in_water"), spec("on_tram_tracks"), spec("idle_too_long")
+    assert [r["id"] for r in config["rules"]] == list(rules_about("vehicle"))
+    assert drawn[2]["color"] == water.colour and drawn[2]["weight"] == 3  # in water beats idle
     assert drawn[2]["dashArray"] is None
-    assert drawn[3]["color"] == TRAM_COLOUR and drawn[3]["dashArray"]  # uncertain: dashed
+    assert drawn[3]["color"] == tram.colour and drawn[3]["dashArray"]  # uncertain: dashed
     assert drawn[2]["links"] == [
-        {"href": "/cases/7", "text": "Immobilisation prolongée"},
-        {"href": "/cases/8", "text": "Dans l’eau"},
+        {"href": "/cases/7", "text": f"{idle.symbol} Immobilisation prolongée"},
+        {"href": "/cases/8", "text": f"{water.symbol} Dans l’eau"},
     ]
     assert drawn[3]["links"][0]["text"].endswith("(incertaine)")
     assert drawn[2]["popup"][-1][0] == "Infraction"
@@ -229,8 +230,10 @@ def test_violations_in_headless_chromium(server: str, world: dict[str, int]) -> 
 
             assert page.evaluate(STYLE_JS, "L0") == {"color": "#0050d8", "dashArray": None}
             tram = page.evaluate(STYLE_JS, "T0")
-            assert tram["color"] == TRAM_COLOUR and tram["dashArray"]
-            assert page.evaluate(STYLE_JS, "L1")["color"] != TRAM_COLOUR  # closed: no ring
+            assert tram["color"] == spec("on_tram_tracks").colour and tram["dashArray"]
+            assert (
+                page.evaluate(STYLE_JS, "L1")["color"] != spec("on_tram_tracks").colour
+            )  # closed: no ring
 
             page.evaluate(ZOOM_JS, "L0")  # vehicles 100 m apart: zoom in before the click
             point = page.evaluate(POINT_JS, "L0")
@@ -240,7 +243,7 @@ def test_violations_in_headless_chromium(server: str, world: dict[str, int]) -> 
             links = popup.locator("a.fm-case-link")
             assert links.count() == 2
             assert links.nth(0).get_attribute("href") == f"/cases/{world['water']}"
-            assert links.nth(0).inner_text() == "Dans l’eau"
+            assert links.nth(0).inner_text() == f"{spec('in_water').symbol} Dans l’eau"
             page.keyboard.press("Escape")
 
             legend = page.locator(".fm-rules")

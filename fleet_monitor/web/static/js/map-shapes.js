@@ -24,6 +24,7 @@
       case "diamond": return regular(4, up, r * 1.15);
       case "pentagon": return regular(5, up, r * 1.05);
       case "hexagon": return regular(6, 0, r);
+      case "octagon": return regular(8, Math.PI / 8, r * 1.05);
       case "star": {
         var out = [];
         for (var i = 0; i < 10; i++) {

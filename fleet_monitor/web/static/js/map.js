@@ -42,18 +42,23 @@
     return config.colours[slug];
   }
 
-  // Vehicle rules, most urgent first, with the colour and shape of their mark
-  // (fleet_monitor/web/map_marks.py: one definition, contrast-checked by a test).
-  var RULES = marks.rules;
+  // Vehicle rules, most urgent first: names, colours and order from the server's rule
+  // registry (rules/registry.py); the shape of each rule's mark from map_marks.py
+  // (colours contrast-checked by tests/web/test_map_marks.py).
+  var RULES = config.rules || [];
   var RULE_COLOURS = {};
   var RULE_SHAPES = {};
   var RULE_RANK = {};
-  RULES.forEach(function (r, i) { RULE_COLOURS[r[0]] = r[1]; RULE_SHAPES[r[0]] = r[2]; RULE_RANK[r[0]] = i; });
+  var RULE_NAMES = {};
+  RULES.forEach(function (r, i) {
+    RULE_COLOURS[r.id] = r.colour; RULE_RANK[r.id] = i; RULE_NAMES[r.id] = r.symbol + " " + r.label;
+    RULE_SHAPES[r.id] = (marks.shapes || {})[r.id] || marks.other[1];
+  });
   var OTHER_RULE_COLOUR = marks.other[0];
   var OTHER_RULE_SHAPE = marks.other[1];
   var newMarker = window.FleetShapes ? window.FleetShapes.marker : L.circleMarker;
 
-  function ruleName(rule) { return t["rule." + rule] || rule.replace(/_/g, " "); }
+  function ruleName(rule) { return RULE_NAMES[rule] || rule.replace(/_/g, " "); }
 
   // The violation that decides the ring: certain before uncertain, then the most urgent rule.
   function mainViolation(props) {
@@ -486,8 +491,8 @@
     var shapes = window.FleetShapes;
     RULES.forEach(function (r) {
       var li = document.createElement("li");
-      var mark = shapes ? shapes.svg(r[2], r[1], marks.halo, false) : document.createElement("span");
-      li.append(mark, " " + ruleName(r[0]));
+      var mark = shapes ? shapes.svg(RULE_SHAPES[r.id], r.colour, marks.halo, false) : document.createElement("span");
+      li.append(mark, " " + ruleName(r.id));
       list.appendChild(li);
     });
     var li = document.createElement("li");
@@ -500,7 +505,7 @@
     var select = document.createElement("select");
     select.id = "fm-rule";
     [["", t.all_vehicles], ["*", t.any_violation]].concat(RULES.map(function (r) {
-      return [r[0], ruleName(r[0])];
+      return [r.id, ruleName(r.id)];
     })).forEach(function (o) {
       var option = document.createElement("option");
       option.value = o[0];
