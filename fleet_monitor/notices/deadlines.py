@@ -64,6 +64,7 @@ class CheckResult:
     waiting: int = 0
     penalties_eur: float = 0.0
     closed: list[str] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)  # penalty statements issued
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ class CheckResult:
             "waiting": self.waiting,
             "penalties_eur": self.penalties_eur,
             "closed": self.closed,
+            "statements": self.statements,
         }
 
 
