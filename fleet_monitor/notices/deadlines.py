@@ -208,7 +208,11 @@ def check_deadlines(
                 text(
                     "INSERT INTO penalty (notice_id, notice_item_id, operator_id, violation_id,"
                     " rule_type, clause, amount_eur, status, created_at)"
-                    " VALUES (:n, :i, :op, :v, :rule, :clause, :amount, 'due', :now)"
+                    " VALUES (:n, :i, :op, :v, :rule, :clause, :amount,"
+                    # a dispute of this vehicle already upheld: the penalty is void
+                    "  CASE WHEN EXISTS (SELECT 1 FROM notice_dispute d WHERE"
+                    "   d.notice_item_id = :i AND d.status = 'upheld') THEN 'void' ELSE 'due' END,"
+                    "  :now)"
                     " ON CONFLICT (notice_item_id) DO NOTHING"
                 ),
                 {

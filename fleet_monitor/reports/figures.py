@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.notices import dispute_figures
 from fleet_monitor.outbox.documents import iso_z
 from rules import Permit, select_permit
 from rules.timing import describe_method, sample_times
@@ -283,6 +284,13 @@ def notices_section(
             p,
         ).all()
     )
+    disputes = dispute_figures.counts_by_operator(
+        session.connection()
+        .exec_driver_sql(
+            dispute_figures.SQL, dispute_figures.query_params([operator_id], start, end, end)
+        )
+        .all()
+    )
     count, total = session.execute(
         text(
             "SELECT count(*), coalesce(sum(amount_eur), 0) FROM penalty WHERE operator_id = :op"
@@ -301,6 +309,7 @@ def notices_section(
         "outcomes": {k: int(v) for k, v in outcomes.items()},
         "penalties": int(count),
         "penalties_eur": _r(total, 2),
+        "disputes": dispute_figures.rates(disputes.get(operator_id, {})),
     }
 
 

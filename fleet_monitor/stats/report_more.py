@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fleet_monitor.models.stats import ALL, ALL_OPERATORS
+from fleet_monitor.notices import dispute_figures
 from fleet_monitor.stats import labels
 from fleet_monitor.stats.dayfleet import nearest_rank
 from fleet_monitor.stats.methods import MethodParams, method
@@ -200,9 +201,22 @@ def notices_section(
         (query.period.start, query.period.stop, _real_ids(rows)),
     )
     data = cur.fetchall()
+    disputes: dict[int, dict[str, int]] = {}
+    if "kind" in columns:  # migration 0016: notice kinds and disputes
+        cur.execute(
+            dispute_figures.SQL,
+            dispute_figures.query_params(
+                _real_ids(rows), query.period.start, query.period.stop, now
+            ),
+        )
+        disputes = dispute_figures.counts_by_operator(cur.fetchall())
     table = []
     for row in rows:
-        mine = [r for r in data if r[0] in _members(row, rows)]
+        members = _members(row, rows)
+        mine = [r for r in data if r[0] in members]
+        counted = dispute_figures.rates(
+            dispute_figures.total([c for op, c in disputes.items() if op in members])
+        )
         hours = np.sort(np.asarray([r[1] for r in mine if r[1] is not None], dtype=np.float64))
         decided = [r for r in mine if r[3] is not None]
         overdue = [r for r in decided if r[3] in ("overdue", "partial")]
@@ -220,6 +234,12 @@ def notices_section(
                 "overdue": len(overdue),
                 "overdue_share": rnd(len(overdue) / len(decided)) if decided else None,
                 "past_deadline_without_outcome": len(pending_late),
+                "vehicles_noticed": counted["vehicles"],
+                "vehicles_disputed": counted["disputed"],
+                "disputes_upheld": counted["upheld"],
+                "disputes_rejected": counted["rejected"],
+                "dispute_rate": counted["dispute_rate"],
+                "acceptance_rate": counted["acceptance_rate"],
             }
         )
     n = sum(r["issued"] for r in table if r["operator"] != ALL)
@@ -228,7 +248,7 @@ def notices_section(
         rows=table,
         coverage={
             "notices": n,
-            "statement": f"{n} notices" if query.lang != "fr" else f"{n} mises en demeure",
+            "statement": f"{n} notices" if query.lang != "fr" else f"{n} avis",
         },
     )
     return section

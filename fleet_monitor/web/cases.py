@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from fleet_monitor.models.notices import CASE_STATUSES
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
+from fleet_monitor.notices.disputes import disputes_of, timeline_entries
 from fleet_monitor.notices.planner import NoticeError, notice_violation_now
 from fleet_monitor.users import STAFF_ROLES
 from fleet_monitor.web import case_labels
@@ -186,7 +187,10 @@ def _case_map(violation: dict[str, Any], stays: list[dict[str, Any]], zone: Any,
 
 
 def _timeline(
-    events: list[dict[str, Any]], notes: list[dict[str, Any]], notices: list[dict[str, Any]]
+    events: list[dict[str, Any]],
+    notes: list[dict[str, Any]],
+    notices: list[dict[str, Any]],
+    disputes: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     items = [{"at": e["at"], "kind": e["kind"], "event": e} for e in events]
     items += [{"at": n["at"], "kind": n["kind"], "note": n} for n in notes]
@@ -195,6 +199,12 @@ def _timeline(
         for n in notices
         if n["issued_at"] is not None
     ]
+    items += [
+        {"at": n["read_at"], "kind": "notice_read", "notice": n}
+        for n in notices
+        if n.get("read_at") is not None
+    ]
+    items += timeline_entries(disputes or [])
     return sorted(items, key=lambda i: i["at"])
 
 
@@ -206,6 +216,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         stays = queries.vehicle_dwells(s, violation["vehicle_id"])
         evidence = queries.case_evidence(s, violation)
         notices = queries.case_notices(s, violation_id)
+        disputes = disputes_of(s, violation_id=violation_id)
         notes = queries.case_notes(s, violation_id) if staff else []
         zone, kind = _zone_geometry(s, violation["zone_id"])
     status_form = forms.get("status_form") or CaseStatusForm(status=violation["case_status"])
@@ -213,7 +224,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
     page = render_template(
         "cases/detail.html",
         v=violation,
-        timeline=_timeline(events, notes, notices),
+        timeline=_timeline(events, notes, notices, disputes),
         stays=stays,
         evidence=evidence,
         notices=notices,
