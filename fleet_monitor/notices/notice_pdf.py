@@ -211,12 +211,20 @@ def _respond(pdf: DocumentPDF, payload: dict[str, Any], tz: str) -> None:
     respond = payload["respond"]
     pdf.heading("Répondre / Respond")
     link, expires = respond.get("link"), respond.get("link_expires_at")
-    lines = [
-        "Accusez réception ou contestez véhicule par véhicule (pièces jointes possibles) "
-        "depuis le lien personnel ci-dessous, votre compte ou l’API (jeton Bearer). / "
-        "Acknowledge, or dispute vehicle by vehicle (with attachments), from the personal "
-        "link below, your account or the API (Bearer token)."
-    ]
+    if payload.get("kind") == "penalty_statement":
+        lines = [
+            "Le détail de l’acte et de ses contestations éventuelles est consultable depuis le "
+            "lien personnel ci-dessous ou votre compte ; pour toute question, écrivez au contact "
+            "indiqué. / The act and any decided disputes can be read from the personal link "
+            "below or your account; for any question, write to the contact below."
+        ]
+    else:
+        lines = [
+            "Accusez réception ou contestez véhicule par véhicule (pièces jointes possibles) "
+            "depuis le lien personnel ci-dessous, votre compte ou l’API (jeton Bearer). / "
+            "Acknowledge, or dispute vehicle by vehicle (with attachments), from the personal "
+            "link below, your account or the API (Bearer token)."
+        ]
     if link:
         until = local_time(datetime.fromisoformat(expires), tz) if expires else "—"
         lines.append(f"Lien de réponse / Respond link (valable jusqu’au / valid until {until}) :")
@@ -228,7 +236,7 @@ def _respond(pdf: DocumentPDF, payload: dict[str, Any], tz: str) -> None:
         pdf.set_text_color(0, 0, 0)
         pdf.ln(1)
     api = respond.get("api_acknowledge")
-    if api:
+    if api and payload.get("kind") != "penalty_statement":
         pdf.paragraph(f"API : POST {api}", size=8)
 
 

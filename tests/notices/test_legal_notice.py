@@ -94,7 +94,6 @@ def test_notice_is_a_legal_act_then_escalates(
     assert "Lac d’Annecy" in body and "Article 7.3" in body and "120.00 €" in body
     pdf = attachments(msg)[f"{ref1}.pdf"]
     txt = pdf_text(pdf, tmp_path)
-    (Path("/tmp") / "jl-notice.pdf").write_bytes(pdf)
     words = flat(txt)
     for expected in (
         "Ville d'Annecy",  # letterhead
@@ -211,3 +210,27 @@ def test_legal_terms_are_parsed() -> None:
     assert p.legal.clauses["in_water"].article == "Article 7.3"
     assert p.legal.legal_basis[1] == "Code des transports, art. L1231-17"
     assert p.escalation.formal_after_missed_deadlines == 1 and p.escalation.penalty_statement
+
+
+def test_letterhead_settings(tmp_path: Path) -> None:
+    from fleet_monitor.settings import ConfigError, load_settings
+
+    logo = tiny_png(tmp_path / "logo.png")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        '[letterhead]\nauthority = "Ville d\'Annecy"\nlogo_path = "logo.png"\n'
+        'address = ["1 rue X", "74000 Annecy"]\nsignatory_name = "C. Martin"\n'
+    )
+    head = load_settings(cfg, env={}).letterhead
+    assert head.logo_path == str(logo) and head.address == ("1 rue X", "74000 Annecy")
+    for body, key in (
+        ('[letterhead]\nlogo_path = "missing.png"\n', "letterhead.logo_path"),
+        ('[letterhead]\nlogo_path = "config.toml"\n', "letterhead.logo_path"),
+        ("[letterhead]\nsignature = 'x'\n", "letterhead.signature"),
+        ("[letterhead]\nrespond_link_ttl_s = 0\n", "letterhead.respond_link_ttl_s"),
+        ("[letterhead]\naddress = 'one line'\n", "letterhead.address"),
+    ):
+        cfg.write_text(body)
+        with pytest.raises(ConfigError) as err:
+            load_settings(cfg, env={})
+        assert err.value.key == key, body
