@@ -47,8 +47,8 @@ bp.record_once(lambda state: dispute_labels.init_app(state.app))
 
 PUBLIC = frozenset({"respond.page", "respond.acknowledge", "respond.dispute", "respond.pdf"})
 #: endpoints taking files: their body may exceed the app's 1 MB limit
-UPLOAD_ENDPOINTS = frozenset({"respond.dispute"})
-UPLOAD_LIMIT = MAX_TOTAL_BYTES + 256 * 1024
+UPLOAD_ENDPOINTS = frozenset({"respond.dispute", "notices_api.dispute_vehicle"})
+UPLOAD_LIMIT = MAX_TOTAL_BYTES * 4 // 3 + 256 * 1024  # base64 in the API's JSON
 
 
 def init_upload_limit(app: Flask) -> None:

@@ -287,3 +287,76 @@ def test_rejected_dispute_keeps_the_penalty(
     # a statement cannot be disputed, nor can the notice any more
     page = anon.get(link).get_data(as_text=True)
     assert "Dispute this vehicle" not in page and "Contester ce véhicule" not in page
+
+
+def test_api_disputes_one_vehicle_with_a_file(engine: Engine, world: World, site: Flask) -> None:
+    import base64
+
+    from fleet_monitor.notices.contacts import create_token
+
+    with Session(engine) as s, s.begin():
+        _row, token = create_token(s, "trotti", name="backoffice", actor="test")
+    auth = {"Authorization": f"Bearer {token}"}
+    client = site.test_client()
+    ref, vid = world.reference["trotti"], world.violation["trotti"]
+    shown = client.get(f"/api/notices/{ref}", headers=auth).get_json()
+    assert shown["disputes"] == [] and shown["document"]["kind"] == "breach"
+    assert one(engine, "SELECT read_by FROM notice WHERE reference = :r", r=ref)[0].startswith(
+        "token:"
+    )
+    url = f"/api/notices/{ref}/vehicles/{vid}/dispute"
+    csv = b"trip_id,start\nT-9,2026-11-02T08:40:00Z\n"
+    bad = client.post(
+        url,
+        headers=auth,
+        json={"reason": "x", "attachments": [{"filename": "a.csv", "content_base64": "%%%"}]},
+    )
+    assert bad.status_code == 400
+    exe = client.post(
+        url,
+        headers=auth,
+        json={
+            "reason": "x",
+            "attachments": [
+                {"filename": "a.exe", "content_base64": base64.b64encode(b"MZ\x00").decode()}
+            ],
+        },
+    )
+    assert exe.status_code == 400 and exe.get_json()["code"] == "bad_file"
+    other = world.violation["velo"]
+    assert (
+        client.post(
+            f"/api/notices/{ref}/vehicles/{other}/dispute", headers=auth, json={"reason": "x"}
+        ).status_code
+        == 404
+    )
+    ok = client.post(
+        url,
+        headers=auth,
+        json={
+            "reason": "Rented at 09:40",
+            "attachments": [
+                {"filename": "trips.csv", "content_base64": base64.b64encode(csv).decode()}
+            ],
+        },
+    )
+    assert ok.status_code == 201 and ok.get_json()["dispute"]["status"] == "open"
+    assert client.post(url, headers=auth, json={"reason": "again"}).status_code == 409
+    shown = client.get(f"/api/notices/{ref}", headers=auth).get_json()
+    assert shown["disputes"][0]["attachments"][0]["sha256"] == hashlib.sha256(csv).hexdigest()
+
+
+def test_operator_account_reaches_its_respond_page(
+    engine: Engine, world: World, site: Flask
+) -> None:
+    add_user(engine, "ops@trotti.example", "operator", "trotti")
+    ops = site.test_client()
+    assert login(ops, "ops@trotti.example").status_code == 302
+    page = ops.get(f"/notices/{world.notice['trotti']}").get_data(as_text=True)
+    link = re.search(r'href="(/respond/[^"]+)" data-field="respond-page"', page)
+    assert link, page
+    assert "tw1" in ops.get(link.group(1)).get_data(as_text=True)
+    # opening it from the account counts as reading it
+    assert one(engine, "SELECT read_by FROM notice WHERE id = :n", n=world.notice["trotti"])[0] == (
+        "ops@trotti.example"
+    )
