@@ -59,7 +59,7 @@ def test_notices_as_received(
         ).scalar_one()
     assert pdf.content == bytes(stored)  # byte for byte as the service stored it
     assert "Ville d'Annecy" in pdf_text(pdf.content, tmp_path)
-    assert len(pdf_pages(pdf.content, tmp_path, "caught")) == 1
+    assert len(pdf_pages(pdf.content, tmp_path, "caught")) == 2  # the act with its map
     assert httpx.get(f"{url}/messages/999.html", timeout=10).status_code == 404
 
 

@@ -94,6 +94,7 @@ def build_payload(
                 "threshold": it["threshold"],
                 "penalty_eur_if_overdue": it["penalty_eur"],
                 "evidence": {"sha256": it["evidence_sha256"], "raw_hashes": it["raw_hashes"]},
+                "map": it.get("situation"),
             }
         )
     total = sum(float(it["penalty_eur"] or 0) for it in items)

@@ -17,6 +17,7 @@ from typing import Any
 
 from fpdf.enums import XPos, YPos
 
+from fleet_monitor.notices.situation_pdf import draw_situations
 from fleet_monitor.outbox.documents import DocumentPDF, bilingual_rule, local_time, pdf_text
 
 
@@ -135,6 +136,7 @@ def render_notice_pdf(payload: dict[str, Any], logo_path: str | None = None) -> 
             "penalty stated in the permit."
         )
     _vehicles(pdf, payload, tz, kind)
+    draw_situations(pdf, payload["items"])
     _clauses(pdf, payload)
     _respond(pdf, payload, tz)
     _signature(pdf, head)

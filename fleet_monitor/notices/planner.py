@@ -32,7 +32,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.models.notices import Notice, NoticeItem, OperatorContact
-from fleet_monitor.notices import document, legal
+from fleet_monitor.notices import document, legal, thumbnail
 from fleet_monitor.outbox.store import enqueue
 from fleet_monitor.settings import Settings
 from fleet_monitor.users import record_audit
@@ -252,6 +252,9 @@ def issue_notice(
     deadline = notice_deadline(permit, now)
     operator = session.get(Operator, notice.operator_id)
     items = _item_rows(session, notice_id)
+    for it in items:
+        if it["lon"] is not None and it["lat"] is not None:
+            it["situation"] = thumbnail.situation(session, it["lon"], it["lat"], now)
     kind, why = legal.decide_kind(session, notice.operator_id, permit, now)
     why["text"] = legal.escalation_text(kind, why)
     link, expires = respond_link(settings, notice.id, reference, deadline)

@@ -121,8 +121,9 @@ def test_notice_is_a_legal_act_then_escalates(
     assert link in re.sub(r"\s+", "", txt)  # printed whole (it may wrap)
     assert payload["total_penalty_eur"] == 120.0
     assert payload["items"][0]["zone"]["name"] == "Lac d’Annecy"
+    assert payload["items"][0]["map"]["shapes"][0]["kind"] == "water"  # the location map
     pages = pdf_pages(pdf, tmp_path, "breach")
-    assert len(pages) == 1
+    assert len(pages) == 2  # the act, its location map; then clauses, respond, signature
     # the link is signed and expires after the deadline (plus the configured time)
     token = link.rsplit("/", 1)[1]
     secret = settings.web.secret_key.reveal()  # type: ignore[union-attr]
@@ -234,3 +235,20 @@ def test_letterhead_settings(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as err:
             load_settings(cfg, env={})
         assert err.value.key == key, body
+
+
+def test_location_map_from_the_city_layers(engine: Engine) -> None:
+    from fleet_monitor.notices.thumbnail import situation
+    from tests.notices.helpers import M_LON, NO_PARKING
+
+    setup_city(engine, ())
+    lat, lon = NO_PARKING
+    with Session(engine) as s:  # 150 m east of the centre of the 200 m no-parking square
+        m = situation(s, lon + 150 * M_LON, lat, T0)
+    [shape] = [sh for sh in m["shapes"] if sh["kind"] == "no_parking"]
+    xs = [p[0] for p in shape["points"]]
+    ys = [p[1] for p in shape["points"]]
+    # its east edge is 50 m west of the vehicle; clipped to the map's 120 m radius
+    assert -52 <= max(xs) <= -48 and min(xs) >= -120.5
+    assert min(ys) >= -100.5 and max(ys) <= 100.5
+    assert shape["name"] == "Pâquier"
