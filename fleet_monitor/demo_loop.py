@@ -100,5 +100,8 @@ class CatcherServer:
         self.thread.start()
 
     def stop(self) -> None:
+        # finish the requests being served first: a task that outlives the server's
+        # close writes to a closed trigger
+        self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
         self.server.close()
         self.thread.join(timeout=5)
