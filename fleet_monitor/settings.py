@@ -31,6 +31,8 @@ from gbfs_ingest.config import IngestSettings, OperatorSettings, credential_orig
 from gbfs_ingest.parse.boundary import url_problem
 
 SECRET_KEYS = ("token", "password", "client_secret", "secret", "header_value", "secret_key")
+#: the longest debounce that still evaluates within a minute of a poll (40 s + a 20 s tick)
+MAX_DEBOUNCE_S = 40
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/fleet_monitor"
 
 
@@ -144,13 +146,21 @@ class MailSettings:
     staff_recipients: tuple[str, ...] = ()
 
 
+def _registry_urgent_rules() -> tuple[str, ...]:
+    """The rules the registry declares urgent (imported when needed, not with this module)."""
+    from rules.registry import urgent_rule_ids
+
+    return urgent_rule_ids()
+
+
 @dataclass(frozen=True, slots=True)
 class NoticeSettings:
     """``[notices]``: notices to operators, their delivery and their deadlines.
 
     ``mode``: ``auto`` issues notices as violations qualify, ``review`` keeps
-    them as drafts until a supervisor sends them. ``urgent_rules`` are noticed
-    at once, other rules of ``rules`` (empty: every vehicle rule) once per
+    them as drafts until a supervisor sends them. ``urgent_rules`` (default: the
+    rules ``rules.registry`` declares urgent) are noticed within the evaluation
+    that detects them, other rules of ``rules`` (empty: every vehicle rule) once per
     operator per ``batch_window_s`` when open for ``grace_s``. Failed deliveries
     are retried ``max_attempts`` times, ``retry_base_s`` doubling up to
     ``retry_max_s``. Webhook secrets come from the environment variable
@@ -162,7 +172,7 @@ class NoticeSettings:
     enabled: bool = True
     mode: str = "auto"
     reference_prefix: str = "ANN"
-    urgent_rules: tuple[str, ...] = ("in_water", "on_tram_tracks")
+    urgent_rules: tuple[str, ...] = field(default_factory=lambda: _registry_urgent_rules())
     rules: tuple[str, ...] = ()
     batch_window_s: int = 3600
     grace_s: int = 600
@@ -433,6 +443,18 @@ def _rules_settings(table: dict[str, Any], base_dir: Path) -> RulesSettings:
     for key in ("debounce_s", "sample_catchup_s", "gps_tolerance_m", "line_half_width_m"):
         if getattr(rules, key) < 0:
             raise ConfigError(f"rules.{key}", "must not be negative")
+    # an evaluation follows a poll within a minute (urgent notices depend on it): the
+    # job looks every min(evaluate_every_s, debounce_s) / 2 s and evaluates debounce_s after
+    if rules.debounce_s > MAX_DEBOUNCE_S:
+        raise ConfigError(
+            "rules.debounce_s",
+            f"must be at most {MAX_DEBOUNCE_S} (evaluate within a minute of a poll)",
+        )
+    if rules.debounce_s == 0 and rules.evaluate_every_s > 60:
+        raise ConfigError(
+            "rules.evaluate_every_s",
+            "must be at most 60 when debounce_s is 0 (evaluate within a minute of a poll)",
+        )
     if rules.permits_dir is not None:
         path = Path(rules.permits_dir)
         path = path if path.is_absolute() else base_dir / path
@@ -477,6 +499,12 @@ def _notice_settings(table: dict[str, Any], base_dir: Path) -> NoticeSettings:
     for key in ("max_attempts", "retry_base_s", "sending_lease_s", "webhook_timeout_s"):
         if getattr(notices, key) <= 0:
             raise ConfigError(f"notices.{key}", "must be positive")
+    from rules.registry import rule_ids
+
+    for key in ("urgent_rules", "rules"):
+        unknown = sorted(set(getattr(notices, key)) - set(rule_ids()))
+        if unknown:
+            raise ConfigError(f"notices.{key}", f"unknown rule types {unknown}")
     if notices.retry_max_s < notices.retry_base_s:
         raise ConfigError("notices.retry_max_s", "must be at least notices.retry_base_s")
     if notices.grace_s < 0 or notices.undetermined_after_s < 0:

@@ -8,6 +8,7 @@ of the notice (e-mail to each address, webhook) carries that same content.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +19,14 @@ from sqlalchemy.orm import Session
 from fleet_monitor.models.notices import Notice
 from fleet_monitor.notices import legal
 from fleet_monitor.outbox.documents import (
+    bilingual_rule,
     iso_z,
     local_time,
     template_env,
 )
 from fleet_monitor.outbox.message import Attachment, EmailMessageSpec, WebhookMessageSpec
 from rules import Permit
+from rules.registry import rule_deadline
 
 PAYLOAD_VERSION = 2
 
@@ -33,17 +36,28 @@ def _hours(seconds: float) -> str:
     return f"{hours:g} h"
 
 
-def deadline_terms(permit: Permit) -> dict[str, Any]:
+def deadline_terms(permit: Permit, rules: Iterable[str] = ()) -> dict[str, Any]:
+    """The permit's deadlines, and those of the notice's ``rules`` that have their own
+    (the permit's ``[notices.deadlines]``, else the registry's default): the notice's
+    deadline is the shortest (``rules.registry.notice_deadline``)."""
     n = permit.notices
+    own = {r: d for r in sorted(set(rules)) if (d := rule_deadline(permit, r)) is not None}
+    text = (
+        f"{_hours(n.day_deadline.total_seconds())} ({n.day_start:%H:%M}-{n.day_end:%H:%M}), "
+        f"{_hours(n.night_deadline.total_seconds())} sinon / otherwise"
+    )
+    if own:
+        text = (
+            "; ".join(f"{_hours(d.total_seconds())} : {bilingual_rule(r)}" for r, d in own.items())
+            + f" ({text})"
+        )
     return {
         "day_deadline_s": n.day_deadline.total_seconds(),
         "night_deadline_s": n.night_deadline.total_seconds(),
         "day_start": n.day_start.strftime("%H:%M"),
         "day_end": n.day_end.strftime("%H:%M"),
-        "text": (
-            f"{_hours(n.day_deadline.total_seconds())} ({n.day_start:%H:%M}-{n.day_end:%H:%M}), "
-            f"{_hours(n.night_deadline.total_seconds())} sinon / otherwise"
-        ),
+        "by_rule_s": {r: d.total_seconds() for r, d in own.items()},
+        "text": text,
     }
 
 
@@ -115,7 +129,7 @@ def build_payload(
         "permit": {
             "version": permit.version,
             "name": permit.name,
-            "deadline_terms": deadline_terms(permit),
+            "deadline_terms": deadline_terms(permit, [it["rule_type"] for it in items]),
             **legal.legal_dict(permit),
         },
         "items": out_items,

@@ -43,11 +43,12 @@ from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case
 from fleet_monitor.notices.disputes import disputes_of, timeline_entries
 from fleet_monitor.notices.planner import NoticeError, notice_violation_now
 from fleet_monitor.users import STAFF_ROLES
-from fleet_monitor.web import case_labels
+from fleet_monitor.web import labels
 from fleet_monitor.web.audit import audit, client_ip
 from fleet_monitor.web.case_map import MapPoint, build_case_map
 from fleet_monitor.web.db import get_engine, get_settings
-from fleet_monitor.web.map import CENTER, tile_attribution, zone_label
+from fleet_monitor.web.labels import zone_label
+from fleet_monitor.web.map import CENTER, tile_attribution
 from fleet_monitor.web.notice_forms import CaseStatusForm, CommentForm, OnSiteForm
 from fleet_monitor.web.params import arg_choice, arg_flag, arg_offset, arg_operator
 from fleet_monitor.web.permissions import (
@@ -58,30 +59,14 @@ from fleet_monitor.web.permissions import (
 )
 from fleet_monitor.web.security import add_nonce, csp_nonce
 from gbfs_ingest.store import load_raw
+from rules.registry import rule_ids
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-bp.record_once(lambda state: case_labels.init_app(state.app))
 
 SUPERVISORS = ("supervisor", "admin")
 PAGE = 100
-# the rules a case list may be narrowed to (the rules engine's rule types)
-CASE_RULES = (
-    "in_water",
-    "on_tram_tracks",
-    "in_no_parking_area",
-    "in_pedestrian_area",
-    "outside_mandatory_parking",
-    "outside_operating_area",
-    "idle_too_long",
-    "disabled_too_long",
-    "fleet_cap",
-    "zone_cap",
-    "zone_floor",
-    "parking_overflow",
-    "feed_outage",
-    "feed_staleness",
-    "monthly_availability",
-)
+# the rules a case list may be narrowed to (the registry's, most urgent first)
+CASE_RULES = rule_ids()
 
 
 def now() -> datetime:
@@ -103,7 +88,7 @@ def is_staff() -> bool:
 
 
 def status_choices() -> list[tuple[str, str]]:
-    return [(s, case_labels.case_status_label(s)) for s in CASE_STATUSES]
+    return [(s, labels.case_status_label(s)) for s in CASE_STATUSES]
 
 
 def load_case(s: Session, violation_id: int) -> dict[str, Any]:
@@ -171,7 +156,7 @@ def _case_map(violation: dict[str, Any], stays: list[dict[str, Any]], zone: Any,
     mark = None
     if violation["lat"] is not None:
         mark = MapPoint(
-            violation["lat"], violation["lon"], case_labels.rule_label(violation["rule_type"])
+            violation["lat"], violation["lon"], labels.rule_label(violation["rule_type"])
         )
     return build_case_map(
         center=CENTER,

@@ -31,19 +31,12 @@ from jinja2 import Template
 from markupsafe import Markup
 
 from fleet_monitor.web.zones import ZoneFeature
+from rules.registry import ZONE_KIND_SPECS
 
-# Zone kinds in drawing order (large areas first), with their style; those shown
-# when the page opens (the others are one tap away in the layer control).
-ZONE_STYLES: dict[str, dict[str, Any]] = {
-    "operating_area": {"color": "#12355b", "weight": 2, "dashArray": "6 6", "fillOpacity": 0},
-    "district": {"color": "#6b6b6b", "weight": 1, "fillOpacity": 0},
-    "pedestrian": {"color": "#c46a00", "weight": 1.5, "fillColor": "#f4a93b"},
-    "no_parking": {"color": "#b2182b", "weight": 1.5, "fillColor": "#d6604d"},
-    "water": {"color": "#1f5f9e", "weight": 1, "fillColor": "#4f94d4"},
-    "tram_tracks": {"color": "#5e2a84", "weight": 2, "fillColor": "#8e63b3"},
-    "mandatory_parking": {"color": "#1b7837", "weight": 2, "fillColor": "#5aae61"},
-}
-SHOWN_KINDS = frozenset({"pedestrian", "no_parking", "water", "tram_tracks", "mandatory_parking"})
+# Zone kinds in drawing order (large areas first), with their style, and those shown
+# when the page opens (the others are one tap away in the layer control): rules.registry
+ZONE_STYLES: dict[str, dict[str, Any]] = {z.kind: dict(z.style) for z in ZONE_KIND_SPECS}
+SHOWN_KINDS = frozenset(z.kind for z in ZONE_KIND_SPECS if z.shown)
 OTHER_STYLE: dict[str, Any] = {"color": "#444444", "weight": 1, "fillColor": "#888888"}
 MAP_DATA_ID = "fm-map-data"
 

@@ -15,14 +15,15 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
 from fleet_monitor.palette import PALETTE
-from fleet_monitor.web.case_labels import rule_label
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.folium_map import build_map
 from fleet_monitor.web.i18n import JS_LOCALES, current_language
+from fleet_monitor.web.labels import zone_label
 from fleet_monitor.web.params import arg_operator
 from fleet_monitor.web.permissions import current_user, scope_param, visible_operator_ids
 from fleet_monitor.web.security import add_nonce, csp_nonce
 from fleet_monitor.web.zones import by_kind, load_zones
+from rules import registry
 
 bp = Blueprint("map", __name__)
 
@@ -31,17 +32,6 @@ CENTER = (45.8992, 6.1294)
 ZOOM = 14
 REFRESH_S = 30
 STATES = ("available", "reserved", "disabled")
-# Rules a single vehicle can break (map.js has their ring colours).
-VEHICLE_RULES = (
-    "in_water",
-    "on_tram_tracks",
-    "in_no_parking_area",
-    "in_pedestrian_area",
-    "outside_operating_area",
-    "outside_mandatory_parking",
-    "disabled_too_long",
-    "idle_too_long",
-)
 
 
 def js_messages() -> dict[str, str]:
@@ -73,21 +63,7 @@ def js_messages() -> dict[str, str]:
         "rule": _("Rule"),
         "all_vehicles": _("All vehicles"),
         "any_violation": _("Any violation"),
-        **{f"rule.{rule}": rule_label(rule) for rule in VEHICLE_RULES},
     }
-
-
-def zone_label(kind: str) -> str:
-    labels = {
-        "operating_area": _("Operating area"),
-        "no_parking": _("No parking"),
-        "mandatory_parking": _("Parking areas"),
-        "pedestrian": _("Pedestrian areas"),
-        "water": _("Water"),
-        "tram_tracks": _("Tram tracks"),
-        "district": _("Districts"),
-    }
-    return labels.get(kind, kind.replace("_", " "))
 
 
 def operator_colours() -> list[dict[str, str]]:
@@ -121,7 +97,7 @@ def index() -> Response:
     operators = operator_colours()
     only = arg_operator()
     with get_engine().connect() as conn:
-        zones = by_kind(load_zones(conn, scope_param()))
+        zones = by_kind(load_zones(conn, scope_param(), lang))
     tile_url = settings.web.tile_url
     parts = build_map(
         center=CENTER,
@@ -144,6 +120,8 @@ def index() -> Response:
         "names": {op["slug"]: op["name"] for op in operators},
         "fallbackColours": PALETTE,
         "messages": js_messages(),
+        # the vehicle rules, most urgent first, with their names, colours and symbols
+        "rules": registry.map_rules(lang),
         "csrfToken": generate_csrf(),
     }
     page = render_template(
