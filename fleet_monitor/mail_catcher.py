@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import logging
 import socket
 import threading
 from collections import deque
@@ -103,6 +104,7 @@ class MailCatcher:
         return "250 2.0.0 caught"
 
     def start(self) -> MailCatcher:
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: every connection
         self.controller.start()
         return self
 

@@ -29,6 +29,8 @@ def draw_situations(pdf: DocumentPDF, items: list[dict[str, Any]]) -> None:
     maps = [it for it in items if it.get("map")]
     if not maps:
         return
+    if pdf.get_y() + 10 + SIZE + 12 > pdf.page_break_trigger:
+        pdf.add_page()  # the heading stays with its first row of maps
     pdf.heading("Plans de situation / Location maps")
     per_row = int((pdf.w - pdf.l_margin - pdf.r_margin + GAP) // (SIZE + GAP))
     for start in range(0, len(maps), per_row):
