@@ -24,15 +24,18 @@ from __future__ import annotations
 import logging
 import secrets
 import socket
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from fleet_monitor.database import drop_database, ensure_database, make_engine, upgrade
+from fleet_monitor.demo_basemap import prepare_demo_basemap
 from fleet_monitor.demo_loop import CatcherServer, add_contacts, mail_settings, scripted_events
 from fleet_monitor.mail_catcher import MailCatcher
 from fleet_monitor.runtime import wait_for_stop
@@ -112,6 +115,8 @@ def run_demo(
     s = mail_settings(s, catcher, f"http://127.0.0.1:{port}")
     engine = make_engine(url, pool_size=s.scheduler.max_workers + 4)
     _demo_rules(s, engine, city)
+    workdir = tempfile.TemporaryDirectory(prefix="fleet-demo-")
+    s = prepare_demo_basemap(s, engine, Path(workdir.name))  # streets and addresses
     scheduler = IngestScheduler(s, engine=engine, clock=city.clock.now)
     web_server = _start_web(s, engine, port, city.clock.now)
     mail_page = CatcherServer(catcher)
@@ -144,6 +149,7 @@ def run_demo(
         catcher.stop()
         city.stop()
         engine.dispose()
+        workdir.cleanup()
 
 
 def _free_port() -> int:

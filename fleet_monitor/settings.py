@@ -87,6 +87,12 @@ class WebSettings:
     port: int = 8000
     secret_key: Secret | None = None
     tile_url: str = ""
+    # base map (docs/basemap.md): tile source's attribution and zoom range, or a
+    # local raster MBTiles file, or a vector street layer (GeoJSON) when no tiles
+    tile_attribution: str = ""
+    tile_max_zoom: int = 19
+    basemap_mbtiles: str = ""
+    basemap_streets: str = ""
     workers: int = 1
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     cookie_secure: bool | None = None
@@ -95,6 +101,17 @@ class WebSettings:
     password_reset_ttl_s: int = 3600
     totp_roles: tuple[str, ...] = ("admin", "supervisor")
     api_token_requests_per_minute: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class AddressSettings:
+    """``[addresses]``: the nearest address shown for a position (docs/addresses.md).
+
+    ``max_distance_m``: an address farther than this is not shown (a vehicle on a
+    lawn or a quay is described by no address rather than a misleading one).
+    """
+
+    max_distance_m: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +291,7 @@ class Settings:
     letterhead: LetterheadSettings = field(default_factory=LetterheadSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
+    addresses: AddressSettings = field(default_factory=AddressSettings)
     operators: tuple[OperatorSettings, ...] = ()
     source: str = "<defaults>"
 
@@ -319,6 +337,7 @@ def settings_from_dict(
     known |= {"stats"}
     known |= {"mail", "notices", "reports"}
     known |= {"letterhead"}
+    known |= {"addresses"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, f"unknown section (expected one of {sorted(known)})")
@@ -362,6 +381,9 @@ def settings_from_dict(
     notices = _notice_settings(_section(raw, "notices"), base_dir)
     letterhead = _letterhead_settings(_section(raw, "letterhead"), base_dir)
     reports = _report_settings(_section(raw, "reports"), city)
+    addresses = _dataclass_from("addresses", _section(raw, "addresses"), AddressSettings)
+    if not 0 < addresses.max_distance_m <= 1000:
+        raise ConfigError("addresses.max_distance_m", "must be between 0 (excluded) and 1000 m")
 
     ops_raw = raw.get("operators", [])
     if not isinstance(ops_raw, list):
@@ -386,6 +408,7 @@ def settings_from_dict(
         letterhead=letterhead,
         reports=reports,
         stats=stats,
+        addresses=addresses,
         operators=tuple(operators),
     )
 
@@ -432,7 +455,25 @@ def _web_settings(table: dict[str, Any], env: dict[str, str], base_dir: Path) ->
             raise ConfigError("web.totp_roles", f"unknown role {role!r} (one of {TOTP_ROLES})")
     if web.public_url and not web.public_url.startswith(("https://", "http://")):
         raise ConfigError("web.public_url", "must be an http(s):// address")
-    return web  # type: ignore[no-any-return]
+    return _basemap_settings(web, base_dir)
+
+
+def _basemap_settings(web: WebSettings, base_dir: Path) -> WebSettings:
+    """Check the base map keys; make file paths absolute (relative to the config file)."""
+    from fleet_monitor.basemap_config import basemap_problem
+
+    problem = basemap_problem(web)
+    if problem is not None:
+        raise ConfigError(*problem)
+    changes: dict[str, Any] = {}
+    for key in ("basemap_mbtiles", "basemap_streets"):
+        value = getattr(web, key)
+        if value:
+            path = Path(value) if Path(value).is_absolute() else base_dir / value
+            if not path.is_file():
+                raise ConfigError(f"web.{key}", f"{str(path)!r} is not a readable file")
+            changes[key] = str(path)
+    return _replace(web, **changes) if changes else web  # type: ignore[no-any-return]
 
 
 def _rules_settings(table: dict[str, Any], base_dir: Path) -> RulesSettings:

@@ -95,6 +95,8 @@ def build_payload(
                 if it["lon"] is None
                 else {"lon": round(it["lon"], 6), "lat": round(it["lat"], 6)},
                 "zone": {"id": it.get("zone_id"), "name": it.get("zone_name") or None},
+                # nearest address (fleet_monitor.addresses): label, distance_m, ...; or None
+                "address": it.get("address"),
                 "district": it.get("district_name") or None,
                 "since": iso_z(it["since"]),
                 "detected_at": iso_z(it["opened_at"]),

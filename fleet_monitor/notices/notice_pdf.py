@@ -150,6 +150,9 @@ def _vehicles(pdf: DocumentPDF, payload: dict[str, Any], tz: str, kind: str) -> 
         pos = it["position"]
         zone = (it.get("zone") or {}).get("name") or it.get("district") or "—"
         where = zone if pos is None else f"{zone}\n{pos['lat']:.6f}, {pos['lon']:.6f}"
+        address = it.get("address")
+        if address:  # the nearest address (fleet_monitor.addresses)
+            where = f"{address['label']} (~{address['distance_m']} m)\n{where}"
         since = it["since"] and local_time(datetime.fromisoformat(it["since"]), tz)
         article = (it.get("legal_clause") or {}).get("article") or it["clause"]
         m = it.get("measure") or {}
@@ -167,7 +170,7 @@ def _vehicles(pdf: DocumentPDF, payload: dict[str, Any], tz: str, kind: str) -> 
     pdf.grid(
         [
             "Véhicule / Vehicle",
-            "Zone, position (lat, lon)",
+            "Adresse, zone, position / Address, zone, position",
             "Manquement, article / Breach, article",
             "Mesure / Measured",
             "Pénalité / Penalty",

@@ -235,6 +235,23 @@ def permit_of(session: Session, slug: str, version: int, at: datetime) -> Permit
     return permit
 
 
+def with_addresses(
+    session: Session, items: list[dict[str, Any]], settings: Settings
+) -> list[dict[str, Any]]:
+    """Each item with the nearest address of its position (``address``: dict or None)."""
+    from fleet_monitor.addresses import nearest_addresses
+
+    points = [(it["lon"], it["lat"]) for it in items if it["lon"] is not None]
+    found = iter(nearest_addresses(session, points, settings.addresses.max_distance_m))
+    return [
+        {**it, "address": None if it["lon"] is None else _address_dict(next(found))} for it in items
+    ]
+
+
+def _address_dict(found: Any) -> dict[str, Any] | None:
+    return None if found is None else found.as_dict()
+
+
 def issue_notice(
     session: Session,
     notice_id: int,
@@ -256,7 +273,7 @@ def issue_notice(
     permit = permit_of(session, notice.operator_slug, notice.permit_version, now)
     year = now.astimezone(permit_tz(permit)).year
     reference = next_reference(session, settings.notices.reference_prefix, year)
-    items = _item_rows(session, notice_id)
+    items = with_addresses(session, _item_rows(session, notice_id), settings)
     # the shortest deadline of its rules: the permit's [notices.deadlines], else the registry's
     deadline = notice_deadline(permit, now, [i["rule_type"] for i in items])
     operator = session.get(Operator, notice.operator_id)

@@ -82,6 +82,7 @@ def map_skeleton(
     static_url: Callable[[str], str],
     position: str,
     prefer_canvas: bool = False,
+    tile_options: Mapping[str, Any] | None = None,
 ) -> tuple[Markup, Markup, Markup, str]:
     """folium's head, body and script, and the map's JavaScript variable.
 
@@ -105,12 +106,14 @@ def map_skeleton(
     ]
     m.default_css = [("leaflet_css", static_url("vendor/leaflet/leaflet.css"))]
     if tile_url:
+        # the base layer (fleet_monitor.web.basemap.base_layer): remote XYZ/WMTS or local MBTiles
+        options = {"max_zoom": 19, **(tile_options or {})}
         folium.TileLayer(
             tiles=tile_url,
             # Leaflet shows the attribution as HTML: plain text only
             attr=html.escape(attribution),
-            max_zoom=19,
             control=False,
+            **options,
         ).add_to(m)
     figure = m.get_root()
     figure.render()  # lets every element add its part to the figure
@@ -157,6 +160,7 @@ def build_map(
     zones: Mapping[str, list[ZoneFeature]],
     zone_label: Callable[[str], str],
     static_url: Callable[[str], str],
+    tile_options: Mapping[str, Any] | None = None,
 ) -> MapParts:
     """The live map: folium's skeleton, and one toggleable layer per zone kind (as data)."""
     head, body, script, map_var = map_skeleton(
@@ -167,6 +171,7 @@ def build_map(
         static_url=static_url,
         position="absolute",
         prefer_canvas=True,
+        tile_options=tile_options,
     )
     data = {"mapVar": map_var, "zones": zone_layers(zones, zone_label), "zoneControl": True}
     return MapParts(head, body, script, map_var, data)

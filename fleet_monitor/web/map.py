@@ -14,7 +14,9 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
+from fleet_monitor.basemap_config import tile_attribution as attribution_of
 from fleet_monitor.palette import PALETTE
+from fleet_monitor.web.basemap import base_layer
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.folium_map import build_map
 from fleet_monitor.web.i18n import JS_LOCALES, current_language
@@ -83,11 +85,8 @@ def operator_colours() -> list[dict[str, str]]:
 
 
 def tile_attribution(tile_url: str) -> str:
-    """Plain-text attribution for the tile source (no external link in the page)."""
-    if "openstreetmap" in tile_url:
-        return "© OpenStreetMap contributors"
-    host = tile_url.split("/")[2] if "//" in tile_url else ""
-    return host or "tiles"
+    """Plain-text attribution of the remote tile source (``[web] tile_attribution`` first)."""
+    return attribution_of(tile_url, get_settings().web.tile_attribution)
 
 
 @bp.get("/")
@@ -98,15 +97,17 @@ def index() -> Response:
     only = arg_operator()
     with get_engine().connect() as conn:
         zones = by_kind(load_zones(conn, scope_param(), lang))
-    tile_url = settings.web.tile_url
+    layer = base_layer()
+    tiles = (layer or {}).get("tiles") or {}
     parts = build_map(
         center=CENTER,
         zoom=ZOOM,
-        tile_url=tile_url,
-        attribution=tile_attribution(tile_url),
+        tile_url=tiles.get("url", ""),
+        attribution=tiles.get("attribution", ""),
         zones=zones,
         zone_label=zone_label,
         static_url=lambda path: url_for("static", filename=path),
+        tile_options=tiles.get("options"),
     )
     config: dict[str, Any] = {
         "mapVar": parts.map_var,
@@ -128,7 +129,8 @@ def index() -> Response:
         "map.html",
         map_parts=parts,
         config=config,
-        has_tiles=bool(tile_url),
+        has_tiles=layer is not None,
+        base_layer=layer,
         operators=[op for op in operators if only is None or op["slug"] == only],
         states=STATES,
         zone_kinds=sorted(zones),

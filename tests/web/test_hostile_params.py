@@ -38,6 +38,8 @@ PARAMS = (
     "form_factor",
     "state",
     "min_parked_days",
+    "lat",
+    "lon",
     "lang",
     "next",
     "_scheme",
@@ -116,6 +118,9 @@ def path_values(web: Flask, world: World, engine: Engine) -> dict[str, str]:
         "token": "x" * 43,  # a password-reset link (password_reset), a respond link (respond)
         "dispute_id": "1",
         "attachment_id": "1",
+        "z": "14",  # a base map tile (basemap.tile)
+        "x": "8500",
+        "y": "5800",
     }
 
 

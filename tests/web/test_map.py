@@ -83,12 +83,14 @@ def test_map_page_uses_only_local_assets(client: FlaskClient) -> None:
         "/static/js/leaflet-setup.js",
         "/static/js/map-layers.js",
         "/static/js/map.js",
+        "/static/js/basemap.js",
     ]
     styles = [a["href"] for t, a in tags_of(html) if t == "link" and a.get("rel") == "stylesheet"]
     assert styles == [
         "/static/vendor/leaflet/leaflet.css",
         "/static/css/app.css",
         "/static/css/map.css",
+        "/static/css/basemap.css",
     ]
     leaflet = client.get("/static/vendor/leaflet/leaflet.js")
     assert leaflet.status_code == 200
