@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gbfs_ingest.db import TS, Base
+from datastore import TS, Base
 
 NOTICE_KINDS: tuple[str, ...] = ("breach", "formal", "penalty_statement")
 DISPUTE_STATUSES: tuple[str, ...] = ("open", "upheld", "rejected")
