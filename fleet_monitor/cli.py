@@ -215,6 +215,16 @@ def demo(
         click.echo(f"  database:   {info['database']}")
         for acc in info["accounts"]:
             click.echo(f"  account:    {acc['email']} / {acc['password']} ({acc['role']})")
+        if info.get("mail_url"):
+            click.echo(f"  mail sent:  {info['mail_url']} (SMTP {info['smtp']})")
+            click.echo(f"  contacts:   {', '.join(info['contacts'])}")
+        events = info.get("events") or []
+        if events:
+            click.echo("Scripted events (simulated time, wall-clock time):")
+        for e in events:
+            click.echo(
+                f"  {e['sim_time']}  {e['wall_time']}  {e['name']} ({e['kind']}, {e['operator']})"
+            )
         click.echo("Press Ctrl-C to stop.", nl=True)
 
     run_demo(

@@ -209,6 +209,27 @@ class NoticeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LetterheadSettings:
+    """``[letterhead]``: who sends notices, as printed at their head and foot.
+
+    ``address`` is a list of lines; ``logo_path`` a PNG or JPEG (relative to the
+    configuration file). ``signatory_*`` sign the acts; ``contact_*`` is whom
+    the operator may call or write to. ``respond_link_ttl_s`` is how long the
+    signed link to respond, printed in each notice, stays valid.
+    """
+
+    authority: str = "Ville d'Annecy"
+    department: str = "Direction de la mobilité - Occupation du domaine public"
+    address: tuple[str, ...] = ("Esplanade de l'Hôtel de Ville", "74000 Annecy")
+    logo_path: str | None = None
+    signatory_name: str = ""
+    signatory_title: str = "Le Maire, par délégation"
+    contact_email: str = ""
+    contact_phone: str = ""
+    respond_link_ttl_s: int = 30 * 86400
+
+
+@dataclass(frozen=True, slots=True)
 class ReportSettings:
     """``[reports]``: the daily compliance report, sent at ``send_time`` local time
     (``timezone``, the city's when empty) for the previous local day."""
@@ -267,6 +288,7 @@ class Settings:
     rules: RulesSettings = field(default_factory=RulesSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     notices: NoticeSettings = field(default_factory=NoticeSettings)
+    letterhead: LetterheadSettings = field(default_factory=LetterheadSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
     addresses: AddressSettings = field(default_factory=AddressSettings)
@@ -314,6 +336,7 @@ def settings_from_dict(
     known = {"database", "city", "ingest", "scheduler", "web", "rules", "operators"}
     known |= {"stats"}
     known |= {"mail", "notices", "reports"}
+    known |= {"letterhead"}
     known |= {"addresses"}
     for key in raw:
         if key not in known:
@@ -356,6 +379,7 @@ def settings_from_dict(
     stats = _stats_settings(_section(raw, "stats"))
     mail = _mail_settings(dict(_section(raw, "mail")), env, base_dir)
     notices = _notice_settings(_section(raw, "notices"), base_dir)
+    letterhead = _letterhead_settings(_section(raw, "letterhead"), base_dir)
     reports = _report_settings(_section(raw, "reports"), city)
     addresses = _dataclass_from("addresses", _section(raw, "addresses"), AddressSettings)
     if not 0 < addresses.max_distance_m <= 1000:
@@ -381,6 +405,7 @@ def settings_from_dict(
         rules=rules,
         mail=mail,
         notices=notices,
+        letterhead=letterhead,
         reports=reports,
         stats=stats,
         addresses=addresses,
@@ -530,6 +555,28 @@ def _notice_settings(table: dict[str, Any], base_dir: Path) -> NoticeSettings:
         path = path if path.is_absolute() else base_dir / path
         notices = _replace(notices, webhook_secrets_dir=str(path))
     return notices
+
+
+def _letterhead_settings(table: dict[str, Any], base_dir: Path) -> LetterheadSettings:
+    head = _dataclass_from("letterhead", table, LetterheadSettings)
+    for key in ("authority", "department", "signatory_name", "signatory_title"):
+        if len(getattr(head, key)) > 200:
+            raise ConfigError(f"letterhead.{key}", "must be at most 200 characters")
+    if len(head.address) > 6 or any(len(line) > 200 for line in head.address):
+        raise ConfigError("letterhead.address", "must be at most 6 lines of 200 characters")
+    if head.respond_link_ttl_s <= 0:
+        raise ConfigError("letterhead.respond_link_ttl_s", "must be positive")
+    if head.logo_path:
+        path = Path(head.logo_path)
+        path = path if path.is_absolute() else base_dir / path
+        try:
+            magic = path.read_bytes()[:8]
+        except OSError as exc:
+            raise ConfigError("letterhead.logo_path", f"cannot read {path}: {exc}") from None
+        if not (magic.startswith(b"\x89PNG") or magic.startswith(b"\xff\xd8")):
+            raise ConfigError("letterhead.logo_path", f"{path} is not a PNG or JPEG image")
+        head = _replace(head, logo_path=str(path))
+    return head
 
 
 def _report_settings(table: dict[str, Any], city: CitySettings) -> ReportSettings:

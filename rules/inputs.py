@@ -154,6 +154,44 @@ class NoticeTerms:
 
 
 @dataclass(frozen=True, slots=True)
+class LegalClause:
+    """The permit's own wording of one clause, quoted in notices."""
+
+    article: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LegalTerms:
+    """What a notice cites: the municipal order, the legal basis, each clause's article."""
+
+    #: e.g. "Arrêté municipal n° 2025-412 du 15 décembre 2025".
+    municipal_order: str = ""
+    #: e.g. ("Code général de la propriété des personnes publiques, art. L2122-1", ...).
+    legal_basis: tuple[str, ...] = ()
+    #: clause text keyed by rule type (``idle_too_long``, ``in_water``, ...).
+    clauses: Mapping[str, LegalClause] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationTerms:
+    """Which act a new notice is: a notice of breach, or a formal notice.
+
+    The next notice to an operator is a formal notice (*mise en demeure*) when,
+    within ``lookback`` before it, the operator missed at least
+    ``formal_after_missed_deadlines`` deadlines (notices closed ``overdue`` or
+    ``partial``) or received at least ``formal_after_notices`` notices; 0
+    disables a condition. A penalty statement (*état des pénalités*) follows a
+    notice closed with penalties due when ``penalty_statement`` is true.
+    """
+
+    formal_after_missed_deadlines: int = 1
+    formal_after_notices: int = 0
+    lookback: timedelta = timedelta(days=30)
+    penalty_statement: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class CountingMethod:
     """How counts are sampled: on a grid of ``sample_interval`` within operating hours."""
 
@@ -194,6 +232,8 @@ class Permit:
     gps_tolerance_m: float = 10.0
     mds_provider_id: str | None = None
     name: str = ""
+    legal: LegalTerms = field(default_factory=LegalTerms)
+    escalation: EscalationTerms = field(default_factory=EscalationTerms)
 
     def is_effective(self, at: datetime) -> bool:
         return _in_period(at, self.effective_from, self.effective_to)

@@ -8,6 +8,7 @@ from datastore import Base
 from fleet_monitor.models import (
     addresses,
     case_photos,
+    disputes,
     notices,
     reports,
     rules,
@@ -22,6 +23,7 @@ __all__ = [
     "Base",
     "addresses",
     "case_photos",
+    "disputes",
     "metadata",
     "notices",
     "reports",

@@ -41,6 +41,7 @@ from fleet_monitor.history.definitions import (
     nearest_rank,
 )
 from fleet_monitor.history.feed_health import operator_feed_health
+from fleet_monitor.notices import dispute_figures
 from fleet_monitor.notices.issued import issued_notices, response_seconds
 from fleet_monitor.outbox.documents import iso_z
 from fleet_monitor.stats.day_figures import OperatorDay
@@ -259,6 +260,13 @@ def notices_section(
             p,
         ).all()
     )
+    disputes = dispute_figures.counts_by_operator(
+        session.connection()
+        .exec_driver_sql(
+            dispute_figures.SQL, dispute_figures.query_params([operator_id], start, end, end)
+        )
+        .all()
+    )
     count, total = session.execute(
         text(
             "SELECT count(*), coalesce(sum(amount_eur), 0) FROM penalty WHERE operator_id = :op"
@@ -277,6 +285,7 @@ def notices_section(
         "outcomes": {k: int(v) for k, v in outcomes.items()},
         "penalties": int(count),
         "penalties_eur": _r(total, 2),
+        "disputes": dispute_figures.rates(disputes.get(operator_id, {})),
     }
 
 

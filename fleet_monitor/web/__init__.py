@@ -77,6 +77,7 @@ from fleet_monitor.web.enforcement import register as register_notices
 from fleet_monitor.web.map import bp as map_bp
 from fleet_monitor.web.nearby import bp as nearby_bp
 from fleet_monitor.web.proxies import TrustedProxies
+from fleet_monitor.web.respond import init_upload_limit
 from fleet_monitor.web.stats import register as register_stats
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ def create_app(
     security.init_app(
         app, tile_url=settings.web.tile_url, hsts_max_age_s=settings.web.hsts_max_age_s
     )
+    init_upload_limit(app)  # before params reads any form: the upload endpoints' body limit
     params.init_app(app)  # first: checks every request's strings before anything reads them
     i18n.init_app(app, default=settings.city.locale, timezone=settings.city.timezone)
     permissions.init_app(app)

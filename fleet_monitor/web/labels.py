@@ -95,6 +95,10 @@ def event_kind_label(kind: str) -> str:
         "on_site": _("On-site check"),
         "status": _("Status changed"),
         "notice": _("Notice"),
+        "dispute": _("Disputed by the operator"),
+        "dispute_upheld": _("Dispute upheld"),
+        "dispute_rejected": _("Dispute rejected"),
+        "notice_read": _("Read by the operator"),
     }
     return names.get(kind, kind)
 

@@ -46,6 +46,11 @@ PUBLIC_ENDPOINTS = frozenset(
         "password_reset.forgot",
         "password_reset.link",
         "password_reset.reset",
+        # a notice's signed respond link (web/respond.py): the link is the credential
+        "respond.page",
+        "respond.acknowledge",
+        "respond.dispute",
+        "respond.pdf",
     }
 )
 ANONYMOUS_ENDPOINTS = frozenset({"api.health", "static"})  # the session is not even read

@@ -115,7 +115,9 @@ def path_values(web: Flask, world: World, engine: Engine) -> dict[str, str]:
         "kind": "report.pdf",
         "fmt": "json",
         "handle": "0" * 16,  # a session handle (account_sessions)
-        "token": "x" * 43,  # a password-reset link (password_reset)
+        "token": "x" * 43,  # a password-reset link (password_reset), a respond link (respond)
+        "dispute_id": "1",
+        "attachment_id": "1",
         "z": "14",  # a base map tile (basemap.tile)
         "x": "8500",
         "y": "5800",

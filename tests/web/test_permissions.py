@@ -37,6 +37,9 @@ PUBLIC_REDIRECTS = {
     "/login/2fa/setup": "/login",
     "/password/reset/1": "/password/reset",  # the token leaves the address bar at once
 }
+# a notice's signed respond link is its own credential: an unknown link is a 404 (GET),
+# a form without its CSRF token a 400 (POST)
+PUBLIC_LINKS = ("/respond/",)
 ROLES = ("officer", "supervisor", "admin", "operator")
 
 # GET pages and the roles that may open them (others: 403)
@@ -83,6 +86,8 @@ def test_every_route_needs_an_account_except_login_health_and_static(
             response = anon.open(path, method=method)
             if path in PUBLIC:
                 assert response.status_code in (200, 400), (method, path)
+            elif path.startswith(PUBLIC_LINKS):
+                assert response.status_code == (404 if method == "GET" else 400), (method, path)
             elif path in PUBLIC_REDIRECTS and method == "POST":
                 assert response.status_code == 400, (method, path)  # no CSRF token
             elif path in PUBLIC_REDIRECTS:
