@@ -24,7 +24,8 @@ from fleet_monitor.settings import Settings
 from gbfs_ingest.auth import redact_url
 from gbfs_ingest.config import OperatorSettings
 from gbfs_ingest.fetch import FetchResult, fetch
-from gbfs_ingest.model import Discovery, FeedType
+from gbfs_ingest.finding_text import describe_finding, feed_file_name
+from gbfs_ingest.model import Discovery, FeedType, Finding
 from gbfs_ingest.parse import ParseError, read_document
 from gbfs_ingest.parse.boundary import url_problem
 from gbfs_ingest.pipeline import DiscoveryError, Ingestor
@@ -207,6 +208,9 @@ def _store(
             summary["files_ok"] += 1
             if res.outcome not in ("ok", "unchanged", "not_modified"):
                 summary["warnings"].append(f"{ft.value}: {res.outcome} {res.error or ''}")
+        ref = discovery.feeds.get(ft)
+        name = f"{ref.name}.json" if ref is not None else feed_file_name(ft, discovery.version)
+        summary["warnings"].extend(_fetch_warnings(engine, res.fetch_id, name))
     with Session(engine) as session:
         cur = pg_connection(session).cursor()
         cur.execute(
@@ -217,3 +221,26 @@ def _store(
         )
         summary["vehicles_stored"], summary["stations_stored"] = cur.fetchone()
     return summary
+
+
+def _fetch_warnings(engine: Engine, fetch_id: int | None, file_name: str) -> list[str]:
+    """The error and warning findings of one stored fetch, one line each (file, field,
+    count), as a replayed file reports them."""
+    if fetch_id is None:
+        return []
+    with Session(engine) as session:
+        cur = pg_connection(session).cursor()
+        cur.execute("SELECT findings FROM feed_fetch WHERE id = %s", (fetch_id,))
+        row = cur.fetchone()
+    out = []
+    for item in (row[0] if row is not None else None) or []:
+        if item.get("severity") in ("error", "warning"):
+            finding = Finding(
+                item["severity"],
+                item["code"],
+                item["message"],
+                item.get("path") or "",
+                item.get("count", 1),
+            )
+            out.append(describe_finding(file_name, finding))
+    return out

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gbfs_ingest.config import IngestSettings
+from gbfs_ingest.finding_text import describe_finding
 from gbfs_ingest.model import FeedType
 from gbfs_ingest.parse import ParseError, detect_version, parse_discovery, read_document
 from gbfs_ingest.process import (
@@ -207,7 +208,7 @@ def replay(
             summary.warnings.append(f"{f.path.name}: {res.invalid} invalid records dropped")
         for finding in res.findings:
             if finding.severity in ("error", "warning"):
-                summary.warnings.append(f"{f.path.name}: {finding.message} (x{finding.count})")
+                summary.warnings.append(describe_finding(f.path.name, finding))
         if res.schema_errors:
             summary.warnings.append(f"{f.path.name}: {res.schema_errors} schema findings")
     if summary.version:
