@@ -135,6 +135,8 @@ def ingest(ctx: Context, source: str, operator_slug: str | None, as_json: bool) 
         )
         for w in summary["warnings"][:20]:
             click.echo(f"  warning: {w}")
+        for line in summary.get("ignored", []):
+            click.echo(f"  not ingested: {line}")
         for e in summary["errors"]:
             click.echo(f"  error: {e}", err=True)
     if summary["files_ok"] == 0:

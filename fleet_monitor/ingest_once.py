@@ -23,6 +23,7 @@ from fleet_monitor.database import ensure_database, make_engine, upgrade
 from fleet_monitor.settings import Settings
 from gbfs_ingest.auth import redact_url
 from gbfs_ingest.config import OperatorSettings
+from gbfs_ingest.feed_scope import not_ingested_reason
 from gbfs_ingest.fetch import FetchResult, fetch
 from gbfs_ingest.finding_text import describe_finding, feed_file_name
 from gbfs_ingest.model import Discovery, FeedType, Finding
@@ -95,6 +96,13 @@ def _ingest_path(settings: Settings, path: Path, operator_slug: str | None) -> d
     files, ignored = collect_files(path, int(settings.ingest.max_decoded_mb * 1024 * 1024))
     ingested = [f for f in files if f.ingested]
     if not ingested:
+        recognised = [f for f in files if f.feed_type is not FeedType.GBFS]
+        if recognised:  # e.g. only a 3.1 vehicle_availability.json: say why it is left out
+            first = recognised[0]
+            reason = not_ingested_reason(first.feed_type) or "not ingested"
+            raise IngestInputError(
+                f"{path}: no file this service ingests ({first.path.name}: {reason})"
+            )
         raise IngestInputError(
             f"{path}: no GBFS feed file (named like free_bike_status.json or"
             " station_information_1733004120.json)"

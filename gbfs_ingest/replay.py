@@ -22,9 +22,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gbfs_ingest.config import IngestSettings
+from gbfs_ingest.feed_scope import not_ingested_reason
 from gbfs_ingest.finding_text import describe_finding
 from gbfs_ingest.model import FeedType
-from gbfs_ingest.parse import ParseError, detect_version, parse_discovery, read_document
+from gbfs_ingest.parse import (
+    ParseError,
+    detect_version,
+    parse_bytes,
+    parse_discovery,
+    read_document,
+)
 from gbfs_ingest.process import (
     ProcessResult,
     data_error_reason,
@@ -80,6 +87,8 @@ class ReplaySummary:
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
+    # recognised GBFS files that are not ingested, each with the reason
+    ignored: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -92,6 +101,7 @@ class ReplaySummary:
             "outcomes": self.outcomes,
             "warnings": self.warnings,
             "errors": self.errors,
+            "ignored": self.ignored,
         }
 
 
@@ -191,6 +201,8 @@ def replay(
         op_id = ensure_operator(session, operator_slug, operator_name or operator_slug, None)
     for f in files:
         if not f.ingested:
+            if f.feed_type is not FeedType.GBFS:
+                _not_ingested(f, summary, version=f.version or discovery_version)
             continue
         summary.files += 1
         version = f.version or discovery_version
@@ -227,6 +239,24 @@ def replay(
         )
         summary.vehicles_stored, summary.stations_stored = cur.fetchone()
     return summary
+
+
+def _not_ingested(f: ReplayFile, summary: ReplaySummary, *, version: str | None) -> None:
+    """A recognised file the service does not store: say why; a file with a parser
+    (3.1 vehicle_availability) is still parsed, so its problems are reported."""
+    reason = not_ingested_reason(f.feed_type) or "not ingested"
+    if f.feed_type is not FeedType.VEHICLE_AVAILABILITY or f.problem is not None:
+        name, kind = f.path.name, f.feed_type.value
+        summary.ignored.append(f"{name}: {kind} recognised, not ingested: {reason}")
+        return
+    parsed = parse_bytes(f.feed_type, f.body, version)
+    summary.ignored.append(
+        f"{f.path.name}: {f.feed_type.value} recognised, {len(parsed.records)} vehicles parsed"
+        f" ({parsed.invalid_records} dropped), not ingested: {reason}"
+    )
+    for finding in parsed.findings:
+        if finding.severity in ("error", "warning"):
+            summary.warnings.append(describe_finding(f.path.name, finding))
 
 
 def _replay_file(
