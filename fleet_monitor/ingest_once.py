@@ -31,7 +31,7 @@ from gbfs_ingest.parse import ParseError, read_document
 from gbfs_ingest.parse.boundary import url_problem
 from gbfs_ingest.pipeline import DiscoveryError, Ingestor
 from gbfs_ingest.registry import operator_feed_ids, register_discovery, wanted_feeds
-from gbfs_ingest.replay import ReplayFile, collect_files, replay
+from gbfs_ingest.replay import STORED_COUNTS, ReplayFile, collect_files, replay
 from gbfs_ingest.vehicle_store import pg_connection
 
 _SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -66,6 +66,7 @@ def _summary(operator: str) -> dict[str, Any]:
         "files": 0,
         "files_ok": 0,
         "vehicles_stored": 0,
+        "vehicles_without_position": 0,
         "stations_stored": 0,
         "outcomes": {},
         "warnings": [],
@@ -221,13 +222,12 @@ def _store(
         summary["warnings"].extend(_fetch_warnings(engine, res.fetch_id, name))
     with Session(engine) as session:
         cur = pg_connection(session).cursor()
-        cur.execute(
-            "SELECT (SELECT count(*) FROM vehicle_current WHERE operator_id = %s"
-            " AND missing_since IS NULL), (SELECT count(*) FROM station"
-            " WHERE operator_id = %s)",
-            (registered.operator_id, registered.operator_id),
-        )
-        summary["vehicles_stored"], summary["stations_stored"] = cur.fetchone()
+        cur.execute(STORED_COUNTS, {"op": registered.operator_id})
+        (
+            summary["vehicles_stored"],
+            summary["vehicles_without_position"],
+            summary["stations_stored"],
+        ) = cur.fetchone()
     return summary
 
 

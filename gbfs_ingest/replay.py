@@ -59,6 +59,15 @@ _ORDER = [
 ]
 
 
+#: What an ingest stored for an operator: vehicles now listed, of which without a
+#: position, and stations (the summary of ``fleet-monitor ingest``).
+STORED_COUNTS = (
+    "SELECT count(*), count(*) FILTER (WHERE lat IS NULL OR lon IS NULL),"
+    " (SELECT count(*) FROM station WHERE operator_id = %(op)s)"
+    " FROM vehicle_current WHERE operator_id = %(op)s AND missing_since IS NULL"
+)
+
+
 @dataclass(slots=True)
 class ReplayFile:
     path: Path
@@ -83,6 +92,8 @@ class ReplaySummary:
     files: int = 0
     files_ok: int = 0
     vehicles_stored: int = 0
+    # of vehicles_stored, those listed without a position (docked at a station, 2.x)
+    vehicles_without_position: int = 0
     stations_stored: int = 0
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -97,6 +108,7 @@ class ReplaySummary:
             "files": self.files,
             "files_ok": self.files_ok,
             "vehicles_stored": self.vehicles_stored,
+            "vehicles_without_position": self.vehicles_without_position,
             "stations_stored": self.stations_stored,
             "outcomes": self.outcomes,
             "warnings": self.warnings,
@@ -232,12 +244,12 @@ def replay(
             )
     with Session(engine) as session:
         cur = pg_connection(session).cursor()
-        cur.execute(
-            "SELECT (SELECT count(*) FROM vehicle_current WHERE operator_id = %s"
-            " AND missing_since IS NULL), (SELECT count(*) FROM station WHERE operator_id = %s)",
-            (op_id, op_id),
-        )
-        summary.vehicles_stored, summary.stations_stored = cur.fetchone()
+        cur.execute(STORED_COUNTS, {"op": op_id})
+        (
+            summary.vehicles_stored,
+            summary.vehicles_without_position,
+            summary.stations_stored,
+        ) = cur.fetchone()
     return summary
 
 

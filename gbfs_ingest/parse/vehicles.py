@@ -228,7 +228,8 @@ def _parse_vehicles(
             INFO if allowed else WARNING,
             "vehicle.docked_without_position",
             item + "/lat",
-            "vehicles at a station without lat/lon: kept with no position"
+            "vehicles at a station without lat/lon: kept with no position (counted in the"
+            " fleet, in no zone count nor parking rule)"
             + ("" if allowed else " (only allowed from GBFS 2.1)"),
             docked,
         )
