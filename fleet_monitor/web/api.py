@@ -81,6 +81,25 @@ WHERE vc.missing_since IS NULL
 )
 
 
+# Vehicles listed without a position (GBFS 2.x: docked at a station) cannot be drawn:
+# their number, under the same filters, goes with the collection as the foreign
+# member ``positionless`` so the map can say that its count leaves them out.
+POSITIONLESS_SQL = text(
+    """
+SELECT count(*)
+FROM vehicle_current vc
+JOIN operator o ON o.id = vc.operator_id
+LEFT JOIN dwell d ON d.id = vc.dwell_id
+WHERE vc.missing_since IS NULL
+  AND (vc.lat IS NULL OR vc.lon IS NULL)
+  AND (CAST(:operator AS text) IS NULL OR o.slug = :operator)
+  AND (CAST(:scope AS int[]) IS NULL OR vc.operator_id = ANY(CAST(:scope AS int[])))
+  AND (CAST(:states AS text[]) IS NULL OR vc.state = ANY(CAST(:states AS text[])))
+  AND (CAST(:parked_before AS timestamptz) IS NULL OR d.started_at <= :parked_before)
+"""
+)
+
+
 @bp.get("/vehicles")
 def vehicles() -> Response:
     """Current vehicles visible to the account, as a GeoJSON FeatureCollection.
@@ -88,6 +107,8 @@ def vehicles() -> Response:
     Filters: ``?operator=slug``, ``?state=available,disabled`` (or repeated),
     ``?min_parked_days=N`` (parked at least N days, from the dwell's start).
     A feature's ``violations`` lists the vehicle's open or held violations (absent: none).
+    ``positionless``: how many vehicles matching the filters are listed without a
+    position (docked at a station) and so are not among the features.
     """
     operator = request.args.get("operator") or None
     if operator is not None and not SLUG_RE.match(operator):
@@ -113,6 +134,8 @@ def vehicles() -> Response:
     }
     with get_engine().connect() as conn:
         body = conn.execute(VEHICLES_SQL, params).scalar_one()
+        positionless = int(conn.execute(POSITIONLESS_SQL, params).scalar_one())
+    body = body[:-1] + f',"positionless":{positionless}}}'  # a GeoJSON foreign member
     response = Response(body, mimetype="application/geo+json")
     response.headers["Cache-Control"] = "no-store"
     return response

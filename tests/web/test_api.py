@@ -96,7 +96,7 @@ def test_vanished_vehicles_are_not_drawn(client: FlaskClient, fleets: dict[str, 
 
 
 def test_no_vehicles_is_an_empty_collection(client: FlaskClient) -> None:
-    assert get_geojson(client) == {"type": "FeatureCollection", "features": []}
+    assert get_geojson(client) == {"type": "FeatureCollection", "features": [], "positionless": 0}
 
 
 def test_health_ok(client: FlaskClient) -> None:

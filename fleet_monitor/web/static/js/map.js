@@ -21,6 +21,7 @@
   var minParkedMs = 0;          // "parked for at least N days"
   var ruleFilter = "";          // "" all vehicles, "*" any violation, else a rule type
   var total = 0;
+  var positionless = 0;  // vehicles listed without a position (not drawn)
 
   function colourOf(slug) {
     if (config.colours[slug]) { return config.colours[slug]; }
@@ -204,8 +205,12 @@
     var now = new Intl.DateTimeFormat(config.locale, { timeZone: config.timezone, timeStyle: "medium" })
       .format(new Date());
     var number = new Intl.NumberFormat(config.locale);
-    statusEl.textContent = t.status.replace("{shown}", number.format(shown))
+    var text = t.status.replace("{shown}", number.format(shown))
       .replace("{total}", number.format(total)).replace("{time}", now);
+    if (positionless > 0) {  // listed without a position: counted apart, never hidden
+      text += " · " + t.positionless.replace("{n}", number.format(positionless));
+    }
+    statusEl.textContent = text;
     statusEl.classList.remove("fm-error");
   }
 
@@ -243,6 +248,7 @@
       }
     });
     total = collection.features.length;
+    positionless = typeof collection.positionless === "number" ? collection.positionless : 0;
     showStatus();
     if (window.__fleetVehiclesDrawnAt === undefined) {
       window.__fleetVehiclesDrawn = markers.size;
