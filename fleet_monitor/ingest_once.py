@@ -71,6 +71,7 @@ def _summary(operator: str) -> dict[str, Any]:
         "outcomes": {},
         "warnings": [],
         "errors": [],
+        "ignored": [],
     }
 
 
@@ -203,6 +204,10 @@ def _store(
 ) -> dict[str, Any]:
     summary = _summary(op.slug)
     summary["version"] = discovery.version
+    for ft, ref in discovery.feeds.items():  # listed, recognised, left out: say why
+        reason = not_ingested_reason(ft)
+        if reason is not None and ft is not FeedType.GBFS:
+            summary["ignored"].append(f"{ref.name}: recognised, not ingested: {reason}")
     with Session(engine) as session, session.begin():
         registered = register_discovery(session, op, discovery, ingestor.clock())
     with Session(engine) as session:

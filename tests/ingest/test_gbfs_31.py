@@ -180,3 +180,32 @@ def test_cli_on_a_lone_31_availability_file_says_why(db_url: str, tmp_path: Path
     (line,) = result.stderr.strip().splitlines()
     assert "no file this service ingests (vehicle_availability.json: GBFS 3.1" in line
     assert "not a known GBFS file name" not in result.output
+
+
+def test_cli_ingest_of_a_31_feed_over_http(db_url: str) -> None:
+    from click.testing import CliRunner
+
+    from fleet_monitor.cli import cli
+    from tests.httpserver import LocalHTTPServer, Reply
+
+    with LocalHTTPServer() as server:
+        disc = discovery()
+        for feed in disc["data"]["feeds"]:
+            feed["url"] = server.url(f"/{feed['name']}.json")
+        server.route("/gbfs.json", Reply.json(json.dumps(disc)))
+        for name, make in DOCS.items():
+            if name != "gbfs":
+                server.route(f"/{name}.json", Reply.json(json.dumps(make())))
+        env = {
+            "DATABASE_URL": db_url,
+            "FLEET_CONFIG": None,
+            "FLEET__INGEST__ALLOWED_PRIVATE_HOSTS": '["127.0.0.1"]',
+            # the files say 2025: not stale for this test
+            "FLEET__INGEST__STALE_AFTER_S": str(10 * 365 * 86400),
+        }
+        result = CliRunner().invoke(cli, ["ingest", server.url("/gbfs.json")], env=env)
+    assert result.exit_code == 0, result.output
+    assert "GBFS 3.1, 2 vehicles (1 without a position: in no zone count)" in result.stdout
+    assert "not ingested: vehicle_availability: recognised, not ingested: GBFS 3.1" in (
+        result.stdout
+    )
