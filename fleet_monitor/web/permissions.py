@@ -46,6 +46,11 @@ PUBLIC_ENDPOINTS = frozenset(
         "password_reset.forgot",
         "password_reset.link",
         "password_reset.reset",
+        # residents' reports (issue 15): the public page and Open311
+        "resident.form",
+        "open311.services",
+        "open311.create",
+        "open311.status",
     }
 )
 ANONYMOUS_ENDPOINTS = frozenset({"api.health", "static"})  # the session is not even read

@@ -1,0 +1,9 @@
+"""Residents' reports of badly parked vehicles (issue 15): a public page and Open311
+GeoReport v2 in, a case in the officers' inbox out, counted by zone.
+
+* :mod:`.reports`: checking, matching to the nearest vehicles, storing, counting by zone;
+* :mod:`.photo`: photos re-encoded server-side (no metadata kept).
+
+The web side is ``fleet_monitor.web.resident`` (the public page and the officers'
+inbox) and ``fleet_monitor.web.open311``.
+"""
