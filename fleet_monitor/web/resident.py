@@ -78,7 +78,26 @@ def _map_config() -> dict[str, Any]:
     }
 
 
+def _problem_texts() -> dict[str, str]:
+    """What a resident reads for each field that was refused (the checks' own reasons,
+    in English, go to the log and to Open311 clients)."""
+    return {
+        "service_code": _("Choose what is wrong."),
+        "position": _("A position is needed: use your phone's position or tap the map."),
+        "description": _("The details are too long or hold characters that are not allowed."),
+        "contact_name": _("The name is too long or holds characters that are not allowed."),
+        "contact_email": _("This is not an e-mail address."),
+        "contact_phone": _("This is not a telephone number."),
+        "operator": _("Unknown operator."),
+        "photo": _(
+            "This file is not a photo the service can read (JPEG, PNG, WebP; 8 MB at most)."
+        ),
+    }
+
+
 def _form_page(values: dict[str, Any], problems: dict[str, str], status: int = 200) -> Any:
+    texts = _problem_texts()
+    problems = {k: texts.get(k, v) if k != "form" else v for k, v in problems.items()}
     return (
         render_template(
             "resident/form.html",
