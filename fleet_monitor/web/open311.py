@@ -10,8 +10,9 @@
   not fetched (the service makes no request to an address a client gives); a
   photo goes through the public page. When ``FLEET_OPEN311_API_KEY`` is set,
   ``api_key`` must match it. Same per-address rate limit as the public page.
-* ``GET /open311/v2/requests/<id>.json``: the request's status, service, time
-  and position; never its description, photo or contact.
+* ``GET /open311/v2/requests/<id>.json`` and ``GET /open311/v2/requests.json``
+  (``service_code``, ``status``, ``start_date``, ``end_date``): status, service,
+  times and position; never a description, photo or contact.
 
 Errors are GeoReport's ``[{"code", "description"}]`` with the HTTP status.
 """
@@ -19,7 +20,7 @@ Errors are GeoReport's ``[{"code", "description"}]`` with the HTTP status.
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -116,22 +117,14 @@ def create() -> Response:
     )
 
 
-@bp.get("/requests/<reference>.json")
-def status(reference: str) -> Response:
-    if not reference.startswith("R-") or len(reference) > 32:
-        return _error(404, "no such request")
-    with get_engine().connect() as conn:
-        row = conn.execute(
-            text(
-                "SELECT reference, status, service_code, created_at, closed_at, lat, lon"
-                " FROM resident_report WHERE reference = :r"
-            ),
-            {"r": reference},
-        ).first()
-    if row is None:
-        return _error(404, "no such request")
+_PUBLIC_COLUMNS = "reference, status, service_code, created_at, closed_at, lat, lon"
+LIST_LIMIT = 200  # newest first, the last 90 days unless dates are given
+
+
+def _public(row: Any) -> dict[str, Any]:
+    """What anyone may read of a request: never its description, photo or contact."""
     updated = row[4] or row[3]
-    item: dict[str, Any] = {
+    return {
         "service_request_id": row[0],
         "status": row[1],
         "service_code": row[2],
@@ -141,4 +134,58 @@ def status(reference: str) -> Response:
         "lat": row[5],
         "long": row[6],
     }
-    return jsonify([item])
+
+
+def _date(name: str) -> datetime | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@bp.get("/requests.json")
+def requests_list() -> Response:
+    """GeoReport's request list: ``service_code``, ``status`` (open, closed),
+    ``start_date``/``end_date`` (RFC 3339; default the last 90 days), newest first."""
+    code = request.args.get("service_code") or None
+    state = request.args.get("status") or None
+    if code is not None and code not in SERVICES:
+        return _error(400, f"service_code must be one of {', '.join(SERVICES)}")
+    if state is not None and state not in ("open", "closed"):
+        return _error(400, "status must be open or closed")
+    end = _date("end_date") or datetime.now(UTC)
+    start = _date("start_date") or end - timedelta(days=90)
+    if (request.args.get("start_date") and _date("start_date") is None) or (
+        request.args.get("end_date") and _date("end_date") is None
+    ):
+        return _error(400, "start_date and end_date must be RFC 3339 times")
+    with get_engine().connect() as conn:
+        rows = conn.execute(
+            text(
+                f"SELECT {_PUBLIC_COLUMNS} FROM resident_report"
+                " WHERE created_at >= :start AND created_at <= :end"
+                " AND (CAST(:code AS text) IS NULL OR service_code = :code)"
+                " AND (CAST(:state AS text) IS NULL OR status = :state)"
+                " ORDER BY created_at DESC LIMIT :limit"
+            ),
+            {"start": start, "end": end, "code": code, "state": state, "limit": LIST_LIMIT},
+        ).all()
+    return jsonify([_public(r) for r in rows])
+
+
+@bp.get("/requests/<reference>.json")
+def status(reference: str) -> Response:
+    if not reference.startswith("R-") or len(reference) > 32:
+        return _error(404, "no such request")
+    with get_engine().connect() as conn:
+        row = conn.execute(
+            text(f"SELECT {_PUBLIC_COLUMNS} FROM resident_report WHERE reference = :r"),
+            {"r": reference},
+        ).first()
+    if row is None:
+        return _error(404, "no such request")
+    return jsonify([_public(row)])

@@ -51,6 +51,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "open311.services",
         "open311.create",
         "open311.status",
+        "open311.requests_list",
     }
 )
 ANONYMOUS_ENDPOINTS = frozenset({"api.health", "static"})  # the session is not even read

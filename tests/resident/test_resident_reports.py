@@ -173,6 +173,11 @@ def test_open311_services_and_a_request_matched_to_the_right_vehicle(
     assert status[0]["status"] == "open" and status[0]["service_code"] == "abandoned"
     assert "description" not in status[0] and "email" not in str(status)  # private
     assert anon.get("/open311/v2/requests/R-NOPE.json").status_code == 404
+    listed = anon.get("/open311/v2/requests.json?service_code=abandoned&status=open").get_json()
+    assert [r["service_request_id"] for r in listed] == [answer["service_request_id"]]
+    assert "description" not in listed[0]
+    assert anon.get("/open311/v2/requests.json?status=closed").get_json() == []
+    assert anon.get("/open311/v2/requests.json?start_date=yesterday").status_code == 400
 
 
 def test_open311_errors_are_georeport_errors(anon: FlaskClient, app: Flask) -> None:
