@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -219,3 +220,21 @@ def test_photo_reencoding_refuses_what_is_not_a_photo() -> None:
         reencode_photo(b"")
     data, kind = reencode_photo(jpeg_with_exif())
     assert kind == "image/jpeg" and b"SecretCam" not in data and b"home address" not in data
+
+
+def test_statistics_page_counts_reports_by_district_for_staff(
+    anon: FlaskClient, client: FlaskClient, engine: Engine
+) -> None:
+    add_zone(
+        engine,
+        "district",
+        "Vieille ville",
+        f"POLYGON(({LON - 0.001} {LAT - 0.001}, {LON + 0.001} {LAT - 0.001},"
+        f" {LON + 0.001} {LAT + 0.001}, {LON - 0.001} {LAT + 0.001}, {LON - 0.001} {LAT - 0.001}))",
+    )
+    for _ in range(2):
+        assert post_form(anon, lat=f"{LAT}", lon=f"{LON}").status_code == 200
+    today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()  # the city's day
+    html = client.get(f"/stats?period={today}").get_data(as_text=True)
+    section = html.split('id="fm-resident-reports"')[1].split("</section>")[0]
+    assert "<td>Vieille ville</td><td>2</td>" in section
