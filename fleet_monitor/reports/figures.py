@@ -83,12 +83,12 @@ def fleet_section(
         text(
             "SELECT count(*), avg(deployed), max(deployed), min(deployed), avg(coverage),"
             " count(*) FILTER (WHERE in_outage), count(*) FILTER (WHERE deployed > :cap),"
-            " coalesce(array_agg(DISTINCT method ORDER BY method), '{}')"
+            " coalesce(array_agg(DISTINCT method ORDER BY method), '{}'), max(positionless)"
             " FROM count_sample WHERE operator = :op AND time >= :s AND time < :e"
         ),
         {"op": slug, "s": start, "e": end, "cap": permit.fleet_cap if permit else None},
     ).one()
-    samples, mean, high, low, coverage, in_outage, over, methods = row
+    samples, mean, high, low, coverage, in_outage, over, methods, positionless = row
     expected = len(list(sample_times(permit, start, end))) if permit else None
     return {
         "cap": permit.fleet_cap if permit else None,
@@ -103,6 +103,8 @@ def fleet_section(
         "deployed_mean": _r(mean, 2),
         "deployed_max": high,
         "deployed_min": low,
+        # of the deployed, the most listed without a position (in the fleet count only)
+        "deployed_without_position_max": positionless,
         "samples_over_cap": over if permit and permit.fleet_cap is not None else None,
     }
 

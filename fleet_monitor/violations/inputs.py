@@ -287,10 +287,10 @@ def store_samples(
         )
         if not on_grid(permit, s.time):
             method += "; this sample was taken at an evaluation time, off the grid"
-        if s.positionless:
+        if s.positionless:  # how many: the positionless column (one method text for all)
             method += (
-                f"; {s.positionless} vehicles listed without a position (docked at a station)"
-                " are in the fleet count and in no zone count"
+                "; vehicles listed without a position (docked at a station) are in the"
+                " fleet count and in no zone count"
             )
         rows.append(
             (
