@@ -238,3 +238,43 @@ def test_statistics_page_counts_reports_by_district_for_staff(
     html = client.get(f"/stats?period={today}").get_data(as_text=True)
     section = html.split('id="fm-resident-reports"')[1].split("</section>")[0]
     assert "<td>Vieille ville</td><td>2</td>" in section
+
+
+def test_private_data_of_closed_reports_is_erased_after_90_days(
+    anon: FlaskClient, client: FlaskClient, engine: Engine
+) -> None:
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from fleet_monitor.resident_reports import register_jobs
+    from fleet_monitor.resident_reports.retention import PURGE_JOB, purge_private
+
+    for _ in range(2):
+        response = post_form(
+            anon,
+            lat=f"{LAT}",
+            lon=f"{LON}",
+            contact_email="resident@example.org",
+            photo=(io.BytesIO(jpeg_with_exif()), "p.jpg"),
+        )
+        assert response.status_code == 200
+    first, second = (r[0] for r in rows(engine, "SELECT id FROM resident_report ORDER BY id"))
+    # an officer closes the first one
+    token_page = client.get(f"/signalements/{first}").get_data(as_text=True)
+    assert "Close the report" in token_page or "Clore le signalement" in token_page
+    from tests.web.conftest import csrf_token as token_of
+
+    closed = client.post(
+        f"/signalements/{first}/close", data={"csrf_token": token_of(client, "/account")}
+    )
+    assert closed.status_code == 302
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        assert purge_private(conn, now + timedelta(days=89)) == 0  # not yet
+        assert purge_private(conn, now + timedelta(days=91)) == 1
+    kept = rows(
+        engine,
+        "SELECT id, contact_email IS NULL, photo IS NULL, matched IS NOT NULL"
+        " FROM resident_report ORDER BY id",
+    )
+    assert kept == [(first, True, True, True), (second, False, False, True)]
+    assert register_jobs(BackgroundScheduler(), None, engine) == [PURGE_JOB]  # type: ignore[arg-type]
