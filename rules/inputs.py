@@ -16,6 +16,7 @@ from typing import Literal
 from shapely.geometry.base import BaseGeometry
 
 from gbfs_ingest.model import VehicleState
+from rules.schedule import Schedule
 
 DwellConfidence = Literal["continuous", "across_gaps", "rotation_linked"]
 
@@ -27,6 +28,7 @@ ZoneKind = Literal[
     "water",
     "tram_tracks",
     "district",
+    "scheduled_restriction",
 ]
 ZONE_KINDS: tuple[str, ...] = (
     "operating_area",
@@ -36,7 +38,11 @@ ZONE_KINDS: tuple[str, ...] = (
     "water",
     "tram_tracks",
     "district",
+    "scheduled_restriction",
 )
+#: Zone kinds that apply only at times: each zone of these kinds has a ``Schedule``
+#: (and no zone of another kind has one).
+SCHEDULED_KINDS: tuple[str, ...] = ("scheduled_restriction",)
 #: Zone kinds where parking is forbidden (a vehicle inside is in breach).
 PROHIBITED_KINDS: tuple[str, ...] = ("no_parking", "pedestrian", "water", "tram_tracks")
 
@@ -90,6 +96,9 @@ class Zone:
     ``buffer_m`` metres on each side, or by the city default). ``operator``
     restricts the zone to one operator (None = all operators).
     ``capacity`` is the number of vehicles a ``mandatory_parking`` area holds.
+    ``schedule``: when a zone of a ``SCHEDULED_KINDS`` kind applies (the zone
+    version is in force from ``effective_from`` to ``effective_to``; within
+    that, the schedule says when the restriction is on).
     """
 
     id: str
@@ -102,6 +111,7 @@ class Zone:
     operator: str | None = None
     capacity: int | None = None
     buffer_m: float | None = None
+    schedule: Schedule | None = None
 
     def is_effective(self, at: datetime) -> bool:
         return _in_period(at, self.effective_from, self.effective_to)
@@ -132,12 +142,15 @@ class DataObligations:
 
 @dataclass(frozen=True, slots=True)
 class NoticeTerms:
-    """Deadlines for the operator to act on a notice, by the local time it is sent."""
+    """Deadlines for the operator to act on a notice, by the local time it is sent,
+    and per rule type (``deadlines``, rule type -> deadline, whatever the hour;
+    rules not listed take ``rules.registry``'s default for the rule, if any)."""
 
     day_deadline: timedelta = timedelta(hours=2)
     night_deadline: timedelta = timedelta(hours=6)
     day_start: time = time(7, 0)
     day_end: time = time(21, 0)
+    deadlines: Mapping[str, timedelta] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

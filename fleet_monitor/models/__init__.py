@@ -4,13 +4,23 @@ The ingest's tables live in :mod:`gbfs_ingest.db`; the service's own tables
 (violations, users, notices, ...) are added here by resource.
 """
 
-from fleet_monitor.models import notices, reports, resident, rules, rules_config, stats, users
+from fleet_monitor.models import (
+    addresses,
+    notices,
+    reports,
+    resident,
+    rules,
+    rules_config,
+    stats,
+    users,
+)
 from gbfs_ingest.db import Base
 
 metadata = Base.metadata
 
 __all__ = [
     "Base",
+    "addresses",
     "metadata",
     "notices",
     "reports",
