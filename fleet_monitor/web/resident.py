@@ -33,7 +33,7 @@ from fleet_monitor.resident_reports.reports import (
 from fleet_monitor.users import STAFF_ROLES
 from fleet_monitor.web import throttle
 from fleet_monitor.web.audit import client_ip
-from fleet_monitor.web.db import get_engine
+from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.permissions import require_role
 
 bp = Blueprint("resident", __name__)
@@ -62,15 +62,30 @@ def _services() -> list[tuple[str, str]]:
 
 
 def _map_config() -> dict[str, Any]:
-    from fleet_monitor.web.db import get_settings
-    from fleet_monitor.web.map import CENTER, ZOOM, tile_attribution
+    """The city's base layer, as on the officers' map: remote tiles, the local MBTiles
+    or the street layer. The two last are served to signed-in accounts only
+    (``web/basemap.py``), so an anonymous resident gets remote tiles or none: the
+    map still takes a tap, and the phone's position needs no map."""
+    from fleet_monitor.web.basemap import base_layer
+    from fleet_monitor.web.map import CENTER, ZOOM
+    from fleet_monitor.web.permissions import current_user
 
-    tile_url = get_settings().web.tile_url
+    layer = base_layer() or {}
+    if current_user() is None and not get_settings().web.tile_url:
+        layer = {}
+    tiles = layer.get("tiles") or {}
+    options = tiles.get("options") or {}
     return {
         "center": list(CENTER),
         "zoom": ZOOM,
-        "tileUrl": tile_url,
-        "attribution": tile_attribution(tile_url) if tile_url else "",
+        "tileUrl": tiles.get("url", ""),
+        "attribution": tiles.get("attribution", ""),
+        "tileOptions": {
+            "maxZoom": options.get("max_zoom", 19),
+            "maxNativeZoom": options.get("max_native_zoom"),
+            "minNativeZoom": options.get("min_native_zoom"),
+        },
+        "streetsUrl": layer.get("streets"),
         "texts": {
             "noPosition": _("Position unavailable: tap the map instead."),
             "positionFrom": _("Position: {lat}, {lon}"),

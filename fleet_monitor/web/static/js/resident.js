@@ -11,7 +11,17 @@
   var text = document.getElementById("fm-position-text");
   var map = L.map("fm-resident-map").setView(config.center, config.zoom);
   if (config.tileUrl) {
-    L.tileLayer(config.tileUrl, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
+    var options = { attribution: config.attribution, maxZoom: config.tileOptions.maxZoom || 19 };
+    if (config.tileOptions.maxNativeZoom) { options.maxNativeZoom = config.tileOptions.maxNativeZoom; }
+    if (config.tileOptions.minNativeZoom) { options.minNativeZoom = config.tileOptions.minNativeZoom; }
+    L.tileLayer(config.tileUrl, options).addTo(map);
+  } else if (config.streetsUrl) {  // the city's own street layer (no tiles configured)
+    fetch(config.streetsUrl, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (data) { L.geoJSON(data, { style: { color: "#8a96a3", weight: 2 }, interactive: false }).addTo(map); }
+      })
+      .catch(function () { /* the map still takes a tap */ });
   }
   var marker = null;
 
