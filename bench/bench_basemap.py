@@ -153,7 +153,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=11, help="extra shifted cities")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sample", type=int, default=2000, help="one-by-one lookups timed")
-    parser.add_argument("--baseline-sample", type=int, default=100)
+    parser.add_argument("--baseline-sample", type=int, default=30)
     parser.add_argument("--no-yardstick", action="store_true")
     args = parser.parse_args()
 

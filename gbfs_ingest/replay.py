@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from datastore.connection import pg_connection
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.feed_scope import not_ingested_reason
 from gbfs_ingest.finding_text import describe_finding
@@ -41,7 +42,7 @@ from gbfs_ingest.process import (
     record_unstorable,
 )
 from gbfs_ingest.registry import INGESTED_FEEDS, ensure_feed, ensure_operator
-from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection
+from gbfs_ingest.vehicle_store import VehicleStateCache
 
 _NAMES = sorted(
     ["free_bike_status", *(ft.value for ft in FeedType)], key=len, reverse=True

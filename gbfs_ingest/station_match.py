@@ -23,8 +23,8 @@ from collections.abc import Iterable
 
 from sqlalchemy.orm import Session
 
+from datastore.connection import pg_connection
 from gbfs_ingest.model import Finding, Station
-from gbfs_ingest.vehicle_store import pg_connection
 
 __all__ = ["SAMPLE_IDS", "mismatch_findings", "no_information_finding"]
 

@@ -4,6 +4,7 @@ The ingest's tables live in :mod:`gbfs_ingest.db`; the service's own tables
 (violations, users, notices, ...) are added here by resource.
 """
 
+from datastore import Base
 from fleet_monitor.models import (
     addresses,
     notices,
@@ -14,7 +15,6 @@ from fleet_monitor.models import (
     stats,
     users,
 )
-from gbfs_ingest.db import Base
 
 metadata = Base.metadata
 

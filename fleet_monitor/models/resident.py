@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gbfs_ingest.db import POINT, TS, Base
+from datastore import POINT, TS, Base
 
 
 class ResidentReport(Base):

@@ -1,7 +1,7 @@
 """After a notice's deadline: was each vehicle dealt with? Penalties for those that were not.
 
 For each item of an issued notice whose deadline has passed, the vehicle's
-state is read from the ingest's history (its dwells) at the *check time*:
+state is read from the ingest's history (``history.vehicle_at``) at the *check time*:
 
 * the deadline, pushed back by the delivery delay when the first delivery
   succeeded late (the operator always gets the whole time allowed);
@@ -16,7 +16,10 @@ rented) => ``remedied`` (``removed``); it stays farther than
 a vehicle disabled too long that is no longer disabled in place =>
 ``remedied`` (``repaired``); otherwise ``overdue`` (``still_there``), which adds
 a penalty line with the permit's amount for the rule (none when the permit
-states none). Items that still cannot be decided ``undetermined_after_s``
+states none). A vehicle still in place for a timed restriction (market, event: its
+violation's evidence has the restriction ``window``) that ended before the
+check time is ``undetermined`` (``restriction_ended``), not overdue: no penalty
+for a zone that no longer applied. Items that still cannot be decided ``undetermined_after_s``
 after their check time, and items of notices never delivered, are
 ``undetermined`` (no penalty). A notice whose items are all decided is closed
 with an outcome: remedied, overdue, partial or undetermined.
@@ -31,28 +34,19 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.vehicle_at import confirming_fetch, outage_at, stay_at, vehicle_feed
 from fleet_monitor.users import record_audit
 
 DUE_SQL = """
 SELECT i.id, i.notice_id, i.violation_id, i.vehicle_id, i.lon, i.lat, i.rule_type, i.clause,
-       i.penalty_eur, n.deadline_at, n.issued_at, n.sent_at, n.operator_id, n.reference
+       i.penalty_eur, n.deadline_at, n.issued_at, n.sent_at, n.operator_id, n.reference,
+       (SELECT v.evidence->'latest'->'evidence'->'window'->>1 FROM violation v
+        WHERE v.id = i.violation_id)
+         AS window_end
 FROM notice_item i JOIN notice n ON n.id = i.notice_id
 WHERE n.status = 'issued' AND i.active AND i.outcome IS NULL AND n.deadline_at <= :now
 ORDER BY n.id, i.id
 FOR UPDATE OF i SKIP LOCKED
-"""
-
-DWELL_AT_SQL = """
-SELECT d.state,
-       d.ended_at IS NULL AND EXISTS (SELECT 1 FROM vehicle_current vc
-         WHERE vc.vehicle_id = d.vehicle_id AND vc.dwell_id = d.id
-         AND vc.missing_since IS NOT NULL AND vc.missing_since <= :t) AS pending,
-       CASE WHEN d.geom IS NULL OR CAST(:lon AS float8) IS NULL THEN NULL
-            ELSE ST_Distance(d.geom::geography,
-                             ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) END
-FROM dwell d
-WHERE d.vehicle_id = :vid AND d.started_at <= :t AND (d.ended_at IS NULL OR d.ended_at > :t)
-ORDER BY d.started_at DESC, d.id DESC LIMIT 1
 """
 
 
@@ -108,6 +102,22 @@ def _undelivered_state(session: Session, notice_id: int) -> str:
 def judge(
     session: Session, item: dict[str, Any], now: datetime, noise_m: float, give_up: timedelta
 ) -> Verdict:
+    verdict = _judge(session, item, now, noise_m, give_up)
+    window_end = item.get("window_end")
+    if (
+        verdict.outcome == "overdue"
+        and window_end is not None
+        and datetime.fromisoformat(window_end) <= check_time(item)
+    ):
+        # a timed restriction (market, event) that ended before the deadline: the
+        # operator was not late while it applied, and nothing is owed after it
+        return Verdict("undetermined", "restriction_ended", verdict.distance_m, verdict.fetch_id)
+    return verdict
+
+
+def _judge(
+    session: Session, item: dict[str, Any], now: datetime, noise_m: float, give_up: timedelta
+) -> Verdict:
     if item["sent_at"] is None:
         if _undelivered_state(session, item["notice_id"]) == "waiting":
             return Verdict(None, "delivery_pending")
@@ -117,23 +127,11 @@ def judge(
     t = check_time(item)
     if t > now:
         return Verdict(None, "delivered_late")
-    feed = session.execute(
-        text(
-            "SELECT f.id, f.last_observed_at FROM vehicle ve JOIN feed f ON f.id = ve.feed_id"
-            " WHERE ve.id = :vid"
-        ),
-        {"vid": item["vehicle_id"]},
-    ).first()
+    feed = vehicle_feed(session, item["vehicle_id"])
     if feed is None:
         return Verdict("undetermined", "no_vehicle")
     feed_id, last_observed = feed
-    outage = session.execute(
-        text(
-            "SELECT started_at, ended_at FROM outage WHERE feed_id = :f AND started_at <= :t"
-            " AND (ended_at IS NULL OR ended_at > :t) ORDER BY started_at DESC LIMIT 1"
-        ),
-        {"f": feed_id, "t": t},
-    ).first()
+    outage = outage_at(session, feed_id, t)
     at = t
     if outage is not None:
         if outage[1] is None:
@@ -141,19 +139,8 @@ def judge(
         at = outage[1]
     if last_observed is None or last_observed < at:
         return _wait_or_give_up(now, t, give_up, "no_data")
-    fetch_id = session.execute(
-        text(
-            "SELECT id FROM feed_fetch WHERE feed_id = :f AND observed_at <= :t"
-            " AND started_at >= CAST(:t AS timestamptz) - interval '2 days'"
-            " AND outcome IN ('ok', 'unchanged', 'not_modified')"
-            " ORDER BY observed_at DESC, id DESC LIMIT 1"
-        ),
-        {"f": feed_id, "t": at},
-    ).scalar()
-    dwell = session.execute(
-        text(DWELL_AT_SQL),
-        {"vid": item["vehicle_id"], "t": at, "lon": item["lon"], "lat": item["lat"]},
-    ).first()
+    fetch_id = confirming_fetch(session, feed_id, at)
+    dwell = stay_at(session, item["vehicle_id"], at, item["lon"], item["lat"])
     if dwell is None:
         return Verdict("remedied", "removed", None, fetch_id)
     state, pending, distance = dwell

@@ -38,6 +38,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.addresses import NearestAddress, nearest_address
+from fleet_monitor.history.evidence import load_raw, vehicle_stays
 from fleet_monitor.models.notices import CASE_STATUSES
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
@@ -59,7 +60,6 @@ from fleet_monitor.web.permissions import (
     scope_param,
 )
 from fleet_monitor.web.security import add_nonce, csp_nonce
-from gbfs_ingest.store import load_raw
 from rules.registry import rule_ids
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -199,7 +199,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
     with Session(get_engine()) as s:
         violation = load_case(s, violation_id)
         events = queries.case_events(s, violation_id)
-        stays = queries.vehicle_dwells(s, violation["vehicle_id"])
+        stays = vehicle_stays(s, violation["vehicle_id"])
         evidence = queries.case_evidence(s, violation)
         notices = queries.case_notices(s, violation_id)
         notes = queries.case_notes(s, violation_id) if staff else []

@@ -150,6 +150,7 @@ def outcome_label(outcome: str | None) -> str:
         "no_data": _("no feed data"),
         "feed_outage": _("feed outage"),
         "no_vehicle": _("vehicle unknown"),
+        "restriction_ended": _("the restriction ended before the deadline"),
     }
     return names.get(outcome or "", outcome or "")
 

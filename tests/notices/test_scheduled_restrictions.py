@@ -14,7 +14,7 @@ from shapely.geometry import mapping
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from fleet_monitor.notices.jobs import after_evaluation
+from fleet_monitor.notices.jobs import after_evaluation, check
 from fleet_monitor.settings import RulesSettings
 from fleet_monitor.violations import import_zones
 from fleet_monitor.violations.catalog import load_permits, load_zones
@@ -24,6 +24,8 @@ from rules.registry import spec
 from tests.notices.helpers import (
     STREET,
     Feed,
+    SMTPServer,
+    add_contact,
     settings_for,
     setup_city,
     square,
@@ -184,3 +186,30 @@ def test_time_bounded_rules_in_the_mds_export(engine: Engine) -> None:
     assert events[0]["start_date"] == int(start.timestamp() * 1000)
     assert events[0]["end_date"] == int((start + timedelta(hours=14)).timestamp() * 1000)
     assert events[0]["published_date"] == int((start - timedelta(hours=3)).timestamp() * 1000)
+
+
+def test_no_penalty_when_the_restriction_ended_before_the_deadline(
+    db_url: str, engine: Engine, smtp: SMTPServer
+) -> None:
+    setup_city(engine)
+    import_market(engine)
+    feed = Feed(engine, "trotti", "Trotti")
+    add_contact(engine, "trotti", "email", "ops@trotti.example")
+    settings = settings_for(db_url, smtp.port, batch_window_s=3600, grace_s=600)
+    clock = [TUESDAY + timedelta(hours=12, minutes=30)]  # 13:30 local, the market ends at 14:00
+    jobs = RulesJobs(
+        engine,
+        RulesSettings(),
+        lambda: clock[0],
+        after_evaluation=after_evaluation(engine, settings, lambda: clock[0]),
+    )
+    feed.poll([vehicle_at("m1", STREET)], clock[0])
+    jobs.evaluate()  # violation, urgent notice, 1 h deadline: 14:30 local
+    assert len(smtp.messages()) == 1
+    late = TUESDAY + timedelta(hours=13, minutes=35)
+    feed.poll([vehicle_at("m1", STREET)], late)  # still there after the deadline
+    result = check(engine, settings, late + timedelta(minutes=1))
+    assert (result.overdue, result.undetermined, result.penalties_eur) == (0, 1, 0.0)
+    with engine.connect() as conn:
+        reason = conn.execute(text("SELECT outcome_reason FROM notice_item")).scalar()
+    assert reason == "restriction_ended"

@@ -40,12 +40,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
+from fleet_monitor.history.definitions import EVIDENCE_OUTCOMES
 from gbfs_ingest.model import VehicleState
-from gbfs_ingest.vehicle_store import pg_connection
 from rules import UnplacedVehicle, VehicleSnapshot
 
 _STATES = {s.value: s for s in VehicleState}
-_OK_OUTCOMES = ("ok", "unchanged")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,7 @@ def vehicle_feeds(session: Session, now: datetime) -> dict[int, FeedState]:
         " LEFT JOIN LATERAL (SELECT max(COALESCE(ou.ended_at, %(now)s)) AS last_end"
         "   FROM outage ou WHERE ou.feed_id = f.id AND ou.started_at <= %(now)s) lo ON true"
         " WHERE f.feed_type = 'vehicle_status' AND f.active",
-        {"now": now, "ok": list(_OK_OUTCOMES)},
+        {"now": now, "ok": list(EVIDENCE_OUTCOMES)},
     )
     out: dict[int, FeedState] = {}
     for (
