@@ -7,6 +7,7 @@ The ingest's tables live in :mod:`gbfs_ingest.db`; the service's own tables
 from datastore import Base
 from fleet_monitor.models import (
     addresses,
+    case_photos,
     notices,
     reports,
     resident,
@@ -21,6 +22,7 @@ metadata = Base.metadata
 __all__ = [
     "Base",
     "addresses",
+    "case_photos",
     "metadata",
     "notices",
     "reports",
