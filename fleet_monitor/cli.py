@@ -128,13 +128,17 @@ def ingest(ctx: Context, source: str, operator_slug: str | None, as_json: bool) 
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
+        unplaced = summary.get("vehicles_without_position") or 0
+        without = f" ({unplaced} without a position: in no zone count)" if unplaced else ""
         click.echo(
             f"{summary['operator']}: GBFS {summary.get('version') or '?'}, "
-            f"{summary['vehicles_stored']} vehicles and {summary['stations_stored']} stations "
-            f"stored from {summary['files_ok']}/{summary['files']} files"
+            f"{summary['vehicles_stored']} vehicles{without} and {summary['stations_stored']}"
+            f" stations stored from {summary['files_ok']}/{summary['files']} files"
         )
         for w in summary["warnings"][:20]:
             click.echo(f"  warning: {w}")
+        for line in summary.get("ignored", []):
+            click.echo(f"  not ingested: {line}")
         for e in summary["errors"]:
             click.echo(f"  error: {e}", err=True)
     if summary["files_ok"] == 0:

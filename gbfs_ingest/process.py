@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from datastore.connection import pg_connection
-from gbfs_ingest import store, validate_worker
+from gbfs_ingest import station_match, store, validate_worker
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.model import FeedType, Finding, ParsedFeed
 from gbfs_ingest.parse import ParseError, bom_finding, detect_version, parse_feed, read_document
@@ -230,13 +230,31 @@ def _apply_or_hold(
         result.outcome = kind
         return {"outcome": kind, "error": detail}
     was_open = store.end_outage(session, feed.id, observed_at, fetch_id)
+    before = len(result.findings)
     result.changed = _apply(
-        session, feed, parsed, observed_at, fetch_id, digest, settings, cache, after_gap=was_open
+        session,
+        feed,
+        parsed,
+        observed_at,
+        fetch_id,
+        digest,
+        settings,
+        cache,
+        after_gap=was_open,
+        findings=result.findings,
     )
+    update: dict[str, Any] = {}
+    if len(result.findings) > before:  # findings only the store could make (station match)
+        update["findings"] = result.findings
     if result.changed < 0:
         result.outcome, result.changed = "not_applied", 0
-        return {"outcome": "not_applied", "error": "not newer than the last stored observation"}
-    return {"changed_count": result.changed}
+        reason = "not newer than the last stored observation"
+        if feed.feed_type is FeedType.STATION_STATUS and len(result.findings) > before:
+            reason = "no station_information to place the statuses on"
+        update.update(outcome="not_applied", error=reason)
+        return update
+    update["changed_count"] = result.changed
+    return update
 
 
 def record_failure(
@@ -450,8 +468,10 @@ def _apply(
     cache: VehicleStateCache,
     *,
     after_gap: bool,
+    findings: list[Finding],
 ) -> int:
-    """Store the parsed records; returns the number of changes, -1 if not applied."""
+    """Store the parsed records; returns the number of changes, -1 if not applied.
+    Findings that need the stored state (statuses against stations) go to ``findings``."""
     ft = feed.feed_type
     if ft is FeedType.VEHICLE_STATUS:
         res = store_vehicle_snapshot(
@@ -476,7 +496,9 @@ def _apply(
     if ft is FeedType.STATION_STATUS:
         info_feed = _sibling_feed(session, feed, FeedType.STATION_INFORMATION)
         if info_feed is None:
+            findings.append(station_match.no_information_finding(parsed.records))
             return -1
+        findings.extend(station_match.mismatch_findings(session, info_feed, parsed.records))
         return store.store_stations(
             session, info_feed, feed.operator_id, parsed.records, observed_at, status_only=True
         )

@@ -135,9 +135,17 @@ class RealtimeFeeds:
         ver = op.cfg.vtuple
         avail: dict[str, int] = {}
         disabled: dict[str, int] = {}
+        # GBFS: num_vehicles_available counts the vehicles a rider can take now; a
+        # reserved vehicle is not one (the vehicle feed lists it with is_reserved), and
+        # station_status has no field for reserved vehicles, so it is in neither count.
         for v in op.vehicles:
             if v.status == PARKED and v.station_id is not None:
-                bucket = disabled if v.disabled else avail
+                if v.disabled:
+                    bucket = disabled
+                elif v.reserved:
+                    continue
+                else:
+                    bucket = avail
                 bucket[v.station_id] = bucket.get(v.station_id, 0) + 1
         ts = self._ts(op, self.sim.state_ts)
         flag = (lambda b: b) if ver >= (2, 0) else int

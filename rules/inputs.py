@@ -280,6 +280,20 @@ class DeployedVehicle:
 
 
 @dataclass(frozen=True, slots=True)
+class UnplacedVehicle:
+    """A vehicle listed without a position (GBFS 2.x allows it for a vehicle docked at a
+    station). Decision (docs/rules.md, "Vehicles without a position"): it counts in the
+    operator's fleet cap, total and per form factor (it is listed, so not in a rental,
+    and an operator must not shrink its counted fleet by leaving positions out), and in
+    no rule that needs a place (zone caps and floors, parking, idle, disabled)."""
+
+    key: str
+    operator: str
+    form_factor: str | None = None
+    deployed_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CountSample:
     """Deployed vehicles of one operator at one sample time.
 
@@ -296,6 +310,9 @@ class CountSample:
     by_zone: Mapping[str, int] = field(default_factory=dict)
     vehicles: tuple[DeployedVehicle, ...] = ()
     in_outage: bool = False
+    #: vehicles listed without a position (:class:`UnplacedVehicle`): included in
+    #: ``deployed`` and ``by_form_factor``, in no ``by_zone`` count.
+    positionless: int = 0
 
 
 def _in_period(at: datetime, start: datetime | None, end: datetime | None) -> bool:

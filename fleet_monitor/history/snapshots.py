@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from datastore import pg_connection
 from fleet_monitor.history.definitions import EVIDENCE_OUTCOMES
 from gbfs_ingest.model import VehicleState
-from rules import VehicleSnapshot
+from rules import UnplacedVehicle, VehicleSnapshot
 
 _STATES = {s.value: s for s in VehicleState}
 
@@ -90,6 +90,9 @@ class SnapshotSet:
     #: vehicle keys that vanished at the last poll and may yet be linked to a new id
     pending: frozenset[str] = frozenset()
     source: str = "current"
+    #: vehicles listed without a position (docked at a station, GBFS 2.x): not in
+    #: ``snapshots`` (no rule can place them), counted in the fleet caps only
+    unplaced: list[UnplacedVehicle] = field(default_factory=list)
     _index: dict[str, int] | None = field(default=None, repr=False)
 
     def index(self) -> dict[str, int]:
@@ -186,7 +189,7 @@ _CURRENT = (
         pending="vc.missing_since IS NOT NULL",
     )
     + " FROM vehicle_current vc JOIN dwell d ON d.id = vc.dwell_id"
-    " WHERE vc.feed_id = ANY(%(feeds)s) AND vc.lat IS NOT NULL AND vc.lon IS NOT NULL"
+    " WHERE vc.feed_id = ANY(%(feeds)s)"
 )
 
 # The state at T is the last observation at or before T: a dwell runs from the
@@ -213,7 +216,7 @@ _AS_OF = (
     "  UNION ALL"
     "  SELECT * FROM dwell WHERE feed_id = ANY(%(feeds)s) AND started_at <= %(at)s"
     "   AND ended_at > %(at)s"
-    " ) d WHERE d.lat IS NOT NULL AND d.lon IS NOT NULL"
+    " ) d"
 )
 
 # Start of the run of consecutive disabled dwells ending where the given one starts.
@@ -300,7 +303,9 @@ def _load(
     pending = frozenset(str(r[0]) for r in rows if r[12])
     if pending:
         rows = [r for r in rows if not r[12]]
-    disabled_since = _disabled_run_starts(cur, [(r[0], r[8]) for r in rows if r[5] == "disabled"])
+    disabled_since = _disabled_run_starts(
+        cur, [(r[0], r[8]) for r in rows if r[5] == "disabled" and r[3] is not None]
+    )
     hashes = _fetch_hashes(cur, {r[11] for r in rows if r[11] is not None})
     form_factors = _form_factors(cur)
 
@@ -312,6 +317,7 @@ def _load(
     ref_cache: dict[tuple[int | None, int], tuple[str, ...]] = {}
     snapshots: list[VehicleSnapshot] = []
     dwell_ids: list[int] = []
+    unplaced: list[UnplacedVehicle] = []
     append = snapshots.append
     for (
         vehicle_id,
@@ -329,6 +335,10 @@ def _load(
         _pending,
     ) in rows:
         feed = feeds[feed_id]
+        if lat is None or lon is None:
+            form_factor = form_factors.get((feed.operator_id, vtype)) if vtype else None
+            unplaced.append(UnplacedVehicle(str(vehicle_id), feed.operator, form_factor))
+            continue
         since = started
         if rotations:
             confidence = "rotation_linked"
@@ -366,5 +376,11 @@ def _load(
         )
         dwell_ids.append(dwell_id)
     return SnapshotSet(
-        at, snapshots, dwell_ids, feeds, pending, source="as_of" if as_of else "current"
+        at,
+        snapshots,
+        dwell_ids,
+        feeds,
+        pending,
+        source="as_of" if as_of else "current",
+        unplaced=unplaced,
     )

@@ -142,7 +142,20 @@ def create_app(
     register_stats(app)
     register_accounts(app)
     basemap.init_app(app, settings)  # local tiles, street layer, nearest address
+    register_resident_reports(app)
     return app
+
+
+def register_resident_reports(app: Flask) -> None:
+    """Residents' reports (issue 15): the public page, the inbox and Open311 (no CSRF
+    token there: other systems post to it; see fleet_monitor.web.open311)."""
+    from fleet_monitor.web.open311 import bp as open311_bp
+    from fleet_monitor.web.resident import bp as resident_bp
+
+    app.config.setdefault("FLEET_RESIDENT_REPORTS_PER_HOUR", 5)
+    app.register_blueprint(resident_bp)
+    app.register_blueprint(open311_bp)
+    app.extensions["csrf"].exempt(open311_bp)
 
 
 def _env_flag(name: str) -> bool | None:

@@ -51,6 +51,12 @@ PUBLIC_ENDPOINTS = frozenset(
         "respond.acknowledge",
         "respond.dispute",
         "respond.pdf",
+        # residents' reports (issue 15): the public page and Open311
+        "resident.form",
+        "open311.services",
+        "open311.create",
+        "open311.status",
+        "open311.requests_list",
     }
 )
 ANONYMOUS_ENDPOINTS = frozenset({"api.health", "static"})  # the session is not even read

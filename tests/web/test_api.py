@@ -106,6 +106,7 @@ def test_no_vehicles_is_an_empty_collection(client: FlaskClient) -> None:
         "operators": {},
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["now"])
+    assert body["positionless"] == 0  # vehicles listed without a position: none
 
 
 def test_health_ok(client: FlaskClient) -> None:

@@ -31,6 +31,9 @@ from tests.web.conftest import (
 )
 
 PUBLIC = {"/login", "/api/health", "/password/forgot", "/password/reset"}
+# residents' reports (issue 15): the public page and Open311 GeoReport v2
+PUBLIC |= {"/signaler", "/open311/v2/services.json", "/open311/v2/requests.json"}
+PUBLIC_NOT_FOUND = {"/open311/v2/requests/1.json"}  # no such request: 404, no login
 # public pages that send a visitor without the right state elsewhere
 PUBLIC_REDIRECTS = {
     "/login/2fa": "/login",  # no right password waiting for its second factor
@@ -88,6 +91,8 @@ def test_every_route_needs_an_account_except_login_health_and_static(
                 assert response.status_code in (200, 400), (method, path)
             elif path.startswith(PUBLIC_LINKS):
                 assert response.status_code == (404 if method == "GET" else 400), (method, path)
+            elif path in PUBLIC_NOT_FOUND:
+                assert response.status_code == 404, (method, path)
             elif path in PUBLIC_REDIRECTS and method == "POST":
                 assert response.status_code == 400, (method, path)  # no CSRF token
             elif path in PUBLIC_REDIRECTS:
