@@ -16,6 +16,7 @@ from typing import Literal
 from shapely.geometry.base import BaseGeometry
 
 from gbfs_ingest.model import VehicleState
+from rules.stays import StayFacts
 
 DwellConfidence = Literal["continuous", "across_gaps", "rotation_linked"]
 
@@ -79,6 +80,9 @@ class VehicleSnapshot:
     form_factor: str | None = None
     evidence: tuple[str, ...] = ()
     in_outage: bool = False
+    #: how the stay was observed (None: a hand-made snapshot or a first-definition
+    #: stay, whose confidence follows ``parked_since_confidence``)
+    stay: StayFacts | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +142,8 @@ class NoticeTerms:
     night_deadline: timedelta = timedelta(hours=6)
     day_start: time = time(7, 0)
     day_end: time = time(21, 0)
+    #: findings less confident than this are 'uncertain': shown, never noticed
+    min_confidence: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
