@@ -255,7 +255,10 @@ class DwellEvent(Base):
     bridged by the operator's grace (``absence``)."""
 
     __tablename__ = "dwell_event"
-    __table_args__ = (Index("ix_dwell_event_dwell_at", "dwell_id", "at"),)
+    __table_args__ = (
+        Index("ix_dwell_event_dwell_at", "dwell_id", "at"),
+        Index("ix_dwell_event_feed_at", "feed_id", "at"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     dwell_id: Mapped[int] = mapped_column(BigInteger)
     vehicle_id: Mapped[int] = mapped_column(BigInteger)

@@ -34,7 +34,7 @@ class StaySettings:
     #: an interval between two applied observations longer than this is a gap
     gap_s: float = 3600.0
     #: a gap longer than this cannot be bridged: every open stay of the feed ends
-    max_gap_s: float = 86_400.0
+    max_gap_s: float = 7 * 86_400.0
 
 
 @dataclass(frozen=True, slots=True)

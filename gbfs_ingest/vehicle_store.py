@@ -285,6 +285,10 @@ def store_vehicle_snapshot(
             if row.missing_since is not None:  # back within the grace
                 unseen = (observed_at - (row.last_seen_at or row.missing_since)).total_seconds()
                 bridged.append((row.dwell_id, unseen))
+                events.append(
+                    (row.dwell_id, row.vehicle_id, feed_id, observed_at, "back", None, unseen,
+                     f"absent from {row.absent_polls} poll(s)", fetch_id)
+                )  # fmt: skip
             state_event(row, v)
             return current_row(v, row.vehicle_id, row.dwell_id, anchor=row)
         if row.missing_since is not None:

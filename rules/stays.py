@@ -15,7 +15,7 @@ the product of three factors, rounded down to 3 decimals:
   divided by the number of candidates within the link distance), 1.0 without
   rotations;
 * **observation**: the share of the stay during which the vehicle was
-  observed at every poll, ``1 - unobserved / duration``, at least 0.5, where
+  observed at every poll, ``1 - unobserved / duration``, at least 0.25, where
   ``unobserved`` sums the bridged gaps of the feed's history (outages, intervals
   longer than the gap threshold) and the absences bridged by a grace or a
   partial file.
@@ -34,7 +34,7 @@ from typing import Any
 
 START_FACTOR = {"observed": 1.0, "first_seen": 0.95, "after_gap": 0.9}
 #: below this share of the stay observed, the observation factor stays at this floor
-MIN_OBSERVED_SHARE = 0.5
+MIN_OBSERVED_SHARE = 0.25
 
 
 @dataclass(frozen=True, slots=True)

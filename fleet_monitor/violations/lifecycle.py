@@ -58,7 +58,12 @@ VEHICLE_RULES = frozenset(
     }
 )
 ZONE_RULES = frozenset({RuleType.ZONE_CAP, RuleType.ZONE_FLOOR, RuleType.PARKING_OVERFLOW})
-_END_REASONS = {"moved": "vehicle_moved", "state": "state_changed", "vanished": "vehicle_gone"}
+_END_REASONS = {
+    "moved": "vehicle_moved",
+    "state": "state_changed",
+    "vanished": "vehicle_gone",
+    "absent": "vehicle_gone",  # stays of the second definition (docs/ingest.md "Stays")
+}
 #: a vehicle's reported position may wander this much within one stay without an event
 _POSITION_EPS_DEG = 1e-5
 

@@ -40,9 +40,7 @@ def upgrade() -> None:
     op.alter_column("dwell", "definition_version", server_default="2")
     for name, kind in (("bridged_gaps", sa.Integer()), ("grace_absences", sa.Integer())):
         op.add_column("dwell", sa.Column(name, kind, nullable=False, server_default="0"))
-    op.add_column(
-        "dwell", sa.Column("bridged_s", sa.Float(), nullable=False, server_default="0")
-    )
+    op.add_column("dwell", sa.Column("bridged_s", sa.Float(), nullable=False, server_default="0"))
     op.add_column(
         "vehicle_current",
         sa.Column("absent_polls", sa.SmallInteger(), nullable=False, server_default="0"),
@@ -59,16 +57,18 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("at", TS, nullable=False),
-        sa.Column("kind", sa.String(16), nullable=False),  # state | gap | absence
+        sa.Column("kind", sa.String(16), nullable=False),  # state | gap | absence | back
         sa.Column("state", sa.String(16)),
         sa.Column("seconds", sa.Float()),
         sa.Column("detail", sa.Text()),
         sa.Column("fetch_id", sa.BigInteger()),
     )
     op.create_index("ix_dwell_event_dwell_at", "dwell_event", ["dwell_id", "at"])
+    op.create_index("ix_dwell_event_feed_at", "dwell_event", ["feed_id", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dwell_event_feed_at", table_name="dwell_event")
     op.drop_index("ix_dwell_event_dwell_at", table_name="dwell_event")
     op.drop_table("dwell_event")
     op.drop_column("vehicle_current", "absent_polls")
