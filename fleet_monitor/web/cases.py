@@ -42,6 +42,7 @@ from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
 from fleet_monitor.notices.planner import NoticeError, notice_violation_now
 from fleet_monitor.users import STAFF_ROLES
+from fleet_monitor.violations.stay_timeline import stay_timeline, timeline_hashes
 from fleet_monitor.web import case_labels
 from fleet_monitor.web.audit import audit, client_ip
 from fleet_monitor.web.case_map import MapPoint, build_case_map
@@ -204,6 +205,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         violation = load_case(s, violation_id)
         events = queries.case_events(s, violation_id)
         stays = queries.vehicle_dwells(s, violation["vehicle_id"])
+        stay_events = stay_timeline(s, violation["vehicle_id"], violation["since"])
         evidence = queries.case_evidence(s, violation)
         notices = queries.case_notices(s, violation_id)
         notes = queries.case_notes(s, violation_id) if staff else []
@@ -215,6 +217,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         v=violation,
         timeline=_timeline(events, notes, notices),
         stays=stays,
+        stay_events=stay_events,
         evidence=evidence,
         notices=notices,
         map_parts=_case_map(violation, stays, zone, kind),
@@ -239,7 +242,10 @@ def evidence(violation_id: int, sha256: str) -> ResponseReturnValue:
         abort(404)
     with Session(get_engine()) as s:
         violation = load_case(s, violation_id)
-        if sha256 not in queries.evidence_hashes(s, violation):
+        allowed = queries.evidence_hashes(s, violation)
+        if sha256 not in allowed and sha256 not in timeline_hashes(
+            stay_timeline(s, violation["vehicle_id"], violation["since"])
+        ):
             abort(404)
         data = load_raw(s, sha256)
     if data is None:
