@@ -206,6 +206,8 @@ class VehicleCurrent(Base):
     fetch_id: Mapped[int | None] = mapped_column(BigInteger)
     # consecutive healthy polls it has been absent from (migration 0013)
     absent_polls: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    # seen beyond the stay's drift tolerance at this poll, awaiting confirmation
+    far_since: Mapped[datetime | None] = mapped_column(TS)
 
 
 class Dwell(Base):

@@ -59,6 +59,9 @@ class CurrentRow:
     anchor_lon: float | None = None
     #: False once the stay was ended while the id awaits a rotation link
     stay_open: bool = True
+    #: when the vehicle was first seen beyond the drift tolerance (an outlier until
+    #: the next poll confirms the move)
+    far_since: datetime | None = None
 
     def anchor(self) -> tuple[float | None, float | None]:
         if self.anchor_lat is None or self.anchor_lon is None:
@@ -75,11 +78,15 @@ class Link:
     same_state: bool
     #: the new position is within the drift tolerance of the stay's anchor
     in_place: bool = True
+    #: beyond it, but within the outlier band, for the first time: the stay waits
+    outlier: bool = False
 
 
 @dataclass(slots=True)
 class VehicleDiff:
     moved: list[tuple[Vehicle, CurrentRow]] = field(default_factory=list)  # new dwell
+    #: a first fix beyond the drift tolerance, within the outlier band: not yet a move
+    outliers: list[tuple[Vehicle, CurrentRow]] = field(default_factory=list)
     state_changed: list[tuple[Vehicle, CurrentRow]] = field(default_factory=list)  # in place
     attrs_changed: list[tuple[Vehicle, CurrentRow]] = field(default_factory=list)
     reappeared: list[tuple[Vehicle, CurrentRow]] = field(default_factory=list)  # same id back
@@ -93,6 +100,7 @@ class VehicleDiff:
     def changed_count(self) -> int:
         return (
             len(self.moved)
+            + len(self.outliers)
             + len(self.state_changed)
             + len(self.attrs_changed)
             + len(self.reappeared)
@@ -110,13 +118,33 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return math.hypot(dx, dy)
 
 
-def _same_place(row: CurrentRow, v: Vehicle, drift_m: float) -> bool:
-    """Within the drift tolerance of the stay's anchor (docked: the same station)."""
+#: A first fix up to this many times the drift tolerance from the anchor is taken
+#: for a GPS outlier until the next poll: a stay ends on a confirmed move only.
+OUTLIER_FACTOR = 2.0
+
+
+def _from_anchor(row: CurrentRow, v: Vehicle) -> float:
+    """Metres from the stay's anchor (docked: 0 at the same station, else infinite)."""
     lat, lon = row.anchor()
     if v.lat is None or lat is None or v.lon is None or lon is None:
         # docked vehicles without coordinates: same station means same place
-        return v.lat is None and lat is None and v.station_id == row.station_id
-    return distance_m(lat, lon, v.lat, v.lon) <= drift_m
+        same = v.lat is None and lat is None and v.station_id == row.station_id
+        return 0.0 if same else math.inf
+    return distance_m(lat, lon, v.lat, v.lon)
+
+
+def _same_place(row: CurrentRow, v: Vehicle, drift_m: float) -> bool:
+    """Within the drift tolerance of the stay's anchor (docked: the same station)."""
+    return _from_anchor(row, v) <= drift_m
+
+
+def is_outlier(row: CurrentRow, v: Vehicle, drift_m: float) -> bool:
+    """A first fix beyond the tolerance but within the outlier band, with no absence."""
+    return (
+        row.far_since is None
+        and row.missing_since is None
+        and _from_anchor(row, v) <= drift_m * OUTLIER_FACTOR
+    )
 
 
 def _near(row: CurrentRow, v: Vehicle, noise_m: float) -> bool:
@@ -246,11 +274,15 @@ def _compare(
                 moved_append((v, row))
             continue
         if not same_place:
-            moved_append((v, row))
+            if is_outlier(row, v, drift_m):
+                out.outliers.append((v, row))
+            else:
+                moved_append((v, row))
         elif state != row.state:
             out.state_changed.append((v, row))
         elif (
             drifted
+            or row.far_since is not None  # back in place: the outlier is cleared
             or v.current_range_meters != row.range_m
             or v.current_fuel_percent != row.fuel_percent
             or v.vehicle_type_id != row.vehicle_type_id
@@ -379,6 +411,7 @@ def _link_rotations(
                 confidence=confidence,
                 same_state=r.state == v.state.value,
                 in_place=in_place,
+                outlier=not in_place and is_outlier(r, v, drift_m),
             )
         )
     return links

@@ -122,12 +122,12 @@ def _load_rows(cur: Any, feed_id: int) -> dict[str, CurrentRow]:
     cur.execute(
         "SELECT vc.gbfs_id, vc.vehicle_id, vc.dwell_id, vc.lat, vc.lon, vc.state,"
         " vc.vehicle_type_id, vc.station_id, vc.range_m, vc.fuel_percent, vc.missing_since,"
-        " vc.last_seen_at, vc.absent_polls, d.lat, d.lon, d.ended_at IS NULL"
+        " vc.last_seen_at, vc.absent_polls, d.lat, d.lon, d.ended_at IS NULL, vc.far_since"
         " FROM vehicle_current vc LEFT JOIN dwell d ON d.id = vc.dwell_id"
         " WHERE vc.feed_id = %s",
         (feed_id,),
     )
-    return {r[0]: CurrentRow(*r[:15], r[15] is not False) for r in cur.fetchall()}
+    return {r[0]: CurrentRow(*r[:15], r[15] is not False, r[16]) for r in cur.fetchall()}
 
 
 def _next_ids(cur: Any, sequence: str, n: int) -> list[int]:
@@ -185,7 +185,8 @@ def store_vehicle_snapshot(
         rows,
         vehicles,
         drift_m=st.drift_m,
-        link_m=link_m,
+        # an id rotated in place is linked anywhere within the stay's tolerance
+        link_m=max(link_m, st.drift_m),
         noise_m=noise_m,
         previous=fc.applied,
         pending_ids=fc.pending,
@@ -210,7 +211,7 @@ def store_vehicle_snapshot(
     for v, row in diff.reappeared:
         ends.append((row, v, row.stay_open))
     for lk in diff.links:
-        keep = lk.in_place and (lk.old.missing_since is None or lk.old.stay_open)
+        keep = (lk.in_place or lk.outlier) and (lk.old.missing_since is None or lk.old.stay_open)
         ends.append((lk.old, lk.new, keep))
     new_dwell_count = len(diff.appeared) + sum(1 for _r, v, keep in ends if not keep)
     vehicle_ids = iter(_next_ids(cur, "vehicle_id_seq", len(diff.appeared)))
@@ -279,9 +280,17 @@ def store_vehicle_snapshot(
                  None, None, fetch_id)
             )  # fmt: skip
 
-    def end_or_go_on(row: CurrentRow, v: Vehicle, keep: bool) -> tuple[CurrentRow, datetime | None]:
+    def end_or_go_on(
+        row: CurrentRow, v: Vehicle, keep: bool, outlier: bool = False
+    ) -> tuple[CurrentRow, datetime | None]:
         """The row's stay goes on (``keep``) or ends; the vehicle's row for ``v``."""
+        if keep and outlier:  # a first fix beyond the tolerance: the next poll decides
+            new = current_row(v, row.vehicle_id, row.dwell_id, anchor=row)
+            new[0].far_since = observed_at
+            state_event(row, v)
+            return new
         if keep:
+            cleared_outlier(row)
             if row.missing_since is not None:  # back within the grace
                 unseen = (observed_at - (row.last_seen_at or row.missing_since)).total_seconds()
                 bridged.append((row.dwell_id, unseen))
@@ -299,14 +308,25 @@ def store_vehicle_snapshot(
             closes.append((row.dwell_id, observed_at, prev_obs, "moved", fetch_id))
         return current_row(v, row.vehicle_id, open_dwell(v, row.vehicle_id, start_conf))
 
+    def cleared_outlier(row: CurrentRow) -> None:
+        if row.far_since is not None:  # back in place: it was a GPS outlier
+            events.append(
+                (row.dwell_id, row.vehicle_id, feed_id, row.far_since, "outlier", None,
+                 None, f"one fix beyond {st.drift_m:g} m, back in place", fetch_id)
+            )  # fmt: skip
+
     for v, row in diff.moved:
         updates.append(end_or_go_on(row, v, False))
+    for v, row in diff.outliers:
+        updates.append(end_or_go_on(row, v, True, outlier=True))
     for v, row in diff.reappeared:
         updates.append(end_or_go_on(row, v, row.stay_open))
     for v, row in diff.state_changed:
         state_event(row, v)
+        cleared_outlier(row)
         updates.append(current_row(v, row.vehicle_id, row.dwell_id, anchor=row))
     for v, row in diff.attrs_changed:
+        cleared_outlier(row)
         updates.append(current_row(v, row.vehicle_id, row.dwell_id, anchor=row))
     for v in diff.appeared:
         vid = next(vehicle_ids)
@@ -327,10 +347,10 @@ def store_vehicle_snapshot(
             )
         )
         deletes.append(old.gbfs_id)
-        keep = lk.in_place and (old.missing_since is None or old.stay_open)
+        keep = (lk.in_place or lk.outlier) and (old.missing_since is None or old.stay_open)
         if keep:
             continue_dwells.append((old.dwell_id, lk.confidence))
-        inserts.append(end_or_go_on(old, v, keep))
+        inserts.append(end_or_go_on(old, v, keep, outlier=lk.outlier and not lk.in_place))
     for row in diff.vanished:
         row.missing_since = observed_at
         row.last_seen_at = prev_obs
@@ -469,11 +489,12 @@ _DWELL_TYPES = [
 ]  # fmt: skip
 _CURRENT_TYPES = [
     "int4", "text", "int4", "int8", "int8", "float8", "float8", "geometry", "text",
-    "text", "text", "float8", "float8", "timestamptz", "timestamptz", "int8",
+    "text", "text", "float8", "float8", "timestamptz", "timestamptz", "int8", "timestamptz",
 ]  # fmt: skip
 _CURRENT_COLUMNS = (
     "feed_id, gbfs_id, operator_id, vehicle_id, dwell_id, lat, lon, geom, state,"
-    " vehicle_type_id, station_id, range_m, fuel_percent, last_reported, first_seen_at, fetch_id"
+    " vehicle_type_id, station_id, range_m, fuel_percent, last_reported, first_seen_at, fetch_id,"
+    " far_since"
 )
 
 
@@ -505,6 +526,7 @@ def _write_current(
                 reported,
                 observed_at,
                 fetch_id,
+                r.far_since,
             )
         )
 
@@ -531,7 +553,7 @@ def _update_current(
         " geom = u.geom, state = u.state, vehicle_type_id = u.vehicle_type_id,"
         " station_id = u.station_id, range_m = u.range_m, fuel_percent = u.fuel_percent,"
         " last_reported = u.last_reported, missing_since = NULL, last_seen_at = NULL,"
-        " absent_polls = 0,"
+        " absent_polls = 0, far_since = u.far_since,"
         " fetch_id = u.fetch_id"
         " FROM _vc_update u WHERE vc.feed_id = u.feed_id AND vc.gbfs_id = u.gbfs_id"
     )

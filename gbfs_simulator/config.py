@@ -65,7 +65,7 @@ class OperatorConfig:
     vehicle_model: str = "E-bike"
     #: GPS error of a parked vehicle's published position, metres (sigma per axis of
     #: a fresh fix per file; 0.3 % of fixes jump 15-25 m). 0: exact positions. A
-    #: realistic value is 4 (docs/ingest.md "Stays": Lime Seattle's jitter).
+    #: realistic value is 2 (docs/ingest.md "Stays": Lime Seattle's jitter).
     gps_jitter_m: float = 0.0
 
     def __post_init__(self) -> None:

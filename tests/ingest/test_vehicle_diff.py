@@ -43,7 +43,9 @@ def test_distance_is_metres() -> None:
 )
 def test_drift_tolerance(moved_m: float, expect_moved: bool) -> None:
     d = diff_vehicles({"a": row("a")}, [veh("a", LAT + moved_m * M_LAT)], drift_m=15, link_m=15)
-    assert (len(d.moved) == 1) is expect_moved
+    # beyond the tolerance: a move (beyond twice it) or an outlier awaiting the next poll
+    assert (len(d.moved) + len(d.outliers) == 1) is expect_moved
+    assert len(d.moved) == (1 if moved_m > 30 else 0)
     # within the tolerance the stay goes on (and jitter within noise_m writes nothing)
     assert d.unchanged == (0 if expect_moved else 1)
 
@@ -53,10 +55,23 @@ def test_drift_is_measured_from_the_anchor_not_the_last_position() -> None:
     crept = row("a", LAT + 10 * M_LAT)
     crept.anchor_lat, crept.anchor_lon = LAT, LON
     d = diff_vehicles({"a": crept}, [veh("a", LAT + 20 * M_LAT)], drift_m=15, link_m=15)
-    assert len(d.moved) == 1
+    assert len(d.outliers) == 1  # 20 m from the anchor (10 m from the last position)
     # 12 m from its last written position, within 30 m of its anchor: the row follows it
     d = diff_vehicles({"a": crept}, [veh("a", LAT + 22 * M_LAT)], drift_m=30, link_m=15, noise_m=5)
     assert not d.moved and len(d.attrs_changed) == 1
+
+
+def test_a_single_fix_beyond_the_tolerance_is_an_outlier_until_confirmed() -> None:
+    first = diff_vehicles({"a": row("a")}, [veh("a", LAT + 40 * M_LAT)], drift_m=30, link_m=15)
+    assert not first.moved and len(first.outliers) == 1
+    far = diff_vehicles({"a": row("a")}, [veh("a", LAT + 61 * M_LAT)], drift_m=30, link_m=15)
+    assert len(far.moved) == 1  # beyond twice the tolerance: a move at once
+    suspect = row("a", LAT + 40 * M_LAT, far_since=object())
+    suspect.anchor_lat, suspect.anchor_lon = LAT, LON
+    again = diff_vehicles({"a": suspect}, [veh("a", LAT + 41 * M_LAT)], drift_m=30, link_m=15)
+    assert len(again.moved) == 1  # confirmed by the next poll
+    back = diff_vehicles({"a": suspect}, [veh("a", LAT + 2 * M_LAT)], drift_m=30, link_m=15)
+    assert not back.moved and len(back.attrs_changed) == 1  # an outlier, cleared
 
 
 def test_state_change_is_an_event_in_place_and_attrs_are_not() -> None:

@@ -51,9 +51,9 @@ def test_simulated_cases_with_jitter_and_rentals(template_db: str, tmp_path: Pat
     from tests.conftest import _clone, _drop
 
     ops = (
-        OperatorConfig("velo", "Velo", version="2.3", vehicles=120, gps_jitter_m=4.0),
+        OperatorConfig("velo", "Velo", version="2.3", vehicles=120, gps_jitter_m=2.0),
         OperatorConfig(
-            "lac", "Lac", version="2.3", vehicles=120, id_rotation="every_fetch", gps_jitter_m=4.0
+            "lac", "Lac", version="2.3", vehicles=120, id_rotation="every_fetch", gps_jitter_m=2.0
         ),
     )
     cases = (
@@ -100,9 +100,17 @@ def test_simulated_cases_with_jitter_and_rentals(template_db: str, tmp_path: Pat
             absent_ends = c.exec_driver_sql(
                 "SELECT count(*) FROM dwell WHERE end_reason = 'absent'"
             ).scalar()
+            all_stays = c.exec_driver_sql(
+                "SELECT vehicle_id, lat, lon, started_at, ended_at, end_reason, state"
+                " FROM dwell ORDER BY started_at"
+            ).fetchall()
     finally:
         engine.dispose()
         _drop(url)
+
+    def stays_near(name: str) -> list:  # type: ignore[type-arg]
+        where = tuple(info[name]["positions"][0])
+        return [r for r in all_stays if _metres(r[1], r[2], where) < 60]
 
     def flagged(findings, name: str) -> list:  # type: ignore[no-untyped-def]
         where = tuple(info[name]["positions"][0])
@@ -113,7 +121,9 @@ def test_simulated_cases_with_jitter_and_rentals(template_db: str, tmp_path: Pat
         ]
 
     for name in ("abandoned-velo", "abandoned-lac", "disabled-velo"):
-        (f,) = flagged(idle, name)
+        found = flagged(idle, name)
+        assert len(found) == 1, (name, info[name], stays_near(name))
+        (f,) = found
         assert f.since is not None and f.since <= START + _h(1.2), (name, f.since)
         assert f.measured > 28 * 3600
     (d,) = flagged(disabled, "disabled-velo")

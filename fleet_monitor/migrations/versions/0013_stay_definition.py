@@ -45,6 +45,8 @@ def upgrade() -> None:
         "vehicle_current",
         sa.Column("absent_polls", sa.SmallInteger(), nullable=False, server_default="0"),
     )
+    # a single fix beyond the drift tolerance awaits the next poll's confirmation
+    op.add_column("vehicle_current", sa.Column("far_since", TS))
     op.create_table(
         "dwell_event",
         sa.Column("id", sa.BigInteger(), primary_key=True),
@@ -71,6 +73,7 @@ def downgrade() -> None:
     op.drop_index("ix_dwell_event_feed_at", table_name="dwell_event")
     op.drop_index("ix_dwell_event_dwell_at", table_name="dwell_event")
     op.drop_table("dwell_event")
+    op.drop_column("vehicle_current", "far_since")
     op.drop_column("vehicle_current", "absent_polls")
     for name in ("bridged_s", "grace_absences", "bridged_gaps", "definition_version"):
         op.drop_column("dwell", name)
