@@ -261,7 +261,12 @@ def _compare(
             continue
         state = "disabled" if v.is_disabled else ("reserved" if v.is_reserved else "available")
         # fast path: the vehicle did not move at all (the common case)
-        if v.lat == row.lat and v.lon == row.lon and v.station_id == row.station_id:
+        if (
+            v.lat == row.lat
+            and v.lon == row.lon
+            and v.station_id == row.station_id
+            and row.far_since is None
+        ):
             same_place, drifted = True, False
         else:
             same_place = _same_place(row, v, drift_m)

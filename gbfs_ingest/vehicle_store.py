@@ -35,6 +35,8 @@ class FeedCache:
     # the snapshot ``rows`` were last synced with, and the ids marked missing
     applied: list[Vehicle] | None = None
     pending: set[str] = field(default_factory=set)
+    # ids seen beyond their stay's tolerance once (``far_since``), awaiting the next poll
+    outliers: set[str] = field(default_factory=set)
     # the previous clean file's records, for the parser (independent of the token)
     parse_memo: VehicleMemo = field(default_factory=VehicleMemo)
 
@@ -180,6 +182,7 @@ def store_vehicle_snapshot(
         fc.token = token
         fc.applied = None
         fc.pending = {gid for gid, row in fc.rows.items() if row.missing_since is not None}
+        fc.outliers = {gid for gid, row in fc.rows.items() if row.far_since is not None}
     rows = fc.rows
     diff = diff_vehicles(
         rows,
@@ -213,7 +216,9 @@ def store_vehicle_snapshot(
     for lk in diff.links:
         keep = (lk.in_place or lk.outlier) and (lk.old.missing_since is None or lk.old.stay_open)
         ends.append((lk.old, lk.new, keep))
+    confirmed = _carried_outliers(fc.outliers, rows, diff)
     new_dwell_count = len(diff.appeared) + sum(1 for _r, v, keep in ends if not keep)
+    new_dwell_count += len(confirmed)
     vehicle_ids = iter(_next_ids(cur, "vehicle_id_seq", len(diff.appeared)))
     dwell_ids = iter(_next_ids(cur, "dwell_id_seq", new_dwell_count))
 
@@ -317,6 +322,10 @@ def store_vehicle_snapshot(
 
     for v, row in diff.moved:
         updates.append(end_or_go_on(row, v, False))
+    for row in confirmed:
+        closes.append((row.dwell_id, observed_at, prev_obs, "moved", fetch_id))
+        v = _vehicle_of(row)
+        updates.append(current_row(v, row.vehicle_id, open_dwell(v, row.vehicle_id, start_conf)))
     for v, row in diff.outliers:
         updates.append(end_or_go_on(row, v, True, outlier=True))
     for v, row in diff.reappeared:
@@ -475,10 +484,53 @@ def store_vehicle_snapshot(
     for r, _reported in inserts:
         rows[r.gbfs_id] = r
     pending.update(r.gbfs_id for r in missing)
+    outliers = fc.outliers
+    for gid in deletes:
+        outliers.discard(gid)
+    for r, _reported in (*updates, *inserts):
+        if r.far_since is None:
+            outliers.discard(r.gbfs_id)
+        else:
+            outliers.add(r.gbfs_id)
     fc.applied = vehicles
     fc.token = None if reload else new_token  # new stays after a gap: reload their anchors
     return StoreResult(
         applied=True, diff=diff, new_dwells=len(new_dwells), closed_dwells=len(closes)
+    )
+
+
+def _carried_outliers(
+    outliers: set[str], rows: dict[str, CurrentRow], diff: VehicleDiff
+) -> list[CurrentRow]:
+    """Outliers republished unchanged (the parser carried their record, so the diff
+    did not look at them): still beyond the tolerance, their move is confirmed."""
+    if not outliers:
+        return []
+    touched = {r.gbfs_id for _v, r in diff.outliers}
+    for lst in (diff.moved, diff.state_changed, diff.attrs_changed, diff.reappeared):
+        touched.update(r.gbfs_id for _v, r in lst)
+    touched.update(lk.old.gbfs_id for lk in diff.links)
+    touched.update(r.gbfs_id for r in (*diff.vanished, *diff.expired))
+    out = []
+    for gid in sorted(outliers - touched):
+        row = rows.get(gid)
+        if row is not None and row.far_since is not None and row.missing_since is None:
+            out.append(row)
+    return out
+
+
+def _vehicle_of(row: CurrentRow) -> Vehicle:
+    """The vehicle as its current row last recorded it (for a stay opened from it)."""
+    return Vehicle(
+        row.gbfs_id,
+        row.lat,
+        row.lon,
+        is_reserved=row.state == "reserved",
+        is_disabled=row.state == "disabled",
+        vehicle_type_id=row.vehicle_type_id,
+        station_id=row.station_id,
+        current_range_meters=row.range_m,
+        current_fuel_percent=row.fuel_percent,
     )
 
 

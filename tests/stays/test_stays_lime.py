@@ -4,7 +4,8 @@ Lime Seattle (U-District), 194 real ``free_bike_status`` snapshots, 2025-02-21 t
 02-26, median 30 minutes apart with gaps up to 6.5 h, ids rotated at almost
 every step (shared/gbfs/README.md). Checks what a person can verify from the raw
 files alone: a vehicle flagged idle had a vehicle published within the drift
-tolerance of its anchor in every snapshot of its stay (it was never absent), its
+tolerance of its anchor in every snapshot of its stay but single outliers (within
+twice the tolerance), so it was never absent; its
 stay survived the id rotations, and a stay that spans a gap of the history is
 never reported with confidence 1.0.
 """
@@ -124,10 +125,13 @@ def test_idle_vehicles_were_never_absent_and_gaps_lower_confidence(lime: dict[st
         anchor = _xy(np.array([lat]), np.array([lon]))[0]
         since = f.since
         assert since is not None
+        far_run = 0  # consecutive snapshots beyond the tolerance (one outlier allowed)
         for t, pts in snaps:
             if since <= t <= end:
                 nearest = float(np.hypot(*(pts - anchor).T).min())
-                assert nearest <= DRIFT_M, (f.subject_key, t, nearest)
+                assert nearest <= 2 * DRIFT_M, (f.subject_key, t, nearest)
+                far_run = far_run + 1 if nearest > DRIFT_M else 0
+                assert far_run <= 1, (f.subject_key, t, nearest)
         spans_gap = any(since < b for _a, b in gaps)
         stay = f.evidence["stay"]
         assert stay["rotations"] > 0 and f.confidence < 1.0
