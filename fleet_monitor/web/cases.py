@@ -218,6 +218,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         timeline=_timeline(events, notes, notices),
         stays=stays,
         stay_events=stay_events,
+        drift_m=get_settings().ingest.stays_for(violation.get("operator")).drift_m,
         evidence=evidence,
         notices=notices,
         map_parts=_case_map(violation, stays, zone, kind),

@@ -44,6 +44,7 @@ def test_case_file_shows_the_stay_event_by_event(app: Flask, engine: Engine) -> 
     officer = signed_in(app, engine, "officer@annecy.example", "officer")
     page = officer.get(f"/cases/{vid}").get_data(as_text=True)
     assert 'id="stay"' in page and "Un stationnement est la durée" in page
+    assert "à moins de 30 m de la position" in page  # the configured tolerance
     kinds = re.findall(r'data-stay-event="([a-z_]+)"', page)
     assert kinds == ["stay_start", "rotation", "state", "gap"]
     assert "a1 → a2" in page and "hors service" in page.split('data-stay-event="state"')[1]
