@@ -179,3 +179,65 @@ def test_rolled_back_poll_leaves_no_trace_and_cache_reloads(engine, feed) -> Non
     res = poll(engine, feed, cache, moved, T0 + timedelta(minutes=2))
     assert res.diff is not None and len(res.diff.moved) == 5
     assert q(engine, "SELECT count(*) FROM dwell")[0][0] == 10
+
+
+def spoll(engine, feed, cache, vehicles, at, **kw):  # type: ignore[no-untyped-def]
+    op, fid = feed
+    with Session(engine) as s, s.begin():
+        return store_vehicle_snapshot(
+            s,
+            feed_id=fid,
+            operator_id=op,
+            vehicles=vehicles,
+            observed_at=at,
+            fetch_id=None,
+            cache=cache,
+            link_m=15,
+            **kw,
+        )
+
+
+def test_gaps_are_bridged_or_end_every_open_stay(engine, feed) -> None:  # type: ignore[no-untyped-def]
+    cache = VehicleStateCache()
+    poll(engine, feed, cache, fleet(3), T0)
+    poll(engine, feed, cache, fleet(3), T0 + timedelta(hours=2))  # > gap_s: bridged
+    assert q(engine, "SELECT DISTINCT bridged_gaps, bridged_s FROM dwell") == [(1, 7200.0)]
+    assert q(engine, "SELECT count(*), min(kind) FROM dwell_event")[0] == (3, "gap")
+    later = T0 + timedelta(days=10)  # > max_gap_s: nothing can be said of the time between
+    poll(engine, feed, cache, fleet(3), later)
+    ended = q(engine, "SELECT DISTINCT end_reason, ended_at FROM dwell WHERE ended_at IS NOT NULL")
+    assert ended == [("gap", later)]
+    fresh = q(engine, "SELECT count(*), min(start_confidence), min(started_at) FROM dwell"
+              " WHERE ended_at IS NULL")  # fmt: skip
+    assert fresh == [(3, "after_gap", later)]
+    assert {r[0] for r in q(engine, "SELECT dwell_id FROM vehicle_current")} == {
+        r[0] for r in q(engine, "SELECT id FROM dwell WHERE ended_at IS NULL")
+    }
+    # the cache was reloaded: the next poll sees nothing new
+    res = poll(engine, feed, cache, fleet(3), later + timedelta(minutes=1))
+    assert res.diff.changed_count == 0 and q(engine, "SELECT count(*) FROM dwell")[0][0] == 6
+
+
+def test_grace_and_partial_files_bridge_absences(engine, feed) -> None:  # type: ignore[no-untyped-def]
+    from gbfs_ingest.stays import StaySettings
+
+    cache = VehicleStateCache()
+    grace = StaySettings(grace_polls=1)
+    spoll(engine, feed, cache, fleet(3), T0, stays=grace)
+    spoll(engine, feed, cache, fleet(2), T0 + timedelta(minutes=1), stays=grace)  # v2 absent
+    spoll(engine, feed, cache, fleet(3), T0 + timedelta(minutes=2), stays=grace)  # back
+    assert q(engine, "SELECT count(*) FROM dwell")[0][0] == 3  # no stay ended
+    assert q(engine, "SELECT gbfs_id, grace_absences, bridged_s FROM dwell"
+             " WHERE grace_absences > 0") == [("v2", 1, 120.0)]  # fmt: skip
+    kinds = q(engine, "SELECT kind, detail FROM dwell_event ORDER BY at")
+    assert kinds == [("absence", "grace of 1 poll(s)"), ("back", "absent from 1 poll(s)")]
+    # without a grace, an absence from a partial file is bridged too (its id may
+    # be among the records the parser dropped)
+    spoll(engine, feed, cache, fleet(2), T0 + timedelta(minutes=3), partial="partial file (1)")
+    spoll(engine, feed, cache, fleet(3), T0 + timedelta(minutes=4))
+    assert q(engine, "SELECT count(*) FROM dwell")[0][0] == 3
+    # and from a healthy file it ends the stay
+    spoll(engine, feed, cache, fleet(2), T0 + timedelta(minutes=5))
+    assert q(engine, "SELECT gbfs_id, end_reason FROM dwell WHERE ended_at IS NOT NULL") == [
+        ("v2", "absent")
+    ]
