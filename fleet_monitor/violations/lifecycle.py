@@ -120,6 +120,7 @@ class Active:
     lat: float | None
     permit_version: int | None
     clause: str
+    confidence: float | None = None
 
 
 @dataclass(slots=True)
@@ -148,8 +149,8 @@ def load_active(session: Session) -> dict[str, Active]:
     cur = pg_connection(session).cursor()
     cur.execute(
         "SELECT id, key, operator, rule_type, subject_kind, state, status, since, measured,"
-        " unit, zone_id, dwell_id, last_fetch_id, ST_X(geom), ST_Y(geom), permit_version, clause"
-        " FROM violation WHERE state <> 'closed'"
+        " unit, zone_id, dwell_id, last_fetch_id, ST_X(geom), ST_Y(geom), permit_version, clause,"
+        " confidence FROM violation WHERE state <> 'closed'"
     )
     return {r[1]: Active(*r) for r in cur.fetchall()}
 
@@ -333,6 +334,15 @@ class Lifecycle:
             changes["zone_id"] = [cur.zone_id, f.zone_id]
         if cur.permit_version != f.permit_version or cur.clause != f.clause:
             changes["clause"] = [cur.clause, f.clause]
+        # a rotation link, a bridged gap or absence lowers a stay's confidence (issue 11):
+        # material, with the evidence that shows it (its slow rise as the observed share
+        # of a long stay grows is not)
+        if (
+            f.confidence is not None
+            and cur.confidence is not None
+            and f.confidence < cur.confidence - 0.01
+        ):
+            changes["confidence"] = [cur.confidence, f.confidence]
         pos = f.evidence.get("position")
         if pos is not None and cur.lon is not None and cur.lat is not None:
             eps = _POSITION_EPS_DEG
