@@ -121,6 +121,8 @@ class Active:
     permit_version: int | None
     clause: str
     confidence: float | None = None
+    #: how the stay behind the latest evidence was observed (continuous, rotation_linked...)
+    dwell_confidence: str | None = None
 
 
 @dataclass(slots=True)
@@ -150,7 +152,8 @@ def load_active(session: Session) -> dict[str, Active]:
     cur.execute(
         "SELECT id, key, operator, rule_type, subject_kind, state, status, since, measured,"
         " unit, zone_id, dwell_id, last_fetch_id, ST_X(geom), ST_Y(geom), permit_version, clause,"
-        " confidence FROM violation WHERE state <> 'closed'"
+        " confidence, evidence #>> '{latest,evidence,dwell_confidence}'"
+        " FROM violation WHERE state <> 'closed'"
     )
     return {r[1]: Active(*r) for r in cur.fetchall()}
 
@@ -343,6 +346,9 @@ class Lifecycle:
             and f.confidence < cur.confidence - 0.01
         ):
             changes["confidence"] = [cur.confidence, f.confidence]
+        observed = f.evidence.get("dwell_confidence")
+        if observed is not None and cur.dwell_confidence not in (None, observed):
+            changes["dwell_confidence"] = [cur.dwell_confidence, observed]
         pos = f.evidence.get("position")
         if pos is not None and cur.lon is not None and cur.lat is not None:
             eps = _POSITION_EPS_DEG
