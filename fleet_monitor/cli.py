@@ -234,7 +234,8 @@ def _register_extensions() -> None:
     """Command groups that live in their own modules (rules, violations, zones, ...)."""
     import importlib
 
-    for name in ("fleet_monitor.cli_rules", "fleet_monitor.cli_notices", "fleet_monitor.cli_stats"):
+    names = ("fleet_monitor.cli_rules", "fleet_monitor.cli_notices", "fleet_monitor.cli_stats")
+    for name in (*names, "fleet_monitor.cli_addresses"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

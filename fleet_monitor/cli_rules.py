@@ -246,6 +246,8 @@ def violations_list(
             limit=limit or None,
             with_evidence=as_json,
         )
+        if as_json:
+            add_addresses(session, rows)
     lines = []
     for r in rows:
         measured = "-" if r["measured"] is None else f"{r['measured']:g} {r['unit']}"
@@ -269,7 +271,21 @@ def violations_show(violation_id: int) -> None:
         if not rows:
             raise InputError(f"no violation #{violation_id}")
         rows[0]["timeline"] = violation_timeline(session, violation_id)
+        add_addresses(session, rows)
     emit(rows[0], True, "")
+
+
+def add_addresses(session: Any, rows: list[dict[str, Any]]) -> None:
+    """Each exported violation gets ``address``: its nearest address (or None)."""
+    from fleet_monitor.addresses import nearest_addresses
+
+    placed = [r for r in rows if r.get("position")]
+    limit = settings().addresses.max_distance_m
+    found = nearest_addresses(session, [tuple(r["position"]) for r in placed], limit)
+    for r in rows:
+        r["address"] = None
+    for r, a in zip(placed, found, strict=True):
+        r["address"] = None if a is None else a.as_dict()
 
 
 # --------------------------------------------------------------------------- export

@@ -88,12 +88,27 @@ def read_zone_file(path: Path, kind: str, options: dict[str, Any]) -> ZoneFile:
                 operator=operator,
                 buffer_m=options["buffer_m"],
                 repair=repair,
+                schedules=options.get("schedules"),
             )
     except ZoneFileError as e:
         raise InputError(f"{path.name}: {e}") from None
     if not found.zones:
         raise InputError(f"{path.name}: no zone to import")
     return found
+
+
+def read_schedules(path: Path | None) -> dict[str, Any] | None:
+    """Schedules by zone id from a TOML file (``rules.schedule.schedules_from_toml``)."""
+    if path is None:
+        return None
+    from rules.schedule import ScheduleError, schedules_from_toml
+
+    if path.stat().st_size > MAX_ZONE_FILE_BYTES:
+        raise InputError(f"{path.name}: too large for a schedules file")
+    try:
+        return schedules_from_toml(path.read_text(encoding="utf-8"))
+    except (ScheduleError, UnicodeDecodeError) as e:
+        raise InputError(f"{path.name}: {e}") from None
 
 
 def _properties(path: Path, found: ZoneFile, from_geofencing: bool) -> list[dict[str, Any]]:
@@ -187,6 +202,14 @@ def zones() -> None:
     is_flag=True,
     help="Import zones lying outside the city's area (refused otherwise).",
 )
+@click.option(
+    "--schedule",
+    "schedule_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A TOML file of schedules by zone id, for zones that apply only at times"
+    " (scheduled_restriction) whose FILE has no schedule property.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def zones_import(
     file: Path,
@@ -201,6 +224,7 @@ def zones_import(
     repair: bool,
     force: bool,
     as_json: bool,
+    schedule_file: Path | None = None,
 ) -> None:
     """Import zones of one KIND from a GeoJSON FILE (WGS 84)."""
     from fleet_monitor.violations.catalog import CatalogError, import_zones
@@ -225,6 +249,7 @@ def zones_import(
             "id_property": id_property,
             "name_property": name_property,
             "buffer_m": buffer_m,
+            "schedules": read_schedules(schedule_file),
         },
     )
     notes = [f"repaired: {r}" for r in found.repairs]

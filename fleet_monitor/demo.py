@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import logging
 import secrets
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from fleet_monitor.database import drop_database, ensure_database, make_engine, upgrade
+from fleet_monitor.demo_basemap import prepare_demo_basemap
 from fleet_monitor.runtime import wait_for_stop
 from fleet_monitor.scheduler import IngestScheduler
 from fleet_monitor.settings import Settings
@@ -102,6 +105,8 @@ def run_demo(
     s = demo_settings(settings, url, city.discovery_urls(), poll_s)
     engine = make_engine(url, pool_size=s.scheduler.max_workers + 4)
     _demo_rules(s, engine, city)
+    workdir = tempfile.TemporaryDirectory(prefix="fleet-demo-")
+    s = prepare_demo_basemap(s, engine, Path(workdir.name))  # streets and addresses
     scheduler = IngestScheduler(s, engine=engine, clock=city.clock.now)
     web_server = _start_web(s, engine, port, city.clock.now)
     accounts = _demo_accounts(s, engine)
@@ -126,6 +131,7 @@ def run_demo(
         web_server.stop()
         city.stop()
         engine.dispose()
+        workdir.cleanup()
 
 
 class _WebServer:

@@ -86,9 +86,15 @@ class IngestScheduler:
         self.outage = OutageLog(log)
         self.rules_jobs: RulesJobs | None = None
         if settings.rules.enabled:
+            from fleet_monitor.notices.jobs import after_evaluation
             from fleet_monitor.violations.jobs import RulesJobs
 
-            self.rules_jobs = RulesJobs(self.engine, settings.rules, self.clock)
+            self.rules_jobs = RulesJobs(
+                self.engine,
+                settings.rules,
+                self.clock,
+                after_evaluation=after_evaluation(self.engine, settings, self.clock),
+            )
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=workers)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},

@@ -32,6 +32,8 @@ from gbfs_ingest.parse.boundary import url_problem
 from gbfs_ingest.stays import StaySettings
 
 SECRET_KEYS = ("token", "password", "client_secret", "secret", "header_value", "secret_key")
+#: the longest debounce that still evaluates within a minute of a poll (40 s + a 20 s tick)
+MAX_DEBOUNCE_S = 40
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/fleet_monitor"
 
 
@@ -86,6 +88,12 @@ class WebSettings:
     port: int = 8000
     secret_key: Secret | None = None
     tile_url: str = ""
+    # base map (docs/basemap.md): tile source's attribution and zoom range, or a
+    # local raster MBTiles file, or a vector street layer (GeoJSON) when no tiles
+    tile_attribution: str = ""
+    tile_max_zoom: int = 19
+    basemap_mbtiles: str = ""
+    basemap_streets: str = ""
     workers: int = 1
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     cookie_secure: bool | None = None
@@ -94,6 +102,17 @@ class WebSettings:
     password_reset_ttl_s: int = 3600
     totp_roles: tuple[str, ...] = ("admin", "supervisor")
     api_token_requests_per_minute: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class AddressSettings:
+    """``[addresses]``: the nearest address shown for a position (docs/addresses.md).
+
+    ``max_distance_m``: an address farther than this is not shown (a vehicle on a
+    lawn or a quay is described by no address rather than a misleading one).
+    """
+
+    max_distance_m: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,13 +164,21 @@ class MailSettings:
     staff_recipients: tuple[str, ...] = ()
 
 
+def _registry_urgent_rules() -> tuple[str, ...]:
+    """The rules the registry declares urgent (imported when needed, not with this module)."""
+    from rules.registry import urgent_rule_ids
+
+    return urgent_rule_ids()
+
+
 @dataclass(frozen=True, slots=True)
 class NoticeSettings:
     """``[notices]``: notices to operators, their delivery and their deadlines.
 
     ``mode``: ``auto`` issues notices as violations qualify, ``review`` keeps
-    them as drafts until a supervisor sends them. ``urgent_rules`` are noticed
-    at once, other rules of ``rules`` (empty: every vehicle rule) once per
+    them as drafts until a supervisor sends them. ``urgent_rules`` (default: the
+    rules ``rules.registry`` declares urgent) are noticed within the evaluation
+    that detects them, other rules of ``rules`` (empty: every vehicle rule) once per
     operator per ``batch_window_s`` when open for ``grace_s``. Failed deliveries
     are retried ``max_attempts`` times, ``retry_base_s`` doubling up to
     ``retry_max_s``. Webhook secrets come from the environment variable
@@ -163,7 +190,7 @@ class NoticeSettings:
     enabled: bool = True
     mode: str = "auto"
     reference_prefix: str = "ANN"
-    urgent_rules: tuple[str, ...] = ("in_water", "on_tram_tracks")
+    urgent_rules: tuple[str, ...] = field(default_factory=lambda: _registry_urgent_rules())
     rules: tuple[str, ...] = ()
     batch_window_s: int = 3600
     grace_s: int = 600
@@ -243,6 +270,7 @@ class Settings:
     notices: NoticeSettings = field(default_factory=NoticeSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
+    addresses: AddressSettings = field(default_factory=AddressSettings)
     operators: tuple[OperatorSettings, ...] = ()
     source: str = "<defaults>"
 
@@ -287,6 +315,7 @@ def settings_from_dict(
     known = {"database", "city", "ingest", "scheduler", "web", "rules", "operators"}
     known |= {"stats"}
     known |= {"mail", "notices", "reports"}
+    known |= {"addresses"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, f"unknown section (expected one of {sorted(known)})")
@@ -332,6 +361,9 @@ def settings_from_dict(
     mail = _mail_settings(dict(_section(raw, "mail")), env, base_dir)
     notices = _notice_settings(_section(raw, "notices"), base_dir)
     reports = _report_settings(_section(raw, "reports"), city)
+    addresses = _dataclass_from("addresses", _section(raw, "addresses"), AddressSettings)
+    if not 0 < addresses.max_distance_m <= 1000:
+        raise ConfigError("addresses.max_distance_m", "must be between 0 (excluded) and 1000 m")
 
     ops_raw = raw.get("operators", [])
     if not isinstance(ops_raw, list):
@@ -358,6 +390,7 @@ def settings_from_dict(
         notices=notices,
         reports=reports,
         stats=stats,
+        addresses=addresses,
         operators=tuple(operators),
     )
 
@@ -404,7 +437,25 @@ def _web_settings(table: dict[str, Any], env: dict[str, str], base_dir: Path) ->
             raise ConfigError("web.totp_roles", f"unknown role {role!r} (one of {TOTP_ROLES})")
     if web.public_url and not web.public_url.startswith(("https://", "http://")):
         raise ConfigError("web.public_url", "must be an http(s):// address")
-    return web  # type: ignore[no-any-return]
+    return _basemap_settings(web, base_dir)
+
+
+def _basemap_settings(web: WebSettings, base_dir: Path) -> WebSettings:
+    """Check the base map keys; make file paths absolute (relative to the config file)."""
+    from fleet_monitor.basemap_config import basemap_problem
+
+    problem = basemap_problem(web)
+    if problem is not None:
+        raise ConfigError(*problem)
+    changes: dict[str, Any] = {}
+    for key in ("basemap_mbtiles", "basemap_streets"):
+        value = getattr(web, key)
+        if value:
+            path = Path(value) if Path(value).is_absolute() else base_dir / value
+            if not path.is_file():
+                raise ConfigError(f"web.{key}", f"{str(path)!r} is not a readable file")
+            changes[key] = str(path)
+    return _replace(web, **changes) if changes else web  # type: ignore[no-any-return]
 
 
 def _rules_settings(table: dict[str, Any], base_dir: Path) -> RulesSettings:
@@ -415,6 +466,18 @@ def _rules_settings(table: dict[str, Any], base_dir: Path) -> RulesSettings:
     for key in ("debounce_s", "sample_catchup_s", "gps_tolerance_m", "line_half_width_m"):
         if getattr(rules, key) < 0:
             raise ConfigError(f"rules.{key}", "must not be negative")
+    # an evaluation follows a poll within a minute (urgent notices depend on it): the
+    # job looks every min(evaluate_every_s, debounce_s) / 2 s and evaluates debounce_s after
+    if rules.debounce_s > MAX_DEBOUNCE_S:
+        raise ConfigError(
+            "rules.debounce_s",
+            f"must be at most {MAX_DEBOUNCE_S} (evaluate within a minute of a poll)",
+        )
+    if rules.debounce_s == 0 and rules.evaluate_every_s > 60:
+        raise ConfigError(
+            "rules.evaluate_every_s",
+            "must be at most 60 when debounce_s is 0 (evaluate within a minute of a poll)",
+        )
     if rules.permits_dir is not None:
         path = Path(rules.permits_dir)
         path = path if path.is_absolute() else base_dir / path
@@ -459,6 +522,12 @@ def _notice_settings(table: dict[str, Any], base_dir: Path) -> NoticeSettings:
     for key in ("max_attempts", "retry_base_s", "sending_lease_s", "webhook_timeout_s"):
         if getattr(notices, key) <= 0:
             raise ConfigError(f"notices.{key}", "must be positive")
+    from rules.registry import rule_ids
+
+    for key in ("urgent_rules", "rules"):
+        unknown = sorted(set(getattr(notices, key)) - set(rule_ids()))
+        if unknown:
+            raise ConfigError(f"notices.{key}", f"unknown rule types {unknown}")
     if notices.retry_max_s < notices.retry_base_s:
         raise ConfigError("notices.retry_max_s", "must be at least notices.retry_base_s")
     if notices.grace_s < 0 or notices.undetermined_after_s < 0:

@@ -1,4 +1,5 @@
-"""Command line: ``python -m gbfs_simulator {serve,record,export-city,bench}``."""
+"""Command line: ``python -m gbfs_simulator {serve,record,export-city,export-addresses,
+export-streets,bench}``."""
 
 from __future__ import annotations
 
@@ -63,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-cases", action="store_true")
     e = sub.add_parser("export-city", help="rewrite the city's GeoJSON zone files")
     e.add_argument("--out", default=None)
+    a = sub.add_parser("export-addresses", help="write the city's addresses (BAN CSV)")
+    a.add_argument("--out", default="adresses-74.csv")
+    st = sub.add_parser("export-streets", help="write the city's named streets (GeoJSON)")
+    st.add_argument("--out", default="streets.geojson")
     b = sub.add_parser("bench", help="time vehicle document generation")
     b.add_argument("--vehicles", type=_positive_int, nargs="+", default=[20_000, 100_000])
     return p
@@ -95,6 +100,18 @@ def main(argv: list[str] | None = None) -> int:
 
         for path in export_zones(Path(args.out) if args.out else None):
             print(path)
+        return 0
+    if args.command in ("export-addresses", "export-streets"):
+        from pathlib import Path
+
+        from gbfs_simulator.streets import addresses_csv, city_streets
+
+        out = Path(args.out)
+        if args.command == "export-addresses":
+            out.write_text(addresses_csv(), encoding="utf-8")
+        else:
+            out.write_bytes(orjson.dumps(city_streets()))
+        print(out)
         return 0
     from gbfs_simulator.bench import measure
 

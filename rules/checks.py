@@ -22,7 +22,7 @@ import shapely
 
 from rules import limits
 from rules.findings import RuleType
-from rules.inputs import PROHIBITED_KINDS, ZONE_KINDS, Permit, Zone
+from rules.inputs import PROHIBITED_KINDS, SCHEDULED_KINDS, ZONE_KINDS, Permit, Zone
 
 IssueKind = Literal["zone", "permit", "zones", "evaluation"]
 Severity = Literal["error", "warning"]
@@ -134,6 +134,12 @@ def zone_problem(zone: Zone) -> str | None:
             problem = f"capacity: expected an integer in [0, {limits.MAX_ZONE_CAPACITY}], got {c!r}"
     if problem is None:
         problem = _period_problem(zone.effective_from, zone.effective_to)
+    if problem is None and (zone.schedule is not None) != (zone.kind in SCHEDULED_KINDS):
+        problem = (
+            f"schedule: a {zone.kind} zone needs one"
+            if zone.schedule is None
+            else f"schedule: {zone.kind} zones apply at all times"
+        )
     return problem
 
 
@@ -268,6 +274,12 @@ def _permit_checks(p: Permit) -> Iterable[str | None]:
             getattr(p.notices, name),
             timedelta(minutes=1),
             limits.MAX_NOTICE_DEADLINE,
+        )
+    for k, v in dict(p.notices.deadlines).items():
+        if k not in {str(r) for r in RuleType}:
+            yield f"notices.deadlines.{k}: unknown rule type"
+        yield _duration(
+            f"notices.deadlines.{k}", v, timedelta(minutes=1), limits.MAX_NOTICE_DEADLINE
         )
     for name in ("day_start", "day_end"):
         if not isinstance(getattr(p.notices, name), time):

@@ -14,12 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from rules.count_rules import evaluate_count_rules
-from rules.data_rules import (
-    evaluate_feed_outage,
-    evaluate_feed_staleness,
-    evaluate_monthly_availability,
-)
 from rules.findings import Finding, sort_findings
 from rules.geo import BBox, PreparedCity, prepare_city
 from rules.inputs import (
@@ -32,13 +26,8 @@ from rules.inputs import (
     active_permits,
 )
 from rules.limits import EARLIEST
-from rules.overflow import evaluate_parking_overflow
-from rules.parking_rules import (
-    evaluate_outside_mandatory_parking,
-    evaluate_outside_operating_area,
-    evaluate_prohibited_zones,
-)
-from rules.vehicle_rules import FleetContext, evaluate_disabled, evaluate_idle
+from rules.registry import EvaluationContext, evaluators
+from rules.vehicle_rules import FleetContext
 
 
 def evaluate_all(
@@ -54,7 +43,8 @@ def evaluate_all(
     line_half_width_m: float = 1.5,
     aoi: BBox | None = None,
 ) -> list[Finding]:
-    """All findings at ``now``, sorted by rule type, operator and key.
+    """All findings at ``now``, sorted by rule type, operator and key: every
+    evaluator of ``rules.registry.REGISTRY``, each once.
 
     ``snapshots``: the last known state of every vehicle believed in public
     space at ``now`` (including, flagged ``in_outage``, those of operators in
@@ -65,14 +55,24 @@ def evaluate_all(
     snapshots = list(snapshots)
     permits = list(permits)
     outages = list(outages)
-    health = list(health)
+    base = EvaluationContext(
+        snapshots=snapshots,
+        permits=permits,
+        now=now,
+        outages=outages,
+        samples=list(samples),
+        health=list(health),
+    )
+    todo = evaluators()
     findings: list[Finding] = []
-    findings += evaluate_idle(snapshots, permits, now, outages=outages)
-    findings += evaluate_disabled(snapshots, permits, now, outages=outages)
+    for ev in todo:
+        if ev.needs == "data":
+            findings += ev.run(base)
 
     active = active_permits(permits, now)
     if zones or city is not None:
         tolerances = sorted({p.gps_tolerance_m for p in active.values()})
+        located_all = None
         for tol in tolerances:
             ops = {o for o, p in active.items() if p.gps_tolerance_m == tol}
             subset = (
@@ -80,24 +80,25 @@ def evaluate_all(
             )
             c = _city(city, zones, tol, line_half_width_m, aoi)
             located = c.locate(subset, now)
-            fleet = FleetContext.build(subset, permits, now, outages)
-            kw = {"outages": outages, "located": located, "fleet": fleet}
-            findings += evaluate_prohibited_zones(subset, c, permits, now, **kw)
-            findings += evaluate_outside_operating_area(subset, c, permits, now, **kw)
-            findings += evaluate_outside_mandatory_parking(subset, c, permits, now, **kw)
             if len(tolerances) == 1:
-                findings += evaluate_parking_overflow(
-                    snapshots, c, permits, now, outages=outages, located=located
-                )
-        if len(tolerances) > 1:
+                located_all = located
+            ctx = replace(
+                base,
+                snapshots=subset,
+                city=c,
+                located=located,
+                fleet=FleetContext.build(subset, permits, now, outages),
+            )
+            for ev in todo:
+                if ev.needs == "located":
+                    findings += ev.run(ctx)
+        if tolerances:
             # a shared capacity needs every operator's vehicles in one count
             c = _city(city, zones, tolerances[0], line_half_width_m, aoi)
-            findings += evaluate_parking_overflow(snapshots, c, permits, now, outages=outages)
-
-    findings += evaluate_count_rules(samples, permits, now, outages=outages)
-    findings += evaluate_feed_outage(outages, permits, now)
-    findings += evaluate_feed_staleness(health, permits, now, outages=outages)
-    findings += evaluate_monthly_availability(outages, permits, now, health=health)
+            ctx = replace(base, city=c, located=located_all)
+            for ev in todo:
+                if ev.needs == "city":
+                    findings += ev.run(ctx)
     return sort_findings(findings)
 
 

@@ -43,6 +43,7 @@ class RuleType(enum.StrEnum):
     FEED_OUTAGE = "feed_outage"
     FEED_STALENESS = "feed_staleness"
     MONTHLY_AVAILABILITY = "monthly_availability"
+    SCHEDULED_RESTRICTION = "scheduled_restriction"
 
 
 #: Zone kind -> the rule breached by parking inside it.

@@ -16,6 +16,7 @@ from typing import Literal
 from shapely.geometry.base import BaseGeometry
 
 from gbfs_ingest.model import VehicleState
+from rules.schedule import Schedule
 from rules.stays import StayFacts
 
 DwellConfidence = Literal["continuous", "across_gaps", "rotation_linked"]
@@ -28,6 +29,7 @@ ZoneKind = Literal[
     "water",
     "tram_tracks",
     "district",
+    "scheduled_restriction",
 ]
 ZONE_KINDS: tuple[str, ...] = (
     "operating_area",
@@ -37,7 +39,11 @@ ZONE_KINDS: tuple[str, ...] = (
     "water",
     "tram_tracks",
     "district",
+    "scheduled_restriction",
 )
+#: Zone kinds that apply only at times: each zone of these kinds has a ``Schedule``
+#: (and no zone of another kind has one).
+SCHEDULED_KINDS: tuple[str, ...] = ("scheduled_restriction",)
 #: Zone kinds where parking is forbidden (a vehicle inside is in breach).
 PROHIBITED_KINDS: tuple[str, ...] = ("no_parking", "pedestrian", "water", "tram_tracks")
 
@@ -94,6 +100,9 @@ class Zone:
     ``buffer_m`` metres on each side, or by the city default). ``operator``
     restricts the zone to one operator (None = all operators).
     ``capacity`` is the number of vehicles a ``mandatory_parking`` area holds.
+    ``schedule``: when a zone of a ``SCHEDULED_KINDS`` kind applies (the zone
+    version is in force from ``effective_from`` to ``effective_to``; within
+    that, the schedule says when the restriction is on).
     """
 
     id: str
@@ -106,6 +115,7 @@ class Zone:
     operator: str | None = None
     capacity: int | None = None
     buffer_m: float | None = None
+    schedule: Schedule | None = None
 
     def is_effective(self, at: datetime) -> bool:
         return _in_period(at, self.effective_from, self.effective_to)
@@ -136,7 +146,9 @@ class DataObligations:
 
 @dataclass(frozen=True, slots=True)
 class NoticeTerms:
-    """Deadlines for the operator to act on a notice, by the local time it is sent."""
+    """Deadlines for the operator to act on a notice, by the local time it is sent,
+    and per rule type (``deadlines``, rule type -> deadline, whatever the hour;
+    rules not listed take ``rules.registry``'s default for the rule, if any)."""
 
     day_deadline: timedelta = timedelta(hours=2)
     night_deadline: timedelta = timedelta(hours=6)
@@ -144,6 +156,7 @@ class NoticeTerms:
     day_end: time = time(21, 0)
     #: findings less confident than this are 'uncertain': shown, never noticed
     min_confidence: float | None = None
+    deadlines: Mapping[str, timedelta] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

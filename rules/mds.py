@@ -35,6 +35,7 @@ from shapely.geometry import mapping
 from rules.findings import RuleType
 from rules.geo import local_crs
 from rules.inputs import Permit, Zone
+from rules.mds_schedules import event_policies, scheduled_rules
 from rules.overflow import parking_quotas
 
 MDS_VERSION = "2.0.0"
@@ -179,7 +180,8 @@ def _overlaps(z: Zone, p: Permit) -> bool:
 def permit_rules(permit: Permit, zones: Sequence[Zone], quotas: dict[str, int]) -> list[dict]:
     """MDS rules of one permit, most specific first (MDS order of operations)."""
     area = _ids(zones, permit, ["operating_area"], permit.operating_area_zone_ids)
-    rules: list[dict[str, Any]] = []
+    # time-bounded restrictions first: the most specific (rules.mds_schedules)
+    rules: list[dict[str, Any]] = scheduled_rules(permit, zones, geography_id)
     for kind in permit.prohibited_kinds:
         geos = _ids(zones, permit, [kind])
         if geos:
@@ -339,5 +341,6 @@ def permits_to_mds_policy(
         if prev:
             policy["prev_policies"] = prev
         policies.append(policy)
+    policies += event_policies(permits, zones, geography_id, provider_id, policy_id)
     updated = max((pol["published_date"] for pol in policies), default=_ms(EPOCH_FLOOR))
     return {"version": MDS_VERSION, "updated": updated, "data": {"policies": policies}}

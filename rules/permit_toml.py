@@ -54,6 +54,9 @@ Format (every table and key optional unless marked required)::
     day_end = "21:00"
     min_confidence = 0.9                         # weaker findings: shown, not noticed
 
+    [notices.deadlines]                          # per rule type, whatever the hour
+    in_water = "45m"                             # (default: rules/registry.py's, if any)
+
     [penalties]                                  # EUR per breach, keyed by rule type
     idle_too_long = 49
     in_no_parking_area = 35
@@ -303,12 +306,20 @@ def load_permit_toml(text: str) -> Permit:
     )
     dt.done()
     nt = root.table("notices")
+    per_rule = nt.table("deadlines")
+    deadlines = {}
+    for k in list(per_rule.data):
+        if k not in {str(r) for r in RuleType}:
+            raise PermitError(f"{per_rule.key(k)}: unknown rule type")
+        deadlines[k] = per_rule.duration(k, None)
+    per_rule.done()
     notices = NoticeTerms(
         day_deadline=nt.duration("day_deadline", timedelta(hours=2)),
         night_deadline=nt.duration("night_deadline", timedelta(hours=6)),
         day_start=nt.time_("day_start", time(7, 0)),
         day_end=nt.time_("day_end", time(21, 0)),
         min_confidence=nt.float_("min_confidence", None, 0.0, 1.0),
+        deadlines=deadlines,
     )
     nt.done()
 

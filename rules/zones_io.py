@@ -41,7 +41,8 @@ from rules.checks import (
     valid_zone_id,
 )
 from rules.geo import BBox, grow_bbox
-from rules.inputs import ZONE_KINDS, Zone
+from rules.inputs import SCHEDULED_KINDS, ZONE_KINDS, Zone
+from rules.schedule import Schedule, ScheduleError, parse_schedule
 
 
 class ZoneFileError(ValueError):
@@ -249,6 +250,7 @@ def read_geojson_zones(
     operator: str | None = None,
     buffer_m: float | None = None,
     repair: bool = False,
+    schedules: Mapping[str, Schedule] | None = None,
 ) -> ZoneFile:
     """One ``Zone`` per GeoJSON feature (FeatureCollection, Feature or bare geometry),
     checked as the module docstring says, with the repairs made (``repair=True``).
@@ -256,8 +258,13 @@ def read_geojson_zones(
     The zone id is the feature's ``id_property`` property, else its ``id``
     member, else its position; it is prefixed with ``id_prefix`` (default:
     the kind), e.g. ``no_parking:12``. Mandatory parking areas take their
-    capacity from ``capacity_property``.
+    capacity from ``capacity_property``. Zones of the kinds that apply only at
+    times (``SCHEDULED_KINDS``) take their schedule from their ``schedule``
+    property or from ``schedules`` (by zone id, with or without the prefix; e.g. from a TOML file:
+    ``rules.schedule.schedules_from_toml``).
     """
+    schedules = dict(schedules or {})
+    used: set[str] = set()
     if kind not in ZONE_KINDS:
         raise ZoneFileError(f"unknown zone kind {kind!r} (one of {', '.join(ZONE_KINDS)})")
     problem = line_buffer_problem(buffer_m, "--buffer-m")
@@ -308,6 +315,9 @@ def read_geojson_zones(
         geometry = read_geometry(
             feat.get("geometry"), kind, where, repair=repair, repairs=out.repairs
         )
+        key = zid if zid in schedules else str(raw_id)  # the full id or the file's own
+        used.add(key)
+        schedule = _schedule(props, kind, where, schedules.get(key))
         out.zones.append(
             Zone(
                 id=zid,
@@ -320,9 +330,33 @@ def read_geojson_zones(
                 operator=operator,
                 capacity=capacity,
                 buffer_m=buffer_m,
+                schedule=schedule,
             )
         )
+    stray = sorted(set(schedules) - used)
+    if stray:
+        raise ZoneFileError(f"schedules for zones not in the file: {', '.join(stray[:5])}")
     return out
+
+
+def _schedule(
+    props: Mapping[str, Any], kind: str, where: str, given: Schedule | None
+) -> Schedule | None:
+    """The zone's schedule: its ``schedule`` property, or one given apart (a TOML file);
+    required for the kinds that apply only at times, refused for the others."""
+    raw = props.get("schedule")
+    if raw is not None and given is not None:
+        raise ZoneFileError(f"{where}: a schedule in the file and another apart")
+    if kind not in SCHEDULED_KINDS:
+        if raw is not None or given is not None:
+            raise ZoneFileError(f"{where}: {kind} zones apply at all times (no schedule)")
+        return None
+    if raw is None and given is None:
+        raise ZoneFileError(f"{where}: a {kind} zone needs a schedule")
+    try:
+        return given if given is not None else parse_schedule(raw, f"{where}: schedule")
+    except ScheduleError as exc:
+        raise ZoneFileError(str(exc)) from None
 
 
 def zones_from_geojson(

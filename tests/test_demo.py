@@ -43,6 +43,14 @@ def browse_the_demo_map(map_url: str, tmp_path: Path) -> None:
             popup = page.locator(".leaflet-popup-content")
             popup.wait_for(state="visible", timeout=5000)
             assert "Opérateur" in popup.inner_text()
+            # the nearest address of the simulated city (or "none within 60 m"), and its streets
+            address = popup.locator("tr.fm-address")
+            address.wait_for(timeout=5000)
+            assert re.search(
+                r"Adresse\t(.+, 74\d{3} .+ \(à \d+ m\)|aucune adresse)", address.inner_text()
+            )
+            page.wait_for_function("() => window.__fleetStreetsDrawn", timeout=10_000)
+            assert page.evaluate("window.__fleetStreetsDrawn")["lines"] > 300
             page.keyboard.press("Escape")
             # toggle the water layer off in the layer control
             water = page.locator(".leaflet-control-layers-overlays label", has_text="Plans d’eau")

@@ -4,9 +4,19 @@ The ingest's tables live in :mod:`gbfs_ingest.db`; the service's own tables
 (violations, users, notices, ...) are added here by resource.
 """
 
-from fleet_monitor.models import notices, reports, rules, rules_config, stats, users
+from fleet_monitor.models import addresses, notices, reports, rules, rules_config, stats, users
 from gbfs_ingest.db import Base
 
 metadata = Base.metadata
 
-__all__ = ["Base", "metadata", "notices", "reports", "rules", "rules_config", "stats", "users"]
+__all__ = [
+    "Base",
+    "addresses",
+    "metadata",
+    "notices",
+    "reports",
+    "rules",
+    "rules_config",
+    "stats",
+    "users",
+]

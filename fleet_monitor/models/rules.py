@@ -46,11 +46,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gbfs_ingest.db import TS, Base
+from rules.inputs import ZONE_KINDS
 
-ZONE_KINDS_SQL = (
-    "kind IN ('operating_area', 'no_parking', 'mandatory_parking', 'pedestrian', "
-    "'water', 'tram_tracks', 'district')"
-)
+#: the zone kinds of the rules engine (``rules.inputs.ZONE_KINDS``); a new kind needs a
+#: migration that widens the constraint the same way
+ZONE_KINDS_SQL = "kind IN (" + ", ".join(f"'{k}'" for k in ZONE_KINDS) + ")"
 VIOLATION_STATES: tuple[str, ...] = ("open", "held", "closed")
 EVENT_KINDS: tuple[str, ...] = ("opened", "updated", "held", "resumed", "closed")
 CLOSED_REASONS: tuple[str, ...] = (

@@ -16,7 +16,10 @@ rented) => ``remedied`` (``removed``); it stays farther than
 a vehicle disabled too long that is no longer disabled in place =>
 ``remedied`` (``repaired``); otherwise ``overdue`` (``still_there``), which adds
 a penalty line with the permit's amount for the rule (none when the permit
-states none). Items that still cannot be decided ``undetermined_after_s``
+states none). A vehicle still in place for a timed restriction (market, event: its
+violation's evidence has the restriction ``window``) that ended before the
+check time is ``undetermined`` (``restriction_ended``), not overdue: no penalty
+for a zone that no longer applied. Items that still cannot be decided ``undetermined_after_s``
 after their check time, and items of notices never delivered, are
 ``undetermined`` (no penalty). A notice whose items are all decided is closed
 with an outcome: remedied, overdue, partial or undetermined.
@@ -35,7 +38,10 @@ from fleet_monitor.users import record_audit
 
 DUE_SQL = """
 SELECT i.id, i.notice_id, i.violation_id, i.vehicle_id, i.lon, i.lat, i.rule_type, i.clause,
-       i.penalty_eur, n.deadline_at, n.issued_at, n.sent_at, n.operator_id, n.reference
+       i.penalty_eur, n.deadline_at, n.issued_at, n.sent_at, n.operator_id, n.reference,
+       (SELECT v.evidence->'latest'->'evidence'->'window'->>1 FROM violation v
+        WHERE v.id = i.violation_id)
+         AS window_end
 FROM notice_item i JOIN notice n ON n.id = i.notice_id
 WHERE n.status = 'issued' AND i.active AND i.outcome IS NULL AND n.deadline_at <= :now
 ORDER BY n.id, i.id
@@ -106,6 +112,22 @@ def _undelivered_state(session: Session, notice_id: int) -> str:
 
 
 def judge(
+    session: Session, item: dict[str, Any], now: datetime, noise_m: float, give_up: timedelta
+) -> Verdict:
+    verdict = _judge(session, item, now, noise_m, give_up)
+    window_end = item.get("window_end")
+    if (
+        verdict.outcome == "overdue"
+        and window_end is not None
+        and datetime.fromisoformat(window_end) <= check_time(item)
+    ):
+        # a timed restriction (market, event) that ended before the deadline: the
+        # operator was not late while it applied, and nothing is owed after it
+        return Verdict("undetermined", "restriction_ended", verdict.distance_m, verdict.fetch_id)
+    return verdict
+
+
+def _judge(
     session: Session, item: dict[str, Any], now: datetime, noise_m: float, give_up: timedelta
 ) -> Verdict:
     if item["sent_at"] is None:

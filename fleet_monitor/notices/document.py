@@ -8,6 +8,7 @@ of the notice (e-mail to each address, webhook) carries that same content.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from fleet_monitor.outbox.documents import (
 )
 from fleet_monitor.outbox.message import Attachment, EmailMessageSpec, WebhookMessageSpec
 from rules import Permit
+from rules.registry import rule_deadline
 
 PAYLOAD_VERSION = 1
 
@@ -34,17 +36,28 @@ def _hours(seconds: float) -> str:
     return f"{hours:g} h"
 
 
-def deadline_terms(permit: Permit) -> dict[str, Any]:
+def deadline_terms(permit: Permit, rules: Iterable[str] = ()) -> dict[str, Any]:
+    """The permit's deadlines, and those of the notice's ``rules`` that have their own
+    (the permit's ``[notices.deadlines]``, else the registry's default): the notice's
+    deadline is the shortest (``rules.registry.notice_deadline``)."""
     n = permit.notices
+    own = {r: d for r in sorted(set(rules)) if (d := rule_deadline(permit, r)) is not None}
+    text = (
+        f"{_hours(n.day_deadline.total_seconds())} ({n.day_start:%H:%M}-{n.day_end:%H:%M}), "
+        f"{_hours(n.night_deadline.total_seconds())} sinon / otherwise"
+    )
+    if own:
+        text = (
+            "; ".join(f"{_hours(d.total_seconds())} : {bilingual_rule(r)}" for r, d in own.items())
+            + f" ({text})"
+        )
     return {
         "day_deadline_s": n.day_deadline.total_seconds(),
         "night_deadline_s": n.night_deadline.total_seconds(),
         "day_start": n.day_start.strftime("%H:%M"),
         "day_end": n.day_end.strftime("%H:%M"),
-        "text": (
-            f"{_hours(n.day_deadline.total_seconds())} ({n.day_start:%H:%M}-{n.day_end:%H:%M}), "
-            f"{_hours(n.night_deadline.total_seconds())} sinon / otherwise"
-        ),
+        "by_rule_s": {r: d.total_seconds() for r, d in own.items()},
+        "text": text,
     }
 
 
@@ -75,7 +88,7 @@ def build_payload(
         "permit": {
             "version": permit.version,
             "name": permit.name,
-            "deadline_terms": deadline_terms(permit),
+            "deadline_terms": deadline_terms(permit, [it["rule_type"] for it in items]),
         },
         "items": [
             {
@@ -86,6 +99,8 @@ def build_payload(
                 "position": None
                 if it["lon"] is None
                 else {"lon": round(it["lon"], 6), "lat": round(it["lat"], 6)},
+                # nearest address (fleet_monitor.addresses): label, distance_m, ...; or None
+                "address": it.get("address"),
                 "since": iso_z(it["since"]),
                 "detected_at": iso_z(it["opened_at"]),
                 "measured": it["measured"],
@@ -160,6 +175,9 @@ def render_pdf(payload: dict[str, Any]) -> bytes:
     for it in payload["items"]:
         pos = it["position"]
         where = "—" if pos is None else f"{pos['lat']:.6f}, {pos['lon']:.6f}"
+        address = it.get("address")
+        if address:
+            where = f"{address['label']} (~{address['distance_m']} m)\n{where}"
         since = it["since"] and local_time(datetime.fromisoformat(it["since"]), tz)
         penalty = it["penalty_eur_if_overdue"]
         rows.append(
@@ -176,14 +194,14 @@ def render_pdf(payload: dict[str, Any]) -> bytes:
     pdf.grid(
         [
             "Véhicule / Vehicle",
-            "Position (lat, lon)",
+            "Adresse, position / Address, position",
             "Règle, clause / Rule, clause",
             "Depuis, mesure / Since, measured",
             "Pénalité / Penalty",
             "Preuve / Evidence (sha256)",
         ],
         rows,
-        widths=(22, 27, 45, 24, 18, 42),
+        widths=(20, 40, 40, 22, 16, 40),
         size=7,
     )
     pdf.heading("Répondre / Respond")

@@ -9,6 +9,9 @@ to an APScheduler ``BackgroundScheduler`` (each job id prefixed ``notices:``):
   (retries included);
 * ``notices:deadlines`` every ``notices.check_every_s``: check passed deadlines.
 
+Urgent rules do not wait for ``notices:plan``: :func:`after_evaluation` is
+called by the rules' evaluation job each time it has evaluated.
+
 ``clock`` gives "now" (the simulated clock in the demo). A failing run is
 logged and the job runs again at its next time.
 """
@@ -122,6 +125,29 @@ def check(engine: Engine, settings: Settings, now: datetime) -> CheckResult:
             noise_m=settings.ingest.gps_noise_m,
             undetermined_after_s=settings.notices.undetermined_after_s,
         )
+
+
+def after_evaluation(
+    engine: Engine, settings: Settings, clock: Clock
+) -> Callable[[datetime], None]:
+    """What runs right after each evaluation of the rules (``RulesJobs``): the
+    urgent rules' notices are planned (and in ``auto`` mode issued and sent) at
+    the evaluation's own time, so an urgent violation is noticed by the
+    evaluation that detects it, not at the next ``notices:plan`` run."""
+
+    def urgent(now: datetime) -> None:
+        if not settings.notices.enabled:
+            return
+        try:
+            with Session(engine) as s, s.begin():
+                result = plan_notices(s, now, settings, urgent_only=True)
+            if result.created:
+                log.info("urgent notices: %s", result.as_dict())
+                send_pending(engine, settings, clock)
+        except Exception:
+            log.exception("urgent notices failed")
+
+    return urgent
 
 
 def register_jobs(scheduler: Any, settings: Settings, engine: Engine, clock: Clock) -> list[str]:

@@ -4,8 +4,11 @@
 ``uncertain``, not dismissed by an officer, not already in a notice) of the
 rules in ``notices.rules`` for operators with a permit in force, and:
 
-* urgent rules (``notices.urgent_rules``: in water, on tram tracks): one
-  notice per operator at once, for all its urgent violations;
+* urgent rules (``notices.urgent_rules``, by default those ``rules.registry``
+  marks urgent: in water, on tram tracks...): one notice per operator at once,
+  for all its urgent violations, planned right after the evaluation that
+  detected them; its deadline is the shortest of its rules' (the permit's
+  ``[notices.deadlines]``, else the registry's default);
 * the others: one notice per operator per batch window
   (``notices.batch_window_s``, aligned on the epoch), with the violations open
   for at least ``notices.grace_s`` when the window closed (a rider who parks
@@ -13,7 +16,7 @@ rules in ``notices.rules`` for operators with a permit in force, and:
 
 A notice is ``draft`` until issued. In ``auto`` mode it is issued at once; in
 ``review`` mode a supervisor issues it. Issuing gives it its reference, its
-deadline (``rules.timing.notice_deadline`` for its permit), its payload and
+deadline (``rules.registry.notice_deadline`` for its permit and rules), its payload and
 PDF, and one delivery per active contact of the operator. Planning and
 issuing run under one advisory lock; unique indexes back it (one active
 notice item per violation, one notice per operator and batch).
@@ -38,22 +41,14 @@ from fleet_monitor.settings import Settings
 from fleet_monitor.users import record_audit
 from fleet_monitor.violations.catalog import load_permits
 from gbfs_ingest.db import Operator
-from rules import Permit, RuleType, select_permit
-from rules.timing import notice_deadline
+from rules import Permit, select_permit
+from rules.registry import notice_deadline, rules_about
 
 log = logging.getLogger(__name__)
 
 LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('fleet_monitor.notices'))"
-VEHICLE_RULES: tuple[str, ...] = (
-    RuleType.IDLE_TOO_LONG,
-    RuleType.DISABLED_TOO_LONG,
-    RuleType.IN_NO_PARKING_AREA,
-    RuleType.OUTSIDE_MANDATORY_PARKING,
-    RuleType.OUTSIDE_OPERATING_AREA,
-    RuleType.IN_WATER,
-    RuleType.ON_TRAM_TRACKS,
-    RuleType.IN_PEDESTRIAN_AREA,
-)
+#: rule types about one vehicle: the ones a notice names (``rules.registry``)
+VEHICLE_RULES: tuple[str, ...] = rules_about("vehicle")
 
 CANDIDATES_SQL = """
 SELECT v.id, o.id AS operator_id, v.operator, v.rule_type, v.clause, v.vehicle_id, v.gbfs_id,
@@ -95,7 +90,8 @@ def window_start(now: datetime, window_s: int) -> datetime:
 
 
 def notice_rules(settings: Settings) -> list[str]:
-    return list(settings.notices.rules) or [str(r) for r in VEHICLE_RULES]
+    """The rules noticed: ``notices.rules``, or every vehicle rule when empty."""
+    return list(settings.notices.rules) or list(VEHICLE_RULES)
 
 
 def _candidates(
@@ -107,12 +103,23 @@ def _candidates(
     return [dict(r) for r in rows]
 
 
-def plan_notices(session: Session, now: datetime, settings: Settings) -> PlanResult:
-    """Create (and in ``auto`` mode issue) the notices due at ``now``. Caller commits."""
+def plan_notices(
+    session: Session, now: datetime, settings: Settings, *, urgent_only: bool = False
+) -> PlanResult:
+    """Create (and in ``auto`` mode issue) the notices due at ``now``. Caller commits.
+
+    ``urgent_only``: the urgent rules' notices only (run right after each
+    evaluation, so that an urgent violation is noticed by the evaluation that
+    detects it, see ``fleet_monitor.notices.jobs.after_evaluation``)."""
     result = PlanResult()
     ns = settings.notices
+    rules = notice_rules(settings)
+    if urgent_only:
+        rules = [r for r in rules if r in ns.urgent_rules]
+        if not rules:
+            return result
     session.execute(text(LOCK_SQL))
-    rows = _candidates(session, now, notice_rules(settings))
+    rows = _candidates(session, now, rules)
     if not rows:
         return result
     permits = load_permits(session)
@@ -228,6 +235,23 @@ def permit_of(session: Session, slug: str, version: int, at: datetime) -> Permit
     return permit
 
 
+def with_addresses(
+    session: Session, items: list[dict[str, Any]], settings: Settings
+) -> list[dict[str, Any]]:
+    """Each item with the nearest address of its position (``address``: dict or None)."""
+    from fleet_monitor.addresses import nearest_addresses
+
+    points = [(it["lon"], it["lat"]) for it in items if it["lon"] is not None]
+    found = iter(nearest_addresses(session, points, settings.addresses.max_distance_m))
+    return [
+        {**it, "address": None if it["lon"] is None else _address_dict(next(found))} for it in items
+    ]
+
+
+def _address_dict(found: Any) -> dict[str, Any] | None:
+    return None if found is None else found.as_dict()
+
+
 def issue_notice(
     session: Session,
     notice_id: int,
@@ -249,9 +273,10 @@ def issue_notice(
     permit = permit_of(session, notice.operator_slug, notice.permit_version, now)
     year = now.astimezone(permit_tz(permit)).year
     reference = next_reference(session, settings.notices.reference_prefix, year)
-    deadline = notice_deadline(permit, now)
+    items = with_addresses(session, _item_rows(session, notice_id), settings)
+    # the shortest deadline of its rules: the permit's [notices.deadlines], else the registry's
+    deadline = notice_deadline(permit, now, [i["rule_type"] for i in items])
     operator = session.get(Operator, notice.operator_id)
-    items = _item_rows(session, notice_id)
     payload = document.build_payload(
         reference=reference,
         notice=notice,
@@ -338,7 +363,7 @@ def notice_violation_now(
 ) -> str:
     """A supervisor's notice for one violation, issued at once (whatever the mode)."""
     session.execute(text(LOCK_SQL))
-    rows = _candidates(session, now, [str(r) for r in VEHICLE_RULES], only=violation_id)
+    rows = _candidates(session, now, list(VEHICLE_RULES), only=violation_id)
     if not rows:
         raise NoticeError(
             "not_eligible", "this violation is closed, uncertain, dismissed or already noticed"

@@ -22,33 +22,12 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-RULE_NAMES: dict[str, tuple[str, str]] = {
-    "idle_too_long": ("Immobilisation prolongée", "Idle too long"),
-    "disabled_too_long": ("Hors service trop longtemps", "Disabled too long"),
-    "in_no_parking_area": ("Stationnement en zone interdite", "Parked in a no-parking area"),
-    "outside_mandatory_parking": (
-        "Hors des emplacements obligatoires",
-        "Outside mandatory parking areas",
-    ),
-    "outside_operating_area": ("Hors du périmètre autorisé", "Outside the operating area"),
-    "in_water": ("Dans l’eau", "In water"),
-    "on_tram_tracks": ("Sur les voies du tramway", "On tram tracks"),
-    "in_pedestrian_area": ("En zone piétonne", "In a pedestrian area"),
-    "fleet_cap": ("Plafond de flotte dépassé", "Fleet cap exceeded"),
-    "zone_cap": ("Plafond de zone dépassé", "Zone cap exceeded"),
-    "zone_floor": ("Minimum de zone non atteint", "Zone floor not met"),
-    "parking_overflow": ("Emplacement saturé", "Parking area overflow"),
-    "feed_outage": ("Flux indisponible", "Feed outage"),
-    "feed_staleness": ("Flux non mis à jour", "Stale feed"),
-    "monthly_availability": ("Disponibilité mensuelle du flux", "Monthly feed availability"),
-}
+from rules import registry
 
 
 def rule_name(rule: str, lang: str = "fr") -> str:
-    names = RULE_NAMES.get(rule)
-    if names is None:
-        return rule.replace("_", " ")
-    return names[0] if lang == "fr" else names[1]
+    """A rule type's name in French or English, as ``rules.registry`` declares it."""
+    return registry.rule_label(rule, lang)
 
 
 def bilingual_rule(rule: str) -> str:

@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 
 from fleet_monitor.models.stats import ALL
 from fleet_monitor.palette import PALETTE
+from rules.registry import rule_label
 
 TOTAL_COLOUR = "#333333"
 FONT = "Helvetica, Arial, sans-serif"
@@ -267,7 +268,7 @@ def report_charts(report: Mapping[str, Any]) -> dict[str, str]:
         out["violations"] = bar_chart(
             Chart(
                 "Infractions ouvertes par règle" if fr else "Violations opened by rule",
-                [r["rule_type"].replace("_", " ") for r in by_rule],
+                [rule_label(r["rule_type"], "fr" if fr else "en") for r in by_rule],
                 [Series("", [r["opened"] for r in by_rule], PALETTE[1])],
             )
         )

@@ -54,6 +54,7 @@ from rules import (
     prepare_zones,
     zone_problem,
 )
+from rules.schedule import Schedule, ScheduleError, parse_schedule
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +69,10 @@ class CatalogError(ValueError):
 def zone_content_hash(z: Zone) -> str:
     """Hash of what defines a zone version (geometry normalised, dates excluded)."""
     geom = shapely.normalize(z.geometry)
-    payload = orjson.dumps(
-        [z.kind, z.name, z.operator, z.capacity, z.buffer_m, shapely.to_wkb(geom, hex=True)]
-    )
+    fields = [z.kind, z.name, z.operator, z.capacity, z.buffer_m, shapely.to_wkb(geom, hex=True)]
+    if z.schedule is not None:  # (absent for zones without one: their hashes are unchanged)
+        fields.append(z.schedule.to_json())
+    payload = orjson.dumps(fields)
     return hashlib.sha256(payload).hexdigest()
 
 
@@ -173,7 +175,8 @@ def import_zones(
                 start,
                 end,
                 shapely.to_wkb(z.geometry),
-                Jsonb(p),
+                # the schedule as parsed (one-off events in UTC) with the file's properties
+                Jsonb(p if z.schedule is None else {**p, "schedule": z.schedule.to_json()}),
                 digest,
                 source,
             ),
@@ -213,7 +216,7 @@ def load_zone_rows(session: Session, *, at: datetime | None = None) -> list[Zone
         params = (at, at)
     cur.execute(
         "SELECT id, zone_id, version, kind, name, operator, capacity, buffer_m, effective_from,"
-        " effective_to, ST_AsBinary(geom), source, imported_at FROM zone"
+        " effective_to, ST_AsBinary(geom), source, imported_at, properties->'schedule' FROM zone"
         + where
         + " ORDER BY zone_id, version",
         params,
@@ -233,6 +236,7 @@ def load_zone_rows(session: Session, *, at: datetime | None = None) -> list[Zone
                 operator=r[5],
                 capacity=r[6],
                 buffer_m=r[7],
+                schedule=_stored_schedule(r[13]),
             ),
             r[0],
             r[11],
@@ -240,6 +244,17 @@ def load_zone_rows(session: Session, *, at: datetime | None = None) -> list[Zone
         )
         for r, g in zip(rows, geoms, strict=True)
     ]
+
+
+def _stored_schedule(raw: Any) -> Schedule | None:
+    """A stored schedule; an unreadable one is None, so that ``zone_problem`` reports the
+    zone (skipped by the engine, listed on /admin/rules) instead of failing the load."""
+    if raw is None:
+        return None
+    try:
+        return parse_schedule(raw)
+    except ScheduleError:
+        return None
 
 
 def load_zones(session: Session, *, at: datetime | None = None) -> list[Zone]:

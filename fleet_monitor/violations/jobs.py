@@ -8,7 +8,9 @@
 * ``sample`` runs every ``rules.sample_every_s`` and takes every sample due
   since the last one (each operator on its permit's grid).
 
-Job intervals are wall-clock seconds; the time evaluated is the scheduler's
+After each evaluation, ``after_evaluation(now)`` runs (the scheduler passes
+the urgent notices' planner): urgent violations are noticed by the evaluation
+that detects them. Job intervals are wall-clock seconds; the time evaluated is the scheduler's
 clock (the simulation's clock in the demo), which is also the clock runs dated
 in the future are voided against (``recovery``). Zones and permits the engine
 cannot use are skipped and logged (and recorded for ``/admin/rules``).
@@ -42,9 +44,15 @@ SAMPLE_JOB = "rules:sample"
 
 class RulesJobs:
     def __init__(
-        self, engine: Engine, settings: RulesSettings, clock: Callable[[], datetime]
+        self,
+        engine: Engine,
+        settings: RulesSettings,
+        clock: Callable[[], datetime],
+        *,
+        after_evaluation: Callable[[datetime], None] | None = None,
     ) -> None:
         self.engine = engine
+        self.after_evaluation = after_evaluation
         self.settings = settings
         self.clock = clock
         self.cache = CityCache()
@@ -95,6 +103,8 @@ class RulesJobs:
         with self._lock:
             self.runs += 1
             self.last = summary
+        if self.after_evaluation is not None:
+            self.after_evaluation(now)  # urgent notices, at the evaluation's time
         if summary.voided is not None:
             log.warning("rules: %s", summary.voided.describe(now))
         errors = [i for i in summary.config_issues if i.severity == "error"]

@@ -44,20 +44,10 @@ from gbfs_ingest.store import pin_raw
 from gbfs_ingest.vehicle_store import pg_connection
 from rules import Finding, RuleType
 from rules.findings import iso, jsonable
+from rules.registry import rules_about, spec
 
-VEHICLE_RULES = frozenset(
-    {
-        RuleType.IDLE_TOO_LONG,
-        RuleType.DISABLED_TOO_LONG,
-        RuleType.IN_NO_PARKING_AREA,
-        RuleType.OUTSIDE_MANDATORY_PARKING,
-        RuleType.OUTSIDE_OPERATING_AREA,
-        RuleType.IN_WATER,
-        RuleType.ON_TRAM_TRACKS,
-        RuleType.IN_PEDESTRIAN_AREA,
-    }
-)
-ZONE_RULES = frozenset({RuleType.ZONE_CAP, RuleType.ZONE_FLOOR, RuleType.PARKING_OVERFLOW})
+#: rule types about one vehicle (the registry says what each rule is about)
+VEHICLE_RULES = frozenset(RuleType(r) for r in rules_about("vehicle"))
 _END_REASONS = {
     "moved": "vehicle_moved",
     "state": "state_changed",
@@ -73,10 +63,7 @@ def _f(value: Any) -> float | None:
 
 
 def subject_kind(rule: RuleType | str) -> str:
-    rule = RuleType(rule)
-    if rule in VEHICLE_RULES:
-        return "vehicle"
-    return "zone" if rule in ZONE_RULES else "operator"
+    return spec(rule).subject
 
 
 def _refs(values: Iterable[str]) -> tuple[list[int], list[str]]:

@@ -56,7 +56,17 @@ from sqlalchemy import Engine
 
 from fleet_monitor.database import make_engine
 from fleet_monitor.settings import ConfigError, Settings
-from fleet_monitor.web import audit, errors, i18n, labels, params, permissions, security, throttle
+from fleet_monitor.web import (
+    audit,
+    basemap,
+    errors,
+    i18n,
+    labels,
+    params,
+    permissions,
+    security,
+    throttle,
+)
 from fleet_monitor.web.accounts import register as register_accounts
 from fleet_monitor.web.admin import bp as admin_bp
 from fleet_monitor.web.admin_rules import bp as admin_rules_bp
@@ -124,6 +134,7 @@ def create_app(
     register_notices(app)
     register_stats(app)
     register_accounts(app)
+    basemap.init_app(app, settings)  # local tiles, street layer, nearest address
     return app
 
 

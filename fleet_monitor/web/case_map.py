@@ -39,6 +39,7 @@ def build_case_map(
     zone: dict[str, Any] | None = None,
     zone_kind: str | None = None,
     zone_label: str = "",
+    tile_options: dict[str, Any] | None = None,
 ) -> MapParts | None:
     """The map, or None when nothing has a position. The view fits it to the points."""
     points = [p for p in (violation, *stays) if p is not None]
@@ -52,6 +53,7 @@ def build_case_map(
         static_url=static_url,
         position="absolute",
         prefer_canvas=True,
+        tile_options=tile_options,
     )
     data: dict[str, Any] = {
         "mapVar": map_var,

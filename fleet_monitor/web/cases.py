@@ -37,17 +37,20 @@ from flask_babel import gettext as _
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.addresses import NearestAddress, nearest_address
 from fleet_monitor.models.notices import CASE_STATUSES
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
 from fleet_monitor.notices.planner import NoticeError, notice_violation_now
 from fleet_monitor.users import STAFF_ROLES
 from fleet_monitor.violations.stay_timeline import stay_timeline, timeline_hashes
-from fleet_monitor.web import case_labels
+from fleet_monitor.web import labels
 from fleet_monitor.web.audit import audit, client_ip
+from fleet_monitor.web.basemap import base_layer
 from fleet_monitor.web.case_map import MapPoint, build_case_map
 from fleet_monitor.web.db import get_engine, get_settings
-from fleet_monitor.web.map import CENTER, tile_attribution, zone_label
+from fleet_monitor.web.labels import zone_label
+from fleet_monitor.web.map import CENTER
 from fleet_monitor.web.notice_forms import CaseStatusForm, CommentForm, OnSiteForm
 from fleet_monitor.web.params import arg_choice, arg_flag, arg_offset, arg_operator
 from fleet_monitor.web.permissions import (
@@ -58,30 +61,14 @@ from fleet_monitor.web.permissions import (
 )
 from fleet_monitor.web.security import add_nonce, csp_nonce
 from gbfs_ingest.store import load_raw
+from rules.registry import rule_ids
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-bp.record_once(lambda state: case_labels.init_app(state.app))
 
 SUPERVISORS = ("supervisor", "admin")
 PAGE = 100
-# the rules a case list may be narrowed to (the rules engine's rule types)
-CASE_RULES = (
-    "in_water",
-    "on_tram_tracks",
-    "in_no_parking_area",
-    "in_pedestrian_area",
-    "outside_mandatory_parking",
-    "outside_operating_area",
-    "idle_too_long",
-    "disabled_too_long",
-    "fleet_cap",
-    "zone_cap",
-    "zone_floor",
-    "parking_overflow",
-    "feed_outage",
-    "feed_staleness",
-    "monthly_availability",
-)
+# the rules a case list may be narrowed to (the registry's, most urgent first)
+CASE_RULES = rule_ids()
 
 
 def now() -> datetime:
@@ -103,7 +90,7 @@ def is_staff() -> bool:
 
 
 def status_choices() -> list[tuple[str, str]]:
-    return [(s, case_labels.case_status_label(s)) for s in CASE_STATUSES]
+    return [(s, labels.case_status_label(s)) for s in CASE_STATUSES]
 
 
 def load_case(s: Session, violation_id: int) -> dict[str, Any]:
@@ -161,7 +148,6 @@ def _zone_geometry(s: Session, zone_id: str | None) -> tuple[dict[str, Any] | No
 
 
 def _case_map(violation: dict[str, Any], stays: list[dict[str, Any]], zone: Any, kind: Any) -> Any:
-    settings = get_settings()
     tz_fmt = "%d/%m %H:%M"
     points = [
         MapPoint(d["lat"], d["lon"], f"{d['gbfs_id']} · {d['started_at']:{tz_fmt}} UTC", d["state"])
@@ -171,12 +157,14 @@ def _case_map(violation: dict[str, Any], stays: list[dict[str, Any]], zone: Any,
     mark = None
     if violation["lat"] is not None:
         mark = MapPoint(
-            violation["lat"], violation["lon"], case_labels.rule_label(violation["rule_type"])
+            violation["lat"], violation["lon"], labels.rule_label(violation["rule_type"])
         )
+    tiles = (base_layer() or {}).get("tiles") or {}
     return build_case_map(
         center=CENTER,
-        tile_url=settings.web.tile_url,
-        attribution=tile_attribution(settings.web.tile_url),
+        tile_url=tiles.get("url", ""),
+        attribution=tiles.get("attribution", ""),
+        tile_options=tiles.get("options"),
         static_url=lambda path: url_for("static", filename=path),
         violation=mark,
         stays=points,
@@ -184,6 +172,14 @@ def _case_map(violation: dict[str, Any], stays: list[dict[str, Any]], zone: Any,
         zone_kind=kind,
         zone_label=violation.get("zone_name") or zone_label(kind or ""),
     )
+
+
+def case_address(s: Session, violation: dict[str, Any]) -> NearestAddress | None:
+    """The nearest address of the case's position (``[addresses] max_distance_m``)."""
+    if violation["lat"] is None or violation["lon"] is None:
+        return None
+    limit = get_settings().addresses.max_distance_m
+    return nearest_address(s, violation["lon"], violation["lat"], limit)
 
 
 def _timeline(
@@ -210,6 +206,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         notices = queries.case_notices(s, violation_id)
         notes = queries.case_notes(s, violation_id) if staff else []
         zone, kind = _zone_geometry(s, violation["zone_id"])
+        address = case_address(s, violation)
     status_form = forms.get("status_form") or CaseStatusForm(status=violation["case_status"])
     status_form.status.choices = status_choices()
     page = render_template(
@@ -222,6 +219,9 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         evidence=evidence,
         notices=notices,
         map_parts=_case_map(violation, stays, zone, kind),
+        base_layer=base_layer(),
+        address=address,
+        max_address_m=get_settings().addresses.max_distance_m,
         staff=staff,
         supervisor=current_user() is not None and current_user().role in SUPERVISORS,  # type: ignore[union-attr]
         comment_form=forms.get("comment_form") or CommentForm(),

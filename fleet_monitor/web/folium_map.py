@@ -31,19 +31,12 @@ from jinja2 import Template
 from markupsafe import Markup
 
 from fleet_monitor.web.zones import ZoneFeature
+from rules.registry import ZONE_KIND_SPECS
 
-# Zone kinds in drawing order (large areas first), with their style; those shown
-# when the page opens (the others are one tap away in the layer control).
-ZONE_STYLES: dict[str, dict[str, Any]] = {
-    "operating_area": {"color": "#12355b", "weight": 2, "dashArray": "6 6", "fillOpacity": 0},
-    "district": {"color": "#6b6b6b", "weight": 1, "fillOpacity": 0},
-    "pedestrian": {"color": "#c46a00", "weight": 1.5, "fillColor": "#f4a93b"},
-    "no_parking": {"color": "#b2182b", "weight": 1.5, "fillColor": "#d6604d"},
-    "water": {"color": "#1f5f9e", "weight": 1, "fillColor": "#4f94d4"},
-    "tram_tracks": {"color": "#5e2a84", "weight": 2, "fillColor": "#8e63b3"},
-    "mandatory_parking": {"color": "#1b7837", "weight": 2, "fillColor": "#5aae61"},
-}
-SHOWN_KINDS = frozenset({"pedestrian", "no_parking", "water", "tram_tracks", "mandatory_parking"})
+# Zone kinds in drawing order (large areas first), with their style, and those shown
+# when the page opens (the others are one tap away in the layer control): rules.registry
+ZONE_STYLES: dict[str, dict[str, Any]] = {z.kind: dict(z.style) for z in ZONE_KIND_SPECS}
+SHOWN_KINDS = frozenset(z.kind for z in ZONE_KIND_SPECS if z.shown)
 OTHER_STYLE: dict[str, Any] = {"color": "#444444", "weight": 1, "fillColor": "#888888"}
 MAP_DATA_ID = "fm-map-data"
 
@@ -89,6 +82,7 @@ def map_skeleton(
     static_url: Callable[[str], str],
     position: str,
     prefer_canvas: bool = False,
+    tile_options: Mapping[str, Any] | None = None,
 ) -> tuple[Markup, Markup, Markup, str]:
     """folium's head, body and script, and the map's JavaScript variable.
 
@@ -112,12 +106,14 @@ def map_skeleton(
     ]
     m.default_css = [("leaflet_css", static_url("vendor/leaflet/leaflet.css"))]
     if tile_url:
+        # the base layer (fleet_monitor.web.basemap.base_layer): remote XYZ/WMTS or local MBTiles
+        options = {"max_zoom": 19, **(tile_options or {})}
         folium.TileLayer(
             tiles=tile_url,
             # Leaflet shows the attribution as HTML: plain text only
             attr=html.escape(attribution),
-            max_zoom=19,
             control=False,
+            **options,
         ).add_to(m)
     figure = m.get_root()
     figure.render()  # lets every element add its part to the figure
@@ -164,6 +160,7 @@ def build_map(
     zones: Mapping[str, list[ZoneFeature]],
     zone_label: Callable[[str], str],
     static_url: Callable[[str], str],
+    tile_options: Mapping[str, Any] | None = None,
 ) -> MapParts:
     """The live map: folium's skeleton, and one toggleable layer per zone kind (as data)."""
     head, body, script, map_var = map_skeleton(
@@ -174,6 +171,7 @@ def build_map(
         static_url=static_url,
         position="absolute",
         prefer_canvas=True,
+        tile_options=tile_options,
     )
     data = {"mapVar": map_var, "zones": zone_layers(zones, zone_label), "zoneControl": True}
     return MapParts(head, body, script, map_var, data)

@@ -14,15 +14,18 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import text
 
+from fleet_monitor.basemap_config import tile_attribution as attribution_of
 from fleet_monitor.palette import PALETTE
-from fleet_monitor.web.case_labels import rule_label
+from fleet_monitor.web.basemap import base_layer
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.folium_map import build_map
 from fleet_monitor.web.i18n import JS_LOCALES, current_language
+from fleet_monitor.web.labels import zone_label
 from fleet_monitor.web.params import arg_operator
 from fleet_monitor.web.permissions import current_user, scope_param, visible_operator_ids
 from fleet_monitor.web.security import add_nonce, csp_nonce
 from fleet_monitor.web.zones import by_kind, load_zones
+from rules import registry
 
 bp = Blueprint("map", __name__)
 
@@ -31,17 +34,6 @@ CENTER = (45.8992, 6.1294)
 ZOOM = 14
 REFRESH_S = 30
 STATES = ("available", "reserved", "disabled")
-# Rules a single vehicle can break (map.js has their ring colours).
-VEHICLE_RULES = (
-    "in_water",
-    "on_tram_tracks",
-    "in_no_parking_area",
-    "in_pedestrian_area",
-    "outside_operating_area",
-    "outside_mandatory_parking",
-    "disabled_too_long",
-    "idle_too_long",
-)
 
 
 def js_messages() -> dict[str, str]:
@@ -73,21 +65,7 @@ def js_messages() -> dict[str, str]:
         "rule": _("Rule"),
         "all_vehicles": _("All vehicles"),
         "any_violation": _("Any violation"),
-        **{f"rule.{rule}": rule_label(rule) for rule in VEHICLE_RULES},
     }
-
-
-def zone_label(kind: str) -> str:
-    labels = {
-        "operating_area": _("Operating area"),
-        "no_parking": _("No parking"),
-        "mandatory_parking": _("Parking areas"),
-        "pedestrian": _("Pedestrian areas"),
-        "water": _("Water"),
-        "tram_tracks": _("Tram tracks"),
-        "district": _("Districts"),
-    }
-    return labels.get(kind, kind.replace("_", " "))
 
 
 def operator_colours() -> list[dict[str, str]]:
@@ -107,11 +85,8 @@ def operator_colours() -> list[dict[str, str]]:
 
 
 def tile_attribution(tile_url: str) -> str:
-    """Plain-text attribution for the tile source (no external link in the page)."""
-    if "openstreetmap" in tile_url:
-        return "© OpenStreetMap contributors"
-    host = tile_url.split("/")[2] if "//" in tile_url else ""
-    return host or "tiles"
+    """Plain-text attribution of the remote tile source (``[web] tile_attribution`` first)."""
+    return attribution_of(tile_url, get_settings().web.tile_attribution)
 
 
 @bp.get("/")
@@ -121,16 +96,18 @@ def index() -> Response:
     operators = operator_colours()
     only = arg_operator()
     with get_engine().connect() as conn:
-        zones = by_kind(load_zones(conn, scope_param()))
-    tile_url = settings.web.tile_url
+        zones = by_kind(load_zones(conn, scope_param(), lang))
+    layer = base_layer()
+    tiles = (layer or {}).get("tiles") or {}
     parts = build_map(
         center=CENTER,
         zoom=ZOOM,
-        tile_url=tile_url,
-        attribution=tile_attribution(tile_url),
+        tile_url=tiles.get("url", ""),
+        attribution=tiles.get("attribution", ""),
         zones=zones,
         zone_label=zone_label,
         static_url=lambda path: url_for("static", filename=path),
+        tile_options=tiles.get("options"),
     )
     config: dict[str, Any] = {
         "mapVar": parts.map_var,
@@ -144,13 +121,16 @@ def index() -> Response:
         "names": {op["slug"]: op["name"] for op in operators},
         "fallbackColours": PALETTE,
         "messages": js_messages(),
+        # the vehicle rules, most urgent first, with their names, colours and symbols
+        "rules": registry.map_rules(lang),
         "csrfToken": generate_csrf(),
     }
     page = render_template(
         "map.html",
         map_parts=parts,
         config=config,
-        has_tiles=bool(tile_url),
+        has_tiles=layer is not None,
+        base_layer=layer,
         operators=[op for op in operators if only is None or op["slug"] == only],
         states=STATES,
         zone_kinds=sorted(zones),

@@ -28,6 +28,8 @@ from flask.sessions import SecureCookieSessionInterface
 
 from fleet_monitor.web.encode import json_script
 
+# private, revalidated caching of the base map's tiles and streets (web/basemap.py)
+CACHEABLE_ENDPOINTS = frozenset({"basemap.tile", "basemap.streets"})
 # inline scripts and styles the app wrote (folium's skeleton, which holds no data);
 # JSON data blocks are not scripts and get no nonce
 _TAG_WITHOUT_NONCE = re.compile(
@@ -135,7 +137,7 @@ def init_app(app: Flask, *, tile_url: str, hsts_max_age_s: int = 31_536_000) -> 
             response.headers.setdefault(
                 "Strict-Transport-Security", f"max-age={hsts_max_age_s}; includeSubDomains"
             )
-        if request.endpoint != "static":
+        if request.endpoint != "static" and request.endpoint not in CACHEABLE_ENDPOINTS:
             # pages hold a CSRF token or a signed-in user's data: never kept in a
             # (shared tablet's or proxy's) cache
             response.headers["Cache-Control"] = "no-store"

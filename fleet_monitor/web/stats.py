@@ -35,9 +35,10 @@ from fleet_monitor.stats.report import SECTIONS, ReportQuery
 from fleet_monitor.stats.report_more import zone_geometries
 from fleet_monitor.stats.service import make_export, run_report
 from fleet_monitor.web.audit import audit
+from fleet_monitor.web.basemap import base_layer
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.i18n import current_language
-from fleet_monitor.web.map import CENTER, tile_attribution
+from fleet_monitor.web.map import CENTER
 from fleet_monitor.web.params import BadParameter, arg_operator, arg_text
 from fleet_monitor.web.permissions import current_user, visible_operator_ids
 from fleet_monitor.web.security import add_nonce, csp_nonce
@@ -142,11 +143,13 @@ def index() -> Response:
             geometries = zone_geometries(cur, [z["zone_id"] for z in zone_rows], query)
     finally:
         raw.close()
+    tiles = (base_layer() or {}).get("tiles") or {}  # remote or local (MBTiles) tiles
     map_parts, legend = build_density_map(
         center=CENTER,
         zoom=MAP_ZOOM,
-        tile_url=settings.web.tile_url,
-        attribution=tile_attribution(settings.web.tile_url),
+        tile_url=tiles.get("url", ""),
+        attribution=tiles.get("attribution", ""),
+        tile_options=tiles.get("options"),
         zones=zone_rows,
         geometries=geometries,
         tooltip=_zone_tooltip,

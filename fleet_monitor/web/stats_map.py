@@ -55,6 +55,7 @@ def build_density_map(
     geometries: Mapping[str, str],
     tooltip: Callable[[Mapping[str, Any]], str],
     static_url: Callable[[str], str],
+    tile_options: Mapping[str, Any] | None = None,
 ) -> tuple[MapParts, list[tuple[str, float]]]:
     """The map, and its legend: (colour, upper bound) per class."""
     head, body, script, map_var = map_skeleton(
@@ -64,6 +65,7 @@ def build_density_map(
         attribution=attribution,
         static_url=static_url,
         position="relative",
+        tile_options=tile_options,
     )
     legend = classes([z.get("density_per_km2") for z in zones])
     features = []

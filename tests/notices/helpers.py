@@ -179,7 +179,15 @@ def square(centre: tuple[float, float], half_m: float) -> Any:
     )
 
 
-def permit_text(operator: str, *, version: int = 1, extra: str = "") -> str:
+#: the test permit's own deadline for vehicles in water: as long as the night deadline,
+#: so that the day/night deadlines apply (what most notice tests check); the registry's
+#: shorter default for urgent rules is tested in test_urgent.py (``rule_deadlines=""``)
+DAY_NIGHT_ONLY = 'in_water = "6h"'
+
+
+def permit_text(
+    operator: str, *, version: int = 1, extra: str = "", rule_deadlines: str = DAY_NIGHT_ONLY
+) -> str:
     return f"""
 operator = "{operator}"
 version = {version}
@@ -202,6 +210,9 @@ day_deadline = "2h"
 night_deadline = "6h"
 day_start = "07:00"
 day_end = "21:00"
+
+[notices.deadlines]
+{rule_deadlines}
 
 [penalties]
 in_water = 120

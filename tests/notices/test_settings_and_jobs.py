@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 from fleet_monitor import notices, reports
 from fleet_monitor.reports.jobs import due_day
 from fleet_monitor.settings import ConfigError, settings_from_dict
+from rules.registry import urgent_rule_ids
 from tests.notices.helpers import (
     T0,
     WATER,
@@ -54,7 +55,9 @@ def test_notices_and_reports_settings() -> None:
     settings = settings_from_dict({"city": {"timezone": "Europe/Paris"}}, env={})
     assert settings.reports.send_time == "07:00"
     assert settings.reports.timezone == "Europe/Paris"  # the city's by default
-    assert settings.notices.urgent_rules == ("in_water", "on_tram_tracks")
+    # the rules the registry marks urgent (in water, on tram tracks, timed restrictions)
+    assert settings.notices.urgent_rules == urgent_rule_ids()
+    assert {"in_water", "on_tram_tracks"} <= set(settings.notices.urgent_rules)
     custom = settings_from_dict(
         {"notices": {"mode": "review", "batch_window_s": 1800}, "reports": {"send_time": "06:30"}},
         env={},

@@ -227,3 +227,38 @@ def test_mds_exports_parse(cli, tmp_path: Path) -> None:  # type: ignore[no-unty
         assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")  # lines buffered
     res = cli("export", "mds-policy", "--out", str(tmp_path / "missing" / "p.json"))
     assert res.code == 2
+
+
+def test_timed_zones_take_their_schedule_from_a_toml_file(  # type: ignore[no-untyped-def]
+    cli, tmp_path: Path
+) -> None:
+    zones = tmp_path / "markets.geojson"
+    zones.write_text(collection(("vieille-ville", square(6.125, 45.899), {"name": "Marché"})))
+    no_schedule = cli("zones", "import", str(zones), "--kind", "scheduled_restriction")
+    assert no_schedule.code == 2 and "needs a schedule" in no_schedule.err
+    toml = tmp_path / "markets.toml"
+    toml.write_text(
+        'lead = "1h"\n[zones."vieille-ville"]\n'
+        'recurring = [{days = ["tue", "fri", "sun"], start = "06:00", end = "14:00"}]\n'
+    )
+    args = ("zones", "import", str(zones), "--kind", "scheduled_restriction")
+    res = cli(*args, "--schedule", str(toml), "--json")
+    assert res.code == 0, res.out
+    assert res.json()["created"] == [
+        {"zone_id": "scheduled_restriction:vieille-ville", "version": 1}
+    ]
+    # a changed schedule is a new version of the zone
+    toml.write_text(toml.read_text().replace('"sun"', '"sat"'))
+    again = cli(*args, "--schedule", str(toml), "--json")
+    assert again.json()["created"] == [
+        {"zone_id": "scheduled_restriction:vieille-ville", "version": 2}
+    ]
+    # a schedule for a zone that is not in the file, or a bad one: refused, nothing written
+    toml.write_text('[zones."elsewhere"]\nrecurring = []\nevents = []\n')
+    bad = cli(*args, "--schedule", str(toml))
+    assert bad.code == 2 and "elsewhere" in bad.err
+    always = tmp_path / "np.geojson"
+    always.write_text(collection(("x", square(6.13, 45.9), {"schedule": {"events": []}})))
+    refused = cli("zones", "import", str(always), "--kind", "no_parking")
+    assert refused.code == 2 and "apply at all times" in refused.err
+    assert len(_zones(cli, "--kind", "scheduled_restriction")) == 1

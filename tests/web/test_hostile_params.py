@@ -38,6 +38,8 @@ PARAMS = (
     "form_factor",
     "state",
     "min_parked_days",
+    "lat",
+    "lon",
     "lang",
     "next",
     "_scheme",
@@ -114,6 +116,9 @@ def path_values(web: Flask, world: World, engine: Engine) -> dict[str, str]:
         "fmt": "json",
         "handle": "0" * 16,  # a session handle (account_sessions)
         "token": "x" * 43,  # a password-reset link (password_reset)
+        "z": "14",  # a base map tile (basemap.tile)
+        "x": "8500",
+        "y": "5800",
     }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.models.rules import Violation
+from rules.registry import rules_about, spec
 from tests.web.conftest import PASSWORD, T0, Fleet, add_user, served, signed_in, vehicles
 from tests.web.test_browser import ARGS, CHROMIUM, POINT_JS
 from tests.web.test_map import page_config
@@ -162,12 +163,15 @@ def test_map_script_rings_filters_and_links(
     drawn = {m["id"]: m for m in result["first"]["markers"]}
     colour = config["colours"]["velo-lac"]
     assert drawn[1]["color"] == colour and drawn[1]["links"] == []
-    assert drawn[2]["color"] == "#0050d8" and drawn[2]["weight"] == 4  # in water beats idle
+    # colours, names and symbols are the registry's, through the page's JSON config
+    water, tram, idle = spec("in_water"), spec("on_tram_tracks"), spec("idle_too_long")
+    assert [r["id"] for r in config["rules"]] == list(rules_about("vehicle"))
+    assert drawn[2]["color"] == water.colour and drawn[2]["weight"] == 4  # in water beats idle
     assert drawn[2]["dashArray"] is None
-    assert drawn[3]["color"] == "#7b2cbf" and drawn[3]["dashArray"]  # uncertain: dashed
+    assert drawn[3]["color"] == tram.colour and drawn[3]["dashArray"]  # uncertain: dashed
     assert drawn[2]["links"] == [
-        {"href": "/cases/7", "text": "Immobilisation prolongée"},
-        {"href": "/cases/8", "text": "Dans l’eau"},
+        {"href": "/cases/7", "text": f"{idle.symbol} Immobilisation prolongée"},
+        {"href": "/cases/8", "text": f"{water.symbol} Dans l’eau"},
     ]
     assert drawn[3]["links"][0]["text"].endswith("(incertaine)")
     assert drawn[2]["popup"][-1][0] == "Infraction"
@@ -237,7 +241,7 @@ def test_violations_in_headless_chromium(server: str, world: dict[str, int]) -> 
             links = popup.locator("a.fm-case-link")
             assert links.count() == 2
             assert links.nth(0).get_attribute("href") == f"/cases/{world['water']}"
-            assert links.nth(0).inner_text() == "Dans l’eau"
+            assert links.nth(0).inner_text() == f"{spec('in_water').symbol} Dans l’eau"
             page.keyboard.press("Escape")
 
             legend = page.locator(".fm-rules")

@@ -44,6 +44,13 @@
       nameEl.textContent = " ";
       var swatch = document.createElement("span");
       swatch.className = "fm-zone-swatch fm-zone-" + entry.css;
+      // the kind's colours, from the style the server sends (rules/registry.py)
+      var st = entry.style || {};
+      if (st.color) { swatch.style.borderColor = st.color; }
+      if (st.dashArray) { swatch.style.borderStyle = "dashed"; }
+      if (/^#[0-9a-fA-F]{6}$/.test(st.fillColor || "") && st.fillOpacity !== 0) {
+        swatch.style.backgroundColor = st.fillColor + "66";  // 40 % opaque
+      }
       var text = document.createElement("span");
       text.className = "fm-zone-label";
       text.setAttribute("data-zone-kind", entry.kind);
@@ -63,7 +70,7 @@
         onEachFeature: function (feature, l) { textTooltip(l, feature.properties && feature.properties.label); }
       });
       if (z.shown) { layer.addTo(map); }
-      if (control) { control.addOverlay(layer, { text: z.label, css: z.css, kind: z.kind, count: z.count }); }
+      if (control) { control.addOverlay(layer, { text: z.label, css: z.css, kind: z.kind, count: z.count, style: style }); }
     });
     if (control) { control.addTo(map); }
   }

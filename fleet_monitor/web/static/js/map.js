@@ -30,23 +30,18 @@
     return config.colours[slug];
   }
 
-  // Vehicle rules, most urgent first, with the colour of their ring.
-  var RULES = [
-    ["in_water", "#0050d8"],
-    ["on_tram_tracks", "#7b2cbf"],
-    ["in_no_parking_area", "#d7191c"],
-    ["in_pedestrian_area", "#ff7f00"],
-    ["outside_operating_area", "#111111"],
-    ["outside_mandatory_parking", "#d4a600"],
-    ["disabled_too_long", "#e7298a"],
-    ["idle_too_long", "#8c510a"]
-  ];
+  // Vehicle rules, most urgent first, with the colour of their ring: the server's
+  // rule registry (rules/registry.py), given in the page's JSON config.
+  var RULES = config.rules || [];
   var RULE_COLOURS = {};
   var RULE_RANK = {};
-  RULES.forEach(function (r, i) { RULE_COLOURS[r[0]] = r[1]; RULE_RANK[r[0]] = i; });
+  var RULE_NAMES = {};
+  RULES.forEach(function (r, i) {
+    RULE_COLOURS[r.id] = r.colour; RULE_RANK[r.id] = i; RULE_NAMES[r.id] = r.symbol + " " + r.label;
+  });
   var OTHER_RULE_COLOUR = "#555555";
 
-  function ruleName(rule) { return t["rule." + rule] || rule.replace(/_/g, " "); }
+  function ruleName(rule) { return RULE_NAMES[rule] || rule.replace(/_/g, " "); }
 
   // The violation that decides the ring: certain before uncertain, then the most urgent rule.
   function mainViolation(props) {
@@ -376,8 +371,8 @@
       var li = document.createElement("li");
       var ring = document.createElement("span");
       ring.className = "fm-ring";
-      ring.style.borderColor = r[1];
-      li.append(ring, " " + ruleName(r[0]));
+      ring.style.borderColor = r.colour;
+      li.append(ring, " " + ruleName(r.id));
       list.appendChild(li);
     });
     var li = document.createElement("li");
@@ -391,7 +386,7 @@
     var select = document.createElement("select");
     select.id = "fm-rule";
     [["", t.all_vehicles], ["*", t.any_violation]].concat(RULES.map(function (r) {
-      return [r[0], ruleName(r[0])];
+      return [r.id, ruleName(r.id)];
     })).forEach(function (o) {
       var option = document.createElement("option");
       option.value = o[0];
