@@ -3,6 +3,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY fleet_monitor ./fleet_monitor
 COPY gbfs_ingest ./gbfs_ingest
+COPY datastore ./datastore
 COPY rules ./rules
 COPY gbfs_simulator ./gbfs_simulator
 COPY config.toml ./config.toml

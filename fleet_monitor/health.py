@@ -15,9 +15,10 @@ import psycopg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
 from fleet_monitor.database import make_engine
+from fleet_monitor.history.definitions import FETCH_SUCCESS_OUTCOMES
 from fleet_monitor.settings import Settings
-from gbfs_ingest.vehicle_store import pg_connection
 
 HEALTH_SQL = """
 SELECT o.slug, o.name, o.gbfs_version, f.id, f.feed_type, f.last_success_at,
@@ -25,7 +26,7 @@ SELECT o.slug, o.name, o.gbfs_version, f.id, f.feed_type, f.last_success_at,
        (SELECT outcome FROM feed_fetch WHERE feed_id = f.id
          ORDER BY started_at DESC, id DESC LIMIT 1),
        (SELECT kind FROM outage WHERE feed_id = f.id AND ended_at IS NULL LIMIT 1),
-       (SELECT round(avg(CASE WHEN outcome IN ('ok','unchanged','not_modified','not_applied')
+       (SELECT round(avg(CASE WHEN outcome = ANY(%(ok)s)
                              THEN 1.0 ELSE 0.0 END), 3)
           FROM feed_fetch WHERE feed_id = f.id AND source = 'http'
            AND started_at > now() - interval '24 hours')
@@ -39,7 +40,7 @@ def operators_health(settings: Settings) -> list[dict[str, Any]]:
     try:
         with Session(engine) as session:
             cur = pg_connection(session).cursor()
-            cur.execute(HEALTH_SQL)
+            cur.execute(HEALTH_SQL, {"ok": list(FETCH_SUCCESS_OUTCOMES)})
             rows = cur.fetchall()
     finally:
         engine.dispose()

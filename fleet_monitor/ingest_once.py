@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
 from fleet_monitor.database import ensure_database, make_engine, upgrade
 from fleet_monitor.settings import Settings
 from gbfs_ingest.auth import redact_url
@@ -30,7 +31,6 @@ from gbfs_ingest.parse.boundary import url_problem
 from gbfs_ingest.pipeline import DiscoveryError, Ingestor
 from gbfs_ingest.registry import operator_feed_ids, register_discovery, wanted_feeds
 from gbfs_ingest.replay import ReplayFile, collect_files, replay
-from gbfs_ingest.vehicle_store import pg_connection
 
 _SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SHOWN_PROBLEMS = 3

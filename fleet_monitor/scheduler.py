@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 
 from fleet_monitor.database import make_engine
 from fleet_monitor.health import OutageLog, OutageLogFilter, is_database_outage
+from fleet_monitor.history.evidence import purge_raw
 from fleet_monitor.runtime import wait_for_stop
 from fleet_monitor.settings import Settings
 from gbfs_ingest import validate_worker
@@ -50,7 +51,6 @@ from gbfs_ingest.config import OperatorSettings
 from gbfs_ingest.model import FeedType
 from gbfs_ingest.pipeline import Ingestor
 from gbfs_ingest.registry import operator_feed_ids
-from gbfs_ingest.store import purge_raw
 
 if TYPE_CHECKING:
     from fleet_monitor.violations.jobs import RulesJobs

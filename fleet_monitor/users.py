@@ -22,13 +22,13 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.operators import Operator
 from fleet_monitor.models.users import ROLES, AuditEvent, UserAccount, UserSession, UserTotp
 from fleet_monitor.passwords import (
     MAX_PASSWORD_LENGTH,
     PasswordRejected,
     check_password,
 )
-from gbfs_ingest.db import Operator
 
 log = logging.getLogger(__name__)
 

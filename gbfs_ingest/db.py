@@ -34,13 +34,11 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     SmallInteger,
     String,
     Text,
@@ -48,24 +46,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from datastore.base import ID_TEXT, NAMING, POINT, TS, Base
 
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-
-
-TS = DateTime(timezone=True)
-POINT = Geometry("POINT", srid=4326, spatial_index=False)
-ID_TEXT = Text(collation="C")  # opaque GBFS ids: byte order, no locale (migration 0006)
+__all__ = ["ID_TEXT", "NAMING", "POINT", "TS", "Base"]  # re-exported: the ingest's tables use them
 
 
 class Operator(Base):

@@ -36,6 +36,7 @@ import httpx
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from datastore.connection import pg_connection
 from gbfs_ingest import netguard, store
 from gbfs_ingest.auth import FeedAuth, redact_url
 from gbfs_ingest.config import IngestSettings, OperatorSettings
@@ -53,7 +54,7 @@ from gbfs_ingest.process import (
     record_unstorable,
 )
 from gbfs_ingest.registry import DiscoveryResult, register_discovery
-from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection
+from gbfs_ingest.vehicle_store import VehicleStateCache
 
 log = logging.getLogger(__name__)
 

@@ -26,13 +26,14 @@ import psycopg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from datastore.connection import pg_connection
 from gbfs_ingest import store, validate_worker
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.model import FeedType, Finding, ParsedFeed
 from gbfs_ingest.parse import ParseError, bom_finding, detect_version, parse_feed, read_document
 from gbfs_ingest.parse.vehicles_fast import parse_vehicle_status_fast
 from gbfs_ingest.stays import StaySettings
-from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection, store_vehicle_snapshot
+from gbfs_ingest.vehicle_store import VehicleStateCache, store_vehicle_snapshot
 
 REALTIME = {FeedType.VEHICLE_STATUS, FeedType.STATION_STATUS}
 DOCUMENT_FEEDS = {

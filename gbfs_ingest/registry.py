@@ -7,9 +7,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from datastore.connection import pg_connection
 from gbfs_ingest.config import OperatorSettings
 from gbfs_ingest.model import Discovery, FeedRef, FeedType
-from gbfs_ingest.vehicle_store import pg_connection
 
 INGESTED_FEEDS = {
     FeedType.SYSTEM_INFORMATION,

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from datastore.connection import pg_connection
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.model import FeedType
 from gbfs_ingest.parse import ParseError, detect_version, parse_discovery, read_document
@@ -33,7 +34,7 @@ from gbfs_ingest.process import (
     record_unstorable,
 )
 from gbfs_ingest.registry import INGESTED_FEEDS, ensure_feed, ensure_operator
-from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection
+from gbfs_ingest.vehicle_store import VehicleStateCache
 
 _NAMES = sorted(
     ["free_bike_status", *(ft.value for ft in FeedType)], key=len, reverse=True

@@ -16,8 +16,8 @@ import orjson
 import zstandard
 from sqlalchemy.orm import Session
 
+from datastore.connection import pg_connection
 from gbfs_ingest.model import Finding, Station
-from gbfs_ingest.vehicle_store import pg_connection
 
 _local = threading.local()
 

@@ -22,6 +22,7 @@ from psycopg.pq import Format
 from psycopg.types import TypeInfo
 from sqlalchemy.orm import Session
 
+from datastore.connection import pg_connection
 from gbfs_ingest.model import Vehicle
 from gbfs_ingest.parse.vehicle_memo import VehicleMemo
 from gbfs_ingest.stays import StaySettings, bridge_gap, end_stays_at_gap, judge_gap
@@ -64,11 +65,6 @@ class StoreResult:
     diff: VehicleDiff | None = None
     new_dwells: int = 0
     closed_dwells: int = 0
-
-
-def pg_connection(session: Session) -> Any:
-    """The psycopg connection under the session (same transaction)."""
-    return session.connection().connection.driver_connection
 
 
 _EWKB_POINT = struct.Struct("<BIIdd").pack  # little endian, Point with SRID, SRID, x, y

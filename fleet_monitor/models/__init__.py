@@ -4,8 +4,8 @@ The ingest's tables live in :mod:`gbfs_ingest.db`; the service's own tables
 (violations, users, notices, ...) are added here by resource.
 """
 
+from datastore import Base
 from fleet_monitor.models import addresses, notices, reports, rules, rules_config, stats, users
-from gbfs_ingest.db import Base
 
 metadata = Base.metadata
 

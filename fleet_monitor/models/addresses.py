@@ -15,7 +15,7 @@ from geoalchemy2 import Geography
 from sqlalchemy import Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gbfs_ingest.db import TS, Base
+from datastore import TS, Base
 
 
 class Address(Base):

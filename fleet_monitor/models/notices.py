@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gbfs_ingest.db import TS, Base
+from datastore import TS, Base
 
 CHANNELS: tuple[str, ...] = ("email", "webhook")
 CASE_STATUSES: tuple[str, ...] = ("open", "confirmed", "resolved", "dismissed")

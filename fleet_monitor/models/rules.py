@@ -45,7 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gbfs_ingest.db import TS, Base
+from datastore import TS, Base
 from rules.inputs import ZONE_KINDS
 
 #: the zone kinds of the rules engine (``rules.inputs.ZONE_KINDS``); a new kind needs a

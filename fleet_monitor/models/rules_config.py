@@ -21,7 +21,7 @@ from sqlalchemy import BigInteger, CheckConstraint, Float, Index, Integer, Strin
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gbfs_ingest.db import TS, Base
+from datastore import TS, Base
 
 CONFIG_ERROR_KINDS: tuple[str, ...] = ("zone", "permit", "zones", "evaluation", "rules_run")
 

@@ -45,11 +45,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gbfs_ingest.db import TS, Base
+from datastore import TS, Base
 
 ALL = "*"  # form factor / zone: every one
 ALL_OPERATORS = 0
-IDLE_BUCKET_DAYS: tuple[int, ...] = (1, 3, 7, 14)  # bucket edges (days)
 
 
 def _day_pk() -> Mapped[date]:

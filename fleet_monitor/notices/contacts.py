@@ -24,9 +24,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.operators import Operator
 from fleet_monitor.models.notices import CHANNELS, OperatorApiToken, OperatorContact
 from fleet_monitor.users import record_audit
-from gbfs_ingest.db import Operator
 
 TOKEN_PREFIX = "fmt_"
 DEFAULT_TOKEN_DAYS = 90

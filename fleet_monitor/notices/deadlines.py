@@ -1,7 +1,7 @@
 """After a notice's deadline: was each vehicle dealt with? Penalties for those that were not.
 
 For each item of an issued notice whose deadline has passed, the vehicle's
-state is read from the ingest's history (its dwells) at the *check time*:
+state is read from the ingest's history (``history.vehicle_at``) at the *check time*:
 
 * the deadline, pushed back by the delivery delay when the first delivery
   succeeded late (the operator always gets the whole time allowed);
@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.vehicle_at import confirming_fetch, outage_at, stay_at, vehicle_feed
 from fleet_monitor.users import record_audit
 
 DUE_SQL = """
@@ -46,19 +47,6 @@ FROM notice_item i JOIN notice n ON n.id = i.notice_id
 WHERE n.status = 'issued' AND i.active AND i.outcome IS NULL AND n.deadline_at <= :now
 ORDER BY n.id, i.id
 FOR UPDATE OF i SKIP LOCKED
-"""
-
-DWELL_AT_SQL = """
-SELECT d.state,
-       d.ended_at IS NULL AND EXISTS (SELECT 1 FROM vehicle_current vc
-         WHERE vc.vehicle_id = d.vehicle_id AND vc.dwell_id = d.id
-         AND vc.missing_since IS NOT NULL AND vc.missing_since <= :t) AS pending,
-       CASE WHEN d.geom IS NULL OR CAST(:lon AS float8) IS NULL THEN NULL
-            ELSE ST_Distance(d.geom::geography,
-                             ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) END
-FROM dwell d
-WHERE d.vehicle_id = :vid AND d.started_at <= :t AND (d.ended_at IS NULL OR d.ended_at > :t)
-ORDER BY d.started_at DESC, d.id DESC LIMIT 1
 """
 
 
@@ -139,23 +127,11 @@ def _judge(
     t = check_time(item)
     if t > now:
         return Verdict(None, "delivered_late")
-    feed = session.execute(
-        text(
-            "SELECT f.id, f.last_observed_at FROM vehicle ve JOIN feed f ON f.id = ve.feed_id"
-            " WHERE ve.id = :vid"
-        ),
-        {"vid": item["vehicle_id"]},
-    ).first()
+    feed = vehicle_feed(session, item["vehicle_id"])
     if feed is None:
         return Verdict("undetermined", "no_vehicle")
     feed_id, last_observed = feed
-    outage = session.execute(
-        text(
-            "SELECT started_at, ended_at FROM outage WHERE feed_id = :f AND started_at <= :t"
-            " AND (ended_at IS NULL OR ended_at > :t) ORDER BY started_at DESC LIMIT 1"
-        ),
-        {"f": feed_id, "t": t},
-    ).first()
+    outage = outage_at(session, feed_id, t)
     at = t
     if outage is not None:
         if outage[1] is None:
@@ -163,19 +139,8 @@ def _judge(
         at = outage[1]
     if last_observed is None or last_observed < at:
         return _wait_or_give_up(now, t, give_up, "no_data")
-    fetch_id = session.execute(
-        text(
-            "SELECT id FROM feed_fetch WHERE feed_id = :f AND observed_at <= :t"
-            " AND started_at >= CAST(:t AS timestamptz) - interval '2 days'"
-            " AND outcome IN ('ok', 'unchanged', 'not_modified')"
-            " ORDER BY observed_at DESC, id DESC LIMIT 1"
-        ),
-        {"f": feed_id, "t": at},
-    ).scalar()
-    dwell = session.execute(
-        text(DWELL_AT_SQL),
-        {"vid": item["vehicle_id"], "t": at, "lon": item["lon"], "lat": item["lat"]},
-    ).first()
+    fetch_id = confirming_fetch(session, feed_id, at)
+    dwell = stay_at(session, item["vehicle_id"], at, item["lon"], item["lat"])
     if dwell is None:
         return Verdict("remedied", "removed", None, fetch_id)
     state, pending, distance = dwell

@@ -34,13 +34,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.operators import Operator
 from fleet_monitor.models.notices import Notice, NoticeItem, OperatorContact
 from fleet_monitor.notices import document
 from fleet_monitor.outbox.store import enqueue
 from fleet_monitor.settings import Settings
 from fleet_monitor.users import record_audit
 from fleet_monitor.violations.catalog import load_permits
-from gbfs_ingest.db import Operator
 from rules import Permit, select_permit
 from rules.registry import notice_deadline, rules_about
 

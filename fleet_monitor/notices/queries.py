@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.evidence import fetches_by_id, raw_sizes, vehicle_stays
+
 SCOPE = "(CAST(:scope AS int[]) IS NULL OR {col} = ANY(CAST(:scope AS int[])))"
 
 NOTICE_LIST_SQL = f"""
@@ -195,29 +197,6 @@ def case_events(session: Session, violation_id: int) -> list[dict[str, Any]]:
     ]
 
 
-def vehicle_dwells(
-    session: Session, vehicle_id: int | None, limit: int = 30
-) -> list[dict[str, Any]]:
-    """The vehicle's latest stays (newest first), with the feed files that opened and
-    closed them."""
-    if vehicle_id is None:
-        return []
-    return [
-        dict(r)
-        for r in session.execute(
-            text(
-                "SELECT d.id, d.gbfs_id, d.lat, d.lon, d.state, d.started_at, d.start_confidence,"
-                " d.ended_at, d.end_reason, d.rotations, d.min_link_confidence,"
-                " sf.content_hash AS start_hash, ef.content_hash AS end_hash"
-                " FROM dwell d LEFT JOIN feed_fetch sf ON sf.id = d.start_fetch_id"
-                " LEFT JOIN feed_fetch ef ON ef.id = d.end_fetch_id"
-                " WHERE d.vehicle_id = :vid ORDER BY d.started_at DESC, d.id DESC LIMIT :n"
-            ),
-            {"vid": vehicle_id, "n": limit},
-        ).mappings()
-    ]
-
-
 def _evidence_refs(evidence: dict[str, Any]) -> tuple[list[int], list[str]]:
     """Fetch ids and raw hashes named by a violation's evidence (``fetch:<id>``, ``raw:<sha>``)."""
     fetch_ids: list[int] = []
@@ -242,13 +221,7 @@ def case_evidence(session: Session, violation: dict[str, Any]) -> list[dict[str,
         "closed": violation["closed_fetch_id"],
     }
     fetch_ids = sorted({f for f in (*roles.values(), *named) if f is not None})
-    rows = session.execute(
-        text(
-            "SELECT ff.id, ff.started_at, ff.observed_at, ff.content_hash"
-            " FROM feed_fetch ff WHERE ff.id = ANY(:ids) ORDER BY ff.started_at, ff.id"
-        ),
-        {"ids": fetch_ids},
-    ).mappings()
+    rows = fetches_by_id(session, fetch_ids)
     by_hash: dict[str, dict[str, Any]] = {}
     for r in rows:
         digest = r["content_hash"]
@@ -262,12 +235,7 @@ def case_evidence(session: Session, violation: dict[str, Any]) -> list[dict[str,
             }
     for digest in hashes:
         by_hash.setdefault(digest, {"sha256": digest, "fetch_id": None, "at": None, "roles": []})
-    kept = dict(
-        session.execute(
-            text("SELECT sha256, size FROM raw_blob WHERE sha256 = ANY(:h)"),
-            {"h": list(by_hash)},
-        ).all()
-    )
+    kept = raw_sizes(session, list(by_hash))
     out = []
     for digest, item in by_hash.items():
         item["size"] = kept.get(digest)
@@ -279,7 +247,7 @@ def case_evidence(session: Session, violation: dict[str, Any]) -> list[dict[str,
 def evidence_hashes(session: Session, violation: dict[str, Any]) -> set[str]:
     """Every raw hash the case file may serve (its evidence and its vehicle's stays)."""
     allowed = {e["sha256"] for e in case_evidence(session, violation)}
-    for d in vehicle_dwells(session, violation["vehicle_id"]):
+    for d in vehicle_stays(session, violation["vehicle_id"]):
         allowed.update(h for h in (d["start_hash"], d["end_hash"]) if h)
     return allowed
 

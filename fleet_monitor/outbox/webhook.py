@@ -29,10 +29,10 @@ from pathlib import Path
 
 import httpx
 
+from fleet_monitor.outbox.http_client import WebhookPolicy, make_webhook_client
 from fleet_monitor.outbox.message import DeliveryError, SendReceipt, WebhookMessageSpec
 from fleet_monitor.settings import NoticeSettings
 from gbfs_ingest import netguard
-from gbfs_ingest.fetch import FetchPolicy, make_client
 
 SIGNATURE_HEADER = "X-Fleet-Signature"
 TIMESTAMP_HEADER = "X-Fleet-Timestamp"
@@ -76,12 +76,9 @@ def webhook_secret(
     return None
 
 
-def policy_of(settings: NoticeSettings) -> FetchPolicy:
-    return FetchPolicy(
-        connect_timeout=settings.webhook_timeout_s,
-        read_timeout=settings.webhook_timeout_s,
-        deadline=settings.webhook_timeout_s * 2,
-        max_redirects=0,
+def policy_of(settings: NoticeSettings) -> WebhookPolicy:
+    return WebhookPolicy(
+        timeout_s=settings.webhook_timeout_s,
         allow_private_networks=settings.webhook_allow_private_networks,
         allowed_hosts_private=settings.webhook_allowed_private_hosts,
         user_agent=USER_AGENT,
@@ -134,7 +131,7 @@ def post_webhook(
         **spec.headers,
     }
     own = client is None
-    http = client or make_client(policy, max_connections=4)
+    http = client or make_webhook_client(policy)
     try:
         with netguard.guard_context(policy) as pins:
             pins[netguard.host_and_port(httpx.URL(url))[0]] = tuple(addresses)

@@ -19,7 +19,7 @@ not the version, so a day's report is sent at most once to each recipient.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -27,12 +27,15 @@ import orjson
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
 from fleet_monitor.models.notices import OperatorContact
 from fleet_monitor.models.reports import CITY_SUBJECT, DailyReport
 from fleet_monitor.outbox.store import enqueue
 from fleet_monitor.reports.figures import day_bounds, operator_figures, operators_of_day
 from fleet_monitor.reports.render import city_summary, render_csv, render_html, render_pdf
 from fleet_monitor.settings import Settings
+from fleet_monitor.stats.aggregate import AggregateConfig
+from fleet_monitor.stats.day_figures import operator_days
 from fleet_monitor.violations.catalog import load_permits
 
 LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('fleet_monitor.reports'))"
@@ -119,11 +122,22 @@ def generate_day(
         ).scalars()
     )
     permits = load_permits(session)
+    # the figures the statistics show too, computed once by their definition
+    cfg = replace(AggregateConfig.from_settings(settings), timezone=tz)
+    with pg_connection(session).cursor() as cur:
+        shared = operator_days(cur, day, cfg)
     out: list[Generated] = []
     figures = []
     for operator_id, slug, name in operators:
         data = operator_figures(
-            session, operator_id=operator_id, slug=slug, name=name, day=day, tz=tz, permits=permits
+            session,
+            operator_id=operator_id,
+            slug=slug,
+            name=name,
+            day=day,
+            tz=tz,
+            permits=permits,
+            shared=shared.get(operator_id),
         )
         figures.append(data)
         if only_missing and slug in existing:

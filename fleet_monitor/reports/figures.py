@@ -8,12 +8,14 @@ ratios rounded to 4 decimals: the JSON is stable byte for byte.
 Sections (per operator):
 
 * ``fleet``: deployed vehicles from the count samples of the day (mean, max,
-  min, samples above the permit's cap), the counting method, and the data
-  behind it (samples taken vs expected, mean coverage, samples in outage);
-* ``violations``: per rule type, opened (violation / uncertain), closed, still
+  min over the observed samples, observed samples above the permit's cap), the
+  counting method, and the data behind it (samples taken vs expected, mean
+  coverage, samples in outage);
+* ``violations``: per rule type, opened (any status; of which uncertain), closed, still
   open at the end of the day, and overdue notice items checked that day;
-* ``idle``: rentable vehicles parked at the end of the day by how long they
-  had been parked (<1 d, 1-3 d, 3-7 d, 7-14 d, >=14 d, the CROW steps), with
+* ``idle``: the statistics' daily idle sample (CROW: rentable vehicles parked at
+  03:30 local by default) by how long they had been parked (the buckets of
+  ``history.definitions``: [0, 1), [1, 3), [3, 7), [7, 14), [14, inf) days), with
   the median and the share whose start is a lower bound (already there at our
   first look or seen again after an outage);
 * ``feed``: fetches of the vehicle feed (ok / failed, availability), outage
@@ -24,7 +26,6 @@ Sections (per operator):
 
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,18 +33,23 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
+from fleet_monitor.history.definitions import (
+    DEFINITIONS,
+    FETCH_SUCCESS_OUTCOMES,
+    IDLE_BUCKET_KEYS,
+    nearest_rank,
+)
+from fleet_monitor.history.feed_health import operator_feed_health
+from fleet_monitor.notices.issued import issued_notices, response_seconds
 from fleet_monitor.outbox.documents import iso_z
+from fleet_monitor.stats.day_figures import OperatorDay
 from rules import Permit, select_permit
 from rules.timing import describe_method, sample_times
 
-IDLE_BUCKETS: tuple[tuple[str, float, float], ...] = (
-    ("lt_1d", 0, 1),
-    ("1d_3d", 1, 3),
-    ("3d_7d", 3, 7),
-    ("7d_14d", 7, 14),
-    ("ge_14d", 14, math.inf),
-)
-OK_OUTCOMES = ("ok", "unchanged", "not_modified", "not_applied")
+# One definition per figure (fleet_monitor.history.definitions): the statistics use
+# the same outcomes, bucket edges and averaging rule.
+OK_OUTCOMES = FETCH_SUCCESS_OUTCOMES
 
 
 def day_bounds(day: date, tz: str) -> tuple[datetime, datetime]:
@@ -77,43 +83,64 @@ def operators_of_day(
 
 
 def fleet_section(
-    session: Session, slug: str, start: datetime, end: datetime, permit: Permit | None
+    session: Session,
+    slug: str,
+    start: datetime,
+    end: datetime,
+    permit: Permit | None,
+    shared: OperatorDay | None,
 ) -> dict[str, Any]:
+    """Deployed vehicles by the statistics' definition (``shared``: 5-minute samples,
+    observed ones only), and the permit's cap samples (``count_sample``) for the cap."""
     row = session.execute(
         text(
-            "SELECT count(*), avg(deployed), max(deployed), min(deployed), avg(coverage),"
-            " count(*) FILTER (WHERE in_outage), count(*) FILTER (WHERE deployed > :cap),"
+            "SELECT count(*), avg(coverage), count(*) FILTER (WHERE in_outage),"
+            " count(*) FILTER (WHERE deployed > :cap AND coverage > 0 AND NOT in_outage),"
             " coalesce(array_agg(DISTINCT method ORDER BY method), '{}')"
             " FROM count_sample WHERE operator = :op AND time >= :s AND time < :e"
         ),
         {"op": slug, "s": start, "e": end, "cap": permit.fleet_cap if permit else None},
     ).one()
-    samples, mean, high, low, coverage, in_outage, over, methods = row
-    expected = len(list(sample_times(permit, start, end))) if permit else None
+    cap_samples, coverage, in_outage, over, methods = row
+    cap_expected = len(list(sample_times(permit, start, end))) if permit else None
+    f = shared.fleet if shared is not None else {}
+    method = DEFINITIONS["deployed_mean"].method
+    if permit is not None:
+        method += "; cap: " + describe_method(permit)
     return {
         "cap": permit.fleet_cap if permit else None,
         "cap_clause": permit.clause("fleet_cap") if permit and permit.fleet_cap else None,
-        "method": describe_method(permit) if permit else None,
+        "method": method,
         "methods_recorded": [m for m in methods if m],
-        "samples": samples,
-        "samples_expected": expected,
-        "sample_coverage": _r(samples / expected) if expected else None,
+        "samples": f.get("samples_observed", 0),
+        "samples_expected": f.get("samples_expected"),
+        "sample_coverage": f.get("coverage"),
+        "deployed_mean": f.get("deployed_avg"),
+        "deployed_max": f.get("deployed_max"),
+        "deployed_min": f.get("deployed_min"),
+        "deployed_p95": f.get("deployed_p95"),
+        "cap_samples": cap_samples,
+        "cap_samples_expected": cap_expected,
         "data_coverage_mean": _r(coverage),
         "samples_in_outage": in_outage,
-        "deployed_mean": _r(mean, 2),
-        "deployed_max": high,
-        "deployed_min": low,
         "samples_over_cap": over if permit and permit.fleet_cap is not None else None,
     }
 
 
 def violations_section(
-    session: Session, slug: str, operator_id: int, start: datetime, end: datetime
+    session: Session,
+    slug: str,
+    operator_id: int,
+    start: datetime,
+    end: datetime,
+    shared: OperatorDay | None = None,
 ) -> list[dict[str, Any]]:
+    """Per rule type: opened (any status), of which uncertain, and closed in the day (the
+    statistics' counts when ``shared`` is given), open at the end, overdue items."""
     rows = session.execute(
         text(
             "SELECT rule_type,"
-            " count(*) FILTER (WHERE opened_at >= :s AND opened_at < :e AND status = 'violation'),"
+            " count(*) FILTER (WHERE opened_at >= :s AND opened_at < :e),"
             " count(*) FILTER (WHERE opened_at >= :s AND opened_at < :e AND status = 'uncertain'),"
             " count(*) FILTER (WHERE closed_at >= :s AND closed_at < :e),"
             " count(*) FILTER (WHERE opened_at < :e AND (closed_at IS NULL OR closed_at >= :e))"
@@ -156,123 +183,72 @@ def violations_section(
             },
         )
         by_rule[rule]["overdue"] = n
+    for rule, counts in (shared.violations if shared is not None else {}).items():
+        entry = by_rule.setdefault(
+            rule,
+            {"rule_type": rule, "opened": 0, "opened_uncertain": 0, "closed": 0, "open_at_end": 0},
+        )
+        entry.setdefault("overdue", 0)
+        entry["opened"] = counts["opened"]
+        entry["opened_uncertain"] = counts["uncertain"]
+        entry["closed"] = counts["closed"]
     return [by_rule[k] for k in sorted(by_rule)]
 
 
-def idle_section(session: Session, operator_id: int, end: datetime) -> dict[str, Any]:
-    rows = session.execute(
-        text(
-            "SELECT extract(epoch FROM (:e - d.started_at)), d.start_confidence <> 'observed'"
-            " FROM dwell d JOIN feed f ON f.id = d.feed_id"
-            " WHERE d.operator_id = :op AND f.feed_type = 'vehicle_status'"
-            " AND d.state IN ('available', 'reserved') AND d.started_at <= :e"
-            " AND (d.ended_at IS NULL OR d.ended_at > :e)"
-        ),
-        {"op": operator_id, "e": end},
-    ).all()
-    seconds = sorted(float(r[0]) for r in rows)
-    buckets = {name: 0 for name, _lo, _hi in IDLE_BUCKETS}
-    for s in seconds:
-        days = s / 86400
-        for name, lo, hi in IDLE_BUCKETS:
-            if lo <= days < hi:
-                buckets[name] += 1
-                break
-    lower_bounds = sum(1 for r in rows if r[1])
+def idle_section(shared: OperatorDay | None) -> dict[str, Any]:
+    """The statistics' daily idle sample (CROW: rentable vehicles parked at 03:30 local,
+    by days parked, in the buckets of ``history.definitions``)."""
+    idle = shared.idle if shared is not None else {}
+    vehicles = idle.get("vehicles")
+    p50, p90 = idle.get("p50_h"), idle.get("p90_h")
+    at = idle.get("sampled_at")
     return {
-        "at": iso_z(end),
-        "vehicles": len(seconds),
-        "buckets": buckets,
-        "median_s": _r(_quantile(seconds, 0.5), 0),
-        "p90_s": _r(_quantile(seconds, 0.9), 0),
-        "lower_bound_share": _r(lower_bounds / len(seconds)) if seconds else None,
+        "at": iso_z(at) if at is not None else None,
+        "vehicles": vehicles or 0,
+        "buckets": idle.get("buckets") or {k: 0 for k in IDLE_BUCKET_KEYS},
+        "median_s": _r(p50 * 3600, 0) if p50 is not None else None,
+        "p90_s": _r(p90 * 3600, 0) if p90 is not None else None,
+        "lower_bound_share": (_r(idle.get("lower_bounds", 0) / vehicles) if vehicles else None),
     }
-
-
-def _quantile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    i = (len(values) - 1) * q
-    lo, hi = math.floor(i), math.ceil(i)
-    return values[lo] + (values[hi] - values[lo]) * (i - lo)
 
 
 def feed_section(
     session: Session, operator_id: int, start: datetime, end: datetime
 ) -> dict[str, Any]:
-    row = session.execute(
-        text(
-            "SELECT count(*), count(*) FILTER (WHERE ff.outcome = ANY(:ok)),"
-            " coalesce(sum(ff.invalid_count), 0), coalesce(sum(ff.schema_error_count), 0),"
-            " coalesce(sum(ff.record_count) FILTER (WHERE ff.outcome = 'ok'), 0),"
-            " percentile_cont(0.5) WITHIN GROUP (ORDER BY ff.latency_ms)"
-            " FROM feed_fetch ff JOIN feed f ON f.id = ff.feed_id"
-            " WHERE f.operator_id = :op AND f.feed_type = 'vehicle_status'"
-            " AND ff.started_at >= :s AND ff.started_at < :e"
-        ),
-        {"op": operator_id, "s": start, "e": end, "ok": list(OK_OUTCOMES)},
-    ).one()
-    fetches, ok, invalid, schema_errors, records, latency = row
-    failures = dict(
-        session.execute(
-            text(
-                "SELECT ff.outcome, count(*) FROM feed_fetch ff JOIN feed f ON f.id = ff.feed_id"
-                " WHERE f.operator_id = :op AND f.feed_type = 'vehicle_status'"
-                " AND ff.started_at >= :s AND ff.started_at < :e AND NOT (ff.outcome = ANY(:ok))"
-                " GROUP BY ff.outcome ORDER BY ff.outcome"
-            ),
-            {"op": operator_id, "s": start, "e": end, "ok": list(OK_OUTCOMES)},
-        ).all()
-    )
-    outages = dict(
-        session.execute(
-            text(
-                "SELECT o.kind, sum(extract(epoch FROM (least(coalesce(o.ended_at, :e), :e)"
-                " - greatest(o.started_at, :s)))) FROM outage o JOIN feed f ON f.id = o.feed_id"
-                " WHERE f.operator_id = :op AND f.feed_type = 'vehicle_status'"
-                " AND o.started_at < :e AND (o.ended_at IS NULL OR o.ended_at > :s)"
-                " GROUP BY o.kind ORDER BY o.kind"
-            ),
-            {"op": operator_id, "s": start, "e": end},
-        ).all()
-    )
-    day_s = (end - start).total_seconds()
-    outage_s = sum(float(v) for v in outages.values())
+    """The vehicle feed's health over the day (``history.feed_health``, as the statistics)."""
+    with pg_connection(session).cursor() as cur:
+        h = operator_feed_health(cur, operator_id, start, end)
     return {
-        "fetches": fetches,
-        "fetches_ok": ok,
-        "fetch_success": _r(ok / fetches) if fetches else None,
-        "failures": {k: int(v) for k, v in failures.items()},
-        "outage_s": {k: _r(v, 0) for k, v in outages.items()},
-        "availability": _r(max(0.0, 1 - outage_s / day_s)) if fetches else None,
-        "records": int(records),
-        "invalid_records": int(invalid),
-        "schema_errors": int(schema_errors),
-        "latency_median_ms": _r(latency, 1),
+        "fetches": h.fetches,
+        "fetches_ok": h.successes,
+        "fetch_success": _r(h.successes / h.fetches) if h.fetches else None,
+        "failures": h.failures,
+        "outage_s": {k: _r(v, 0) for k, v in sorted(h.outage_s.items())},
+        "availability": _r(h.availability((end - start).total_seconds())),
+        "records": h.records,
+        "invalid_records": h.invalid,
+        "schema_errors": h.schema,
+        "latency_median_ms": _r(h.latency_ms_p50, 1),
     }
 
 
 def notices_section(
     session: Session, operator_id: int, start: datetime, end: datetime
 ) -> dict[str, Any]:
+    """Notices issued in the day and their responses (``notices.issued``, as the
+    statistics), vehicles noticed, outcomes checked and penalties in the day."""
     p = {"op": operator_id, "s": start, "e": end}
-    issued, urgent, vehicles = session.execute(
+    with pg_connection(session).cursor() as cur:
+        issued = issued_notices(cur, [operator_id], start, end)
+    (vehicles,) = session.execute(
         text(
-            "SELECT count(DISTINCT n.id), count(DISTINCT n.id) FILTER (WHERE n.urgent),"
-            " count(i.id) FROM notice n LEFT JOIN notice_item i ON i.notice_id = n.id"
+            "SELECT count(i.id) FROM notice n JOIN notice_item i ON i.notice_id = n.id"
             " WHERE n.operator_id = :op AND n.issued_at >= :s AND n.issued_at < :e"
+            " AND n.status NOT IN ('draft', 'cancelled')"
         ),
         p,
     ).one()
-    responses = session.execute(
-        text(
-            "SELECT response, extract(epoch FROM responded_at - coalesce(sent_at, issued_at))"
-            " FROM notice WHERE operator_id = :op AND responded_at >= :s AND responded_at < :e"
-            " ORDER BY responded_at, id"
-        ),
-        p,
-    ).all()
-    times = sorted(float(r[1]) for r in responses if r[1] is not None)
+    times = response_seconds(issued)
     outcomes = dict(
         session.execute(
             text(
@@ -291,12 +267,12 @@ def notices_section(
         p,
     ).one()
     return {
-        "issued": issued,
-        "urgent": urgent,
+        "issued": len(issued),
+        "urgent": sum(1 for n in issued if n.urgent),
         "vehicles": vehicles,
-        "acknowledged": sum(1 for r in responses if r[0] == "acknowledged"),
-        "disputed": sum(1 for r in responses if r[0] == "disputed"),
-        "response_median_s": _r(_quantile(times, 0.5), 0),
+        "acknowledged": sum(1 for n in issued if n.response == "acknowledged"),
+        "disputed": sum(1 for n in issued if n.response == "disputed"),
+        "response_median_s": _r(nearest_rank(times, 0.5), 0),
         "response_max_s": _r(times[-1], 0) if times else None,
         "outcomes": {k: int(v) for k, v in outcomes.items()},
         "penalties": int(count),
@@ -313,7 +289,10 @@ def operator_figures(
     day: date,
     tz: str,
     permits: list[Permit],
+    shared: OperatorDay | None = None,
 ) -> dict[str, Any]:
+    """The report's figures; ``shared``: the operator's figures of the day by the
+    statistics' computation (:func:`fleet_monitor.stats.day_figures.operator_days`)."""
     start, end = day_bounds(day, tz)
     permit = select_permit(permits, slug, end - timedelta(microseconds=1)) or select_permit(
         permits, slug, start
@@ -325,9 +304,9 @@ def operator_figures(
         "period": {"start": iso_z(start), "end": iso_z(end)},
         "operator": {"slug": slug, "name": name},
         "permit": None if permit is None else {"version": permit.version, "name": permit.name},
-        "fleet": fleet_section(session, slug, start, end, permit),
-        "violations": violations_section(session, slug, operator_id, start, end),
-        "idle": idle_section(session, operator_id, end),
+        "fleet": fleet_section(session, slug, start, end, permit, shared),
+        "violations": violations_section(session, slug, operator_id, start, end, shared),
+        "idle": idle_section(shared),
         "feed": feed_section(session, operator_id, start, end),
         "notices": notices_section(session, operator_id, start, end),
     }

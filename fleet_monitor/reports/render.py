@@ -208,7 +208,7 @@ def _operator_pdf(pdf: DocumentPDF, d: dict[str, Any]) -> None:
         widths=(60, 22, 24, 20, 26, 26),
     )
     idle = d["idle"]
-    pdf.heading("Durée d’immobilisation / Idle time (fin de journée / end of day)")
+    pdf.heading("Durée d’immobilisation / Idle time (échantillon quotidien / daily sample, CROW)")
     pdf.grid(
         list(IDLE_LABELS.values()),
         [[idle["buckets"][k] for k in IDLE_LABELS]],

@@ -2,10 +2,12 @@
 
 * :mod:`~fleet_monitor.stats.periods`: periods of local days, times with their offset;
 * :mod:`~fleet_monitor.stats.aggregate`: the scheduled aggregation of each local day
-  (:mod:`~fleet_monitor.stats.daydata` reads, :mod:`~fleet_monitor.stats.dayfleet`
-  and :mod:`~fleet_monitor.stats.dayother` compute);
-* :mod:`~fleet_monitor.stats.report` and :mod:`~fleet_monitor.stats.report_more`: the
-  figures of a period from the aggregates, with methods
+  (:mod:`~fleet_monitor.history.stays` reads, :mod:`~fleet_monitor.stats.dayfleet`
+  computes the fleet and idle figures, :mod:`~fleet_monitor.stats.day_violations` the
+  violation counts, :mod:`~fleet_monitor.history.feed_health` the feed health);
+* :mod:`~fleet_monitor.stats.report` (fleet, idle, use) and
+  :mod:`~fleet_monitor.stats.report_sections` (violations, feeds, notices, declared
+  fleet, zones): the figures of a period from the aggregates, with methods
   (:mod:`~fleet_monitor.stats.methods`) and coverage;
 * :mod:`~fleet_monitor.stats.exports`, :mod:`~fleet_monitor.stats.pdf`,
   :mod:`~fleet_monitor.stats.charts`: CSV, XLSX, GeoJSON, JSON, the PDF review pack,

@@ -24,8 +24,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import Engine
 
+from fleet_monitor.history import feed_health, stays
 from fleet_monitor.settings import Settings
-from fleet_monitor.stats import daydata, dayfleet, dayother
+from fleet_monitor.stats import day_violations, dayfleet
 from fleet_monitor.stats.periods import day_window, days_between, local_day
 
 log = logging.getLogger(__name__)
@@ -106,20 +107,20 @@ def compute_day(
     w0, w1 = day_window(day, tz)
     idle_at = datetime.combine(day, cfg.idle_time, tzinfo=tz).astimezone(UTC)
     grid = dayfleet.make_grid(day, w0, w1, cfg.step_s, idle_at)
-    feeds = daydata.load_vehicle_feeds(cur)
+    feeds = stays.load_vehicle_feeds(cur)
     feed_ids = [f.feed_id for f in feeds]
-    observations = daydata.load_observations(cur, feed_ids, w0, w1, cfg.max_age_s)
-    outages = daydata.load_outages(cur, feed_ids, w0, w1, timedelta(days=2))
+    observations = stays.load_observations(cur, feed_ids, w0, w1, cfg.max_age_s)
+    outages = stays.load_outages(cur, feed_ids, w0, w1, timedelta(days=2))
     cov = dayfleet.coverage(grid, feeds, observations, outages, cfg.max_age_s)
     lap("coverage")
-    dwells = daydata.load_dwells(cur, w0, w1, cfg.zone_kinds, feeds=feed_ids, carry=carry)
+    dwells = stays.load_dwells(cur, w0, w1, cfg.zone_kinds, feeds=feed_ids, carry=carry)
     cube = dayfleet.make_cube(dwells, feeds)
     lap("load_dwells")
     counts = dayfleet.fleet_counts(grid, cube, dwells)
     lap("fleet")
     idle_idx = dayfleet.idle_dwells(grid, dwells)
     horizon = idle_at - timedelta(days=cfg.idle_lookback_days)
-    parked = daydata.load_parked_since(cur, dwells.ids[idle_idx].tolist(), horizon, cfg.noise_m)
+    parked = stays.load_parked_since(cur, dwells.ids[idle_idx].tolist(), horizon, cfg.noise_m)
     idle = dayfleet.idle_rows(grid, cube, dwells, idle_idx, parked)
     lap("idle")
     vanished = dayfleet.vanished_in_day(grid, dwells)
@@ -133,7 +134,7 @@ def compute_day(
         if len(vanished)
         else vanished
     )
-    back = daydata.load_reappearances(cur, dwells.ids[sample].tolist(), window, cfg.noise_m)
+    back = stays.load_reappearances(cur, dwells.ids[sample].tolist(), window, cfg.noise_m)
     policies = dayfleet.id_policies(dwells, sample, back)
     persistent = {f for f, p in policies.items() if p == "persistent"}
     rest = [
@@ -141,7 +142,7 @@ def compute_day(
         for i in vanished
         if int(dwells.feed[i]) in persistent and int(dwells.ids[i]) not in back
     ]
-    back |= daydata.load_reappearances(cur, rest, window, cfg.noise_m)
+    back |= stays.load_reappearances(cur, rest, window, cfg.noise_m)
     elsewhere = np.asarray([i for i, (_b, far) in back.items() if far], dtype=np.int64)
     dep_idx, kinds = dayfleet.departure_kinds(grid, dwells, outages, elsewhere, persistent)
     use = dayfleet.use_rows(cube, dwells, dep_idx, kinds)
@@ -182,9 +183,9 @@ def compute_day(
         for c, r in sorted(idle.items())
     ]
     result.rows["stats_use_day"] = [(day, *cube.decode(c), *v) for c, v in sorted(use.items())]
-    result.rows["stats_feed_day"] = [(day, *r) for r in dayother.feed_rows(cur, w0, w1)]
+    result.rows["stats_feed_day"] = [(day, *r) for r in feed_health.feed_rows(cur, w0, w1)]
     result.rows["stats_violation_day"] = [
-        (day, *r) for r in dayother.violation_rows(cur, w0, w1, cfg.zone_kinds)
+        (day, *r) for r in day_violations.violation_rows(cur, w0, w1, cfg.zone_kinds)
     ]
     lap("feeds_violations")
     result.details = {
@@ -289,7 +290,7 @@ def pending_days(
             "SELECT min(x.started_at) FROM feed f JOIN LATERAL (SELECT started_at FROM feed_fetch"
             " WHERE feed_id = f.id AND outcome = ANY(%s) ORDER BY started_at LIMIT 1) x ON true"
             " WHERE f.feed_type = 'vehicle_status'",
-            (list(daydata.SUCCESS_OUTCOMES),),
+            (list(stays.SUCCESS_OUTCOMES),),
         )
         start = cur.fetchone()[0]
         if start is None:

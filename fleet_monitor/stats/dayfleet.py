@@ -20,8 +20,9 @@ from datetime import date, datetime
 
 import numpy as np
 
-from fleet_monitor.models.stats import ALL, ALL_OPERATORS, IDLE_BUCKET_DAYS
-from fleet_monitor.stats.daydata import DEPLOYED_STATES, MOVED, VANISHED, Dwells, VehicleFeed
+from fleet_monitor.history.definitions import IDLE_BUCKET_DAYS, idle_bucket_index, nearest_rank
+from fleet_monitor.history.stays import DEPLOYED_STATES, MOVED, VANISHED, Dwells, VehicleFeed
+from fleet_monitor.models.stats import ALL, ALL_OPERATORS
 
 N_STATES = len(DEPLOYED_STATES)
 N_BUCKETS = len(IDLE_BUCKET_DAYS) + 1
@@ -241,9 +242,7 @@ def idle_rows(
             since[i] = min(found[0], dwells.start[i])
             lower[i] = found[1] != "observed"
     hours = (grid.idle_at - since) / 3600.0
-    bucket = np.searchsorted(
-        np.asarray(IDLE_BUCKET_DAYS, dtype=np.float64) * 24, hours, side="left"
-    )
+    bucket = idle_bucket_index(hours / 24.0)
     d, combo = expand(cube, dwells, idx)
     out: dict[int, IdleRow] = {}
     order = np.lexsort((hours[d], combo))
@@ -262,15 +261,6 @@ def idle_rows(
             max_h=float(h[-1]),
         )
     return out
-
-
-def nearest_rank(sorted_values: np.ndarray, q: float) -> float | None:
-    """The nearest-rank percentile of sorted values: the smallest value with at least
-    ``q`` of the values at or below it."""
-    n = len(sorted_values)
-    if n == 0:
-        return None
-    return float(sorted_values[max(0, math.ceil(q * n) - 1)])
 
 
 # --------------------------------------------------------------------------- use

@@ -2,7 +2,7 @@
 
 Every export carries the period (local times with their UTC offset), the
 filters, the methodology of each section and its coverage. Tables are the
-report's row lists, flattened (``buckets.gt_14d``); the CSV is "long" (one figure
+report's row lists, flattened (``buckets.ge_14d``); the CSV is "long" (one figure
 per line: table, operator, key, metric, value) so that any section fits in one
 file and reads back with the csv module.
 """

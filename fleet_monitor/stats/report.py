@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from fleet_monitor.history.definitions import IDLE_BUCKET_KEYS
 from fleet_monitor.models.stats import ALL, ALL_OPERATORS
-from fleet_monitor.stats import labels, report_more
+from fleet_monitor.stats import labels, report_sections
 from fleet_monitor.stats.dayfleet import nearest_rank
 from fleet_monitor.stats.methods import MethodParams, method
 from fleet_monitor.stats.periods import Period, iso
@@ -117,7 +118,7 @@ def build_report(
         out["use"] = use_section(cur, rows, samples, query, params)
     for name in ("violations", "notices", "feeds", "declared", "zones"):
         if name in wanted:
-            out[name] = report_more.SECTION_BUILDERS[name](cur, rows, query, params, now)
+            out[name] = report_sections.SECTION_BUILDERS[name](cur, rows, query, params, now)
     for name in out:
         report["methodology"][name] = out[name]["method"]
     return report
@@ -306,7 +307,7 @@ def idle_section(
     return section
 
 
-BUCKET_KEYS = ("le_1d", "1_3d", "3_7d", "7_14d", "gt_14d")
+BUCKET_KEYS = IDLE_BUCKET_KEYS  # one set of keys and edges: history.definitions
 
 
 def _shares(buckets: np.ndarray, vehicles: int) -> dict[str, float | None]:

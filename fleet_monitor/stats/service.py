@@ -13,7 +13,7 @@ from fleet_monitor.settings import Settings
 from fleet_monitor.stats import exports
 from fleet_monitor.stats.methods import MethodParams
 from fleet_monitor.stats.report import SECTIONS, ReportQuery, build_report
-from fleet_monitor.stats.report_more import zone_geometries
+from fleet_monitor.stats.report_sections import zone_geometries
 
 
 class ExportError(ValueError):

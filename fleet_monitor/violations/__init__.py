@@ -2,9 +2,10 @@
 
 * :mod:`~fleet_monitor.violations.catalog`: versioned zone and permit imports,
   loading them back, the ``PreparedCity`` cache;
-* :mod:`~fleet_monitor.violations.snapshots`: vehicle snapshots now or as of a
-  past time, from the ingest's dwells;
-* :mod:`~fleet_monitor.violations.inputs`: outages, feed health, count samples;
+* :mod:`~fleet_monitor.history.snapshots` and :mod:`~fleet_monitor.history.feed_inputs`
+  (the read interface): vehicle snapshots now or as of a past time, outages and
+  feed health;
+* :mod:`~fleet_monitor.violations.inputs`: count samples;
 * :mod:`~fleet_monitor.violations.lifecycle`: findings -> violations (open,
   update, hold, close) with their evidence and timeline;
 * :mod:`~fleet_monitor.violations.service`: ``evaluate_rules``, ``sample_counts``;
@@ -20,6 +21,7 @@
 The pure rules live in the top-level ``rules`` package.
 """
 
+from fleet_monitor.history.snapshots import SnapshotSet, load_snapshots
 from fleet_monitor.violations.catalog import (
     CatalogError,
     CityCache,
@@ -36,7 +38,6 @@ from fleet_monitor.violations.service import (
     sample_counts,
     sample_due,
 )
-from fleet_monitor.violations.snapshots import SnapshotSet, load_snapshots
 
 __all__ = [
     "CatalogError",

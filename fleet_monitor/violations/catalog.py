@@ -40,9 +40,9 @@ import shapely
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
 from fleet_monitor.violations.references import zone_reference_problem
 from fleet_monitor.violations.zone_versions import next_version
-from gbfs_ingest.vehicle_store import pg_connection
 from rules import (
     ConfigIssue,
     Permit,

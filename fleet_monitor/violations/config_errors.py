@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gbfs_ingest.vehicle_store import pg_connection
+from datastore import pg_connection
 from rules import ConfigIssue
 
 #: kinds of issue an evaluation re-checks every time (and so may resolve)

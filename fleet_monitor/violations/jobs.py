@@ -30,10 +30,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
 from fleet_monitor.settings import RulesSettings
 from fleet_monitor.violations.catalog import CatalogError, CityCache, import_permit
 from fleet_monitor.violations.service import RulesError, RunSummary, evaluate_rules, sample_due
-from gbfs_ingest.vehicle_store import pg_connection
 from rules import PermitError
 
 log = logging.getLogger(__name__)

@@ -39,9 +39,9 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from fleet_monitor.violations.snapshots import FeedState, SnapshotSet, fetch_refs
-from gbfs_ingest.store import pin_raw
-from gbfs_ingest.vehicle_store import pg_connection
+from datastore import pg_connection
+from fleet_monitor.history.evidence import fetch_hashes, pin_raw
+from fleet_monitor.history.snapshots import FeedState, SnapshotSet, fetch_refs
 from rules import Finding, RuleType
 from rules.findings import iso, jsonable
 from rules.registry import rules_about, spec
@@ -471,12 +471,7 @@ class Lifecycle:
             closes.append((r, reason, fetch_id))
         fetch_ids = {f for _, _, f in closes if f is not None}
         fetch_ids |= {r.last_fetch_id for r, _, _ in closes if r.last_fetch_id is not None}
-        hashes: dict[int, str | None] = {}
-        if fetch_ids:
-            self.cur.execute(
-                "SELECT id, content_hash FROM feed_fetch WHERE id = ANY(%s)", (list(fetch_ids),)
-            )
-            hashes = dict(self.cur.fetchall())
+        hashes = fetch_hashes(self.cur, fetch_ids)
         ids, reasons, fetches, observations = [], [], [], []
         for r, reason, fetch_id in closes:
             refs = fetch_refs(fetch_id, hashes.get(fetch_id) if fetch_id is not None else None)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gbfs_ingest.vehicle_store import pg_connection
+from datastore import pg_connection
 
 _VIOLATION_COLS = (
     "id",

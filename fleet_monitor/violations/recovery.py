@@ -33,8 +33,8 @@ from datetime import datetime, timedelta
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
 from fleet_monitor.violations.config_errors import record_event
-from gbfs_ingest.vehicle_store import pg_connection
 
 #: how far an evaluation time may lie ahead of the clock (clocks of two machines differ)
 MAX_CLOCK_SKEW = timedelta(minutes=2)

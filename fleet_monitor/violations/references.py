@@ -26,7 +26,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from gbfs_ingest.vehicle_store import pg_connection
+from datastore import pg_connection
+from fleet_monitor.history.evidence import first_fetch_at
 from rules import Permit
 from rules.geo import BBox
 
@@ -124,10 +125,4 @@ def city_area(session: Session) -> BBox | None:
 
 def first_observation(session: Session) -> datetime | None:
     """When the first feed fetch on record started (one index probe per feed)."""
-    cur = pg_connection(session).cursor()
-    cur.execute(
-        "SELECT min((SELECT min(f.started_at) FROM feed_fetch f WHERE f.feed_id = feed.id))"
-        " FROM feed"
-    )
-    row = cur.fetchone()
-    return None if row is None else row[0]
+    return first_fetch_at(pg_connection(session).cursor())

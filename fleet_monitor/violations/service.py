@@ -30,6 +30,14 @@ import numpy as np
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
+from fleet_monitor.history.feed_inputs import load_fetch_history, load_health, load_outages
+from fleet_monitor.history.snapshots import (
+    SnapshotSet,
+    gc_paused,
+    load_snapshots,
+    vehicle_feeds,
+)
 from fleet_monitor.settings import RulesSettings
 from fleet_monitor.violations.catalog import CityCache, load_permits, load_permits_checked
 from fleet_monitor.violations.config_errors import record_issues
@@ -37,21 +45,11 @@ from fleet_monitor.violations.inputs import (
     counting_of,
     due_sample_times,
     latest_grid_time,
-    load_fetch_history,
-    load_health,
-    load_outages,
     load_samples,
     take_samples,
 )
 from fleet_monitor.violations.lifecycle import Lifecycle, LifecycleResult
 from fleet_monitor.violations.recovery import VoidedRuns, void_future_runs
-from fleet_monitor.violations.snapshots import (
-    SnapshotSet,
-    gc_paused,
-    load_snapshots,
-    vehicle_feeds,
-)
-from gbfs_ingest.vehicle_store import pg_connection
 from rules import (
     ConfigIssue,
     CountSample,

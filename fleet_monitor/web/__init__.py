@@ -10,7 +10,7 @@ secret key) is built at import time. Blueprints per resource:
 * ``admin``: ``/admin/users`` and ``/admin/audit`` (admin role);
 * ``api``: ``/api/vehicles`` (GeoJSON) and ``/api/health``.
 * ``cases``, ``notices``, ``notices_api``, ``reports``: case files, notices to
-  operators and their API, daily reports (``fleet_monitor.web.notices_and_reports``).
+  operators and their API, daily reports (``fleet_monitor.web.enforcement``).
 * ``stats``, ``stats_api``, ``stats_declared``: statistics, their exports and JSON
   API, declared fleets (``fleet_monitor.web.stats``).
 
@@ -72,8 +72,8 @@ from fleet_monitor.web.admin import bp as admin_bp
 from fleet_monitor.web.admin_rules import bp as admin_rules_bp
 from fleet_monitor.web.api import bp as api_bp
 from fleet_monitor.web.auth import bp as auth_bp
+from fleet_monitor.web.enforcement import register as register_notices
 from fleet_monitor.web.map import bp as map_bp
-from fleet_monitor.web.notices_and_reports import register as register_notices
 from fleet_monitor.web.proxies import TrustedProxies
 from fleet_monitor.web.stats import register as register_stats
 

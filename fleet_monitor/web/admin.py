@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fleet_monitor import two_factor
+from fleet_monitor.history.operators import Operator
 from fleet_monitor.models.users import AuditEvent, UserAccount
 from fleet_monitor.users import AccountError, create_user, list_users, set_active
 from fleet_monitor.web.audit import client_ip
@@ -23,7 +24,6 @@ from fleet_monitor.web.db import get_engine
 from fleet_monitor.web.forms import ActionForm, UserCreateForm, role_choices
 from fleet_monitor.web.params import arg_choice, arg_int
 from fleet_monitor.web.permissions import current_user, require_role
-from gbfs_ingest.db import Operator
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -38,12 +38,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.addresses import NearestAddress, nearest_address
+from fleet_monitor.history.evidence import load_raw, vehicle_stays
+from fleet_monitor.history.stay_timeline import stay_timeline, timeline_hashes
 from fleet_monitor.models.notices import CASE_STATUSES
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
 from fleet_monitor.notices.planner import NoticeError, notice_violation_now
 from fleet_monitor.users import STAFF_ROLES
-from fleet_monitor.violations.stay_timeline import stay_timeline, timeline_hashes
 from fleet_monitor.web import labels
 from fleet_monitor.web.audit import audit, client_ip
 from fleet_monitor.web.basemap import base_layer
@@ -60,7 +61,6 @@ from fleet_monitor.web.permissions import (
     scope_param,
 )
 from fleet_monitor.web.security import add_nonce, csp_nonce
-from gbfs_ingest.store import load_raw
 from rules.registry import rule_ids
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -200,7 +200,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
     with Session(get_engine()) as s:
         violation = load_case(s, violation_id)
         events = queries.case_events(s, violation_id)
-        stays = queries.vehicle_dwells(s, violation["vehicle_id"])
+        stays = vehicle_stays(s, violation["vehicle_id"])
         stay_events = stay_timeline(s, violation["vehicle_id"], violation["since"])
         evidence = queries.case_evidence(s, violation)
         notices = queries.case_notices(s, violation_id)

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.operators import Operator
 from fleet_monitor.models.notices import Delivery, Notice
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, cancel_notice, respond, retry
@@ -35,7 +36,6 @@ from fleet_monitor.web.permissions import (
     require_role,
     scope_param,
 )
-from gbfs_ingest.db import Operator
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 

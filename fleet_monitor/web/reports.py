@@ -34,7 +34,7 @@ LIMIT :limit OFFSET :offset
 
 
 def idle_labels() -> dict[str, str]:
-    """The idle-time buckets of the report (``reports.figures.IDLE_BUCKETS``)."""
+    """The idle-time buckets of the report (``history.definitions.IDLE_BUCKET_KEYS``)."""
     return {
         "lt_1d": _("under 1 day"),
         "1d_3d": _("1 to 3 days"),

@@ -32,7 +32,7 @@ from fleet_monitor.stats.periods import (
     parse_period,
 )
 from fleet_monitor.stats.report import SECTIONS, ReportQuery
-from fleet_monitor.stats.report_more import zone_geometries
+from fleet_monitor.stats.report_sections import zone_geometries
 from fleet_monitor.stats.service import make_export, run_report
 from fleet_monitor.web.audit import audit
 from fleet_monitor.web.basemap import base_layer

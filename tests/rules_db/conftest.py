@@ -156,7 +156,7 @@ def sim_db(sim_template: str) -> Iterator[str]:
 
 
 def scalar(engine: Any, sql: str, *params: Any) -> Any:
-    from gbfs_ingest.vehicle_store import pg_connection
+    from datastore import pg_connection
 
     with Session(engine) as s:
         cur = pg_connection(s).cursor()
@@ -181,7 +181,7 @@ RULES_TABLES = (
 def fingerprint(engine: Any, tables: tuple[str, ...] = RULES_TABLES) -> dict[str, str]:
     """Row count and a digest of every row of ``tables``: equal before and after
     means nothing was written."""
-    from gbfs_ingest.vehicle_store import pg_connection
+    from datastore import pg_connection
 
     out = {}
     with Session(engine) as s:

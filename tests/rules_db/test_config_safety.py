@@ -13,10 +13,10 @@ from pathlib import Path
 from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
 from fleet_monitor.settings import RulesSettings
 from fleet_monitor.violations import import_zones
 from fleet_monitor.violations.jobs import RulesJobs
-from gbfs_ingest.vehicle_store import pg_connection
 from rules import Zone
 from tests.rules.helpers import ll, square
 from tests.rules_db.conftest import permit_toml

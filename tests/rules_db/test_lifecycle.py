@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from datastore import pg_connection
 from fleet_monitor.violations import RulesError, load_snapshots
-from gbfs_ingest.vehicle_store import pg_connection
 from tests.rules_db.conftest import permit_toml
 from tests.rules_db.fleet import Fleet, no_parking_square
 

@@ -60,7 +60,7 @@ def test_csv_round_trip(engine: Engine, aggregated: Ids) -> None:
         scenario.BETA_AVG, abs=1e-4
     )
     assert figures[("fleet_daily", "alpha", "2026-10-06", "deployed_max")] == "4"
-    assert figures[("idle", "alpha", "", "buckets.7_14d")] == "1"
+    assert figures[("idle", "alpha", "", "buckets.7d_14d")] == "1"
     meta = {r["metric"]: r["value"] for r in lines if r["table"] == "meta"}
     assert meta["period_start"] == "2026-10-06T00:00:00+02:00"
     assert meta["coverage.fleet"] == "264 of 288 5-minute samples observed (91.7 %)"

@@ -181,12 +181,3 @@ def test_notices_response_times_and_overdue_share(
     assert (alpha["with_outcome"], alpha["overdue"], alpha["overdue_share"]) == (2, 1, 0.5)
     assert alpha["past_deadline_without_outcome"] == 1
     assert by_op(section["rows"])["beta"]["issued"] == 0
-
-
-def test_notices_not_available_without_their_tables(
-    engine: Engine, aggregated: Ids, history: History
-) -> None:
-    history.sql("DROP TABLE IF EXISTS notice CASCADE")
-    section = report(engine)["sections"]["notices"]
-    assert section["available"] is False and section["rows"] == []
-    assert "not available" in section["coverage"]["statement"]

@@ -8,8 +8,8 @@ from datetime import UTC, date
 import numpy as np
 import pytest
 
+from fleet_monitor.history.stays import VehicleFeed
 from fleet_monitor.stats.charts import Chart, Series, bar_chart, line_chart
-from fleet_monitor.stats.daydata import VehicleFeed
 from fleet_monitor.stats.dayfleet import nearest_rank, observed_mask
 from fleet_monitor.stats.declared import parse_csv
 from fleet_monitor.stats.periods import PeriodError, parse_period

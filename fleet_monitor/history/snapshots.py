@@ -40,15 +40,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from fleet_monitor.violations.stay_facts import read_stay_facts
+from datastore import pg_connection
+from fleet_monitor.history.definitions import EVIDENCE_OUTCOMES
+from fleet_monitor.history.stay_facts import read_stay_facts
 from gbfs_ingest.model import VehicleState
-from gbfs_ingest.vehicle_store import pg_connection
 from rules import VehicleSnapshot
 from rules.inputs import DwellConfidence
 from rules.stays import StayFacts
 
 _STATES = {s.value: s for s in VehicleState}
-_OK_OUTCOMES = ("ok", "unchanged")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +122,7 @@ def vehicle_feeds(session: Session, now: datetime) -> dict[int, FeedState]:
         " LEFT JOIN LATERAL (SELECT max(COALESCE(ou.ended_at, %(now)s)) AS last_end"
         "   FROM outage ou WHERE ou.feed_id = f.id AND ou.started_at <= %(now)s) lo ON true"
         " WHERE f.feed_type = 'vehicle_status' AND f.active",
-        {"now": now, "ok": list(_OK_OUTCOMES)},
+        {"now": now, "ok": list(EVIDENCE_OUTCOMES)},
     )
     out: dict[int, FeedState] = {}
     for (

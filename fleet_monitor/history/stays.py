@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import shapely
 
-SUCCESS_OUTCOMES = ("ok", "unchanged", "not_modified")
-DEPLOYED_STATES = ("available", "reserved", "disabled")
+from fleet_monitor.history.definitions import DEPLOYED_STATES, FETCH_SUCCESS_OUTCOMES
+
+SUCCESS_OUTCOMES = FETCH_SUCCESS_OUTCOMES  # defined once: history.definitions
 INF = float("inf")
 
 # City zones of the configured kinds in force during the window: the latest version

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fleet_monitor.models.stats import ALL, ALL_OPERATORS
+from fleet_monitor.notices.issued import issued_notices, response_seconds
 from fleet_monitor.stats import labels
 from fleet_monitor.stats.dayfleet import nearest_rank
 from fleet_monitor.stats.methods import MethodParams, method
@@ -128,17 +129,17 @@ def feeds_section(
         members = _members(row, rows)
         mine = [r for r in data if r[0] in members]
         vehicle = [r for r in mine if r[2] == "vehicle_status"]
-        table.append({**row.label(), **_feed_figures(vehicle), "all_feeds": _feed_figures(mine)})
+        table.append({**row.label(), **feed_figures(vehicle), "all_feeds": feed_figures(mine)})
         for ft in sorted({r[2] for r in mine}):
             by_feed.append(
-                {**row.label(), "feed_type": ft, **_feed_figures([r for r in mine if r[2] == ft])}
+                {**row.label(), "feed_type": ft, **feed_figures([r for r in mine if r[2] == ft])}
             )
         for day in sorted({r[1] for r in vehicle}):
             by_day.append(
                 {
                     **row.label(),
                     "day": day.isoformat(),
-                    **_feed_figures([r for r in vehicle if r[1] == day]),
+                    **feed_figures([r for r in vehicle if r[1] == day]),
                 }
             )
     section.update(rows=table, by_feed=by_feed, by_day=by_day)
@@ -150,7 +151,7 @@ def feeds_section(
     return section
 
 
-def _feed_figures(rows: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
+def feed_figures(rows: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
     fetches = sum(r[3] for r in rows)
     successes = sum(r[4] for r in rows)
     records = sum(r[7] for r in rows)
@@ -170,49 +171,31 @@ def _feed_figures(rows: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- notices
 
-NOTICE_COLUMNS = {"operator_id", "status", "issued_at", "sent_at", "responded_at", "response"}
-
 
 def notices_section(
     cur: Any, rows: Sequence[Row], query: ReportQuery, params: MethodParams, now: datetime
 ) -> dict[str, Any]:
-    """Read the notices tables when they are installed (detected at run time)."""
+    """Notices issued in the period (``notices.issued``: the daily report's query)."""
     section = _section("notices", query, params)
-    cur.execute(
-        "SELECT column_name FROM information_schema.columns"
-        " WHERE table_schema = current_schema() AND table_name = 'notice'"
-    )
-    columns = {r[0] for r in cur.fetchall()}
-    if not columns.issuperset(NOTICE_COLUMNS):
-        section.update(
-            available=False,
-            rows=[],
-            coverage={"statement": labels.statement("notices_missing", query.lang)},
-        )
-        return section
-    has_outcome = "outcome" in columns
-    deadline = "deadline_at" if "deadline_at" in columns else "NULL::timestamptz"
-    cur.execute(
-        f"SELECT operator_id, extract(epoch FROM responded_at - coalesce(sent_at, issued_at))"
-        f" / 3600.0, response, {'outcome' if has_outcome else 'NULL'}, {deadline}"
-        " FROM notice WHERE status <> 'draft' AND status <> 'cancelled'"
-        " AND issued_at >= %s AND issued_at < %s AND operator_id = ANY(%s)",
-        (query.period.start, query.period.stop, _real_ids(rows)),
-    )
-    data = cur.fetchall()
+    issued = issued_notices(cur, _real_ids(rows), query.period.start, query.period.stop)
     table = []
     for row in rows:
-        mine = [r for r in data if r[0] in _members(row, rows)]
-        hours = np.sort(np.asarray([r[1] for r in mine if r[1] is not None], dtype=np.float64))
-        decided = [r for r in mine if r[3] is not None]
-        overdue = [r for r in decided if r[3] in ("overdue", "partial")]
-        pending_late = [r for r in mine if r[3] is None and r[4] is not None and r[4] < now]
+        members = _members(row, rows)
+        mine = [n for n in issued if n.operator_id in members]
+        hours = np.asarray(response_seconds(mine), dtype=np.float64) / 3600.0
+        decided = [n for n in mine if n.outcome is not None]
+        overdue = [n for n in decided if n.outcome in ("overdue", "partial")]
+        pending_late = [
+            n
+            for n in mine
+            if n.outcome is None and n.deadline_at is not None and n.deadline_at < now
+        ]
         table.append(
             {
                 **row.label(),
                 "issued": len(mine),
-                "acknowledged": sum(1 for r in mine if r[2] == "acknowledged"),
-                "disputed": sum(1 for r in mine if r[2] == "disputed"),
+                "acknowledged": sum(1 for n in mine if n.response == "acknowledged"),
+                "disputed": sum(1 for n in mine if n.response == "disputed"),
                 "responded": len(hours),
                 "response_median_h": rnd(nearest_rank(hours, 0.5), 2),
                 "response_p90_h": rnd(nearest_rank(hours, 0.9), 2),

@@ -1,4 +1,6 @@
-"""Registers the case files, notices (pages and API) and daily reports blueprints.
+"""The enforcement pages: case files, notices (pages and API) and daily reports.
+
+``register`` adds their four blueprints to the app.
 
 ``FLEET_CLOCK`` (app config, optional): a callable giving "now" for the
 records these pages write (the demo passes its simulated clock).
