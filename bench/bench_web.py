@@ -269,7 +269,10 @@ DRAWN_AND_ZOOMED_JS = """(expected) => new Promise((resolve) => {
       const painted = performance.now();
       map.once("zoomend", () => requestAnimationFrame(() => requestAnimationFrame(() => {
         const zoomed = performance.now();
-        resolve({drawn, painted, zoomed, zoomMs: zoomed - zoomStart});
+        const d = window.__fleetDensity || {on: false, cells: 0};
+        resolve({drawn, painted, zoomed, zoomMs: zoomed - zoomStart,
+                 fetchAt: window.__fleetFetchStartedAt, applyMs: window.__fleetApplyMs,
+                 density: d.on ? 1 : 0, cells: d.cells});
       })));
       const zoomStart = performance.now();
       map.setZoom(map.getZoom() + 1, {animate: false});
@@ -277,6 +280,9 @@ DRAWN_AND_ZOOMED_JS = """(expected) => new Promise((resolve) => {
   }
   wait();
 })"""
+
+
+SHOTS = Path(__file__).parents[1] / "var" / "screenshots"
 
 
 def time_map(base: str, http: requests.Session, expected: int) -> list[dict[str, float]]:
@@ -294,6 +300,8 @@ def time_map(base: str, http: requests.Session, expected: int) -> list[dict[str,
                 page.goto(base + "/", wait_until="commit")
                 # performance.now() counts from the start of the navigation
                 out.append(page.evaluate(DRAWN_AND_ZOOMED_JS, expected))
+                SHOTS.mkdir(parents=True, exist_ok=True)  # looked at, not committed
+                page.screenshot(path=str(SHOTS / f"map_{expected}.png"))
                 context.close()
         finally:
             browser.close()
@@ -359,6 +367,16 @@ def main() -> None:
                 f"{statistics.median(r['drawn'] for r in runs):.0f} ms, first paint at "
                 f"{statistics.median(r['painted'] for r in runs):.0f} ms, zoom redraw "
                 f"{statistics.median(r['zoomMs'] for r in runs):.0f} ms"
+            )
+            print(
+                "  the answer asked at "
+                f"{statistics.median(r['fetchAt'] for r in runs):.0f} ms (page and scripts loaded),"
+                f" drawn in {statistics.median(r['applyMs'] for r in runs):.0f} ms once parsed"
+            )
+            print(
+                "  density view (map-density.js) "
+                + ("on" if all(r["density"] for r in runs) else "NOT on in every run")
+                + f": {statistics.median(r['cells'] for r in runs):.0f} cells after the zoom"
             )
         finally:
             server.close()

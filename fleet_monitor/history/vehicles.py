@@ -25,7 +25,7 @@ from sqlalchemy import Connection, text
 # operator must match the vehicle's, so scoping stays the vehicle's.
 VEHICLES_SQL = text(
     """
-SELECT '{"type":"FeatureCollection","features":['
+SELECT '{"type":"FeatureCollection",' || :head || '"features":['
        || coalesce(string_agg(
             '{"type":"Feature","id":' || vc.vehicle_id
             || ',"geometry":{"type":"Point","coordinates":['
@@ -72,13 +72,17 @@ def current_vehicles_geojson(
     scope: list[int] | None,
     states: list[str] | None,
     parked_before: datetime | None,
+    head: str = "",
 ) -> str:
     """The current vehicles as a GeoJSON FeatureCollection (text, built by PostgreSQL).
 
     ``operator``: one slug; ``scope``: the operator ids the account may see (None: all);
-    ``states``: vehicle states; ``parked_before``: parked since at most then.
+    ``states``: vehicle states; ``parked_before``: parked since at most then;
+    ``head``: foreign members (JSON text ending with a comma, already encoded) put
+    before ``features``.
     """
     params = {
+        "head": head,
         "operator": operator,
         "scope": scope,
         "states": states,

@@ -5,13 +5,23 @@ The ingest's tables live in :mod:`gbfs_ingest.db`; the service's own tables
 """
 
 from datastore import Base
-from fleet_monitor.models import addresses, notices, reports, rules, rules_config, stats, users
+from fleet_monitor.models import (
+    addresses,
+    case_photos,
+    notices,
+    reports,
+    rules,
+    rules_config,
+    stats,
+    users,
+)
 
 metadata = Base.metadata
 
 __all__ = [
     "Base",
     "addresses",
+    "case_photos",
     "metadata",
     "notices",
     "reports",

@@ -72,8 +72,10 @@ from fleet_monitor.web.admin import bp as admin_bp
 from fleet_monitor.web.admin_rules import bp as admin_rules_bp
 from fleet_monitor.web.api import bp as api_bp
 from fleet_monitor.web.auth import bp as auth_bp
+from fleet_monitor.web.case_photos import allow_photo_uploads
 from fleet_monitor.web.enforcement import register as register_notices
 from fleet_monitor.web.map import bp as map_bp
+from fleet_monitor.web.nearby import bp as nearby_bp
 from fleet_monitor.web.proxies import TrustedProxies
 from fleet_monitor.web.stats import register as register_stats
 
@@ -122,12 +124,15 @@ def create_app(
     permissions.init_app(app)
     throttle.init_app(app)
     labels.init_app(app)
+    # the on-site check's photo may exceed MAX_CONTENT_LENGTH (before CSRF reads the form)
+    app.before_request(allow_photo_uploads)
     CSRFProtect(app)
     audit.init_app(app)
     app.jinja_env.globals["city_name"] = settings.city.name
     errors.init_app(app, app.extensions[ENGINE_KEY])
     app.register_blueprint(auth_bp)
     app.register_blueprint(map_bp)
+    app.register_blueprint(nearby_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_rules_bp)
     app.register_blueprint(api_bp)

@@ -16,8 +16,12 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from fleet_monitor.history.data_age import operators_health
 from fleet_monitor.history.vehicles import current_vehicles_geojson
+from fleet_monitor.history.vehicles_past import MAX_DAYS, past_vehicles_geojson
+from fleet_monitor.web.clock import iso_z, service_now
 from fleet_monitor.web.db import get_engine
+from fleet_monitor.web.encode import json_for_html
 from fleet_monitor.web.errors import RETRY_AFTER_S, outage_log
 from fleet_monitor.web.permissions import scope_param
 
@@ -35,8 +39,11 @@ def vehicles() -> Response:
     """Current vehicles visible to the account, as a GeoJSON FeatureCollection.
 
     Filters: ``?operator=slug``, ``?state=available,disabled`` (or repeated),
-    ``?min_parked_days=N`` (parked at least N days, from the dwell's start).
+    ``?min_parked_days=N`` (parked at least N days, from the dwell's start),
+    ``?at=ISO time`` (the map as it was then, from the history: last 7 days).
     A feature's ``violations`` lists the vehicle's open or held violations (absent: none).
+    Foreign members: ``now`` (the service's clock: durations are computed against it,
+    never the browser's) and ``operators`` (:func:`operators_health`, per slug).
     """
     operator = request.args.get("operator") or None
     if operator is not None and not SLUG_RE.match(operator):
@@ -44,6 +51,19 @@ def vehicles() -> Response:
     states = sorted({s for v in request.args.getlist("state") for s in v.split(",") if s})
     if not STATES.issuperset(states):
         return _error(400, f"state must be among {', '.join(sorted(STATES))}")
+    now = service_now()
+    at = None
+    raw_at = request.args.get("at") or None
+    if raw_at is not None:
+        try:
+            at = datetime.fromisoformat(raw_at.replace("Z", "+00:00"))
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None or not now - timedelta(days=MAX_DAYS) <= at <= now:
+            return _error(
+                400, f"at must be an ISO time with its offset, in the last {MAX_DAYS} days"
+            )
+        now = at  # the map as it was: durations measured at that time
     parked_before = None
     raw_days = request.args.get("min_parked_days") or None
     if raw_days is not None:
@@ -53,18 +73,40 @@ def vehicles() -> Response:
             days = -1.0
         if not 0 <= days <= MAX_PARKED_DAYS:
             return _error(400, f"min_parked_days must be a number from 0 to {MAX_PARKED_DAYS}")
-        parked_before = datetime.now(UTC) - timedelta(days=days)
-    params = {
+        parked_before = now - timedelta(days=days)
+    with get_engine().connect() as conn:
+        # data health is today's; the past view (?at=) shows none
+        feeds = operators_health(conn, scope_param(), now) if at is None else {}
+        if operator is not None:
+            feeds = {k: v for k, v in feeds.items() if k == operator}
+        # foreign members of the FeatureCollection (RFC 7946 6.1): the service's clock,
+        # the time shown (None: live) and each operator's data health; JSON-encoded
+        # here, never interpolated
+        members = {
+            "now": iso_z(now),
+            "as_of": None if at is None else iso_z(at),
+            "operators": feeds,
+        }
+        head = json_for_html(members)[1:-1] + ","
+        args = params(operator, states, parked_before)
+        if at is None:
+            body_text = current_vehicles_geojson(conn, head=head, **args)
+        else:
+            body_text = past_vehicles_geojson(conn, at=at, head=head, **args)
+    response = Response(body_text, mimetype="application/geo+json")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def params(
+    operator: str | None, states: list[str], parked_before: datetime | None
+) -> dict[str, object]:
+    return {
         "operator": operator,
         "scope": scope_param(),
         "states": states or None,
         "parked_before": parked_before,
     }
-    with get_engine().connect() as conn:
-        body = current_vehicles_geojson(conn, **params)
-    response = Response(body, mimetype="application/geo+json")
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.get("/health")

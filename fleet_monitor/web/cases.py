@@ -30,6 +30,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -45,15 +46,16 @@ from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
 from fleet_monitor.notices.planner import NoticeError, notice_violation_now
 from fleet_monitor.users import STAFF_ROLES
-from fleet_monitor.web import labels
+from fleet_monitor.web import case_list, case_photos, labels
 from fleet_monitor.web.audit import audit, client_ip
 from fleet_monitor.web.basemap import base_layer
+from fleet_monitor.web.case_list_map import build_cases_map
 from fleet_monitor.web.case_map import MapPoint, build_case_map
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.labels import zone_label
-from fleet_monitor.web.map import CENTER
+from fleet_monitor.web.map import CENTER, operator_colours
 from fleet_monitor.web.notice_forms import CaseStatusForm, CommentForm, OnSiteForm
-from fleet_monitor.web.params import arg_choice, arg_flag, arg_offset, arg_operator
+from fleet_monitor.web.params import arg_choice, arg_flag, arg_offset, arg_operator, arg_text
 from fleet_monitor.web.permissions import (
     current_user,
     ensure_operator_visible,
@@ -64,6 +66,7 @@ from fleet_monitor.web.security import add_nonce, csp_nonce
 from rules.registry import rule_ids
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
+bp.record_once(lambda state: case_list.init_app(state.app))
 
 SUPERVISORS = ("supervisor", "admin")
 PAGE = 100
@@ -108,27 +111,46 @@ def index() -> ResponseReturnValue:
     rule = arg_choice("rule", CASE_RULES)
     operator = arg_operator()
     offset = arg_offset()
+    zone = arg_text("zone", max_length=200)
+    if zone is not None and not case_list.ZONE_ID_RE.match(zone):
+        abort(400)
+    scope = scope_param()
+    filters = {"scope": scope, "now": now(), "operator": operator, "rule": rule, "zone": zone}
     with Session(get_engine()) as s:
-        rows = queries.list_cases(
-            s,
-            scope=scope_param(),
-            operator=operator,
-            rule=rule,
-            open_only=not show_all,
-            limit=PAGE + 1,
-            offset=offset,
+        rows = case_list.list_cases(
+            s, **filters, open_only=not show_all, limit=PAGE + 1, offset=offset
         )
+        on_map = case_list.list_cases(s, **filters, limit=case_list.MAP_LIMIT)
+        zones = case_list.case_zones(s, scope)
     more = len(rows) > PAGE
-    return render_template(
+    page = render_template(
         "cases/list.html",
         cases=rows[:PAGE],
         show_all=show_all,
         rules=CASE_RULES,
         rule=rule,
         operator=operator,
+        operators=operator_colours(),
+        zone=zone,
+        zones=zones,
         offset=offset,
         more=more,
         page=PAGE,
+        map_parts=_cases_map(on_map),
+    )
+    return Response(add_nonce(page, csp_nonce()), mimetype="text/html")
+
+
+def _cases_map(rows: list[dict[str, Any]]) -> Any:
+    tiles = (base_layer() or {}).get("tiles") or {}
+    return build_cases_map(
+        center=CENTER,
+        tile_url=tiles.get("url", ""),
+        attribution=tiles.get("attribution", ""),
+        tile_options=tiles.get("options"),
+        static_url=lambda path: url_for("static", filename=path),
+        cases=rows,
+        label=lambda c: f"#{c['id']} · {labels.rule_label(c['rule_type'])} · {c['operator_name']}",
     )
 
 
@@ -206,6 +228,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         notices = queries.case_notices(s, violation_id)
         notes = queries.case_notes(s, violation_id) if staff else []
         zone, kind = _zone_geometry(s, violation["zone_id"])
+        photos = case_photos.case_photos(s, violation_id) if staff else []
         address = case_address(s, violation)
     status_form = forms.get("status_form") or CaseStatusForm(status=violation["case_status"])
     status_form.status.choices = status_choices()
@@ -219,6 +242,8 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         evidence=evidence,
         notices=notices,
         map_parts=_case_map(violation, stays, zone, kind),
+        zone_kind=kind,
+        photos=photos,
         base_layer=base_layer(),
         address=address,
         max_address_m=get_settings().addresses.max_distance_m,
@@ -285,9 +310,19 @@ def on_site(violation_id: int) -> ResponseReturnValue:
     form = OnSiteForm()
     if not form.validate_on_submit():
         return render_case(violation_id, onsite_form=form)
+    photo = None
+    upload = request.files.get("photo")
+    if upload is not None and upload.filename:
+        try:
+            photo = case_photos.reencode(upload.read(case_photos.MAX_UPLOAD_BYTES + 1))
+        except case_photos.PhotoError as exc:
+            form.note.errors = [photo_error(str(exc))]
+            return render_case(violation_id, onsite_form=form)
     with Session(get_engine()) as s, s.begin():
         violation = load_case(s, violation_id)
-        add_note(
+        if violation["subject_kind"] != "vehicle":  # a fleet-level case has no vehicle to find
+            abort(400)
+        note = add_note(
             s,
             violation_id,
             form.note.data or "",
@@ -296,8 +331,42 @@ def on_site(violation_id: int) -> ResponseReturnValue:
             violation["operator_id"],
             present=form.present.data == "yes",
         )
+        if photo is not None:
+            s.flush()
+            case_photos.store_photo(s, violation_id, note.id, photo, actor().name, now())
+            audit(
+                "case.photo",
+                operator_id=violation["operator_id"],
+                violation=violation_id,
+                sha256=photo.sha256,
+                bytes=len(photo.data),
+            )
     flash(_("On-site check recorded."), "info")
     return redirect(url_for("cases.detail", violation_id=violation_id) + "#notes")
+
+
+def photo_error(code: str) -> str:
+    messages = {
+        "too_large": _("The photo is too large (at most %(mb)s MB).", mb=12),
+        "empty": _("The photo file is empty."),
+    }
+    return messages.get(code, _("This file is not a photo (JPEG, PNG or WebP)."))
+
+
+@bp.get("/<int:violation_id>/photos/<sha256>.jpg")
+@require_role(*STAFF_ROLES)
+def photo(violation_id: int, sha256: str) -> ResponseReturnValue:
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        abort(404)
+    with Session(get_engine()) as s:
+        load_case(s, violation_id)
+        data = case_photos.photo_data(s, violation_id, sha256)
+    if data is None:
+        abort(404)
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["X-Content-SHA256"] = sha256
+    return response
 
 
 @bp.post("/<int:violation_id>/status")

@@ -21,6 +21,7 @@ every inline ``<script>``/``<style>``.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -118,10 +119,20 @@ def map_skeleton(
     figure = m.get_root()
     figure.render()  # lets every element add its part to the figure
     return (
-        Markup(figure.header.render()),
+        Markup(allow_zoom(figure.header.render())),
         Markup(figure.html.render()),
         Markup(figure.script.render()),
         m.get_name(),
+    )
+
+
+def allow_zoom(head: str) -> str:
+    """folium's viewport blocks pinch-zoom (``maximum-scale=1.0, user-scalable=no``):
+    officers with low vision must be able to zoom the page (WCAG 1.4.4)."""
+    return re.sub(
+        r'<meta name="viewport"[^>]*>',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        head,
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Flask, g, request, session, url_for
-from flask_babel import Babel
+from flask_babel import Babel, gettext
 
 LANGUAGES: tuple[str, ...] = ("fr", "en")
 BABEL_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
@@ -77,4 +77,15 @@ def init_app(app: Flask, *, default: str, timezone: str) -> None:
             "other_lang": other,
             "other_lang_name": LANGUAGE_NAMES[other],
             "lang_switch_url": lang_switch_url,
+            "leaflet_labels": leaflet_labels,
         }
+
+
+def leaflet_labels() -> dict[str, str]:
+    """Leaflet's own control titles (English in Leaflet), for ``js/leaflet-setup.js``."""
+    return {
+        "zoomIn": gettext("Zoom in"),
+        "zoomOut": gettext("Zoom out"),
+        "layers": gettext("Map layers"),
+        "close": gettext("Close"),
+    }

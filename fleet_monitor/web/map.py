@@ -17,10 +17,12 @@ from sqlalchemy import text
 from fleet_monitor.basemap_config import tile_attribution as attribution_of
 from fleet_monitor.palette import PALETTE
 from fleet_monitor.web.basemap import base_layer
+from fleet_monitor.web.clock import iso_z, service_now
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.folium_map import build_map
 from fleet_monitor.web.i18n import JS_LOCALES, current_language
 from fleet_monitor.web.labels import zone_label
+from fleet_monitor.web.map_marks import marks_config
 from fleet_monitor.web.params import arg_operator
 from fleet_monitor.web.permissions import current_user, scope_param, visible_operator_ids
 from fleet_monitor.web.security import add_nonce, csp_nonce
@@ -60,7 +62,39 @@ def js_messages() -> dict[str, str]:
         "you_are_here": _("You are here (± {metres} m)"),
         "violation": _("Violation"),
         "violations": _("Open violations"),
-        "violations_help": _("Ring: the vehicle's most urgent open violation; dashed: uncertain."),
+        "violations_help": _(
+            "Shape and outline: the vehicle's most urgent open violation; dashed: uncertain."
+        ),
+        "last_known": _("Feed outage: last known position at {time}"),
+        "outage": _(
+            "{operator}: feed outage since {since}. Its vehicles are shown in grey"
+            " at their last known position ({time})."
+        ),
+        "data_age": _("data {age} old"),
+        "display": _("Display"),
+        "view": _("View"),
+        "view.auto": _("Automatic"),
+        "view.vehicles": _("Each vehicle"),
+        "view.density": _("Density"),
+        "colour_by": _("Colour by"),
+        "colour.operator": _("Operator"),
+        "colour.parked": _("Parked time"),
+        "parked.0": _("less than 1 day"),
+        "parked.1": _("1 to 3 days"),
+        "parked.3": _("3 to 7 days"),
+        "parked.7": _("7 days or more"),
+        "cell": _("{count} vehicles, {violations} with a violation: zoom in"),
+        "list_open": _("List of the vehicles on screen"),
+        "list_title": _("Vehicles on screen"),
+        "list_empty": _("No vehicle on screen."),
+        "list_more": _("{count} more: zoom in to list them."),
+        "list_close": _("Close the list"),
+        "show_on_map": _("Show on the map"),
+        "time": _("Time"),
+        "time_help": _("Hours back (7 days)"),
+        "live": _("now (live)"),
+        "back_to_live": _("Back to now"),
+        "as_of": _("Map as of {time}, from the stored history (not live)."),
         "uncertain": _("uncertain"),
         "rule": _("Rule"),
         "all_vehicles": _("All vehicles"),
@@ -112,6 +146,8 @@ def index() -> Response:
     config: dict[str, Any] = {
         "mapVar": parts.map_var,
         "refreshSeconds": REFRESH_S,
+        "now": iso_z(service_now()),
+        "marks": marks_config(),
         "vehiclesUrl": url_for("api.vehicles"),
         "casesUrl": url_for("cases.index"),
         "operator": only,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -97,7 +98,15 @@ def test_vanished_vehicles_are_not_drawn(client: FlaskClient, fleets: dict[str, 
 
 
 def test_no_vehicles_is_an_empty_collection(client: FlaskClient) -> None:
-    assert get_geojson(client) == {"type": "FeatureCollection", "features": []}
+    body = get_geojson(client)
+    # foreign members (service clock, time shown, data health) beside the features
+    assert {k: body[k] for k in ("type", "features", "as_of", "operators")} == {
+        "type": "FeatureCollection",
+        "features": [],
+        "as_of": None,
+        "operators": {},
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["now"])
 
 
 def test_health_ok(client: FlaskClient) -> None:

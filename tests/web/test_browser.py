@@ -212,7 +212,7 @@ def run_scenario(page: Page, server: str, tmp_path: Path) -> None:
     assert "Operator\tVélo Lac" in text and "Parked since\t02/11/2026, 09:00" in text
     page.keyboard.press("Escape")
     page.goto(server + "/")
-    assert page.locator("summary").inner_text() == "Legend and filters"
+    assert page.locator("#fm-legend summary").inner_text() == "Legend and filters"
 
     # locate me: the map centres on the (granted) position and marks it
     page.click(".fm-locate-button")
@@ -227,7 +227,12 @@ def run_scenario(page: Page, server: str, tmp_path: Path) -> None:
     assert centre["lat"] == pytest.approx(45.899, abs=1e-3)
     assert centre["lng"] == pytest.approx(6.14, abs=1e-3)
     # the tablet's touch targets are large enough
-    for selector in (".fm-locate-button", ".leaflet-control-zoom-in", "a.fm-lang", "summary"):
+    for selector in (
+        ".fm-locate-button",
+        ".leaflet-control-zoom-in",
+        "a.fm-lang",
+        "#fm-legend summary",
+    ):
         box = page.locator(selector).first.bounding_box()
         assert box and box["height"] >= 44 and box["width"] >= 44, selector
 

@@ -256,6 +256,12 @@ OPEN_ALL_JS = """() => {
         if (el) texts.push(el.textContent);
         layer.closeTooltip();
       }
+      // the live map makes a vehicle's popup on its first tap: make it now
+      const live = window.FleetMap;
+      const mine = live && layer.feature && live.markers.get(layer.feature.id) === layer;
+      if (mine && !layer.getPopup()) {
+        layer.bindPopup(live.popupContent);
+      }
       if (layer.getPopup && layer.getPopup()) {
         layer.openPopup();
         const el = layer.getPopup().getElement();

@@ -82,7 +82,11 @@ def test_map_page_uses_only_local_assets(client: FlaskClient) -> None:
         "/static/vendor/leaflet/leaflet.js",
         "/static/js/leaflet-setup.js",
         "/static/js/map-layers.js",
+        "/static/js/map-shapes.js",
         "/static/js/map.js",
+        "/static/js/map-density.js",
+        "/static/js/map-list.js",
+        "/static/js/map-time.js",
         "/static/js/basemap.js",
     ]
     styles = [a["href"] for t, a in tags_of(html) if t == "link" and a.get("rel") == "stylesheet"]

@@ -27,6 +27,7 @@ MAP_JS = Path(__file__).parents[2] / "fleet_monitor" / "web" / "static" / "js" /
 
 
 NOW = "2026-07-09T08:00:00Z"
+BROWSER_NOW = "2026-07-06T08:00:00Z"  # a browser whose clock is three days behind
 
 
 def feature(
@@ -60,9 +61,14 @@ def test_map_script_draws_and_refreshes_in_place(
         feature(2, "velo-lac", 6.13, 45.91, "disabled", since="2026-07-08T08:00:00Z"),
     ]
     second = [feature(1, "velo-lac", 6.14, 45.92, "reserved")]
+    # durations follow the service's clock (config, then each answer's "now"), never
+    # the browser's: the harness's browser clock is set three days wrong
+    config["now"] = NOW
     (tmp_path / "config.json").write_text(json.dumps(config))
     (tmp_path / "responses.json").write_text(
-        json.dumps([{"type": "FeatureCollection", "features": f} for f in (first, second)])
+        json.dumps(
+            [{"type": "FeatureCollection", "now": NOW, "features": f} for f in (first, second)]
+        )
     )
     out = subprocess.run(
         [
@@ -71,7 +77,7 @@ def test_map_script_draws_and_refreshes_in_place(
             str(MAP_JS),
             str(tmp_path / "config.json"),
             str(tmp_path / "responses.json"),
-            NOW,
+            BROWSER_NOW,
         ],  # type: ignore[list-item]
         capture_output=True,
         text=True,

@@ -166,7 +166,7 @@ def test_map_script_rings_filters_and_links(
     # colours, names and symbols are the registry's, through the page's JSON config
     water, tram, idle = spec("in_water"), spec("on_tram_tracks"), spec("idle_too_long")
     assert [r["id"] for r in config["rules"]] == list(rules_about("vehicle"))
-    assert drawn[2]["color"] == water.colour and drawn[2]["weight"] == 4  # in water beats idle
+    assert drawn[2]["color"] == water.colour and drawn[2]["weight"] == 3  # in water beats idle
     assert drawn[2]["dashArray"] is None
     assert drawn[3]["color"] == tram.colour and drawn[3]["dashArray"]  # uncertain: dashed
     assert drawn[2]["links"] == [
@@ -230,8 +230,10 @@ def test_violations_in_headless_chromium(server: str, world: dict[str, int]) -> 
 
             assert page.evaluate(STYLE_JS, "L0") == {"color": "#0050d8", "dashArray": None}
             tram = page.evaluate(STYLE_JS, "T0")
-            assert tram["color"] == "#7b2cbf" and tram["dashArray"]
-            assert page.evaluate(STYLE_JS, "L1")["color"] != "#7b2cbf"  # closed: no ring
+            assert tram["color"] == spec("on_tram_tracks").colour and tram["dashArray"]
+            assert (
+                page.evaluate(STYLE_JS, "L1")["color"] != spec("on_tram_tracks").colour
+            )  # closed: no ring
 
             page.evaluate(ZOOM_JS, "L0")  # vehicles 100 m apart: zoom in before the click
             point = page.evaluate(POINT_JS, "L0")

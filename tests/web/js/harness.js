@@ -54,6 +54,8 @@ class Marker {
   setLatLng(ll) { this.ll = ll; } getLatLng() { return { lat: this.ll[0], lng: this.ll[1] }; }
   setStyle(s) { this.style = s; } bindPopup(fn) { this.popup = fn; return this; } isPopupOpen() { return false; }
   bindTooltip() { return this; }
+  on(type, fn) { this.handlers = this.handlers || {}; this.handlers[type] = fn; return this; }
+  getPopup() { return this.popup; }
 }
 class Group {
   constructor() { this.layers = new Set(); }
@@ -99,8 +101,8 @@ function snapshot() {
     markers: markers.map((m) => ({
       id: m.feature.id, latlng: m.ll, fillColor: m.style.fillColor, fillOpacity: m.style.fillOpacity,
       renderer: m.style.renderer === undefined ? null : "own",
-      popup: m.popup(m).children.map((r) => r.children.map(text)),
-      links: links(m.popup(m)),
+      popup: (m.popup || global.window.FleetMap.popupContent)(m).children.map((r) => r.children.map(text)),
+      links: links((m.popup || global.window.FleetMap.popupContent)(m)),
       color: m.style.color, weight: m.style.weight, dashArray: m.style.dashArray || null,
     })),
   };

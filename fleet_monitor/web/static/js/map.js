@@ -13,6 +13,14 @@
   var statusEl = document.getElementById("fm-status");
   var map = window[config.mapVar];  // made by folium's script (preferCanvas: one shared canvas)
   var DAY_MS = 86400000;
+  // The service's clock (the demo's simulated one included): every duration is
+  // computed against it, never against the browser's clock. The offset is taken
+  // from the page's config, then from each /api/vehicles answer ("now").
+  var clockOffset = config.now ? Date.parse(config.now) - Date.now() : 0;
+  function serviceNow() { return Date.now() + clockOffset; }
+  var marks = config.marks || { rules: [], other: ["#444444", "square"], halo: "#ffffff", parked: [], stale: "#8a8a8a" };
+  var health = {};              // operator slug -> {data_at, age_s, outage_since}
+  var colourMode = "operator";  // or "parked": colour by parked time
 
   var markers = new Map();      // feature id -> circleMarker
   var groups = new Map();       // operator slug -> layerGroup
@@ -21,6 +29,10 @@
   var minParkedMs = 0;          // "parked for at least N days"
   var ruleFilter = "";          // "" all vehicles, "*" any violation, else a rule type
   var total = 0;
+  var asOf = null;              // an ISO time: the map as it was (map-time.js); null: live
+  var groupsShown = true;       // false while the density view (map-density.js) stands in
+  var hooks = [];               // listeners of map-density.js and map-list.js
+  function notify(what, n) { hooks.forEach(function (fn) { fn(what, n); }); }
 
   function colourOf(slug) {
     if (config.colours[slug]) { return config.colours[slug]; }
@@ -30,16 +42,21 @@
     return config.colours[slug];
   }
 
-  // Vehicle rules, most urgent first, with the colour of their ring: the server's
-  // rule registry (rules/registry.py), given in the page's JSON config.
+  // Vehicle rules, most urgent first: names, colours and order from the server's rule
+  // registry (rules/registry.py); the shape of each rule's mark from map_marks.py
+  // (colours contrast-checked by tests/web/test_map_marks.py).
   var RULES = config.rules || [];
   var RULE_COLOURS = {};
+  var RULE_SHAPES = {};
   var RULE_RANK = {};
   var RULE_NAMES = {};
   RULES.forEach(function (r, i) {
     RULE_COLOURS[r.id] = r.colour; RULE_RANK[r.id] = i; RULE_NAMES[r.id] = r.symbol + " " + r.label;
+    RULE_SHAPES[r.id] = (marks.shapes || {})[r.id] || marks.other[1];
   });
-  var OTHER_RULE_COLOUR = "#555555";
+  var OTHER_RULE_COLOUR = marks.other[0];
+  var OTHER_RULE_SHAPE = marks.other[1];
+  var newMarker = window.FleetShapes ? window.FleetShapes.marker : L.circleMarker;
 
   function ruleName(rule) { return RULE_NAMES[rule] || rule.replace(/_/g, " "); }
 
@@ -61,20 +78,51 @@
     return (props.violations || []).map(function (v) { return v.id + ":" + v.rule_type + ":" + v.status; }).join(",");
   }
 
+  function isStale(slug) { return !!(health[slug] && health[slug].outage_since); }
+
+  function parkedColour(props) {
+    var ms = parkedMs(props);
+    var colour = marks.parked.length ? marks.parked[0].colour : "#555555";
+    marks.parked.forEach(function (c) { if (ms !== null && ms >= c.min_days * DAY_MS) { colour = c.colour; } });
+    return colour;
+  }
+
+  function parkedClass(props) {
+    var ms = parkedMs(props);
+    var k = 0;
+    marks.parked.forEach(function (c, i) { if (ms !== null && ms >= c.min_days * DAY_MS) { k = i; } });
+    return k;
+  }
+
+  // Base colour: the operator's, or the parked-time class on demand; grey while the
+  // operator's feed is in an outage (last known positions). A violation draws the
+  // vehicle as its rule's shape: outline in the rule's colour over a white halo,
+  // white inside, the base colour as a dot in the middle (map_marks.py).
   function styleFor(props) {
-    var colour = colourOf(props.operator);
-    var style = { radius: 8, color: colour, weight: 1.5, fillColor: colour, fillOpacity: 0.85 };
+    var stale = isStale(props.operator);
+    var colour = stale ? marks.stale : (colourMode === "parked" ? parkedColour(props) : colourOf(props.operator));
+    var style = { radius: 8, color: colour, weight: 1.5, fillColor: colour, fillOpacity: 0.85, shape: null, dashArray: null, opacity: 1 };
     if (props.state === "reserved") { style.fillOpacity = 0.35; style.weight = 2; }
     if (props.state === "disabled") { style.fillColor = "#ffffff"; style.fillOpacity = 1; style.weight = 3; }
+    if (stale) { style.fillOpacity = 0.45; style.dashArray = "2 2"; }
     var main = mainViolation(props);
     if (main) {
-      style.radius = 10;
-      style.weight = 4;
+      style.radius = 13;
+      style.weight = 3;
       style.color = RULE_COLOURS[main.rule_type] || OTHER_RULE_COLOUR;
-      style.opacity = 1;
-      if (main.status === "uncertain") { style.dashArray = "4 3"; style.opacity = 0.6; }
+      style.shape = RULE_SHAPES[main.rule_type] || OTHER_RULE_SHAPE;
+      style.fillColor = marks.halo;
+      style.fillOpacity = 1;
+      style.halo = marks.halo;
+      style.dotColour = colour;
+      if (main.status === "uncertain") { style.dashArray = "4 3"; }
     }
     return style;
+  }
+
+  function styleKey(props) {
+    return [props.state, props.operator, violationsKey(props), isStale(props.operator),
+            colourMode === "parked" ? parkedClass(props) : ""].join("|");
   }
 
   function groupFor(slug) {
@@ -82,14 +130,14 @@
     if (!group) {
       group = L.layerGroup();
       groups.set(slug, group);
-      if (!hidden.has(slug)) { group.addTo(map); }
+      if (!hidden.has(slug) && groupsShown) { group.addTo(map); }
       ensureLegendEntry(slug);
     }
     return group;
   }
 
   function parkedMs(props) {
-    return props.parked_since ? Date.now() - Date.parse(props.parked_since) : null;
+    return props.parked_since ? serviceNow() - Date.parse(props.parked_since) : null;
   }
 
   function hasRule(props) {
@@ -132,6 +180,20 @@
     }).format(Math.max(0, value));
   }
 
+  function formatTime(iso) {
+    return new Intl.DateTimeFormat(config.locale, { timeZone: config.timezone, timeStyle: "short" })
+      .format(new Date(iso));
+  }
+
+  function formatAge(seconds) {
+    var minutes = Math.round(seconds / 60);
+    var unit = seconds >= 172800 ? "day" : minutes >= 120 ? "hour" : "minute";
+    var value = unit === "day" ? seconds / 86400 : unit === "hour" ? seconds / 3600 : minutes;
+    return new Intl.NumberFormat(config.locale, {
+      style: "unit", unit: unit, unitDisplay: "long", maximumFractionDigits: unit === "day" ? 1 : 0
+    }).format(Math.max(0, value));
+  }
+
   function formatPercent(value) {
     return new Intl.NumberFormat(config.locale, { style: "percent" }).format(value / 100);
   }
@@ -152,6 +214,13 @@
       th.textContent = label;
       tr.appendChild(th);
       tr.insertCell().textContent = value;
+    }
+    if (isStale(p.operator) && health[p.operator].data_at) {
+      var warn = table.insertRow();
+      warn.className = "fm-stale";
+      var cell0 = warn.insertCell();
+      cell0.colSpan = 2;
+      cell0.textContent = t.last_known.replace("{time}", formatTime(health[p.operator].data_at));
     }
     row(t.operator, config.names[p.operator] || p.operator);
     row(t.vehicle_id, p.gbfs_id);
@@ -180,6 +249,12 @@
     return table;
   }
 
+  function openPopup(e) {
+    var marker = e && e.target ? e.target : e;
+    if (!marker.getPopup()) { marker.bindPopup(popupContent); }
+    marker.openPopup();
+  }
+
   function updateCounts() {
     var counts = new Map();
     var shown = 0;
@@ -197,14 +272,49 @@
   function showStatus() {
     var shown = updateCounts();
     var now = new Intl.DateTimeFormat(config.locale, { timeZone: config.timezone, timeStyle: "medium" })
-      .format(new Date());
+      .format(new Date(serviceNow()));
     var number = new Intl.NumberFormat(config.locale);
     statusEl.textContent = t.status.replace("{shown}", number.format(shown))
       .replace("{total}", number.format(total)).replace("{time}", now);
     statusEl.classList.remove("fm-error");
   }
 
+  // Data health: each operator's data age in the legend; during an outage, a banner.
+  function showHealth(operators) {
+    var before = JSON.stringify(Object.keys(health).filter(isStale).sort());
+    health = operators || {};
+    var banner = document.getElementById("fm-outage");
+    var lines = [];
+    Object.keys(health).sort().forEach(function (slug) {
+      var h = health[slug];
+      if (h.outage_since) {
+        lines.push(t.outage.replace("{operator}", config.names[slug] || slug)
+          .replace("{since}", formatTime(h.outage_since))
+          .replace("{time}", h.data_at ? formatTime(h.data_at) : t.unknown));
+      }
+    });
+    if (banner) {
+      banner.textContent = "";
+      lines.forEach(function (line) {
+        var p = document.createElement("p");
+        p.textContent = line;
+        banner.appendChild(p);
+      });
+      banner.hidden = lines.length === 0;
+    }
+    document.querySelectorAll("[data-age-for]").forEach(function (el) {
+      var h = health[el.getAttribute("data-age-for")];
+      el.textContent = h && h.age_s !== null && h.age_s !== undefined ? t.data_age.replace("{age}", formatAge(h.age_s)) : "";
+      if (el.classList) { el.classList[h && h.outage_since ? "add" : "remove"]("fm-stale-age"); }
+    });
+    return before !== JSON.stringify(Object.keys(health).filter(isStale).sort());
+  }
+
   function apply(collection) {
+    var started = window.performance ? window.performance.now() : 0;
+    if (collection.now) { clockOffset = Date.parse(collection.now) - Date.now(); }
+    showHealth(collection.operators);
+    notify("loading", collection.features.length);  // lets the density view stand in first
     var seen = new Set();
     collection.features.forEach(function (feature) {
       var id = feature.id;
@@ -214,9 +324,10 @@
       seen.add(id);
       var marker = markers.get(id);
       if (!marker) {
-        marker = L.circleMarker(latlng, styleFor(props));
+        marker = newMarker(latlng, styleFor(props));
         marker.feature = feature;
-        marker.bindPopup(popupContent);
+        marker.fmKey = styleKey(props);
+        marker.on("click", openPopup);  // the popup is made on the first tap (20,000 markers)
         markers.set(id, marker);
         place(marker);
         return;
@@ -226,8 +337,8 @@
       if (old.operator !== props.operator) { groupFor(old.operator).removeLayer(marker); }
       var ll = marker.getLatLng();
       if (ll.lat !== latlng[0] || ll.lng !== latlng[1]) { marker.setLatLng(latlng); }
-      if (old.state !== props.state || old.operator !== props.operator ||
-          violationsKey(old) !== violationsKey(props)) { marker.setStyle(styleFor(props)); }
+      var key = styleKey(props);
+      if (key !== marker.fmKey) { marker.fmKey = key; marker.setStyle(styleFor(props)); }
       place(marker);
       if (marker.isPopupOpen()) { marker.setPopupContent(popupContent(marker)); }
     });
@@ -239,16 +350,23 @@
     });
     total = collection.features.length;
     showStatus();
+    notify("drawn");
     if (window.__fleetVehiclesDrawnAt === undefined) {
+      window.__fleetApplyMs = (window.performance ? window.performance.now() : 0) - started;
       window.__fleetVehiclesDrawn = markers.size;
       window.__fleetVehiclesDrawnAt = window.performance ? window.performance.now() : Date.now();
     }
   }
 
   function refresh() {
-    var url = config.vehiclesUrl + (config.operator ? "?operator=" + encodeURIComponent(config.operator) : "");
+    var query = [];
+    if (config.operator) { query.push("operator=" + encodeURIComponent(config.operator)); }
+    if (asOf) { query.push("at=" + encodeURIComponent(asOf)); }
+    var url = config.vehiclesUrl + (query.length ? "?" + query.join("&") : "");
+    var asked = window.performance ? window.performance.now() : 0;
     return fetch(url, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/geo+json" } })
       .then(function (response) {
+        if (window.__fleetFetchStartedAt === undefined) { window.__fleetFetchStartedAt = asked; }
         if (response.status === 401) { window.location.reload(); }  // session ended: to the login page
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json();
@@ -263,6 +381,7 @@
   function refilter() {
     markers.forEach(place);
     showStatus();
+    notify("filter");
   }
 
   // Legend: colour swatches (set here: the CSP forbids inline style attributes) and toggles.
@@ -270,9 +389,10 @@
     input.addEventListener("change", function () {
       var slug = input.getAttribute("data-operator");
       var group = groups.get(slug);
-      if (input.checked) { hidden.delete(slug); if (group) { group.addTo(map); } }
+      if (input.checked) { hidden.delete(slug); if (group && groupsShown) { group.addTo(map); } }
       else { hidden.add(slug); if (group) { map.removeLayer(group); } }
       showStatus();
+      notify("filter");
     });
   }
 
@@ -335,9 +455,10 @@
     statusEl.classList.add("fm-error");
   });
 
-  // On a phone the legend starts folded (one tap on its title opens it).
+  // On phones and tablets (up to 1024 px wide, either way round) the legend starts
+  // folded (one tap on its title opens it): open, it would hide a third of the map.
   var legend = document.getElementById("fm-legend");
-  if (legend && window.matchMedia && window.matchMedia("(max-width: 40rem)").matches) {
+  if (legend && window.matchMedia && window.matchMedia("(max-width: 64.1rem)").matches) {
     legend.open = false;
   }
 
@@ -367,17 +488,15 @@
     fieldset.appendChild(note);
     var list = document.createElement("ul");
     list.className = "fm-rule-list";
+    var shapes = window.FleetShapes;
     RULES.forEach(function (r) {
       var li = document.createElement("li");
-      var ring = document.createElement("span");
-      ring.className = "fm-ring";
-      ring.style.borderColor = r.colour;
-      li.append(ring, " " + ruleName(r.id));
+      var mark = shapes ? shapes.svg(RULE_SHAPES[r.id], r.colour, marks.halo, false) : document.createElement("span");
+      li.append(mark, " " + ruleName(r.id));
       list.appendChild(li);
     });
     var li = document.createElement("li");
-    var dashed = document.createElement("span");
-    dashed.className = "fm-ring fm-ring-uncertain";
+    var dashed = shapes ? shapes.svg("square", "#444444", marks.halo, true) : document.createElement("span");
     li.append(dashed, " " + t.uncertain);
     list.appendChild(li);
     fieldset.appendChild(list);
@@ -414,6 +533,31 @@
     });
   }
 
+  // For map-density.js (density view, colour by parked time) and map-list.js (list view).
+  window.FleetMap = {
+    map: map, config: config, markers: markers, groups: groups, hidden: hidden,
+    passes: passes, isStale: isStale, mainViolation: mainViolation, ruleName: ruleName,
+    parkedMs: parkedMs, formatDuration: formatDuration, serviceNow: serviceNow,
+    openPopup: openPopup, popupContent: popupContent,
+    onChange: function (fn) { hooks.push(fn); },
+    setColourMode: function (mode) {
+      colourMode = mode;
+      markers.forEach(function (m) {
+        m.fmKey = styleKey(m.feature.properties);
+        m.setStyle(styleFor(m.feature.properties));
+      });
+    },
+    setAsOf: function (iso) { asOf = iso; return refresh(); },
+    liveNow: function () { return asOf ? null : serviceNow(); },
+    setGroupsShown: function (shown) {
+      groupsShown = shown;
+      groups.forEach(function (group, slug) {
+        if (shown && !hidden.has(slug)) { group.addTo(map); } else { map.removeLayer(group); }
+      });
+    }
+  };
+
   refresh();
-  window.setInterval(refresh, config.refreshSeconds * 1000);
+  // the live map is kept current; a past view (map-time.js) is not refetched
+  window.setInterval(function () { return asOf ? Promise.resolve() : refresh(); }, config.refreshSeconds * 1000);
 })();

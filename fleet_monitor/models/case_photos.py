@@ -1,0 +1,42 @@
+"""Photos of on-site checks (migration 0020): the server's re-encoding, its hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from datastore import TS, Base
+
+
+class CasePhoto(Base):
+    __tablename__ = "case_photo"
+    __table_args__ = (
+        Index("ix_case_photo_violation", "violation_id"),
+        UniqueConstraint("violation_id", "sha256", name="uq_case_photo_violation_sha"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    violation_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("violation.id", ondelete="CASCADE")
+    )
+    note_id: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_at: Mapped[datetime] = mapped_column(TS)
+    uploaded_by: Mapped[str] = mapped_column(Text)
