@@ -20,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from gbfs_ingest.auth import AuthError, FeedAuth, Secret
 from gbfs_ingest.config import IngestSettings, OperatorSettings, credential_origin
 from gbfs_ingest.parse.boundary import url_problem
+from gbfs_ingest.stays import StaySettings
 
 SECRET_KEYS = ("token", "password", "client_secret", "secret", "header_value", "secret_key")
 #: the longest debounce that still evaluates within a minute of a poll (40 s + a 20 s tick)
@@ -357,7 +358,10 @@ def settings_from_dict(
     if city.locale not in ("fr", "en"):
         raise ConfigError("city.locale", "must be 'fr' or 'en'")
 
-    ingest = _dataclass_from("ingest", _section(raw, "ingest"), IngestSettings)
+    ingest_raw = dict(_section(raw, "ingest"))
+    stays_raw = ingest_raw.pop("stays", {})
+    ingest = _dataclass_from("ingest", ingest_raw, IngestSettings)
+    ingest = replace(ingest, stays=_stay_settings("ingest.stays", stays_raw, StaySettings()))
     if not 0 < ingest.poll_floor_s <= ingest.poll_ceiling_s:
         raise ConfigError("ingest.poll_floor_s", "must be > 0 and <= ingest.poll_ceiling_s")
     if not 0 < ingest.collapse_ratio < 1:
@@ -395,6 +399,9 @@ def settings_from_dict(
         if operators[-1].slug in seen:
             raise ConfigError(f"operators[{i}].slug", f"duplicate slug {operators[-1].slug!r}")
         seen.add(operators[-1].slug)
+        if isinstance(op, dict) and "stays" in op:  # per-operator stay definition (issue 11)
+            own = _stay_settings(f"operators[{i}].stays", op["stays"], ingest.stays)
+            ingest = replace(ingest, stay_overrides=(*ingest.stay_overrides, (seen_slug(op), own)))
 
     return Settings(
         database_url=database_url,
@@ -772,11 +779,30 @@ def _auth(prefix: str, raw: Any, env: dict[str, str], base_dir: Path) -> FeedAut
         raise ConfigError(prefix, str(exc)) from None
 
 
+def seen_slug(raw: dict[str, Any]) -> str:
+    return str(raw["slug"])
+
+
+def _stay_settings(prefix: str, raw: Any, base: StaySettings) -> StaySettings:
+    """``[ingest.stays]`` or an operator's ``stays`` table (docs/ingest.md "Stays")."""
+    if not isinstance(raw, dict):
+        raise ConfigError(prefix, "must be a table")
+    parsed = _dataclass_from(prefix, raw, StaySettings)  # known keys, right types
+    st = replace(base, **{k: getattr(parsed, k) for k in raw})
+    if not 0 < st.drift_m <= 500:
+        raise ConfigError(f"{prefix}.drift_m", "must be more than 0 and at most 500 metres")
+    if not 0 <= st.grace_polls <= 10:
+        raise ConfigError(f"{prefix}.grace_polls", "must be between 0 and 10")
+    if not 0 < st.gap_s <= st.max_gap_s:
+        raise ConfigError(f"{prefix}.gap_s", "must be positive and at most max_gap_s")
+    return st
+
+
 def _operator(prefix: str, raw: Any, env: dict[str, str], base_dir: Path) -> OperatorSettings:
     if not isinstance(raw, dict):
         raise ConfigError(prefix, "must be a table")
     allowed = {"slug", "name", "discovery_url", "auth", "version", "language", "feeds"}
-    allowed |= {"poll_interval_s", "credential_hosts"}
+    allowed |= {"poll_interval_s", "credential_hosts", "stays"}
     _reject_unknown(prefix, raw, allowed)
     for key in ("slug", "name", "discovery_url"):
         if key not in raw:

@@ -32,6 +32,7 @@ from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.model import FeedType, Finding, ParsedFeed
 from gbfs_ingest.parse import ParseError, bom_finding, detect_version, parse_feed, read_document
 from gbfs_ingest.parse.vehicles_fast import parse_vehicle_status_fast
+from gbfs_ingest.stays import StaySettings
 from gbfs_ingest.vehicle_store import VehicleStateCache, store_vehicle_snapshot
 
 REALTIME = {FeedType.VEHICLE_STATUS, FeedType.STATION_STATUS}
@@ -482,9 +483,15 @@ def _apply(
             observed_at=observed_at,
             fetch_id=fetch_id,
             cache=cache,
-            noise_m=settings.gps_noise_m,
             link_m=settings.rotation_link_m,
+            noise_m=settings.gps_noise_m,
+            stays=_stay_settings(session, feed, settings),
             after_gap=after_gap,
+            partial=(
+                f"partial file ({parsed.invalid_records} record(s) dropped)"
+                if parsed.invalid_records
+                else None
+            ),
             carried_from=parsed.carried_from,
             carry_base=parsed.carry_base,
         )
@@ -513,6 +520,15 @@ def _apply(
             )
         return len(parsed.records)
     return 0
+
+
+def _stay_settings(session: Session, feed: FeedRow, settings: IngestSettings) -> StaySettings:
+    if not settings.stay_overrides:
+        return settings.stays
+    cur = pg_connection(session).cursor()
+    cur.execute("SELECT slug FROM operator WHERE id = %s", (feed.operator_id,))
+    row = cur.fetchone()
+    return settings.stays_for(None if row is None else row[0])
 
 
 def _sibling_feed(session: Session, feed: FeedRow, feed_type: FeedType) -> int | None:

@@ -17,6 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gbfs_ingest.model import VehicleState
 from rules.schedule import Schedule
+from rules.stays import StayFacts
 
 DwellConfidence = Literal["continuous", "across_gaps", "rotation_linked"]
 
@@ -85,6 +86,9 @@ class VehicleSnapshot:
     form_factor: str | None = None
     evidence: tuple[str, ...] = ()
     in_outage: bool = False
+    #: how the stay was observed (None: a hand-made snapshot or a first-definition
+    #: stay, whose confidence follows ``parked_since_confidence``)
+    stay: StayFacts | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +154,8 @@ class NoticeTerms:
     night_deadline: timedelta = timedelta(hours=6)
     day_start: time = time(7, 0)
     day_end: time = time(21, 0)
+    #: findings less confident than this are 'uncertain': shown, never noticed
+    min_confidence: float | None = None
     deadlines: Mapping[str, timedelta] = field(default_factory=dict)
 
 

@@ -52,6 +52,7 @@ Format (every table and key optional unless marked required)::
     night_deadline = "6h"
     day_start = "07:00"
     day_end = "21:00"
+    min_confidence = 0.9                         # weaker findings: shown, not noticed
 
     [notices.deadlines]                          # per rule type, whatever the hour
     in_water = "45m"                             # (default: rules/registry.py's, if any)
@@ -364,6 +365,7 @@ def load_permit_toml(text: str) -> Permit:
         night_deadline=nt.duration("night_deadline", timedelta(hours=6)),
         day_start=nt.time_("day_start", time(7, 0)),
         day_end=nt.time_("day_end", time(21, 0)),
+        min_confidence=nt.float_("min_confidence", None, 0.0, 1.0),
         deadlines=deadlines,
     )
     nt.done()

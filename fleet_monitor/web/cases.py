@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from fleet_monitor.addresses import NearestAddress, nearest_address
 from fleet_monitor.history.evidence import load_raw, vehicle_stays
+from fleet_monitor.history.stay_timeline import stay_timeline, timeline_hashes
 from fleet_monitor.models.notices import CASE_STATUSES
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
@@ -232,6 +233,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         violation = load_case(s, violation_id)
         events = queries.case_events(s, violation_id)
         stays = vehicle_stays(s, violation["vehicle_id"])
+        stay_events = stay_timeline(s, violation["vehicle_id"], violation["since"])
         evidence = queries.case_evidence(s, violation)
         notices = queries.case_notices(s, violation_id)
         disputes = disputes_of(s, violation_id=violation_id)
@@ -246,6 +248,8 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         v=violation,
         timeline=_timeline(events, notes, notices, disputes),
         stays=stays,
+        stay_events=stay_events,
+        drift_m=get_settings().ingest.stays_for(violation.get("operator")).drift_m,
         evidence=evidence,
         notices=notices,
         map_parts=_case_map(violation, stays, zone, kind),
@@ -275,7 +279,10 @@ def evidence(violation_id: int, sha256: str) -> ResponseReturnValue:
         abort(404)
     with Session(get_engine()) as s:
         violation = load_case(s, violation_id)
-        if sha256 not in queries.evidence_hashes(s, violation):
+        allowed = queries.evidence_hashes(s, violation)
+        if sha256 not in allowed and sha256 not in timeline_hashes(
+            stay_timeline(s, violation["vehicle_id"], violation["since"])
+        ):
             abort(404)
         data = load_raw(s, sha256)
     if data is None:
