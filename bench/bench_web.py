@@ -121,7 +121,6 @@ def seed(url: str, n_vehicles: int, n_violations: int) -> None:
                 observed_at=T0,
                 fetch_id=None,
                 cache=VehicleStateCache(),
-                noise_m=15,
                 link_m=15,
             )
     with Session(engine) as s, s.begin():

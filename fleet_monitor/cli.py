@@ -128,13 +128,17 @@ def ingest(ctx: Context, source: str, operator_slug: str | None, as_json: bool) 
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))
     else:
+        unplaced = summary.get("vehicles_without_position") or 0
+        without = f" ({unplaced} without a position: in no zone count)" if unplaced else ""
         click.echo(
             f"{summary['operator']}: GBFS {summary.get('version') or '?'}, "
-            f"{summary['vehicles_stored']} vehicles and {summary['stations_stored']} stations "
-            f"stored from {summary['files_ok']}/{summary['files']} files"
+            f"{summary['vehicles_stored']} vehicles{without} and {summary['stations_stored']}"
+            f" stations stored from {summary['files_ok']}/{summary['files']} files"
         )
         for w in summary["warnings"][:20]:
             click.echo(f"  warning: {w}")
+        for line in summary.get("ignored", []):
+            click.echo(f"  not ingested: {line}")
         for e in summary["errors"]:
             click.echo(f"  error: {e}", err=True)
     if summary["files_ok"] == 0:
@@ -215,6 +219,16 @@ def demo(
         click.echo(f"  database:   {info['database']}")
         for acc in info["accounts"]:
             click.echo(f"  account:    {acc['email']} / {acc['password']} ({acc['role']})")
+        if info.get("mail_url"):
+            click.echo(f"  mail sent:  {info['mail_url']} (SMTP {info['smtp']})")
+            click.echo(f"  contacts:   {', '.join(info['contacts'])}")
+        events = info.get("events") or []
+        if events:
+            click.echo("Scripted events (simulated time, wall-clock time):")
+        for e in events:
+            click.echo(
+                f"  {e['sim_time']}  {e['wall_time']}  {e['name']} ({e['kind']}, {e['operator']})"
+            )
         click.echo("Press Ctrl-C to stop.", nl=True)
 
     run_demo(

@@ -8,7 +8,10 @@ Everything runs on localhost in one process:
   simulated time), with the rules evaluated on that clock too: the city's
   zones and one demo permit per operator are imported at start
   (:mod:`fleet_monitor.violations.demo_setup`);
-* the web app, served by waitress.
+* the web app, served by waitress;
+* a mail catcher (a real SMTP server) with a page listing what was sent, the
+  operators' contacts, and the scripted events on the start banner
+  (:mod:`fleet_monitor.demo_loop`).
 
 The demo has its own database (``fleet_monitor_demo`` on the configured
 server, unless ``--database-url`` says otherwise), recreated at each start:
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import socket
 import tempfile
 import threading
 from collections.abc import Callable
@@ -32,6 +36,8 @@ from sqlalchemy.engine import make_url
 
 from fleet_monitor.database import drop_database, ensure_database, make_engine, upgrade
 from fleet_monitor.demo_basemap import prepare_demo_basemap
+from fleet_monitor.demo_loop import CatcherServer, add_contacts, mail_settings, scripted_events
+from fleet_monitor.mail_catcher import MailCatcher
 from fleet_monitor.runtime import wait_for_stop
 from fleet_monitor.scheduler import IngestScheduler
 from fleet_monitor.settings import Settings
@@ -102,14 +108,20 @@ def run_demo(
     ensure_database(url)
     upgrade(url)
     city = start_simulated_city(seed=seed, vehicles=vehicles, speed=speed)
+    wall_start = datetime.now().astimezone()
+    catcher = MailCatcher().start()
+    port = port or _free_port()
     s = demo_settings(settings, url, city.discovery_urls(), poll_s)
+    s = mail_settings(s, catcher, f"http://127.0.0.1:{port}")
     engine = make_engine(url, pool_size=s.scheduler.max_workers + 4)
     _demo_rules(s, engine, city)
     workdir = tempfile.TemporaryDirectory(prefix="fleet-demo-")
     s = prepare_demo_basemap(s, engine, Path(workdir.name))  # streets and addresses
     scheduler = IngestScheduler(s, engine=engine, clock=city.clock.now)
     web_server = _start_web(s, engine, port, city.clock.now)
+    mail_page = CatcherServer(catcher)
     accounts = _demo_accounts(s, engine)
+    contacts = add_contacts(engine, [op.slug for op in s.operators])
 
     scheduler.start()
     info: dict[str, object] = {
@@ -119,7 +131,11 @@ def run_demo(
         "speed": speed,
         "database": make_url(url).database,
         "accounts": accounts,
-        "started_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "started_at": wall_start.isoformat(timespec="seconds"),
+        "mail_url": f"http://127.0.0.1:{mail_page.port}/",
+        "smtp": f"127.0.0.1:{catcher.port}",
+        "contacts": contacts,
+        "events": scripted_events(city, speed, wall_start),
     }
     if ready is not None:
         ready(info)
@@ -129,9 +145,17 @@ def run_demo(
         log.info("stopping the demo")
         scheduler.shutdown(wait=True)
         web_server.stop()
+        mail_page.stop()
+        catcher.stop()
         city.stop()
         engine.dispose()
         workdir.cleanup()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class _WebServer:

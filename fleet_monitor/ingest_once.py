@@ -24,13 +24,15 @@ from fleet_monitor.database import ensure_database, make_engine, upgrade
 from fleet_monitor.settings import Settings
 from gbfs_ingest.auth import redact_url
 from gbfs_ingest.config import OperatorSettings
+from gbfs_ingest.feed_scope import not_ingested_reason
 from gbfs_ingest.fetch import FetchResult, fetch
-from gbfs_ingest.model import Discovery, FeedType
+from gbfs_ingest.finding_text import describe_finding, feed_file_name
+from gbfs_ingest.model import Discovery, FeedType, Finding
 from gbfs_ingest.parse import ParseError, read_document
 from gbfs_ingest.parse.boundary import url_problem
 from gbfs_ingest.pipeline import DiscoveryError, Ingestor
 from gbfs_ingest.registry import operator_feed_ids, register_discovery, wanted_feeds
-from gbfs_ingest.replay import ReplayFile, collect_files, replay
+from gbfs_ingest.replay import STORED_COUNTS, ReplayFile, collect_files, replay
 
 _SLUG = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SHOWN_PROBLEMS = 3
@@ -64,10 +66,12 @@ def _summary(operator: str) -> dict[str, Any]:
         "files": 0,
         "files_ok": 0,
         "vehicles_stored": 0,
+        "vehicles_without_position": 0,
         "stations_stored": 0,
         "outcomes": {},
         "warnings": [],
         "errors": [],
+        "ignored": [],
     }
 
 
@@ -94,6 +98,13 @@ def _ingest_path(settings: Settings, path: Path, operator_slug: str | None) -> d
     files, ignored = collect_files(path, int(settings.ingest.max_decoded_mb * 1024 * 1024))
     ingested = [f for f in files if f.ingested]
     if not ingested:
+        recognised = [f for f in files if f.feed_type is not FeedType.GBFS]
+        if recognised:  # e.g. only a 3.1 vehicle_availability.json: say why it is left out
+            first = recognised[0]
+            reason = not_ingested_reason(first.feed_type) or "not ingested"
+            raise IngestInputError(
+                f"{path}: no file this service ingests ({first.path.name}: {reason})"
+            )
         raise IngestInputError(
             f"{path}: no GBFS feed file (named like free_bike_status.json or"
             " station_information_1733004120.json)"
@@ -193,6 +204,10 @@ def _store(
 ) -> dict[str, Any]:
     summary = _summary(op.slug)
     summary["version"] = discovery.version
+    for ft, ref in discovery.feeds.items():  # listed, recognised, left out: say why
+        reason = not_ingested_reason(ft)
+        if reason is not None and ft is not FeedType.GBFS:
+            summary["ignored"].append(f"{ref.name}: recognised, not ingested: {reason}")
     with Session(engine) as session, session.begin():
         registered = register_discovery(session, op, discovery, ingestor.clock())
     with Session(engine) as session:
@@ -207,13 +222,38 @@ def _store(
             summary["files_ok"] += 1
             if res.outcome not in ("ok", "unchanged", "not_modified"):
                 summary["warnings"].append(f"{ft.value}: {res.outcome} {res.error or ''}")
+        ref = discovery.feeds.get(ft)
+        name = f"{ref.name}.json" if ref is not None else feed_file_name(ft, discovery.version)
+        summary["warnings"].extend(_fetch_warnings(engine, res.fetch_id, name))
     with Session(engine) as session:
         cur = pg_connection(session).cursor()
-        cur.execute(
-            "SELECT (SELECT count(*) FROM vehicle_current WHERE operator_id = %s"
-            " AND missing_since IS NULL), (SELECT count(*) FROM station"
-            " WHERE operator_id = %s)",
-            (registered.operator_id, registered.operator_id),
-        )
-        summary["vehicles_stored"], summary["stations_stored"] = cur.fetchone()
+        cur.execute(STORED_COUNTS, {"op": registered.operator_id})
+        (
+            summary["vehicles_stored"],
+            summary["vehicles_without_position"],
+            summary["stations_stored"],
+        ) = cur.fetchone()
     return summary
+
+
+def _fetch_warnings(engine: Engine, fetch_id: int | None, file_name: str) -> list[str]:
+    """The error and warning findings of one stored fetch, one line each (file, field,
+    count), as a replayed file reports them."""
+    if fetch_id is None:
+        return []
+    with Session(engine) as session:
+        cur = pg_connection(session).cursor()
+        cur.execute("SELECT findings FROM feed_fetch WHERE id = %s", (fetch_id,))
+        row = cur.fetchone()
+    out = []
+    for item in (row[0] if row is not None else None) or []:
+        if item.get("severity") in ("error", "warning"):
+            finding = Finding(
+                item["severity"],
+                item["code"],
+                item["message"],
+                item.get("path") or "",
+                item.get("count", 1),
+            )
+            out.append(describe_finding(file_name, finding))
+    return out

@@ -58,7 +58,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Packages whose ``register_jobs(scheduler, settings, engine, clock)`` add their jobs.
-EXTENSION_JOBS = ("fleet_monitor.notices", "fleet_monitor.reports", "fleet_monitor.stats")
+EXTENSION_JOBS = (
+    "fleet_monitor.notices",
+    "fleet_monitor.reports",
+    "fleet_monitor.stats",
+    "fleet_monitor.resident_reports",
+)
 
 AfterPoll = Callable[[int, str], None]
 DISCOVERY_RETRY_S = 60

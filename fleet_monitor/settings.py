@@ -20,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from gbfs_ingest.auth import AuthError, FeedAuth, Secret
 from gbfs_ingest.config import IngestSettings, OperatorSettings, credential_origin
 from gbfs_ingest.parse.boundary import url_problem
+from gbfs_ingest.stays import StaySettings
 
 SECRET_KEYS = ("token", "password", "client_secret", "secret", "header_value", "secret_key")
 #: the longest debounce that still evaluates within a minute of a poll (40 s + a 20 s tick)
@@ -209,6 +210,27 @@ class NoticeSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LetterheadSettings:
+    """``[letterhead]``: who sends notices, as printed at their head and foot.
+
+    ``address`` is a list of lines; ``logo_path`` a PNG or JPEG (relative to the
+    configuration file). ``signatory_*`` sign the acts; ``contact_*`` is whom
+    the operator may call or write to. ``respond_link_ttl_s`` is how long the
+    signed link to respond, printed in each notice, stays valid.
+    """
+
+    authority: str = "Ville d'Annecy"
+    department: str = "Direction de la mobilité - Occupation du domaine public"
+    address: tuple[str, ...] = ("Esplanade de l'Hôtel de Ville", "74000 Annecy")
+    logo_path: str | None = None
+    signatory_name: str = ""
+    signatory_title: str = "Le Maire, par délégation"
+    contact_email: str = ""
+    contact_phone: str = ""
+    respond_link_ttl_s: int = 30 * 86400
+
+
+@dataclass(frozen=True, slots=True)
 class ReportSettings:
     """``[reports]``: the daily compliance report, sent at ``send_time`` local time
     (``timezone``, the city's when empty) for the previous local day."""
@@ -278,6 +300,7 @@ class Settings:
     rules: RulesSettings = field(default_factory=RulesSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     notices: NoticeSettings = field(default_factory=NoticeSettings)
+    letterhead: LetterheadSettings = field(default_factory=LetterheadSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
     mds: MdsSettings = field(default_factory=MdsSettings)
@@ -327,6 +350,7 @@ def settings_from_dict(
     known |= {"stats"}
     known |= {"mail", "notices", "reports"}
     known |= {"mds"}
+    known |= {"letterhead"}
     known |= {"addresses"}
     for key in raw:
         if key not in known:
@@ -347,7 +371,10 @@ def settings_from_dict(
     if city.locale not in ("fr", "en"):
         raise ConfigError("city.locale", "must be 'fr' or 'en'")
 
-    ingest = _dataclass_from("ingest", _section(raw, "ingest"), IngestSettings)
+    ingest_raw = dict(_section(raw, "ingest"))
+    stays_raw = ingest_raw.pop("stays", {})
+    ingest = _dataclass_from("ingest", ingest_raw, IngestSettings)
+    ingest = replace(ingest, stays=_stay_settings("ingest.stays", stays_raw, StaySettings()))
     if not 0 < ingest.poll_floor_s <= ingest.poll_ceiling_s:
         raise ConfigError("ingest.poll_floor_s", "must be > 0 and <= ingest.poll_ceiling_s")
     if not 0 < ingest.collapse_ratio < 1:
@@ -369,6 +396,7 @@ def settings_from_dict(
     stats = _stats_settings(_section(raw, "stats"))
     mail = _mail_settings(dict(_section(raw, "mail")), env, base_dir)
     notices = _notice_settings(_section(raw, "notices"), base_dir)
+    letterhead = _letterhead_settings(_section(raw, "letterhead"), base_dir)
     reports = _report_settings(_section(raw, "reports"), city)
     mds = _dataclass_from("mds", _section(raw, "mds"), MdsSettings)
     if mds.access not in ("public", "token"):
@@ -387,6 +415,9 @@ def settings_from_dict(
         if operators[-1].slug in seen:
             raise ConfigError(f"operators[{i}].slug", f"duplicate slug {operators[-1].slug!r}")
         seen.add(operators[-1].slug)
+        if isinstance(op, dict) and "stays" in op:  # per-operator stay definition (issue 11)
+            own = _stay_settings(f"operators[{i}].stays", op["stays"], ingest.stays)
+            ingest = replace(ingest, stay_overrides=(*ingest.stay_overrides, (seen_slug(op), own)))
 
     return Settings(
         database_url=database_url,
@@ -397,6 +428,7 @@ def settings_from_dict(
         rules=rules,
         mail=mail,
         notices=notices,
+        letterhead=letterhead,
         reports=reports,
         stats=stats,
         mds=mds,
@@ -547,6 +579,28 @@ def _notice_settings(table: dict[str, Any], base_dir: Path) -> NoticeSettings:
         path = path if path.is_absolute() else base_dir / path
         notices = _replace(notices, webhook_secrets_dir=str(path))
     return notices
+
+
+def _letterhead_settings(table: dict[str, Any], base_dir: Path) -> LetterheadSettings:
+    head = _dataclass_from("letterhead", table, LetterheadSettings)
+    for key in ("authority", "department", "signatory_name", "signatory_title"):
+        if len(getattr(head, key)) > 200:
+            raise ConfigError(f"letterhead.{key}", "must be at most 200 characters")
+    if len(head.address) > 6 or any(len(line) > 200 for line in head.address):
+        raise ConfigError("letterhead.address", "must be at most 6 lines of 200 characters")
+    if head.respond_link_ttl_s <= 0:
+        raise ConfigError("letterhead.respond_link_ttl_s", "must be positive")
+    if head.logo_path:
+        path = Path(head.logo_path)
+        path = path if path.is_absolute() else base_dir / path
+        try:
+            magic = path.read_bytes()[:8]
+        except OSError as exc:
+            raise ConfigError("letterhead.logo_path", f"cannot read {path}: {exc}") from None
+        if not (magic.startswith(b"\x89PNG") or magic.startswith(b"\xff\xd8")):
+            raise ConfigError("letterhead.logo_path", f"{path} is not a PNG or JPEG image")
+        head = _replace(head, logo_path=str(path))
+    return head
 
 
 def _report_settings(table: dict[str, Any], city: CitySettings) -> ReportSettings:
@@ -742,11 +796,30 @@ def _auth(prefix: str, raw: Any, env: dict[str, str], base_dir: Path) -> FeedAut
         raise ConfigError(prefix, str(exc)) from None
 
 
+def seen_slug(raw: dict[str, Any]) -> str:
+    return str(raw["slug"])
+
+
+def _stay_settings(prefix: str, raw: Any, base: StaySettings) -> StaySettings:
+    """``[ingest.stays]`` or an operator's ``stays`` table (docs/ingest.md "Stays")."""
+    if not isinstance(raw, dict):
+        raise ConfigError(prefix, "must be a table")
+    parsed = _dataclass_from(prefix, raw, StaySettings)  # known keys, right types
+    st = replace(base, **{k: getattr(parsed, k) for k in raw})
+    if not 0 < st.drift_m <= 500:
+        raise ConfigError(f"{prefix}.drift_m", "must be more than 0 and at most 500 metres")
+    if not 0 <= st.grace_polls <= 10:
+        raise ConfigError(f"{prefix}.grace_polls", "must be between 0 and 10")
+    if not 0 < st.gap_s <= st.max_gap_s:
+        raise ConfigError(f"{prefix}.gap_s", "must be positive and at most max_gap_s")
+    return st
+
+
 def _operator(prefix: str, raw: Any, env: dict[str, str], base_dir: Path) -> OperatorSettings:
     if not isinstance(raw, dict):
         raise ConfigError(prefix, "must be a table")
     allowed = {"slug", "name", "discovery_url", "auth", "version", "language", "feeds"}
-    allowed |= {"poll_interval_s", "credential_hosts"}
+    allowed |= {"poll_interval_s", "credential_hosts", "stays"}
     _reject_unknown(prefix, raw, allowed)
     for key in ("slug", "name", "discovery_url"):
         if key not in raw:

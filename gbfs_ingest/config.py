@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from gbfs_ingest import netguard
 from gbfs_ingest.auth import FeedAuth
+from gbfs_ingest.stays import StaySettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,9 @@ class IngestSettings:
     collapse_confirm_s: int = 1800
     gps_noise_m: float = 15.0
     rotation_link_m: float = 15.0
+    #: the definition of a stay (docs/ingest.md "Stays"), and per-operator overrides
+    stays: StaySettings = field(default_factory=StaySettings)
+    stay_overrides: tuple[tuple[str, StaySettings], ...] = ()
     raw_retention_days: int = 90
     validate_schema: bool = True
     # bodies at least this large are validated by worker processes while the poll
@@ -39,6 +43,12 @@ class IngestSettings:
     allowed_private_hosts: tuple[str, ...] = ()
     preferred_languages: tuple[str, ...] = ("fr", "en")
     user_agent: str = "fleet-monitor/0.1 (+https://github.com/; city oversight)"
+
+    def stays_for(self, operator_slug: str | None) -> StaySettings:
+        for slug, st in self.stay_overrides:
+            if slug == operator_slug:
+                return st
+        return self.stays
 
 
 @dataclass(frozen=True, slots=True)

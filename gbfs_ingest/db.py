@@ -39,6 +39,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -188,6 +189,10 @@ class VehicleCurrent(Base):
     missing_since: Mapped[datetime | None] = mapped_column(TS)  # vanished, awaiting link
     last_seen_at: Mapped[datetime | None] = mapped_column(TS)  # set when it vanished
     fetch_id: Mapped[int | None] = mapped_column(BigInteger)
+    # consecutive healthy polls it has been absent from (migration 0013)
+    absent_polls: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    # seen beyond the stay's drift tolerance at this poll, awaiting confirmation
+    far_since: Mapped[datetime | None] = mapped_column(TS)
 
 
 class Dwell(Base):
@@ -217,11 +222,40 @@ class Dwell(Base):
     start_confidence: Mapped[str] = mapped_column(String(16))
     ended_at: Mapped[datetime | None] = mapped_column(TS)
     last_seen_at: Mapped[datetime | None] = mapped_column(TS)
-    end_reason: Mapped[str | None] = mapped_column(String(16))  # moved | state | vanished
+    end_reason: Mapped[str | None] = mapped_column(
+        String(16)
+    )  # moved | absent | gap (v1: state...)
     start_fetch_id: Mapped[int | None] = mapped_column(BigInteger)
     end_fetch_id: Mapped[int | None] = mapped_column(BigInteger)
     rotations: Mapped[int] = mapped_column(Integer, default=0)
     min_link_confidence: Mapped[float | None] = mapped_column(Float)
+    # migration 0013 (docs/ingest.md "Stays"): 1 = first definition, 2 = issue 11's
+    definition_version: Mapped[int] = mapped_column(SmallInteger, server_default=text("2"))
+    bridged_gaps: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    bridged_s: Mapped[float] = mapped_column(Float, server_default=text("0"))
+    grace_absences: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class DwellEvent(Base):
+    """Something that happened inside a stay without ending it: a state change in
+    place (``state``), a bridged gap in the feed's history (``gap``), an absence
+    bridged by the operator's grace (``absence``)."""
+
+    __tablename__ = "dwell_event"
+    __table_args__ = (
+        Index("ix_dwell_event_dwell_at", "dwell_id", "at"),
+        Index("ix_dwell_event_feed_at", "feed_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    dwell_id: Mapped[int] = mapped_column(BigInteger)
+    vehicle_id: Mapped[int] = mapped_column(BigInteger)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feed.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(TS)
+    kind: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str | None] = mapped_column(String(16))
+    seconds: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[str | None] = mapped_column(Text)
+    fetch_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Station(Base):

@@ -30,6 +30,8 @@ class FeedType(enum.StrEnum):
     SYSTEM_ALERTS = "system_alerts"
     SYSTEM_HOURS = "system_hours"
     SYSTEM_CALENDAR = "system_calendar"
+    # GBFS 3.1 (release candidate 3): availability windows of reservable vehicles
+    VEHICLE_AVAILABILITY = "vehicle_availability"
 
     @classmethod
     def from_name(cls, name: str) -> FeedType | None:
@@ -108,6 +110,18 @@ class Vehicle:
         if self.is_reserved:
             return VehicleState.RESERVED
         return VehicleState.AVAILABLE
+
+
+@dataclass(slots=True)
+class VehicleAvailability:
+    """One vehicle of GBFS 3.1 ``vehicle_availability``: where it can be booked, and
+    when (``availabilities``: ``(from, until)`` windows, ``until`` None = open-ended)."""
+
+    vehicle_id: str
+    station_id: str | None
+    vehicle_type_id: str | None = None
+    pricing_plan_id: str | None = None
+    availabilities: list[tuple[datetime, datetime | None]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

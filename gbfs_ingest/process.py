@@ -27,11 +27,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from datastore.connection import pg_connection
-from gbfs_ingest import store, validate_worker
+from gbfs_ingest import station_match, store, validate_worker
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.model import FeedType, Finding, ParsedFeed
 from gbfs_ingest.parse import ParseError, bom_finding, detect_version, parse_feed, read_document
 from gbfs_ingest.parse.vehicles_fast import parse_vehicle_status_fast
+from gbfs_ingest.stays import StaySettings
 from gbfs_ingest.vehicle_store import VehicleStateCache, store_vehicle_snapshot
 
 REALTIME = {FeedType.VEHICLE_STATUS, FeedType.STATION_STATUS}
@@ -230,13 +231,31 @@ def _apply_or_hold(
         result.outcome = kind
         return {"outcome": kind, "error": detail}
     was_open = store.end_outage(session, feed.id, observed_at, fetch_id)
+    before = len(result.findings)
     result.changed = _apply(
-        session, feed, parsed, observed_at, fetch_id, digest, settings, cache, after_gap=was_open
+        session,
+        feed,
+        parsed,
+        observed_at,
+        fetch_id,
+        digest,
+        settings,
+        cache,
+        after_gap=was_open,
+        findings=result.findings,
     )
+    update: dict[str, Any] = {}
+    if len(result.findings) > before:  # findings only the store could make (station match)
+        update["findings"] = result.findings
     if result.changed < 0:
         result.outcome, result.changed = "not_applied", 0
-        return {"outcome": "not_applied", "error": "not newer than the last stored observation"}
-    return {"changed_count": result.changed}
+        reason = "not newer than the last stored observation"
+        if feed.feed_type is FeedType.STATION_STATUS and len(result.findings) > before:
+            reason = "no station_information to place the statuses on"
+        update.update(outcome="not_applied", error=reason)
+        return update
+    update["changed_count"] = result.changed
+    return update
 
 
 def record_failure(
@@ -450,8 +469,10 @@ def _apply(
     cache: VehicleStateCache,
     *,
     after_gap: bool,
+    findings: list[Finding],
 ) -> int:
-    """Store the parsed records; returns the number of changes, -1 if not applied."""
+    """Store the parsed records; returns the number of changes, -1 if not applied.
+    Findings that need the stored state (statuses against stations) go to ``findings``."""
     ft = feed.feed_type
     if ft is FeedType.VEHICLE_STATUS:
         res = store_vehicle_snapshot(
@@ -462,9 +483,15 @@ def _apply(
             observed_at=observed_at,
             fetch_id=fetch_id,
             cache=cache,
-            noise_m=settings.gps_noise_m,
             link_m=settings.rotation_link_m,
+            noise_m=settings.gps_noise_m,
+            stays=_stay_settings(session, feed, settings),
             after_gap=after_gap,
+            partial=(
+                f"partial file ({parsed.invalid_records} record(s) dropped)"
+                if parsed.invalid_records
+                else None
+            ),
             carried_from=parsed.carried_from,
             carry_base=parsed.carry_base,
         )
@@ -476,7 +503,9 @@ def _apply(
     if ft is FeedType.STATION_STATUS:
         info_feed = _sibling_feed(session, feed, FeedType.STATION_INFORMATION)
         if info_feed is None:
+            findings.append(station_match.no_information_finding(parsed.records))
             return -1
+        findings.extend(station_match.mismatch_findings(session, info_feed, parsed.records))
         return store.store_stations(
             session, info_feed, feed.operator_id, parsed.records, observed_at, status_only=True
         )
@@ -491,6 +520,15 @@ def _apply(
             )
         return len(parsed.records)
     return 0
+
+
+def _stay_settings(session: Session, feed: FeedRow, settings: IngestSettings) -> StaySettings:
+    if not settings.stay_overrides:
+        return settings.stays
+    cur = pg_connection(session).cursor()
+    cur.execute("SELECT slug FROM operator WHERE id = %s", (feed.operator_id,))
+    row = cur.fetchone()
+    return settings.stays_for(None if row is None else row[0])
 
 
 def _sibling_feed(session: Session, feed: FeedRow, feed_type: FeedType) -> int | None:

@@ -23,8 +23,16 @@ from sqlalchemy.orm import Session
 
 from datastore.connection import pg_connection
 from gbfs_ingest.config import IngestSettings
+from gbfs_ingest.feed_scope import not_ingested_reason
+from gbfs_ingest.finding_text import describe_finding
 from gbfs_ingest.model import FeedType
-from gbfs_ingest.parse import ParseError, detect_version, parse_discovery, read_document
+from gbfs_ingest.parse import (
+    ParseError,
+    detect_version,
+    parse_bytes,
+    parse_discovery,
+    read_document,
+)
 from gbfs_ingest.process import (
     ProcessResult,
     data_error_reason,
@@ -52,6 +60,15 @@ _ORDER = [
 ]
 
 
+#: What an ingest stored for an operator: vehicles now listed, of which without a
+#: position, and stations (the summary of ``fleet-monitor ingest``).
+STORED_COUNTS = (
+    "SELECT count(*), count(*) FILTER (WHERE lat IS NULL OR lon IS NULL),"
+    " (SELECT count(*) FROM station WHERE operator_id = %(op)s)"
+    " FROM vehicle_current WHERE operator_id = %(op)s AND missing_since IS NULL"
+)
+
+
 @dataclass(slots=True)
 class ReplayFile:
     path: Path
@@ -76,10 +93,14 @@ class ReplaySummary:
     files: int = 0
     files_ok: int = 0
     vehicles_stored: int = 0
+    # of vehicles_stored, those listed without a position (docked at a station, 2.x)
+    vehicles_without_position: int = 0
     stations_stored: int = 0
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
+    # recognised GBFS files that are not ingested, each with the reason
+    ignored: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -88,10 +109,12 @@ class ReplaySummary:
             "files": self.files,
             "files_ok": self.files_ok,
             "vehicles_stored": self.vehicles_stored,
+            "vehicles_without_position": self.vehicles_without_position,
             "stations_stored": self.stations_stored,
             "outcomes": self.outcomes,
             "warnings": self.warnings,
             "errors": self.errors,
+            "ignored": self.ignored,
         }
 
 
@@ -191,6 +214,8 @@ def replay(
         op_id = ensure_operator(session, operator_slug, operator_name or operator_slug, None)
     for f in files:
         if not f.ingested:
+            if f.feed_type is not FeedType.GBFS:
+                _not_ingested(f, summary, version=f.version or discovery_version)
             continue
         summary.files += 1
         version = f.version or discovery_version
@@ -208,7 +233,7 @@ def replay(
             summary.warnings.append(f"{f.path.name}: {res.invalid} invalid records dropped")
         for finding in res.findings:
             if finding.severity in ("error", "warning"):
-                summary.warnings.append(f"{f.path.name}: {finding.message} (x{finding.count})")
+                summary.warnings.append(describe_finding(f.path.name, finding))
         if res.schema_errors:
             summary.warnings.append(f"{f.path.name}: {res.schema_errors} schema findings")
     if summary.version:
@@ -220,13 +245,31 @@ def replay(
             )
     with Session(engine) as session:
         cur = pg_connection(session).cursor()
-        cur.execute(
-            "SELECT (SELECT count(*) FROM vehicle_current WHERE operator_id = %s"
-            " AND missing_since IS NULL), (SELECT count(*) FROM station WHERE operator_id = %s)",
-            (op_id, op_id),
-        )
-        summary.vehicles_stored, summary.stations_stored = cur.fetchone()
+        cur.execute(STORED_COUNTS, {"op": op_id})
+        (
+            summary.vehicles_stored,
+            summary.vehicles_without_position,
+            summary.stations_stored,
+        ) = cur.fetchone()
     return summary
+
+
+def _not_ingested(f: ReplayFile, summary: ReplaySummary, *, version: str | None) -> None:
+    """A recognised file the service does not store: say why; a file with a parser
+    (3.1 vehicle_availability) is still parsed, so its problems are reported."""
+    reason = not_ingested_reason(f.feed_type) or "not ingested"
+    if f.feed_type is not FeedType.VEHICLE_AVAILABILITY or f.problem is not None:
+        name, kind = f.path.name, f.feed_type.value
+        summary.ignored.append(f"{name}: {kind} recognised, not ingested: {reason}")
+        return
+    parsed = parse_bytes(f.feed_type, f.body, version)
+    summary.ignored.append(
+        f"{f.path.name}: {f.feed_type.value} recognised, {len(parsed.records)} vehicles parsed"
+        f" ({parsed.invalid_records} dropped), not ingested: {reason}"
+    )
+    for finding in parsed.findings:
+        if finding.severity in ("error", "warning"):
+            summary.warnings.append(describe_finding(f.path.name, finding))
 
 
 def _replay_file(

@@ -1,11 +1,13 @@
 """Diff one vehicle snapshot against the current state: pure, no database.
 
 Given the rows currently known for a feed and the vehicles of a new poll,
-compute what changed: vehicles that stayed (nothing to write), moved or
-changed state (close a dwell, open a new one), changed only attributes
-(battery, range: update the current row), appeared, vanished, and ID
-rotations in place (a vanished ID and a new ID at the same position within
-GPS noise, in the same or the next poll: the same physical vehicle).
+compute what changed: vehicles that stayed (nothing to write), moved beyond
+the drift tolerance of their stay's anchor (close a stay, open a new one),
+changed state in place (an event inside the stay), changed only attributes or
+drifted within the tolerance (update the current row), appeared, vanished,
+came back after an absence, and ID rotations in place (a vanished ID and a new
+ID at the same position, in the same or a later poll: the same physical
+vehicle). See docs/ingest.md "Stays" for the definition this implements.
 
 Distances are metres, from an equirectangular projection around each pair of
 points: at GPS-noise scale (metres to tens of metres) it is exact to well under
@@ -50,6 +52,21 @@ class CurrentRow:
     fuel_percent: float | None
     missing_since: datetime | None = None
     last_seen_at: datetime | None = None
+    #: consecutive healthy polls the id has been absent from (0: published)
+    absent_polls: int = 0
+    #: the stay's anchor (its first position); None = the row's own position
+    anchor_lat: float | None = None
+    anchor_lon: float | None = None
+    #: False once the stay was ended while the id awaits a rotation link
+    stay_open: bool = True
+    #: when the vehicle was first seen beyond the drift tolerance (an outlier until
+    #: the next poll confirms the move)
+    far_since: datetime | None = None
+
+    def anchor(self) -> tuple[float | None, float | None]:
+        if self.anchor_lat is None or self.anchor_lon is None:
+            return self.lat, self.lon
+        return self.anchor_lat, self.anchor_lon
 
 
 @dataclass(slots=True)
@@ -59,11 +76,18 @@ class Link:
     distance_m: float
     confidence: float
     same_state: bool
+    #: the new position is within the drift tolerance of the stay's anchor
+    in_place: bool = True
+    #: beyond it, but within the outlier band, for the first time: the stay waits
+    outlier: bool = False
 
 
 @dataclass(slots=True)
 class VehicleDiff:
     moved: list[tuple[Vehicle, CurrentRow]] = field(default_factory=list)  # new dwell
+    #: a first fix beyond the drift tolerance, within the outlier band: not yet a move
+    outliers: list[tuple[Vehicle, CurrentRow]] = field(default_factory=list)
+    state_changed: list[tuple[Vehicle, CurrentRow]] = field(default_factory=list)  # in place
     attrs_changed: list[tuple[Vehicle, CurrentRow]] = field(default_factory=list)
     reappeared: list[tuple[Vehicle, CurrentRow]] = field(default_factory=list)  # same id back
     appeared: list[Vehicle] = field(default_factory=list)  # new physical vehicles
@@ -76,6 +100,8 @@ class VehicleDiff:
     def changed_count(self) -> int:
         return (
             len(self.moved)
+            + len(self.outliers)
+            + len(self.state_changed)
             + len(self.attrs_changed)
             + len(self.reappeared)
             + len(self.appeared)
@@ -92,9 +118,38 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return math.hypot(dx, dy)
 
 
-def _same_place(row: CurrentRow, v: Vehicle, noise_m: float) -> bool:
-    if v.lat is None or row.lat is None or v.lon is None or row.lon is None:
+#: A first fix up to this many times the drift tolerance from the anchor is taken
+#: for a GPS outlier until the next poll: a stay ends on a confirmed move only.
+OUTLIER_FACTOR = 2.0
+
+
+def _from_anchor(row: CurrentRow, v: Vehicle) -> float:
+    """Metres from the stay's anchor (docked: 0 at the same station, else infinite)."""
+    lat, lon = row.anchor()
+    if v.lat is None or lat is None or v.lon is None or lon is None:
         # docked vehicles without coordinates: same station means same place
+        same = v.lat is None and lat is None and v.station_id == row.station_id
+        return 0.0 if same else math.inf
+    return distance_m(lat, lon, v.lat, v.lon)
+
+
+def _same_place(row: CurrentRow, v: Vehicle, drift_m: float) -> bool:
+    """Within the drift tolerance of the stay's anchor (docked: the same station)."""
+    return _from_anchor(row, v) <= drift_m
+
+
+def is_outlier(row: CurrentRow, v: Vehicle, drift_m: float) -> bool:
+    """A first fix beyond the tolerance but within the outlier band, with no absence."""
+    return (
+        row.far_since is None
+        and row.missing_since is None
+        and _from_anchor(row, v) <= drift_m * OUTLIER_FACTOR
+    )
+
+
+def _near(row: CurrentRow, v: Vehicle, noise_m: float) -> bool:
+    """Within ``noise_m`` of the row's last written position (docked: same station)."""
+    if v.lat is None or row.lat is None or v.lon is None or row.lon is None:
         return v.lat is None and row.lat is None and v.station_id == row.station_id
     return distance_m(row.lat, row.lon, v.lat, v.lon) <= noise_m
 
@@ -103,8 +158,9 @@ def diff_vehicles(
     current: dict[str, CurrentRow],
     vehicles: list[Vehicle],
     *,
-    noise_m: float,
+    drift_m: float,
     link_m: float,
+    noise_m: float = 15.0,
     previous: list[Vehicle] | None = None,
     pending_ids: Collection[str] = (),
     carried_from: np.ndarray | None = None,
@@ -133,7 +189,7 @@ def diff_vehicles(
             kept = _member(old_addr, np.sort(new_addr))
         changed = [vehicles[i] for i in np.flatnonzero(~carried).tolist()]
         dropped = [previous[j] for j in np.flatnonzero(~kept).tolist()]
-        seen, new_ids = _compare(current, changed, out, noise_m)
+        seen, new_ids = _compare(current, changed, out, drift_m, noise_m)
         out.unchanged += int(carried.sum())
         get = current.get
         vanished_now = [
@@ -147,7 +203,7 @@ def diff_vehicles(
             if row is not None and row.missing_since is not None
         ]
     else:
-        seen, new_ids = _compare(current, vehicles, out, noise_m)
+        seen, new_ids = _compare(current, vehicles, out, drift_m, noise_m)
         vanished_now, pending = [], []
         for gid, row in current.items():
             if gid in seen:
@@ -159,7 +215,7 @@ def diff_vehicles(
 
     linked_old: set[str] = set()
     if new_ids and (vanished_now or pending):
-        out.links = _link_rotations(new_ids, vanished_now, pending, link_m)
+        out.links = _link_rotations(new_ids, vanished_now, pending, link_m, drift_m)
         linked_new = {id(link.new) for link in out.links}
         linked_old = {link.old.gbfs_id for link in out.links}
         out.appeared = [v for v in new_ids if id(v) not in linked_new]
@@ -180,9 +236,17 @@ def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
 
 
 def _compare(
-    current: dict[str, CurrentRow], vehicles: list[Vehicle], out: VehicleDiff, noise_m: float
+    current: dict[str, CurrentRow],
+    vehicles: list[Vehicle],
+    out: VehicleDiff,
+    drift_m: float,
+    noise_m: float,
 ) -> tuple[set[str], list[Vehicle]]:
-    """Sort ``vehicles`` against their rows into ``out``; returns (ids seen, new ids)."""
+    """Sort ``vehicles`` against their rows into ``out``; returns (ids seen, new ids).
+
+    Within the stay's drift tolerance, the current row's position is rewritten
+    only when the vehicle is more than ``noise_m`` from it (GPS jitter of a
+    parked vehicle writes nothing)."""
     seen: set[str] = set()
     new_ids: list[Vehicle] = []
     get = current.get
@@ -197,20 +261,34 @@ def _compare(
             continue
         state = "disabled" if v.is_disabled else ("reserved" if v.is_reserved else "available")
         # fast path: the vehicle did not move at all (the common case)
-        if v.lat == row.lat and v.lon == row.lon and v.station_id == row.station_id:
-            same_place = True
+        if (
+            v.lat == row.lat
+            and v.lon == row.lon
+            and v.station_id == row.station_id
+            and row.far_since is None
+        ):
+            same_place, drifted = True, False
         else:
-            same_place = _same_place(row, v, noise_m)
+            same_place = _same_place(row, v, drift_m)
+            drifted = same_place and not _near(row, v, noise_m)
         if row.missing_since is not None:
-            if same_place and state == row.state:
+            # back after an absence: the store decides (grace) whether the stay goes on
+            if same_place:
                 out.reappeared.append((v, row))
             else:
                 moved_append((v, row))
             continue
-        if not same_place or state != row.state:
-            moved_append((v, row))
+        if not same_place:
+            if is_outlier(row, v, drift_m):
+                out.outliers.append((v, row))
+            else:
+                moved_append((v, row))
+        elif state != row.state:
+            out.state_changed.append((v, row))
         elif (
-            v.current_range_meters != row.range_m
+            drifted
+            or row.far_since is not None  # back in place: the outlier is cleared
+            or v.current_range_meters != row.range_m
             or v.current_fuel_percent != row.fuel_percent
             or v.vehicle_type_id != row.vehicle_type_id
             or v.station_id != row.station_id
@@ -265,6 +343,7 @@ def _link_rotations(
     vanished_now: list[CurrentRow],
     pending: list[CurrentRow],
     link_m: float,
+    drift_m: float = math.inf,
 ) -> list[Link]:
     """Greedy nearest matching of new ids to vanished ids within ``link_m`` metres.
 
@@ -322,6 +401,13 @@ def _link_rotations(
         base = CONF_UNIQUE_SAME_POLL if same else CONF_UNIQUE_NEXT_POLL
         confidence = round(base / n_cands, 3)
         d = score % 1e6
+        a_lat, a_lon = r.anchor()
+        in_place = (
+            v.lat is None
+            or a_lat is None
+            or a_lon is None
+            or distance_m(a_lat, a_lon, v.lat, v.lon) <= drift_m  # type: ignore[arg-type]
+        )
         links.append(
             Link(
                 new=v,
@@ -329,6 +415,8 @@ def _link_rotations(
                 distance_m=round(d, 2),
                 confidence=confidence,
                 same_state=r.state == v.state.value,
+                in_place=in_place,
+                outlier=not in_place and is_outlier(r, v, drift_m),
             )
         )
     return links

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from datastore.connection import pg_connection
 from gbfs_ingest.model import Vehicle
 from gbfs_ingest.parse.vehicle_memo import VehicleMemo
+from gbfs_ingest.stays import StaySettings, bridge_gap, end_stays_at_gap, judge_gap
 from gbfs_ingest.vehicle_diff import CurrentRow, VehicleDiff, diff_vehicles
 
 
@@ -35,6 +36,8 @@ class FeedCache:
     # the snapshot ``rows`` were last synced with, and the ids marked missing
     applied: list[Vehicle] | None = None
     pending: set[str] = field(default_factory=set)
+    # ids seen beyond their stay's tolerance once (``far_since``), awaiting the next poll
+    outliers: set[str] = field(default_factory=set)
     # the previous clean file's records, for the parser (independent of the token)
     parse_memo: VehicleMemo = field(default_factory=VehicleMemo)
 
@@ -115,12 +118,14 @@ def _binary_copy(cur: Any, statement: str, types: list[str]) -> Iterator[Any]:
 
 def _load_rows(cur: Any, feed_id: int) -> dict[str, CurrentRow]:
     cur.execute(
-        "SELECT gbfs_id, vehicle_id, dwell_id, lat, lon, state, vehicle_type_id, station_id,"
-        " range_m, fuel_percent, missing_since, last_seen_at"
-        " FROM vehicle_current WHERE feed_id = %s",
+        "SELECT vc.gbfs_id, vc.vehicle_id, vc.dwell_id, vc.lat, vc.lon, vc.state,"
+        " vc.vehicle_type_id, vc.station_id, vc.range_m, vc.fuel_percent, vc.missing_since,"
+        " vc.last_seen_at, vc.absent_polls, d.lat, d.lon, d.ended_at IS NULL, vc.far_since"
+        " FROM vehicle_current vc LEFT JOIN dwell d ON d.id = vc.dwell_id"
+        " WHERE vc.feed_id = %s",
         (feed_id,),
     )
-    return {r[0]: CurrentRow(*r) for r in cur.fetchall()}
+    return {r[0]: CurrentRow(*r[:15], r[15] is not False, r[16]) for r in cur.fetchall()}
 
 
 def _next_ids(cur: Any, sequence: str, n: int) -> list[int]:
@@ -139,18 +144,25 @@ def store_vehicle_snapshot(
     observed_at: datetime,
     fetch_id: int | None,
     cache: VehicleStateCache,
-    noise_m: float,
     link_m: float,
+    noise_m: float = 15.0,
+    stays: StaySettings | None = None,
     after_gap: bool = False,
+    partial: str | None = None,
     carried_from: Any = None,
     carry_base: list[Vehicle] | None = None,
 ) -> StoreResult:
     """Write what changed since the feed's current rows (see the module doc).
 
+    ``stays``: the definition's settings for this operator (docs/ingest.md
+    "Stays"). ``after_gap``: an outage ended with this poll. ``partial``: why
+    the file is known to be incomplete (records dropped as invalid), or None;
+    an absence from a partial file is bridged, never an end.
     ``carried_from``/``carry_base``: the parser's note of which vehicles repeat
     the previous file's records (``ParsedFeed``); used when that file is the one
     the cache was last synced with.
     """
+    st = stays or StaySettings()
     conn = pg_connection(session)
     _register_geometry(conn)
     cur = conn.cursor()
@@ -166,42 +178,59 @@ def store_vehicle_snapshot(
         fc.token = token
         fc.applied = None
         fc.pending = {gid for gid, row in fc.rows.items() if row.missing_since is not None}
+        fc.outliers = {gid for gid, row in fc.rows.items() if row.far_since is not None}
     rows = fc.rows
     diff = diff_vehicles(
         rows,
         vehicles,
+        drift_m=st.drift_m,
+        # an id rotated in place is linked anywhere within the stay's tolerance
+        link_m=max(link_m, st.drift_m),
         noise_m=noise_m,
-        link_m=link_m,
         previous=fc.applied,
         pending_ids=fc.pending,
         carried_from=carried_from if carry_base is not None and carry_base is fc.applied else None,
     )
+    gap = judge_gap(prev_obs, observed_at, after_gap, st)
     if prev_obs is None:
         start_conf = "first_seen"
-    elif after_gap:
+    elif after_gap or gap.bridged or gap.ends_stays:
         start_conf = "after_gap"
     else:
         start_conf = "observed"
+    # an absence from a partial file is explained; from a healthy one it ends the stay
+    # unless the operator's grace covers it
+    bridge_absence = st.grace_polls > 0 or partial is not None
+    window = max(1, st.grace_polls)  # polls an absent id waits for a rotation link
 
-    # ---- ids for new physical vehicles and new dwells
-    new_dwell_count = (
-        len(diff.moved) + len(diff.appeared) + sum(1 for lk in diff.links if not lk.same_state)
-    )
+    # ---- which stays end, go on or begin
+    ends: list[tuple[CurrentRow, Vehicle | None, bool]] = []  # (row, new vehicle, continues)
+    for v, row in diff.moved:
+        ends.append((row, v, False))
+    for v, row in diff.reappeared:
+        ends.append((row, v, row.stay_open))
+    for lk in diff.links:
+        keep = (lk.in_place or lk.outlier) and (lk.old.missing_since is None or lk.old.stay_open)
+        ends.append((lk.old, lk.new, keep))
+    confirmed = _carried_outliers(fc.outliers, rows, diff)
+    new_dwell_count = len(diff.appeared) + sum(1 for _r, v, keep in ends if not keep)
+    new_dwell_count += len(confirmed)
     vehicle_ids = iter(_next_ids(cur, "vehicle_id_seq", len(diff.appeared)))
     dwell_ids = iter(_next_ids(cur, "dwell_id_seq", new_dwell_count))
 
     closes: list[tuple[int, datetime, datetime | None, str, int | None]] = []
     new_dwells: list[tuple[Any, ...]] = []
     continue_dwells: list[tuple[int, float]] = []
+    bridged: list[tuple[int, float]] = []  # (dwell, unobserved seconds) of absences bridged
+    events: list[tuple[Any, ...]] = []
     aliases: list[tuple[Any, ...]] = []
     inserts: list[tuple[CurrentRow, datetime | None]] = []  # GBFS ids new to the feed
     updates: list[tuple[CurrentRow, datetime | None]] = []  # ids already in vehicle_current
     deletes: list[str] = []
     missing: list[CurrentRow] = []
+    still_missing: list[CurrentRow] = []
 
-    def open_dwell(
-        v: Vehicle, vehicle_id: int, conf: str, rotations: int = 0, link_conf: float | None = None
-    ) -> int:
+    def open_dwell(v: Vehicle, vehicle_id: int, conf: str) -> int:
         did = next(dwell_ids)
         new_dwells.append(
             (
@@ -219,15 +248,16 @@ def store_vehicle_snapshot(
                 observed_at,
                 conf,
                 fetch_id,
-                rotations,
-                link_conf,
+                0,
+                None,
             )
         )
         return did
 
     def current_row(
-        v: Vehicle, vehicle_id: int, dwell_id: int
+        v: Vehicle, vehicle_id: int, dwell_id: int, anchor: CurrentRow | None = None
     ) -> tuple[CurrentRow, datetime | None]:
+        a_lat, a_lon = anchor.anchor() if anchor is not None else (v.lat, v.lon)
         row = CurrentRow(
             v.vehicle_id,
             vehicle_id,
@@ -239,20 +269,70 @@ def store_vehicle_snapshot(
             v.station_id,
             v.current_range_meters,
             v.current_fuel_percent,
+            anchor_lat=a_lat,
+            anchor_lon=a_lon,
         )
         return row, v.last_reported
 
-    for v, row in diff.moved:
+    def state_event(row: CurrentRow, v: Vehicle) -> None:
+        if row.state != v.state.value:
+            events.append(
+                (row.dwell_id, row.vehicle_id, feed_id, observed_at, "state", v.state.value,
+                 None, None, fetch_id)
+            )  # fmt: skip
+
+    def end_or_go_on(
+        row: CurrentRow, v: Vehicle, keep: bool, outlier: bool = False
+    ) -> tuple[CurrentRow, datetime | None]:
+        """The row's stay goes on (``keep``) or ends; the vehicle's row for ``v``."""
+        if keep and outlier:  # a first fix beyond the tolerance: the next poll decides
+            new = current_row(v, row.vehicle_id, row.dwell_id, anchor=row)
+            new[0].far_since = observed_at
+            state_event(row, v)
+            return new
+        if keep:
+            cleared_outlier(row)
+            if row.missing_since is not None:  # back within the grace
+                unseen = (observed_at - (row.last_seen_at or row.missing_since)).total_seconds()
+                bridged.append((row.dwell_id, unseen))
+                events.append(
+                    (row.dwell_id, row.vehicle_id, feed_id, observed_at, "back", None, unseen,
+                     f"absent from {row.absent_polls} poll(s)", fetch_id)
+                )  # fmt: skip
+            state_event(row, v)
+            return current_row(v, row.vehicle_id, row.dwell_id, anchor=row)
         if row.missing_since is not None:
-            closes.append((row.dwell_id, row.missing_since, row.last_seen_at, "moved", fetch_id))
+            if row.stay_open:  # absent, then seen elsewhere: the absence ended it
+                ended = row.missing_since
+                closes.append((row.dwell_id, ended, row.last_seen_at, "absent", fetch_id))
         else:
-            reason = "moved" if row.state == v.state.value else "state"
-            closes.append((row.dwell_id, observed_at, prev_obs, reason, fetch_id))
+            closes.append((row.dwell_id, observed_at, prev_obs, "moved", fetch_id))
+        return current_row(v, row.vehicle_id, open_dwell(v, row.vehicle_id, start_conf))
+
+    def cleared_outlier(row: CurrentRow) -> None:
+        if row.far_since is not None:  # back in place: it was a GPS outlier
+            events.append(
+                (row.dwell_id, row.vehicle_id, feed_id, row.far_since, "outlier", None,
+                 None, f"one fix beyond {st.drift_m:g} m, back in place", fetch_id)
+            )  # fmt: skip
+
+    for v, row in diff.moved:
+        updates.append(end_or_go_on(row, v, False))
+    for row in confirmed:
+        closes.append((row.dwell_id, observed_at, prev_obs, "moved", fetch_id))
+        v = _vehicle_of(row)
         updates.append(current_row(v, row.vehicle_id, open_dwell(v, row.vehicle_id, start_conf)))
-    for v, row in diff.attrs_changed:
-        updates.append(current_row(v, row.vehicle_id, row.dwell_id))
+    for v, row in diff.outliers:
+        updates.append(end_or_go_on(row, v, True, outlier=True))
     for v, row in diff.reappeared:
-        updates.append(current_row(v, row.vehicle_id, row.dwell_id))
+        updates.append(end_or_go_on(row, v, row.stay_open))
+    for v, row in diff.state_changed:
+        state_event(row, v)
+        cleared_outlier(row)
+        updates.append(current_row(v, row.vehicle_id, row.dwell_id, anchor=row))
+    for v, row in diff.attrs_changed:
+        cleared_outlier(row)
+        updates.append(current_row(v, row.vehicle_id, row.dwell_id, anchor=row))
     for v in diff.appeared:
         vid = next(vehicle_ids)
         aliases.append((vid, feed_id, v.vehicle_id, observed_at, None, None, None, fetch_id))
@@ -272,21 +352,31 @@ def store_vehicle_snapshot(
             )
         )
         deletes.append(old.gbfs_id)
-        if lk.same_state:
+        keep = (lk.in_place or lk.outlier) and (old.missing_since is None or old.stay_open)
+        if keep:
             continue_dwells.append((old.dwell_id, lk.confidence))
-            inserts.append(current_row(v, old.vehicle_id, old.dwell_id))
-        else:
-            ended = old.missing_since or observed_at
-            last_seen = old.last_seen_at if old.missing_since else prev_obs
-            closes.append((old.dwell_id, ended, last_seen, "state", fetch_id))
-            did = open_dwell(v, old.vehicle_id, start_conf, 1, lk.confidence)
-            inserts.append(current_row(v, old.vehicle_id, did))
+        inserts.append(end_or_go_on(old, v, keep, outlier=lk.outlier and not lk.in_place))
     for row in diff.vanished:
         row.missing_since = observed_at
         row.last_seen_at = prev_obs
+        row.absent_polls = 1
         missing.append(row)
+        if bridge_absence:
+            why = partial if st.grace_polls == 0 else f"grace of {st.grace_polls} poll(s)"
+            events.append(
+                (row.dwell_id, row.vehicle_id, feed_id, observed_at, "absence", None, None,
+                 why, fetch_id)
+            )  # fmt: skip
+        else:
+            row.stay_open = False
+            closes.append((row.dwell_id, observed_at, prev_obs, "absent", fetch_id))
     for row in diff.expired:
-        closes.append((row.dwell_id, row.missing_since, row.last_seen_at, "vanished", fetch_id))  # type: ignore[arg-type]
+        row.absent_polls += 1
+        if row.absent_polls <= window:
+            still_missing.append(row)
+            continue
+        if row.stay_open:
+            closes.append((row.dwell_id, row.missing_since, row.last_seen_at, "absent", fetch_id))  # type: ignore[arg-type]
         deletes.append(row.gbfs_id)
 
     # ---- writes (set-based; COPY for the bulky ones). Arrays go as binary
@@ -319,6 +409,14 @@ def store_vehicle_snapshot(
             " FROM unnest(%b::bigint[], %b::float8[]) AS t(id, c) WHERE d.id = t.id",
             (list(ids), list(confs)),
         )
+    if bridged:
+        ids, secs = zip(*bridged, strict=True)
+        cur.execute(
+            "UPDATE dwell d SET grace_absences = d.grace_absences + 1,"
+            " bridged_s = d.bridged_s + t.s"
+            " FROM unnest(%b::bigint[], %b::float8[]) AS t(id, s) WHERE d.id = t.id",
+            (list(ids), list(secs)),
+        )
     if new_dwells:
         with _binary_copy(
             cur,
@@ -329,6 +427,15 @@ def store_vehicle_snapshot(
         ) as cp:
             for rec in new_dwells:
                 cp.write_row(rec)
+    if events:
+        with _binary_copy(
+            cur,
+            "COPY dwell_event (dwell_id, vehicle_id, feed_id, at, kind, state, seconds,"
+            " detail, fetch_id)",
+            ["int8", "int8", "int4", "timestamptz", "text", "text", "float8", "text", "int8"],
+        ) as cp:
+            for rec in events:
+                cp.write_row(rec)
     if deletes:
         cur.execute(
             "DELETE FROM vehicle_current WHERE feed_id = %s AND gbfs_id = ANY(%b)",
@@ -336,15 +443,26 @@ def store_vehicle_snapshot(
         )
     if missing:
         cur.execute(
-            "UPDATE vehicle_current v SET missing_since = %s, last_seen_at = %s"
+            "UPDATE vehicle_current v SET missing_since = %s, last_seen_at = %s, absent_polls = 1"
             " WHERE v.feed_id = %s AND v.gbfs_id = ANY(%b)",
             (observed_at, prev_obs, feed_id, [r.gbfs_id for r in missing]),
+        )
+    if still_missing:
+        cur.execute(
+            "UPDATE vehicle_current v SET absent_polls = v.absent_polls + 1"
+            " WHERE v.feed_id = %s AND v.gbfs_id = ANY(%b)",
+            (feed_id, [r.gbfs_id for r in still_missing]),
         )
     if updates:
         _update_current(cur, feed_id, operator_id, updates, observed_at, fetch_id)
     if inserts:  # after the deletes: a linked id replaces its predecessor's row
         with _binary_copy(cur, f"COPY vehicle_current ({_CURRENT_COLUMNS})", _CURRENT_TYPES) as cp:
             _write_current(cp, feed_id, operator_id, inserts, observed_at, fetch_id)
+    reload = False
+    if gap.ends_stays:
+        reload = end_stays_at_gap(cur, feed_id, observed_at, prev_obs, fetch_id) > 0
+    elif gap.bridged:
+        bridge_gap(cur, feed_id, gap, observed_at, fetch_id)
 
     new_token = secrets.randbits(62)
     cur.execute(
@@ -362,10 +480,53 @@ def store_vehicle_snapshot(
     for r, _reported in inserts:
         rows[r.gbfs_id] = r
     pending.update(r.gbfs_id for r in missing)
+    outliers = fc.outliers
+    for gid in deletes:
+        outliers.discard(gid)
+    for r, _reported in (*updates, *inserts):
+        if r.far_since is None:
+            outliers.discard(r.gbfs_id)
+        else:
+            outliers.add(r.gbfs_id)
     fc.applied = vehicles
-    fc.token = new_token
+    fc.token = None if reload else new_token  # new stays after a gap: reload their anchors
     return StoreResult(
         applied=True, diff=diff, new_dwells=len(new_dwells), closed_dwells=len(closes)
+    )
+
+
+def _carried_outliers(
+    outliers: set[str], rows: dict[str, CurrentRow], diff: VehicleDiff
+) -> list[CurrentRow]:
+    """Outliers republished unchanged (the parser carried their record, so the diff
+    did not look at them): still beyond the tolerance, their move is confirmed."""
+    if not outliers:
+        return []
+    touched = {r.gbfs_id for _v, r in diff.outliers}
+    for lst in (diff.moved, diff.state_changed, diff.attrs_changed, diff.reappeared):
+        touched.update(r.gbfs_id for _v, r in lst)
+    touched.update(lk.old.gbfs_id for lk in diff.links)
+    touched.update(r.gbfs_id for r in (*diff.vanished, *diff.expired))
+    out = []
+    for gid in sorted(outliers - touched):
+        row = rows.get(gid)
+        if row is not None and row.far_since is not None and row.missing_since is None:
+            out.append(row)
+    return out
+
+
+def _vehicle_of(row: CurrentRow) -> Vehicle:
+    """The vehicle as its current row last recorded it (for a stay opened from it)."""
+    return Vehicle(
+        row.gbfs_id,
+        row.lat,
+        row.lon,
+        is_reserved=row.state == "reserved",
+        is_disabled=row.state == "disabled",
+        vehicle_type_id=row.vehicle_type_id,
+        station_id=row.station_id,
+        current_range_meters=row.range_m,
+        current_fuel_percent=row.fuel_percent,
     )
 
 
@@ -376,11 +537,12 @@ _DWELL_TYPES = [
 ]  # fmt: skip
 _CURRENT_TYPES = [
     "int4", "text", "int4", "int8", "int8", "float8", "float8", "geometry", "text",
-    "text", "text", "float8", "float8", "timestamptz", "timestamptz", "int8",
+    "text", "text", "float8", "float8", "timestamptz", "timestamptz", "int8", "timestamptz",
 ]  # fmt: skip
 _CURRENT_COLUMNS = (
     "feed_id, gbfs_id, operator_id, vehicle_id, dwell_id, lat, lon, geom, state,"
-    " vehicle_type_id, station_id, range_m, fuel_percent, last_reported, first_seen_at, fetch_id"
+    " vehicle_type_id, station_id, range_m, fuel_percent, last_reported, first_seen_at, fetch_id,"
+    " far_since"
 )
 
 
@@ -412,6 +574,7 @@ def _write_current(
                 reported,
                 observed_at,
                 fetch_id,
+                r.far_since,
             )
         )
 
@@ -426,7 +589,8 @@ def _update_current(
 ) -> None:
     """Rewrite the rows of ids already in ``vehicle_current`` (moved, changed, back)."""
     cur.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS _vc_update (LIKE vehicle_current) ON COMMIT DELETE ROWS"
+        "CREATE TEMP TABLE IF NOT EXISTS _vc_update (LIKE vehicle_current INCLUDING DEFAULTS)"
+        " ON COMMIT DELETE ROWS"
     )
     cur.execute("DELETE FROM _vc_update")  # cheaper than TRUNCATE on a small temp table
     with _binary_copy(cur, f"COPY _vc_update ({_CURRENT_COLUMNS})", _CURRENT_TYPES) as cp:
@@ -437,6 +601,7 @@ def _update_current(
         " geom = u.geom, state = u.state, vehicle_type_id = u.vehicle_type_id,"
         " station_id = u.station_id, range_m = u.range_m, fuel_percent = u.fuel_percent,"
         " last_reported = u.last_reported, missing_since = NULL, last_seen_at = NULL,"
+        " absent_polls = 0, far_since = u.far_since,"
         " fetch_id = u.fetch_id"
         " FROM _vc_update u WHERE vc.feed_id = u.feed_id AND vc.gbfs_id = u.gbfs_id"
     )

@@ -20,6 +20,7 @@ from gbfs_simulator.config import (
     IdReshuffle,
     InLake,
     InNoParking,
+    RentedReturned,
     ScriptedCase,
 )
 from gbfs_simulator.engine import (
@@ -36,7 +37,7 @@ from gbfs_simulator.engine import (
 )
 from gbfs_simulator.views import CaseInfo
 
-PINNED_CASES = (Abandoned, DisabledLeft, InLake, InNoParking)
+PINNED_CASES = (Abandoned, DisabledLeft, InLake, InNoParking, RentedReturned)
 
 
 class Behaviour:
@@ -87,6 +88,9 @@ class Behaviour:
             return
         if kind == "reshuffle":
             self._reshuffle(event[1])
+            return
+        if kind in ("case_ride", "case_back"):
+            self._rented_returned(kind, event[1], event[2], k, t)
             return
         _, slug, idx, epoch, payload = event
         op = self.ops[slug]
@@ -264,7 +268,27 @@ class Behaviour:
                 self._place(op, v, lon, lat, t)
                 keys.append(v.key)
                 self._case_vehicles.setdefault(case.name, []).append(v)
+                if isinstance(case, RentedReturned):
+                    every = max(1, int(case.every.total_seconds() // self.tick_s))
+                    self._agenda.setdefault(k + every, []).append(("case_ride", case, v))
             self._cases[case.name] = replace(info, vehicle_keys=tuple(keys))
+
+    def _rented_returned(self, kind: str, case: RentedReturned, v: Vehicle, k: int, t: int) -> None:
+        """A scripted rental: the vehicle leaves the feed, then is back at its spot."""
+        if v.pinned != case.name:
+            return  # the case ended
+        op = self.ops[case.operator]
+        if kind == "case_ride":
+            self._set_status(op, v, RIDING)
+            ride = max(1, int(case.ride.total_seconds() // self.tick_s))
+            self._agenda.setdefault(k + ride, []).append(("case_back", case, v))
+            return
+        lat, lon = self._cases[case.name].positions[0]
+        if op.cfg.id_rotation != "never":
+            v.public_id = op.new_public_id()
+        self._place(op, v, lon, lat, t)
+        every = max(1, int(case.every.total_seconds() // self.tick_s))
+        self._agenda.setdefault(k + every, []).append(("case_ride", case, v))
 
     def _case_end(self, case: ScriptedCase, t: int) -> None:
         op = self.ops[case.operator]

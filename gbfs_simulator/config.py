@@ -63,6 +63,10 @@ class OperatorConfig:
     price_eur: float = 1.0
     per_min_eur: float = 0.20
     vehicle_model: str = "E-bike"
+    #: GPS error of a parked vehicle's published position, metres (sigma per axis of
+    #: a fresh fix per file; 0.3 % of fixes jump 15-25 m). 0: exact positions. A
+    #: realistic value is 2 (docs/ingest.md "Stays": Lime Seattle's jitter).
+    gps_jitter_m: float = 0.0
 
     def __post_init__(self) -> None:
         if self.version not in SUPPORTED_VERSIONS:
@@ -117,6 +121,18 @@ class DisabledLeft(ScriptedCase):
 
     at: Position = "vieille-ville"
     kind = "disabled"
+
+
+@dataclass(frozen=True)
+class RentedReturned(ScriptedCase):
+    """A vehicle parked at ``at`` from ``start``, rented every ``every`` for ``ride``
+    (absent from the feed meanwhile) and returned to the same spot each time (a
+    new id after each trip when the operator rotates ids): never idle for long."""
+
+    at: Position = "seynod"
+    every: timedelta = timedelta(hours=6)
+    ride: timedelta = timedelta(minutes=20)
+    kind = "rented_returned"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,10 @@ per operator on the permit's grid (``rules.timing.sample_times``: every
 ``sample_interval``, 5 minutes by default, during operating hours) with
 ``build_count_samples``. "Deployed" = available + reserved + disabled vehicles
 listed in the feed, with a position inside the operator's operating area (its
-exact geometry; anywhere when the operator has no operating area). A cap
+exact geometry; anywhere when the operator has no operating area), plus the
+vehicles listed without a position (``UnplacedVehicle``: docked at a station,
+GBFS 2.x), which count in the fleet caps and in no zone count; every count
+finding states how many there were (evidence ``positionless``). A cap
 finding is a statement about the latest sample at or before ``now`` (no
 older than two intervals), summarised over the permit's counting window
 (expected and present samples, data coverage, samples over the cap).
@@ -37,6 +40,7 @@ from rules.inputs import (
     DeployedVehicle,
     OutageSpan,
     Permit,
+    UnplacedVehicle,
     VehicleSnapshot,
     active_permits,
     operators_in_outage,
@@ -69,6 +73,7 @@ def build_count_samples(
     coverage: Mapping[str, float] | None = None,
     outages: Iterable[OutageSpan] = (),
     located: Located | None = None,
+    unplaced: Sequence[UnplacedVehicle] = (),
 ) -> list[CountSample]:
     """One ``CountSample`` per operator (with a permit in force or a vehicle) at ``at``.
 
@@ -80,7 +85,12 @@ def build_count_samples(
     located = located if located is not None else city.locate(snapshots, at)
     active = active_permits(permits, at)
     down = operators_in_outage(outages, at)
-    operators = sorted(set(active) | {s.operator for s in snapshots})
+    operators = sorted(
+        set(active) | {s.operator for s in snapshots} | {u.operator for u in unplaced}
+    )
+    unplaced_of: dict[str, list[UnplacedVehicle]] = defaultdict(list)
+    for u in unplaced:
+        unplaced_of[u.operator].append(u)
     op_index = {o: i for i, o in enumerate(operators)}
     n = len(snapshots)
     vop = np.fromiter((op_index[s.operator] for s in snapshots), dtype=np.intp, count=n)
@@ -120,11 +130,15 @@ def build_count_samples(
             )
             for i, s in zip(idx, mine, strict=True)
         ]
+        extra = unplaced_of.get(o, [])
+        by_ff.update(u.form_factor or "unknown" for u in extra)
+        vehicles += [DeployedVehicle(u.key, u.form_factor, (), u.deployed_since) for u in extra]
         samples.append(
             CountSample(
                 time=at,
                 operator=o,
-                deployed=len(mine),
+                deployed=len(mine) + len(extra),
+                positionless=len(extra),
                 coverage=0.0 if o in down else (coverage or {}).get(o, 1.0),
                 by_form_factor=dict(by_ff),
                 by_zone=dict(by_zone),
@@ -202,6 +216,13 @@ def _count_finding(
     evidence = dict(summary)
     evidence["sample_time"] = iso(latest.time)
     evidence["sample_coverage"] = latest.coverage
+    # vehicles listed without a position: in the fleet count, in no zone count
+    evidence["positionless"] = {
+        "count": latest.positionless,
+        "treatment": "not counted (no position)"
+        if zone_id is not None
+        else "counted (listed without a position, docked at a station)",
+    }
     return Finding(
         rule_type=rule,
         operator=permit.operator,

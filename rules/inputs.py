@@ -17,6 +17,7 @@ from shapely.geometry.base import BaseGeometry
 
 from gbfs_ingest.model import VehicleState
 from rules.schedule import Schedule
+from rules.stays import StayFacts
 
 DwellConfidence = Literal["continuous", "across_gaps", "rotation_linked"]
 
@@ -85,6 +86,9 @@ class VehicleSnapshot:
     form_factor: str | None = None
     evidence: tuple[str, ...] = ()
     in_outage: bool = False
+    #: how the stay was observed (None: a hand-made snapshot or a first-definition
+    #: stay, whose confidence follows ``parked_since_confidence``)
+    stay: StayFacts | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +154,47 @@ class NoticeTerms:
     night_deadline: timedelta = timedelta(hours=6)
     day_start: time = time(7, 0)
     day_end: time = time(21, 0)
+    #: findings less confident than this are 'uncertain': shown, never noticed
+    min_confidence: float | None = None
     deadlines: Mapping[str, timedelta] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LegalClause:
+    """The permit's own wording of one clause, quoted in notices."""
+
+    article: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LegalTerms:
+    """What a notice cites: the municipal order, the legal basis, each clause's article."""
+
+    #: e.g. "Arrêté municipal n° 2025-412 du 15 décembre 2025".
+    municipal_order: str = ""
+    #: e.g. ("Code général de la propriété des personnes publiques, art. L2122-1", ...).
+    legal_basis: tuple[str, ...] = ()
+    #: clause text keyed by rule type (``idle_too_long``, ``in_water``, ...).
+    clauses: Mapping[str, LegalClause] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationTerms:
+    """Which act a new notice is: a notice of breach, or a formal notice.
+
+    The next notice to an operator is a formal notice (*mise en demeure*) when,
+    within ``lookback`` before it, the operator missed at least
+    ``formal_after_missed_deadlines`` deadlines (notices closed ``overdue`` or
+    ``partial``) or received at least ``formal_after_notices`` notices; 0
+    disables a condition. A penalty statement (*état des pénalités*) follows a
+    notice closed with penalties due when ``penalty_statement`` is true.
+    """
+
+    formal_after_missed_deadlines: int = 1
+    formal_after_notices: int = 0
+    lookback: timedelta = timedelta(days=30)
+    penalty_statement: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +238,8 @@ class Permit:
     gps_tolerance_m: float = 10.0
     mds_provider_id: str | None = None
     name: str = ""
+    legal: LegalTerms = field(default_factory=LegalTerms)
+    escalation: EscalationTerms = field(default_factory=EscalationTerms)
 
     def is_effective(self, at: datetime) -> bool:
         return _in_period(at, self.effective_from, self.effective_to)
@@ -240,6 +286,20 @@ class DeployedVehicle:
 
 
 @dataclass(frozen=True, slots=True)
+class UnplacedVehicle:
+    """A vehicle listed without a position (GBFS 2.x allows it for a vehicle docked at a
+    station). Decision (docs/rules.md, "Vehicles without a position"): it counts in the
+    operator's fleet cap, total and per form factor (it is listed, so not in a rental,
+    and an operator must not shrink its counted fleet by leaving positions out), and in
+    no rule that needs a place (zone caps and floors, parking, idle, disabled)."""
+
+    key: str
+    operator: str
+    form_factor: str | None = None
+    deployed_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CountSample:
     """Deployed vehicles of one operator at one sample time.
 
@@ -256,6 +316,9 @@ class CountSample:
     by_zone: Mapping[str, int] = field(default_factory=dict)
     vehicles: tuple[DeployedVehicle, ...] = ()
     in_outage: bool = False
+    #: vehicles listed without a position (:class:`UnplacedVehicle`): included in
+    #: ``deployed`` and ``by_form_factor``, in no ``by_zone`` count.
+    positionless: int = 0
 
 
 def _in_period(at: datetime, start: datetime | None, end: datetime | None) -> bool:

@@ -52,9 +52,23 @@ Format (every table and key optional unless marked required)::
     night_deadline = "6h"
     day_start = "07:00"
     day_end = "21:00"
+    min_confidence = 0.9                         # weaker findings: shown, not noticed
 
     [notices.deadlines]                          # per rule type, whatever the hour
     in_water = "45m"                             # (default: rules/registry.py's, if any)
+
+    [legal]                                      # quoted in notices
+    municipal_order = "Arrêté municipal n° 2025-412 du 15 décembre 2025"
+    legal_basis = ["Code général de la propriété des personnes publiques, art. L2122-1"]
+    [legal.clauses.in_water]                     # keyed by rule type
+    article = "Article 7.3"
+    text = "Aucun engin ne doit être laissé dans le lac ni sur ses berges."
+
+    [escalation]                                 # which act a notice is (rules.inputs)
+    formal_after_missed_deadlines = 1            # 0 = never
+    formal_after_notices = 0                     # 0 = never
+    lookback = "30d"
+    penalty_statement = true
 
     [penalties]                                  # EUR per breach, keyed by rule type
     idle_too_long = 49
@@ -82,6 +96,9 @@ from rules.inputs import (
     PROHIBITED_KINDS,
     CountingMethod,
     DataObligations,
+    EscalationTerms,
+    LegalClause,
+    LegalTerms,
     NoticeTerms,
     ParkingTerms,
     Permit,
@@ -250,6 +267,37 @@ class _Table:
             raise PermitError(f"{unknown}: unknown key")
 
 
+#: longest legal wording kept (a clause's text, an order, one legal basis)
+MAX_LEGAL_TEXT = 4000
+
+
+def _legal_text(t: _Table, name: str, default: str = "") -> str:
+    value: str = t.str_(name, default)
+    if len(value) > MAX_LEGAL_TEXT or any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise t.fail(name, f"text of at most {MAX_LEGAL_TEXT} printable characters", value[:40])
+    return value.strip()
+
+
+def _legal_terms(lg: _Table, rule_names: set[str]) -> LegalTerms:
+    order = _legal_text(lg, "municipal_order")
+    basis = lg.ids("legal_basis")
+    if len(basis) > 20 or any(len(b) > MAX_LEGAL_TEXT for b in basis):
+        raise lg.fail("legal_basis", "at most 20 texts", len(basis))
+    ct = lg.table("clauses")
+    clauses: dict[str, LegalClause] = {}
+    for rule in list(ct.data):
+        if rule not in rule_names:
+            raise PermitError(f"{ct.key(rule)}: unknown rule type (one of {sorted(rule_names)})")
+        one = ct.table(rule)
+        clauses[rule] = LegalClause(
+            article=_legal_text(one, "article", ""), text=_legal_text(one, "text", "")
+        )
+        one.done()
+    ct.done()
+    lg.done()
+    return LegalTerms(municipal_order=order, legal_basis=basis, clauses=clauses)
+
+
 def load_permit_toml(text: str) -> Permit:
     """Parse one permit from TOML text (see the module docstring for the format)."""
     try:
@@ -318,6 +366,7 @@ def load_permit_toml(text: str) -> Permit:
         night_deadline=nt.duration("night_deadline", timedelta(hours=6)),
         day_start=nt.time_("day_start", time(7, 0)),
         day_end=nt.time_("day_end", time(21, 0)),
+        min_confidence=nt.float_("min_confidence", None, 0.0, 1.0),
         deadlines=deadlines,
     )
     nt.done()
@@ -330,6 +379,18 @@ def load_permit_toml(text: str) -> Permit:
             raise PermitError(f"{pen.key(k)}: unknown rule type (one of {sorted(rule_names)})")
         penalties[k] = pen.float_(k, None, 0.0)
     pen.done()
+
+    legal = _legal_terms(root.table("legal"), rule_names)
+    esc = root.table("escalation")
+    escalation = EscalationTerms(
+        formal_after_missed_deadlines=esc.int_("formal_after_missed_deadlines", 1),
+        formal_after_notices=esc.int_("formal_after_notices", 0),
+        lookback=esc.duration("lookback", timedelta(days=30)),
+        penalty_statement=esc.bool_("penalty_statement", True),
+    )
+    if escalation.lookback > timedelta(days=3660):
+        raise esc.fail("lookback", "a duration of at most ten years", escalation.lookback)
+    esc.done()
 
     ct = root.table("counting")
     hours_raw = ct.raw("operating_hours")
@@ -371,6 +432,8 @@ def load_permit_toml(text: str) -> Permit:
         notices=notices,
         penalties_eur=penalties,
         counting=counting,
+        legal=legal,
+        escalation=escalation,
     )
     root.done()
     problem = permit_problem(permit)  # bounds, finite numbers, zone ids: see rules.checks

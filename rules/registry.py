@@ -294,7 +294,8 @@ REGISTRY: tuple[RuleSpec, ...] = (
         {"fr": "Immobilisation prolongée", "en": "Idle too long"},
         "#6f3f08",
         "◷",
-        mds=MdsMapping("time", "minutes", {"available": (), "reserved": ()}),
+        # issue 11: the stay is measured whatever the state flags
+        mds=MdsMapping("time", "minutes", {"available": (), "reserved": (), "non_operational": ()}),
     ),
     RuleSpec(
         RuleType.FLEET_CAP,

@@ -1,5 +1,12 @@
 """Per-vehicle time rules (idle too long, disabled too long) and shared helpers.
 
+Both measure the vehicle's current stay (docs/ingest.md "Stays"):
+``idle_too_long`` its length whatever the state flags (available, reserved or
+disabled: a disabled vehicle that has not moved is the likeliest abandoned one),
+``disabled_too_long`` the time disabled within it. The finding's confidence is
+the stay's (``rules.stays``); below the permit's ``notices.min_confidence`` the
+finding is ``uncertain``.
+
 Outage-aware: a vehicle whose operator's feed is in outage at ``now`` (an
 active ``OutageSpan``, or ``in_outage`` on the snapshot) yields no finding;
 the DB layer holds its open violations until the feed is back.
@@ -66,7 +73,7 @@ class FleetContext:
 
 def vehicle_evidence(s: VehicleSnapshot) -> dict[str, Any]:
     """The observation behind a per-vehicle finding (``Finding.to_dict`` makes it JSON)."""
-    return {
+    out = {
         "vehicle_key": s.key,
         "gbfs_id": s.gbfs_id,
         "state": s.state.value,
@@ -78,6 +85,20 @@ def vehicle_evidence(s: VehicleSnapshot) -> dict[str, Any]:
         "form_factor": s.form_factor,
         "fetch_refs": s.evidence,
     }
+    if s.stay is not None and s.parked_since is not None:
+        out["stay"] = s.stay.to_evidence(_stay_seconds(s))
+    return out
+
+
+def _stay_seconds(s: VehicleSnapshot) -> float:
+    return 0.0 if s.parked_since is None else (s.last_seen - s.parked_since).total_seconds()
+
+
+def stay_confidence_of(s: VehicleSnapshot) -> float:
+    """The confidence of the vehicle's stay (first-definition stays: by how observed)."""
+    if s.stay is not None:
+        return s.stay.confidence(_stay_seconds(s))
+    return DWELL_CONFIDENCE.get(s.parked_since_confidence, 0.5)
 
 
 def _duration_rule(
@@ -110,7 +131,7 @@ def _duration_rule(
         # cheap necessary condition first: the episode started before now - limit
         if entry is None or start >= entry[2] or s.in_outage:
             continue
-        if (s.state is VehicleState.DISABLED) is not disabled:
+        if disabled and s.state is not VehicleState.DISABLED:
             continue
         p, limit, _ = entry
         duration = (s.last_seen if s.last_seen <= now else now) - start
@@ -119,12 +140,16 @@ def _duration_rule(
         evidence = vehicle_evidence(s)
         if disabled:
             evidence["disabled_since"] = start
+        confidence = stay_confidence_of(s)
+        floor = p.notices.min_confidence
+        if floor is not None:
+            evidence["min_confidence_for_notice"] = floor
         out.append(
             Finding(
                 rule_type=rule,
                 operator=s.operator,
                 subject_key=s.key,
-                status="violation",
+                status="uncertain" if floor is not None and confidence < floor else "violation",
                 measured=duration.total_seconds(),
                 unit="s",
                 threshold=limit.total_seconds(),
@@ -132,7 +157,7 @@ def _duration_rule(
                 observed_at=now,
                 permit_version=p.version,
                 since=start,
-                confidence=DWELL_CONFIDENCE.get(s.parked_since_confidence, 0.5),
+                confidence=confidence,
                 penalty_eur=p.penalties_eur.get(str(rule)),
                 evidence=evidence,
             )
@@ -147,13 +172,12 @@ def evaluate_idle(
     *,
     outages: Iterable[OutageSpan] = (),
 ) -> list[Finding]:
-    """Rentable (available or reserved) vehicles that have not moved for more than ``max_idle``.
+    """Vehicles whose stay has lasted more than ``max_idle``, whatever their state flags.
 
-    The idle duration is the observed dwell at this place, ``parked_since`` to
-    the last sighting (the DB layer follows rotation links to find
-    ``parked_since``). Its confidence follows how it was observed:
-    continuous 1.0, across gaps 0.8, rotation-linked 0.7. Disabled vehicles
-    fall under the disabled rule instead.
+    The idle duration is the stay, ``parked_since`` to the last sighting (the
+    ingest carries a stay across linked ID rotations, bridged gaps and state
+    changes in place). Its confidence is the stay's (``rules.stays``; for
+    first-definition stays: continuous 1.0, across gaps 0.8, rotation-linked 0.7).
     """
     return _duration_rule(
         RuleType.IDLE_TOO_LONG, "max_idle", snapshots, permits, now, outages, disabled=False
@@ -168,7 +192,8 @@ def evaluate_disabled(
     outages: Iterable[OutageSpan] = (),
 ) -> list[Finding]:
     """Vehicles disabled (not rentable, in public space) for more than ``max_disabled``,
-    counted from ``disabled_since``, with the confidence of the dwell."""
+    counted from ``disabled_since`` (when the vehicle became disabled within its
+    stay), with the confidence of the stay."""
     return _duration_rule(
         RuleType.DISABLED_TOO_LONG, "max_disabled", snapshots, permits, now, outages, disabled=True
     )

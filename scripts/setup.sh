@@ -114,4 +114,9 @@ if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
   log "installing Debian's chromium"
   apt_install chromium chromium-driver
 fi
+# ---- 5. poppler (the PDF tests read text with pdftotext and render pages with pdftoppm)
+if ! command -v pdftoppm >/dev/null 2>&1; then
+  log "installing Debian's poppler-utils"
+  apt_install poppler-utils
+fi
 log "ready (database server: $(sed 's#//[^@]*@#//***@#' var/database_url))"

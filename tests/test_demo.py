@@ -117,6 +117,13 @@ def test_demo_runs_the_city_and_stops_on_ctrl_c(db_url: str, tmp_path: Path) -> 
                 map_url = m.group(1)
         assert map_url, log.read_text()
         assert httpx.get(map_url + "api/health", timeout=10).status_code == 200
+        # the whole loop: a mail catcher with its page, contacts, the scripted events
+        banner = log.read_text()
+        mail_url = re.search(r"mail sent:\s+(http://\S+)", banner)
+        assert mail_url, banner
+        assert "Courriels envoyés" in httpx.get(mail_url.group(1), timeout=10).text
+        assert "ops@trotti.demo" in banner and "Scripted events" in banner
+        assert "scooter-in-lake (in_lake, trotti)" in banner
         libpq = demo_db.set(drivername="postgresql").render_as_string(hide_password=False)
         counts: dict[str, int] = {}
         deadline = time.monotonic() + 60

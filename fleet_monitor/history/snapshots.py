@@ -42,8 +42,11 @@ from sqlalchemy.orm import Session
 
 from datastore import pg_connection
 from fleet_monitor.history.definitions import EVIDENCE_OUTCOMES
+from fleet_monitor.history.stay_facts import read_stay_facts
 from gbfs_ingest.model import VehicleState
-from rules import VehicleSnapshot
+from rules import UnplacedVehicle, VehicleSnapshot
+from rules.inputs import DwellConfidence
+from rules.stays import StayFacts
 
 _STATES = {s.value: s for s in VehicleState}
 
@@ -90,6 +93,9 @@ class SnapshotSet:
     #: vehicle keys that vanished at the last poll and may yet be linked to a new id
     pending: frozenset[str] = frozenset()
     source: str = "current"
+    #: vehicles listed without a position (docked at a station, GBFS 2.x): not in
+    #: ``snapshots`` (no rule can place them), counted in the fleet caps only
+    unplaced: list[UnplacedVehicle] = field(default_factory=list)
     _index: dict[str, int] | None = field(default=None, repr=False)
 
     def index(self) -> dict[str, int]:
@@ -168,8 +174,9 @@ def _fetch_hashes(cur: Any, ids: set[int]) -> dict[int, str | None]:
 # Columns of both readers, in this order; the last one marks a vehicle that vanished
 # at the last poll and awaits a rotation link.
 _COLS = (
-    "d.vehicle_id, d.feed_id, {gbfs_id}, {lat}, {lon}, d.state, {vtype}, d.id, d.started_at,"
-    " d.start_confidence, d.rotations, d.start_fetch_id, {pending}"
+    "d.vehicle_id, d.feed_id, {gbfs_id}, {lat}, {lon}, {state}, {vtype}, d.id, d.started_at,"
+    " d.start_confidence, d.rotations, d.start_fetch_id, {pending}, d.definition_version,"
+    " d.min_link_confidence, d.bridged_gaps, d.bridged_s, d.grace_absences, d.state"
 )
 
 # Every open dwell is the dwell of a ``vehicle_current`` row (a vehicle published
@@ -184,9 +191,10 @@ _CURRENT = (
         lon="vc.lon",
         vtype="vc.vehicle_type_id",
         pending="vc.missing_since IS NOT NULL",
+        state="vc.state",  # a state change in place is an event inside the stay
     )
     + " FROM vehicle_current vc JOIN dwell d ON d.id = vc.dwell_id"
-    " WHERE vc.feed_id = ANY(%(feeds)s) AND vc.lat IS NOT NULL AND vc.lon IS NOT NULL"
+    " WHERE vc.feed_id = ANY(%(feeds)s)"
 )
 
 # The state at T is the last observation at or before T: a dwell runs from the
@@ -205,25 +213,31 @@ _AS_OF = (
         lon="d.lon",
         vtype="d.vehicle_type_id",
         pending="false",
+        state="d.state",  # at the stay's start: the events say what it was at T
     )
     + " FROM ("
     "  SELECT d.* FROM vehicle_current vc JOIN dwell d ON d.id = vc.dwell_id"
     "   WHERE vc.feed_id = ANY(%(feeds)s) AND d.started_at <= %(at)s"
-    "   AND (vc.missing_since IS NULL OR vc.missing_since > %(at)s)"
+    "   AND (vc.missing_since IS NULL OR vc.missing_since > %(at)s) AND d.ended_at IS NULL"
     "  UNION ALL"
     "  SELECT * FROM dwell WHERE feed_id = ANY(%(feeds)s) AND started_at <= %(at)s"
     "   AND ended_at > %(at)s"
-    " ) d WHERE d.lat IS NOT NULL AND d.lon IS NOT NULL"
+    " ) d"
 )
 
-# Start of the run of consecutive disabled dwells ending where the given one starts.
+# Start of the run of disabled time ending where the given one starts: back through
+# the stays that ended disabled and moved (a truck), to when the vehicle became
+# disabled (a state event inside a stay, or the start of a stay that began so).
 _DISABLED_RUN_START = """
-WITH RECURSIVE chain(vehicle_id, started_at) AS (
-  SELECT * FROM unnest(%(vehicles)s::bigint[], %(starts)s::timestamptz[])
+WITH RECURSIVE chain(vehicle_id, started_at, go_on) AS (
+  SELECT v, s, true FROM unnest(%(vehicles)s::bigint[], %(starts)s::timestamptz[]) AS t(v, s)
   UNION ALL
-  SELECT p.vehicle_id, p.started_at FROM chain c JOIN dwell p
+  SELECT p.vehicle_id, COALESCE(ev.at, p.started_at), ev.at IS NULL FROM chain c JOIN dwell p
     ON p.vehicle_id = c.vehicle_id AND p.ended_at = c.started_at
-   AND p.started_at < c.started_at AND p.state = 'disabled'
+   AND p.started_at < c.started_at AND p.end_reason IN ('moved', 'state')
+  LEFT JOIN LATERAL (SELECT e.state, e.at FROM dwell_event e WHERE e.dwell_id = p.id
+    AND e.kind = 'state' ORDER BY e.at DESC LIMIT 1) ev ON true
+  WHERE c.go_on AND COALESCE(ev.state, p.state) = 'disabled'
 )
 SELECT vehicle_id, min(started_at) FROM chain GROUP BY vehicle_id
 """
@@ -235,6 +249,15 @@ def _disabled_run_starts(cur: Any, seeds: list[tuple[int, datetime]]) -> dict[in
     vehicles, starts = zip(*seeds, strict=True)
     cur.execute(_DISABLED_RUN_START, {"vehicles": list(vehicles), "starts": list(starts)})
     return dict(cur.fetchall())
+
+
+def _observed_as(f: StayFacts) -> DwellConfidence:
+    """The coarse label of a second-definition stay (its number is ``rules.stays``)."""
+    if f.rotations:
+        return "rotation_linked"
+    if f.start != "observed" or f.bridged_gaps or f.grace_absences:
+        return "across_gaps"
+    return "continuous"
 
 
 def deployed_since(session: Session, keys: list[str]) -> dict[str, datetime]:
@@ -300,7 +323,17 @@ def _load(
     pending = frozenset(str(r[0]) for r in rows if r[12])
     if pending:
         rows = [r for r in rows if not r[12]]
-    disabled_since = _disabled_run_starts(cur, [(r[0], r[8]) for r in rows if r[5] == "disabled"])
+    v2 = [(r[7], r[0], r[8], r[18], r[9]) for r in rows if r[13] >= 2]
+    running = None if as_of else {r[7]: (r[10], r[14], r[15], r[16], r[17]) for r in rows}
+    facts = read_stay_facts(cur, list(feeds), at, v2, running)
+    disabled_since = _disabled_run_starts(
+        cur,
+        [
+            (r[0], facts[r[7]][1].state_since if r[7] in facts else r[8])
+            for r in rows
+            if r[3] is not None and (facts[r[7]][0] if r[7] in facts else r[5]) == "disabled"
+        ],
+    )
     hashes = _fetch_hashes(cur, {r[11] for r in rows if r[11] is not None})
     form_factors = _form_factors(cur)
 
@@ -312,6 +345,7 @@ def _load(
     ref_cache: dict[tuple[int | None, int], tuple[str, ...]] = {}
     snapshots: list[VehicleSnapshot] = []
     dwell_ids: list[int] = []
+    unplaced: list[UnplacedVehicle] = []
     append = snapshots.append
     for (
         vehicle_id,
@@ -327,17 +361,30 @@ def _load(
         rotations,
         start_fetch,
         _pending,
+        *_stay,
     ) in rows:
         feed = feeds[feed_id]
+        if lat is None or lon is None:
+            form_factor = form_factors.get((feed.operator_id, vtype)) if vtype else None
+            unplaced.append(UnplacedVehicle(str(vehicle_id), feed.operator, form_factor))
+            continue
         since = started
-        if rotations:
-            confidence = "rotation_linked"
-        elif start_conf != "observed" or (
-            feed.last_outage_end is not None and feed.last_outage_end > since
-        ):
-            confidence = "across_gaps"
+        stay = facts.get(dwell_id)
+        if stay is not None:  # second definition: the state at T, and how it was observed
+            state, stay_facts = stay
+            disabled_from = disabled_since.get(vehicle_id, stay_facts.state_since or started)
+            confidence = _observed_as(stay_facts)
         else:
-            confidence = "continuous"
+            stay_facts = None
+            disabled_from = disabled_since.get(vehicle_id, started)
+            if rotations:
+                confidence = "rotation_linked"
+            elif start_conf != "observed" or (
+                feed.last_outage_end is not None and feed.last_outage_end > since
+            ):
+                confidence = "across_gaps"
+            else:
+                confidence = "continuous"
         refs = ref_cache.get((start_fetch, feed_id))
         if refs is None:
             refs = ref_cache[(start_fetch, feed_id)] = tuple(
@@ -356,15 +403,22 @@ def _load(
                 last_seen[feed_id],
                 since,
                 confidence,
-                disabled_since.get(vehicle_id, started) if state == "disabled" else None,
+                disabled_from if state == "disabled" else None,
                 None,
                 vtype,
                 form_factors.get((feed.operator_id, vtype)) if vtype else None,
                 refs,
                 feed.in_outage,
+                stay_facts,
             )
         )
         dwell_ids.append(dwell_id)
     return SnapshotSet(
-        at, snapshots, dwell_ids, feeds, pending, source="as_of" if as_of else "current"
+        at,
+        snapshots,
+        dwell_ids,
+        feeds,
+        pending,
+        source="as_of" if as_of else "current",
+        unplaced=unplaced,
     )

@@ -3,7 +3,10 @@
 The map's markers, and so its per-operator counters (``map.js`` counts them), are
 the rows of this one query: vehicles currently listed (not vanished) with a
 position; a vehicle's open violations are those in state ``open`` or ``held``
-(``history.definitions``: a feed outage does not end a violation).
+(``history.definitions``: a feed outage does not end a violation). Vehicles
+listed without a position (GBFS 2.x: docked at a station) cannot be drawn: their
+number under the same filters goes with the collection as the GeoJSON foreign
+member ``positionless`` (issue 13), so the map states what its count leaves out.
 """
 
 from __future__ import annotations
@@ -65,6 +68,23 @@ WHERE vc.missing_since IS NULL
 )
 
 
+# The vehicles of the same filters that the collection leaves out for want of a position.
+POSITIONLESS_SQL = text(
+    """
+SELECT count(*)
+FROM vehicle_current vc
+JOIN operator o ON o.id = vc.operator_id
+LEFT JOIN dwell d ON d.id = vc.dwell_id
+WHERE vc.missing_since IS NULL
+  AND (vc.lat IS NULL OR vc.lon IS NULL)
+  AND (CAST(:operator AS text) IS NULL OR o.slug = :operator)
+  AND (CAST(:scope AS int[]) IS NULL OR vc.operator_id = ANY(CAST(:scope AS int[])))
+  AND (CAST(:states AS text[]) IS NULL OR vc.state = ANY(CAST(:states AS text[])))
+  AND (CAST(:parked_before AS timestamptz) IS NULL OR d.started_at <= :parked_before)
+"""
+)
+
+
 def current_vehicles_geojson(
     conn: Connection,
     *,
@@ -88,4 +108,6 @@ def current_vehicles_geojson(
         "states": states,
         "parked_before": parked_before,
     }
-    return str(conn.execute(VEHICLES_SQL, params).scalar_one())
+    body = str(conn.execute(VEHICLES_SQL, params).scalar_one())
+    positionless = int(conn.execute(POSITIONLESS_SQL, params).scalar_one())
+    return body[:-1] + f',"positionless":{positionless}}}'  # a GeoJSON foreign member

@@ -153,6 +153,7 @@ class Notice(Base):
             name="outcome",
         ),
         CheckConstraint("status = 'draft' OR issued_at IS NOT NULL", name="issued"),
+        CheckConstraint("kind IN ('breach', 'formal', 'penalty_statement')", name="kind"),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(32), unique=True)
@@ -180,6 +181,12 @@ class Notice(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    # migration 0016: the act on the escalation ladder (models.disputes.NOTICE_KINDS),
+    # why, and when the operator first opened it (signed link, account or API)
+    kind: Mapped[str] = mapped_column(String(24), server_default=text("'breach'"))
+    escalation: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    read_at: Mapped[datetime | None] = mapped_column(TS)
+    read_by: Mapped[str | None] = mapped_column(Text)
 
 
 class NoticeItem(Base):

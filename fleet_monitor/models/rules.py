@@ -231,6 +231,9 @@ class CountSample(Base):
         UniqueConstraint("operator", "time"),
         Index("ix_count_sample_time", "time"),
         CheckConstraint("coverage >= 0 AND coverage <= 1", name="coverage"),
+        CheckConstraint(
+            "positionless >= 0 AND positionless <= deployed", name="positionless_within_deployed"
+        ),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     time: Mapped[datetime] = mapped_column(TS)
@@ -248,3 +251,5 @@ class CountSample(Base):
     observed_at: Mapped[datetime | None] = mapped_column(TS)  # data the count rests on
     fetch_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(TS, server_default=text("now()"))
+    # of ``deployed``, the vehicles listed without a position (migration 0019)
+    positionless: Mapped[int] = mapped_column(Integer, server_default=text("0"))

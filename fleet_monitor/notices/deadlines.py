@@ -58,6 +58,7 @@ class CheckResult:
     waiting: int = 0
     penalties_eur: float = 0.0
     closed: list[str] = field(default_factory=list)
+    statements: list[str] = field(default_factory=list)  # penalty statements issued
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +68,7 @@ class CheckResult:
             "waiting": self.waiting,
             "penalties_eur": self.penalties_eur,
             "closed": self.closed,
+            "statements": self.statements,
         }
 
 
@@ -189,11 +191,19 @@ def check_deadlines(
         setattr(result, verdict.outcome, getattr(result, verdict.outcome) + 1)
         touched[item["notice_id"]] = item
         if verdict.outcome == "overdue" and item["penalty_eur"] is not None:
+            # a dispute of this vehicle already upheld: the penalty line is void
+            upheld = session.execute(
+                text(
+                    "SELECT 1 FROM notice_dispute WHERE notice_item_id = :i AND status = 'upheld'"
+                ),
+                {"i": item["id"]},
+            ).first()
+            status = "void" if upheld else "due"
             session.execute(
                 text(
                     "INSERT INTO penalty (notice_id, notice_item_id, operator_id, violation_id,"
                     " rule_type, clause, amount_eur, status, created_at)"
-                    " VALUES (:n, :i, :op, :v, :rule, :clause, :amount, 'due', :now)"
+                    " VALUES (:n, :i, :op, :v, :rule, :clause, :amount, :status, :now)"
                     " ON CONFLICT (notice_item_id) DO NOTHING"
                 ),
                 {
@@ -204,10 +214,12 @@ def check_deadlines(
                     "rule": item["rule_type"],
                     "clause": item["clause"],
                     "amount": item["penalty_eur"],
+                    "status": status,
                     "now": now,
                 },
             )
-            result.penalties_eur += float(item["penalty_eur"])
+            if status == "due":
+                result.penalties_eur += float(item["penalty_eur"])
     for notice_id, item in touched.items():
         outcome = _close_if_decided(session, notice_id, now)
         if outcome is not None:

@@ -17,8 +17,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.models.notices import Notice
+from fleet_monitor.notices import legal
 from fleet_monitor.outbox.documents import (
-    DocumentPDF,
     bilingual_rule,
     iso_z,
     local_time,
@@ -28,7 +28,7 @@ from fleet_monitor.outbox.message import Attachment, EmailMessageSpec, WebhookMe
 from rules import Permit
 from rules.registry import rule_deadline
 
-PAYLOAD_VERSION = 1
+PAYLOAD_VERSION = 2
 
 
 def _hours(seconds: float) -> str:
@@ -69,17 +69,60 @@ def build_payload(
     items: list[dict[str, Any]],
     permit: Permit,
     issued_at: datetime,
-    deadline_at: datetime,
+    deadline_at: datetime | None,
     city: str,
     public_url: str,
+    kind: str = "breach",
+    escalation: dict[str, Any] | None = None,
+    letterhead: dict[str, Any] | None = None,
+    respond_link: str | None = None,
+    respond_link_expires: datetime | None = None,
 ) -> dict[str, Any]:
     """The notice as JSON (times in UTC ISO 8601): what the PDF shows and the webhook posts."""
     base = public_url.rstrip("/")
+    fr, en = legal.KIND_NAMES[kind]
+    out_items = []
+    for it in items:
+        label = legal.measure_label(it["rule_type"])
+        out_items.append(
+            {
+                "violation_id": it["violation_id"],
+                "rule_type": it["rule_type"],
+                "clause": it["clause"],
+                "legal_clause": legal.clause_text(permit, it["rule_type"]),
+                "vehicle": {"gbfs_id": it["gbfs_id"], "vehicle_id": it["vehicle_id"]},
+                "position": None
+                if it["lon"] is None
+                else {"lon": round(it["lon"], 6), "lat": round(it["lat"], 6)},
+                "zone": {"id": it.get("zone_id"), "name": it.get("zone_name") or None},
+                # nearest address (fleet_monitor.addresses): label, distance_m, ...; or None
+                "address": it.get("address"),
+                "district": it.get("district_name") or None,
+                "since": iso_z(it["since"]),
+                "detected_at": iso_z(it["opened_at"]),
+                "measured": it["measured"],
+                "unit": it["unit"],
+                "measure": {
+                    "label_fr": label[0],
+                    "label_en": label[1],
+                    "text": legal.measure_text(it["measured"], it["unit"]),
+                },
+                "threshold": it["threshold"],
+                "penalty_eur_if_overdue": it["penalty_eur"],
+                "evidence": {"sha256": it["evidence_sha256"], "raw_hashes": it["raw_hashes"]},
+                "map": it.get("situation"),
+            }
+        )
+    total = sum(float(it["penalty_eur"] or 0) for it in items)
     return {
         "version": PAYLOAD_VERSION,
         "type": "notice",
+        "kind": kind,
+        "title": {"fr": fr, "en": en},
+        "escalation": escalation or {},
         "reference": reference,
         "city": city,
+        "letterhead": letterhead or {},
         "operator": {"slug": notice.operator_slug, "name": operator_name},
         "urgent": notice.urgent,
         "issued_at": iso_z(issued_at),
@@ -89,29 +132,13 @@ def build_payload(
             "version": permit.version,
             "name": permit.name,
             "deadline_terms": deadline_terms(permit, [it["rule_type"] for it in items]),
+            **legal.legal_dict(permit),
         },
-        "items": [
-            {
-                "violation_id": it["violation_id"],
-                "rule_type": it["rule_type"],
-                "clause": it["clause"],
-                "vehicle": {"gbfs_id": it["gbfs_id"], "vehicle_id": it["vehicle_id"]},
-                "position": None
-                if it["lon"] is None
-                else {"lon": round(it["lon"], 6), "lat": round(it["lat"], 6)},
-                # nearest address (fleet_monitor.addresses): label, distance_m, ...; or None
-                "address": it.get("address"),
-                "since": iso_z(it["since"]),
-                "detected_at": iso_z(it["opened_at"]),
-                "measured": it["measured"],
-                "unit": it["unit"],
-                "threshold": it["threshold"],
-                "penalty_eur_if_overdue": it["penalty_eur"],
-                "evidence": {"sha256": it["evidence_sha256"], "raw_hashes": it["raw_hashes"]},
-            }
-            for it in items
-        ],
+        "items": out_items,
+        "total_penalty_eur": total,
         "respond": {
+            "link": respond_link,
+            "link_expires_at": iso_z(respond_link_expires),
             "page": f"{base}/notices/{notice.id}" if base else None,
             "api_acknowledge": f"{base}/api/notices/{reference}/acknowledge" if base else None,
             "api_dispute": f"{base}/api/notices/{reference}/dispute" if base else None,
@@ -119,99 +146,10 @@ def build_payload(
     }
 
 
-def _measure(item: dict[str, Any]) -> str:
-    value, unit = item.get("measured"), item.get("unit") or ""
-    if value is None:
-        return "—"
-    if unit == "s":
-        return f"{value / 3600:.1f} h"
-    return f"{value:g} {unit}".strip()
+def render_pdf(payload: dict[str, Any], logo_path: str | None = None) -> bytes:
+    from fleet_monitor.notices.notice_pdf import render_notice_pdf
 
-
-def render_pdf(payload: dict[str, Any]) -> bytes:
-    tz = payload["timezone"]
-    issued = datetime.fromisoformat(payload["issued_at"])
-    ref = payload["reference"]
-    pdf = DocumentPDF(
-        title=f"{ref} – Avis de manquement / Notice of breach",
-        author=payload["city"],
-        created=issued,
-        footer=f"{ref} · {payload['city']} · sha256 of evidence listed per vehicle",
-    )
-    urgent = " – URGENT" if payload["urgent"] else ""
-    pdf.title_block(
-        f"Avis de manquement / Notice of breach{urgent}",
-        f"{payload['city']} · {payload['operator']['name']} ({payload['operator']['slug']})",
-    )
-    terms = payload["permit"]["deadline_terms"]
-    pdf.facts(
-        [
-            ("Référence / Reference", ref),
-            ("Émis le / Issued", f"{local_time(issued, tz)} ({tz})"),
-            (
-                "Échéance / Deadline",
-                f"{local_time(datetime.fromisoformat(payload['deadline_at']), tz)} ({tz})",
-            ),
-            (
-                "Autorisation / Permit",
-                f"v{payload['permit']['version']} {payload['permit']['name']}".strip(),
-            ),
-            ("Délai / Time allowed", terms["text"]),
-            ("Véhicules / Vehicles", str(len(payload["items"]))),
-        ]
-    )
-    pdf.paragraph(
-        "Les véhicules ci-dessous ne respectent pas votre autorisation d’occupation du domaine "
-        "public. Déplacez-les ou retirez-les avant l’échéance ; passé ce délai, la situation est "
-        "vérifiée dans votre flux GBFS et chaque véhicule encore en place donne lieu à la "
-        "pénalité prévue."
-    )
-    pdf.paragraph(
-        "The vehicles below breach your permit. Move or remove them before the deadline; after "
-        "it, your GBFS feed is checked and each vehicle still in place incurs the penalty stated "
-        "in the permit."
-    )
-    rows = []
-    for it in payload["items"]:
-        pos = it["position"]
-        where = "—" if pos is None else f"{pos['lat']:.6f}, {pos['lon']:.6f}"
-        address = it.get("address")
-        if address:
-            where = f"{address['label']} (~{address['distance_m']} m)\n{where}"
-        since = it["since"] and local_time(datetime.fromisoformat(it["since"]), tz)
-        penalty = it["penalty_eur_if_overdue"]
-        rows.append(
-            [
-                it["vehicle"]["gbfs_id"] or "—",
-                where,
-                f"{bilingual_rule(it['rule_type'])}\n{it['clause']}",
-                f"{since or '—'}\n{_measure(it)}",
-                "—" if penalty is None else f"{penalty:g} €",
-                it["evidence"]["sha256"] or "—",
-            ]
-        )
-    pdf.heading("Véhicules / Vehicles")
-    pdf.grid(
-        [
-            "Véhicule / Vehicle",
-            "Adresse, position / Address, position",
-            "Règle, clause / Rule, clause",
-            "Depuis, mesure / Since, measured",
-            "Pénalité / Penalty",
-            "Preuve / Evidence (sha256)",
-        ],
-        rows,
-        widths=(20, 40, 40, 22, 16, 40),
-        size=7,
-    )
-    pdf.heading("Répondre / Respond")
-    respond = payload["respond"]
-    pdf.paragraph(
-        "Accusez réception ou contestez depuis votre compte ou par l’API (jeton Bearer). "
-        "Acknowledge or dispute from your account or through the API (Bearer token).\n"
-        + "\n".join(v for v in (respond["page"], respond["api_acknowledge"]) if v)
-    )
-    return pdf.render()
+    return render_notice_pdf(payload, logo_path)
 
 
 def pdf_sha256(data: bytes) -> str:
@@ -224,16 +162,21 @@ def compose_email(notice: Notice) -> EmailMessageSpec:
     tz = payload["timezone"]
     context = {
         "p": payload,
+        "title": payload.get("title") or {"fr": "Avis de manquement", "en": "Notice of breach"},
         "issued": local_time(datetime.fromisoformat(payload["issued_at"]), tz),
-        "deadline": local_time(datetime.fromisoformat(payload["deadline_at"]), tz),
+        "deadline": local_time(
+            datetime.fromisoformat(payload["deadline_at"]) if payload.get("deadline_at") else None,
+            tz,
+        ),
         "since": {
             it["violation_id"]: it["since"] and local_time(datetime.fromisoformat(it["since"]), tz)
             for it in payload["items"]
         },
     }
     urgent = "URGENT " if payload["urgent"] else ""
+    title = payload.get("title") or {"fr": "Avis de manquement", "en": "Notice of breach"}
     subject = (
-        f"[{payload['reference']}] {urgent}Avis de manquement / Notice of breach – "
+        f"[{payload['reference']}] {urgent}{title['fr']} / {title['en']} – "
         f"{payload['operator']['name']} – échéance/deadline {context['deadline']}"
     )
     return EmailMessageSpec(

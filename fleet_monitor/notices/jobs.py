@@ -30,6 +30,7 @@ from fleet_monitor.models.notices import Notice
 from fleet_monitor.notices.deadlines import CheckResult, check_deadlines
 from fleet_monitor.notices.document import compose_email, compose_webhook
 from fleet_monitor.notices.planner import PlanResult, plan_notices
+from fleet_monitor.notices.statements import issue_penalty_statements
 from fleet_monitor.outbox.message import DeliveryError, EmailMessageSpec, WebhookMessageSpec
 from fleet_monitor.outbox.store import ClaimedDelivery
 from fleet_monitor.outbox.worker import SendSummary, send_due
@@ -118,13 +119,17 @@ def plan(engine: Engine, settings: Settings, now: datetime) -> PlanResult:
 
 
 def check(engine: Engine, settings: Settings, now: datetime) -> CheckResult:
+    """Check passed deadlines, then issue the penalty statements now due."""
     with Session(engine) as s, s.begin():
-        return check_deadlines(
+        result = check_deadlines(
             s,
             now,
             noise_m=settings.ingest.gps_noise_m,
             undetermined_after_s=settings.notices.undetermined_after_s,
         )
+    with Session(engine) as s, s.begin():
+        result.statements = issue_penalty_statements(s, now, settings)
+    return result
 
 
 def after_evaluation(

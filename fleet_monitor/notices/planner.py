@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from fleet_monitor.history.operators import Operator
 from fleet_monitor.models.notices import Notice, NoticeItem, OperatorContact
-from fleet_monitor.notices import document
+from fleet_monitor.notices import document, legal, thumbnail
 from fleet_monitor.outbox.store import enqueue
 from fleet_monitor.settings import Settings
 from fleet_monitor.users import record_audit
@@ -277,6 +277,12 @@ def issue_notice(
     # the shortest deadline of its rules: the permit's [notices.deadlines], else the registry's
     deadline = notice_deadline(permit, now, [i["rule_type"] for i in items])
     operator = session.get(Operator, notice.operator_id)
+    for it in items:
+        if it["lon"] is not None and it["lat"] is not None:
+            it["situation"] = thumbnail.situation(session, it["lon"], it["lat"], now)
+    kind, why = legal.decide_kind(session, notice.operator_id, permit, now)
+    why["text"] = legal.escalation_text(kind, why)
+    link, expires = respond_link(settings, notice.id, reference, deadline)
     payload = document.build_payload(
         reference=reference,
         notice=notice,
@@ -287,8 +293,14 @@ def issue_notice(
         deadline_at=deadline,
         city=settings.city.name,
         public_url=settings.notices.public_url,
+        kind=kind,
+        escalation=why,
+        letterhead=legal.letterhead_dict(settings.letterhead),
+        respond_link=link,
+        respond_link_expires=expires,
     )
-    pdf = document.render_pdf(payload)
+    pdf = document.render_pdf(payload, settings.letterhead.logo_path)
+    notice.kind, notice.escalation = kind, why
     notice.reference, notice.status, notice.issued_at, notice.issued_by = (
         reference,
         "issued",
@@ -326,11 +338,26 @@ def issue_notice(
             "notice": reference,
             "vehicles": len(items),
             "urgent": notice.urgent,
+            "kind": kind,
             "deadline": deadline.isoformat(),
             "recipients": len(contacts),
         },
     )
     return reference
+
+
+def respond_link(
+    settings: Settings, notice_id: int, reference: str, deadline: datetime
+) -> tuple[str | None, datetime | None]:
+    """The signed link to respond, valid ``letterhead.respond_link_ttl_s`` after the
+    deadline; none without a public URL or a web secret to sign it with."""
+    base = settings.notices.public_url.rstrip("/")
+    secret = settings.web.secret_key
+    if not base or secret is None:
+        return None, None
+    expires = deadline + timedelta(seconds=settings.letterhead.respond_link_ttl_s)
+    token = legal.make_respond_token(secret.reveal(), notice_id, reference, expires)
+    return f"{base}/respond/{token}", expires
 
 
 def permit_tz(permit: Permit) -> ZoneInfo:
@@ -342,8 +369,14 @@ def _item_rows(session: Session, notice_id: int) -> list[dict[str, Any]]:
         text(
             "SELECT i.violation_id, i.rule_type, i.clause, i.vehicle_id, i.gbfs_id, i.lon, i.lat,"
             " i.since, i.evidence_sha256, i.penalty_eur, v.opened_at, v.measured, v.unit,"
-            " v.threshold, coalesce(v.evidence->'raw_hashes', '[]'::jsonb) AS raw_hashes"
+            " v.threshold, coalesce(v.evidence->'raw_hashes', '[]'::jsonb) AS raw_hashes,"
+            " v.zone_id, zn.name AS zone_name, dn.name AS district_name"
             " FROM notice_item i JOIN violation v ON v.id = i.violation_id"
+            " LEFT JOIN LATERAL (SELECT z.name FROM zone z WHERE z.zone_id = v.zone_id"
+            "   ORDER BY z.version DESC LIMIT 1) zn ON true"
+            " LEFT JOIN LATERAL (SELECT z.name FROM zone z WHERE z.kind = 'district'"
+            "   AND v.geom IS NOT NULL AND ST_Covers(z.geom, v.geom)"
+            "   ORDER BY z.version DESC LIMIT 1) dn ON true"
             " WHERE i.notice_id = :n ORDER BY i.id"
         ),
         {"n": notice_id},

@@ -13,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.history.evidence import fetches_by_id, raw_sizes, vehicle_stays
+from fleet_monitor.notices.disputes import disputes_of
+from fleet_monitor.notices.reading import delivery_state
 
 SCOPE = "(CAST(:scope AS int[]) IS NULL OR {col} = ANY(CAST(:scope AS int[])))"
 
@@ -27,7 +29,13 @@ SELECT n.id, n.reference, n.operator_slug AS operator, o.name AS operator_name, 
        (SELECT count(*) FROM delivery d WHERE d.notice_id = n.id
           AND d.status IN ('failed', 'unknown')) AS deliveries_failed,
        (SELECT coalesce(sum(p.amount_eur), 0) FROM penalty p WHERE p.notice_id = n.id
-          AND p.status = 'due') AS penalties_eur
+          AND p.status = 'due') AS penalties_eur,
+       n.kind, n.read_at,
+       (SELECT coalesce(jsonb_agg(jsonb_build_object('channel', d.channel, 'status', d.status)),
+          '[]'::jsonb) FROM delivery d WHERE d.notice_id = n.id) AS delivery_rows,
+       (SELECT count(*) FROM notice_dispute x WHERE x.notice_id = n.id) AS disputes,
+       (SELECT count(*) FROM notice_dispute x WHERE x.notice_id = n.id AND x.status = 'open')
+         AS disputes_open
 FROM notice n JOIN operator o ON o.id = n.operator_id
 WHERE {SCOPE.format(col="n.operator_id")}
   AND (CAST(:operator AS text) IS NULL OR n.operator_slug = :operator)
@@ -50,7 +58,10 @@ def list_notices(
         text(NOTICE_LIST_SQL),
         {"scope": scope, "operator": operator, "status": status, "limit": limit, "offset": offset},
     ).mappings()
-    return [dict(r) for r in rows]
+    out = [dict(r) for r in rows]
+    for r in out:
+        r["delivery_state"] = delivery_state(r["read_at"], r.pop("delivery_rows"))
+    return out
 
 
 def notice_id_by_reference(session: Session, reference: str) -> tuple[int, int] | None:
@@ -109,6 +120,8 @@ def notice_detail(session: Session, notice_id: int) -> dict[str, Any] | None:
             {"id": notice_id},
         ).mappings()
     ]
+    notice["disputes"] = disputes_of(session, notice_id=notice_id)
+    notice["delivery_state"] = delivery_state(notice["read_at"], notice["deliveries"])
     return notice
 
 
@@ -271,7 +284,7 @@ def case_notices(session: Session, violation_id: int) -> list[dict[str, Any]]:
         for r in session.execute(
             text(
                 "SELECT n.id, n.reference, n.status, n.issued_at, n.deadline_at, n.sent_at,"
-                " n.response, i.outcome, i.outcome_reason, i.active"
+                " n.response, i.outcome, i.outcome_reason, i.active, n.kind, n.read_at"
                 " FROM notice_item i JOIN notice n ON n.id = i.notice_id"
                 " WHERE i.violation_id = :id ORDER BY n.id"
             ),

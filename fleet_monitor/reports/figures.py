@@ -41,6 +41,7 @@ from fleet_monitor.history.definitions import (
     nearest_rank,
 )
 from fleet_monitor.history.feed_health import operator_feed_health
+from fleet_monitor.notices import dispute_figures
 from fleet_monitor.notices.issued import issued_notices, response_seconds
 from fleet_monitor.outbox.documents import iso_z
 from fleet_monitor.stats.day_figures import OperatorDay
@@ -96,12 +97,12 @@ def fleet_section(
         text(
             "SELECT count(*), avg(coverage), count(*) FILTER (WHERE in_outage),"
             " count(*) FILTER (WHERE deployed > :cap AND coverage > 0 AND NOT in_outage),"
-            " coalesce(array_agg(DISTINCT method ORDER BY method), '{}')"
+            " coalesce(array_agg(DISTINCT method ORDER BY method), '{}'), max(positionless)"
             " FROM count_sample WHERE operator = :op AND time >= :s AND time < :e"
         ),
         {"op": slug, "s": start, "e": end, "cap": permit.fleet_cap if permit else None},
     ).one()
-    cap_samples, coverage, in_outage, over, methods = row
+    cap_samples, coverage, in_outage, over, methods, positionless = row
     cap_expected = len(list(sample_times(permit, start, end))) if permit else None
     f = shared.fleet if shared is not None else {}
     method = DEFINITIONS["deployed_mean"].method
@@ -123,6 +124,9 @@ def fleet_section(
         "cap_samples_expected": cap_expected,
         "data_coverage_mean": _r(coverage),
         "samples_in_outage": in_outage,
+        # of the cap samples' deployed, the most listed without a position (counted
+        # in the fleet cap, in no zone: docs/rules.md)
+        "cap_samples_without_position_max": positionless,
         "samples_over_cap": over if permit and permit.fleet_cap is not None else None,
     }
 
@@ -259,6 +263,13 @@ def notices_section(
             p,
         ).all()
     )
+    disputes = dispute_figures.counts_by_operator(
+        session.connection()
+        .exec_driver_sql(
+            dispute_figures.SQL, dispute_figures.query_params([operator_id], start, end, end)
+        )
+        .all()
+    )
     count, total = session.execute(
         text(
             "SELECT count(*), coalesce(sum(amount_eur), 0) FROM penalty WHERE operator_id = :op"
@@ -277,6 +288,7 @@ def notices_section(
         "outcomes": {k: int(v) for k, v in outcomes.items()},
         "penalties": int(count),
         "penalties_eur": _r(total, 2),
+        "disputes": dispute_figures.rates(disputes.get(operator_id, {})),
     }
 
 

@@ -252,7 +252,24 @@ def _operator_pdf(pdf: DocumentPDF, d: dict[str, Any]) -> None:
             ("Réponse max / Longest response", duration_text(n["response_max_s"])),
             ("Vérifications / Outcomes", outcomes),
             ("Pénalités / Penalties", f"{n['penalties']} – {n['penalties_eur']:.2f} €"),
+            ("Contestations / Disputes", _disputes_text(n.get("disputes"))),
         ]
+    )
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f} %"
+
+
+def _disputes_text(d: dict[str, Any] | None) -> str:
+    """Vehicles disputed (dispute rate) and disputes upheld (acceptance rate)."""
+    if not d:
+        return "—"
+    return (
+        f"{d['disputed']}/{d['vehicles']} véhicules contestés / vehicles disputed "
+        f"({_share(d['dispute_rate'])}) · acceptées / upheld {d['upheld']}, "
+        f"rejetées / rejected {d['rejected']} (taux d’acceptation / acceptance rate "
+        f"{_share(d['acceptance_rate'])})"
     )
 
 

@@ -39,7 +39,7 @@ TITLES = {
         "idle": "Immobilisation",
         "use": "Usage",
         "violations": "Infractions",
-        "notices": "Mises en demeure",
+        "notices": "Avis aux opérateurs",
         "feeds": "Disponibilité et qualité des flux",
         "declared": "Flotte déclarée et observée",
         "zones": "Densité de stationnement par zone",

@@ -76,7 +76,8 @@ _EN = {
         "to close: from the start of the episode to its closing."
     ),
     "notices": (
-        "Notices: formal notices issued to operators, counted on the local day of issue. "
+        "Notices: notices of breach and formal notices (distinct acts, counted together), "
+        "counted on the local day of issue. "
         "Response time: from sending (or issue) to the operator's acknowledgement or "
         "dispute. Overdue share: notices whose outcome after the deadline was overdue or "
         "partial, among those with an outcome."
@@ -159,11 +160,12 @@ _FR = {
         "Durée moyenne : du début de l'épisode à sa clôture."
     ),
     "notices": (
-        "Mises en demeure : notifications formelles adressées aux opérateurs, comptées le "
-        "jour local de leur émission. Délai de réponse : de l'envoi (ou de l'émission) à "
-        "l'accusé de réception ou à la contestation de l'opérateur. Part hors délai : mises "
-        "en demeure dont l'issue après l'échéance est « hors délai » ou « partielle », parmi "
-        "celles qui ont une issue."
+        "Avis aux opérateurs : avis de manquement et mises en demeure (actes distincts, "
+        "comptés ensemble ici), comptés le jour local de leur émission. Délai de réponse : "
+        "de l'envoi (ou de l'émission) à "
+        "l'accusé de réception ou à la contestation de l'opérateur. Part hors délai : avis "
+        "dont l'issue après l'échéance est « hors délai » ou « partielle », parmi "
+        "ceux qui ont une issue."
     ),
     "feeds": (
         "Disponibilité des flux : chaque lecture de chaque fichier GBFS de l'opérateur, le "

@@ -44,6 +44,8 @@ SHARE_KEYS = {
     "success_share",
     "invalid_share",
     "overdue_share",
+    "dispute_rate",
+    "acceptance_rate",
     "idle_over_3d_share",
     "ratio",
 }
@@ -87,11 +89,13 @@ COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
     ),
     "notices": (
         ("operator_name", "Operator", "Opérateur"),
-        ("issued", "Issued", "Émises"),
-        ("acknowledged", "Acknowledged", "Reconnues"),
-        ("disputed", "Disputed", "Contestées"),
+        ("issued", "Issued", "Émis"),
+        ("acknowledged", "Acknowledged", "Reconnus"),
+        ("disputed", "Disputed", "Contestés"),
         ("response_median_h", "Median h", "Médiane h"),
         ("overdue_share", "Overdue", "Hors délai"),
+        ("dispute_rate", "Veh. disputed", "Véh. contestés"),
+        ("acceptance_rate", "Upheld", "Acceptées"),
     ),
     "feeds": (
         ("operator_name", "Operator", "Opérateur"),

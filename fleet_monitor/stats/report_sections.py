@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fleet_monitor.models.stats import ALL, ALL_OPERATORS
+from fleet_monitor.notices import dispute_figures
 from fleet_monitor.notices.issued import issued_notices, response_seconds
 from fleet_monitor.stats import labels
 from fleet_monitor.stats.dayfleet import nearest_rank
@@ -178,10 +179,18 @@ def notices_section(
     """Notices issued in the period (``notices.issued``: the daily report's query)."""
     section = _section("notices", query, params)
     issued = issued_notices(cur, _real_ids(rows), query.period.start, query.period.stop)
+    cur.execute(  # vehicles noticed, disputed, upheld, rejected (notices.dispute_figures)
+        dispute_figures.SQL,
+        dispute_figures.query_params(_real_ids(rows), query.period.start, query.period.stop, now),
+    )
+    disputes = dispute_figures.counts_by_operator(cur.fetchall())
     table = []
     for row in rows:
         members = _members(row, rows)
         mine = [n for n in issued if n.operator_id in members]
+        counted = dispute_figures.rates(
+            dispute_figures.total([c for op, c in disputes.items() if op in members])
+        )
         hours = np.asarray(response_seconds(mine), dtype=np.float64) / 3600.0
         decided = [n for n in mine if n.outcome is not None]
         overdue = [n for n in decided if n.outcome in ("overdue", "partial")]
@@ -203,6 +212,12 @@ def notices_section(
                 "overdue": len(overdue),
                 "overdue_share": rnd(len(overdue) / len(decided)) if decided else None,
                 "past_deadline_without_outcome": len(pending_late),
+                "vehicles_noticed": counted["vehicles"],
+                "vehicles_disputed": counted["disputed"],
+                "disputes_upheld": counted["upheld"],
+                "disputes_rejected": counted["rejected"],
+                "dispute_rate": counted["dispute_rate"],
+                "acceptance_rate": counted["acceptance_rate"],
             }
         )
     n = sum(r["issued"] for r in table if r["operator"] != ALL)
@@ -211,7 +226,7 @@ def notices_section(
         rows=table,
         coverage={
             "notices": n,
-            "statement": f"{n} notices" if query.lang != "fr" else f"{n} mises en demeure",
+            "statement": f"{n} notices" if query.lang != "fr" else f"{n} avis",
         },
     )
     return section

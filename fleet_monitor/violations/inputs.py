@@ -143,7 +143,13 @@ def take_samples(
         op: coverage_of(feeds.get(op), active.get(op), at) for op in set(feeds) | set(active)
     }
     samples = build_count_samples(
-        snaps.snapshots, city, permits, at, coverage=coverage, outages=outages
+        snaps.snapshots,
+        city,
+        permits,
+        at,
+        coverage=coverage,
+        outages=outages,
+        unplaced=snaps.unplaced,
     )
     out: list[CountSample] = []
     for s in samples:
@@ -172,9 +178,13 @@ def _with_deployment_times(
 ) -> CountSample:
     """The sample again, with each vehicle's deployment time (to rank those beyond the cap)."""
     mine = [s for s in snaps.snapshots if s.operator == sample.operator]
-    since = deployed_since(session, [s.key for s in mine])
+    unplaced = [u for u in snaps.unplaced if u.operator == sample.operator]
+    since = deployed_since(session, [s.key for s in mine] + [u.key for u in unplaced])
     mine = [replace(s, deployed_since=since.get(s.key)) for s in mine]
-    again = build_count_samples(mine, city, permits, at, coverage=coverage, outages=outages)
+    unplaced = [replace(u, deployed_since=since.get(u.key)) for u in unplaced]
+    again = build_count_samples(
+        mine, city, permits, at, coverage=coverage, outages=outages, unplaced=unplaced
+    )
     return next((s for s in again if s.operator == sample.operator), sample)
 
 
@@ -202,6 +212,11 @@ def store_samples(
         )
         if not on_grid(permit, s.time):
             method += "; this sample was taken at an evaluation time, off the grid"
+        if s.positionless:  # how many: the positionless column (one method text for all)
+            method += (
+                "; vehicles listed without a position (docked at a station) are in the"
+                " fleet count and in no zone count"
+            )
         rows.append(
             (
                 s.time,
@@ -216,18 +231,20 @@ def store_samples(
                 None if vehicles is None else orjson.dumps(vehicles).decode(),
                 feed.latest_fetch_at if feed is not None else None,
                 feed.latest_fetch_id if feed is not None else None,
+                s.positionless,
             )
         )
     cur = pg_connection(session).cursor()
     cur.executemany(
         "INSERT INTO count_sample (time, operator, permit_version, deployed, coverage, in_outage,"
-        " by_form_factor, by_zone, method, vehicles, observed_at, fetch_id)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)"
+        " by_form_factor, by_zone, method, vehicles, observed_at, fetch_id, positionless)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)"
         " ON CONFLICT (operator, time) DO UPDATE SET permit_version = EXCLUDED.permit_version,"
         " deployed = EXCLUDED.deployed, coverage = EXCLUDED.coverage,"
         " in_outage = EXCLUDED.in_outage, by_form_factor = EXCLUDED.by_form_factor,"
         " by_zone = EXCLUDED.by_zone, method = EXCLUDED.method, vehicles = EXCLUDED.vehicles,"
-        " observed_at = EXCLUDED.observed_at, fetch_id = EXCLUDED.fetch_id",
+        " observed_at = EXCLUDED.observed_at, fetch_id = EXCLUDED.fetch_id,"
+        " positionless = EXCLUDED.positionless",
         rows,
     )
 
@@ -239,18 +256,27 @@ def load_samples(session: Session, start: datetime, end: datetime) -> list[Count
     cur.execute(
         "SELECT time, operator, deployed, coverage, by_form_factor::text, by_zone::text,"
         " CASE WHEN time = max(time) OVER (PARTITION BY operator) THEN vehicles::text END,"
-        " in_outage FROM count_sample WHERE time > %s AND time <= %s ORDER BY time",
+        " in_outage, positionless FROM count_sample WHERE time > %s AND time <= %s"
+        " ORDER BY time",
         (start, end),
     )
     out = []
-    for t, op, deployed, cov, by_ff, by_zone, vehicles, in_outage in cur.fetchall():
+    for t, op, deployed, cov, by_ff, by_zone, vehicles, in_outage, unplaced in cur.fetchall():
         listed = tuple(
             DeployedVehicle(key, ff, tuple(zones), datetime.fromisoformat(since) if since else None)
             for key, ff, zones, since in (orjson.loads(vehicles) if vehicles else ())
         )
         out.append(
             CountSample(
-                t, op, deployed, cov, orjson.loads(by_ff), orjson.loads(by_zone), listed, in_outage
+                t,
+                op,
+                deployed,
+                cov,
+                orjson.loads(by_ff),
+                orjson.loads(by_zone),
+                listed,
+                in_outage,
+                positionless=unplaced,
             )
         )
     return out

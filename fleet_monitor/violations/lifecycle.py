@@ -48,7 +48,12 @@ from rules.registry import rules_about, spec
 
 #: rule types about one vehicle (the registry says what each rule is about)
 VEHICLE_RULES = frozenset(RuleType(r) for r in rules_about("vehicle"))
-_END_REASONS = {"moved": "vehicle_moved", "state": "state_changed", "vanished": "vehicle_gone"}
+_END_REASONS = {
+    "moved": "vehicle_moved",
+    "state": "state_changed",
+    "vanished": "vehicle_gone",
+    "absent": "vehicle_gone",  # stays of the second definition (docs/ingest.md "Stays")
+}
 #: a vehicle's reported position may wander this much within one stay without an event
 _POSITION_EPS_DEG = 1e-5
 
@@ -102,6 +107,9 @@ class Active:
     lat: float | None
     permit_version: int | None
     clause: str
+    confidence: float | None = None
+    #: how the stay behind the latest evidence was observed (continuous, rotation_linked...)
+    dwell_confidence: str | None = None
 
 
 @dataclass(slots=True)
@@ -130,7 +138,8 @@ def load_active(session: Session) -> dict[str, Active]:
     cur = pg_connection(session).cursor()
     cur.execute(
         "SELECT id, key, operator, rule_type, subject_kind, state, status, since, measured,"
-        " unit, zone_id, dwell_id, last_fetch_id, ST_X(geom), ST_Y(geom), permit_version, clause"
+        " unit, zone_id, dwell_id, last_fetch_id, ST_X(geom), ST_Y(geom), permit_version, clause,"
+        " confidence, evidence #>> '{latest,evidence,dwell_confidence}'"
         " FROM violation WHERE state <> 'closed'"
     )
     return {r[1]: Active(*r) for r in cur.fetchall()}
@@ -315,6 +324,18 @@ class Lifecycle:
             changes["zone_id"] = [cur.zone_id, f.zone_id]
         if cur.permit_version != f.permit_version or cur.clause != f.clause:
             changes["clause"] = [cur.clause, f.clause]
+        # a rotation link, a bridged gap or absence lowers a stay's confidence (issue 11):
+        # material, with the evidence that shows it (its slow rise as the observed share
+        # of a long stay grows is not)
+        if (
+            f.confidence is not None
+            and cur.confidence is not None
+            and f.confidence < cur.confidence - 0.01
+        ):
+            changes["confidence"] = [cur.confidence, f.confidence]
+        observed = f.evidence.get("dwell_confidence")
+        if observed is not None and cur.dwell_confidence not in (None, observed):
+            changes["dwell_confidence"] = [cur.dwell_confidence, observed]
         pos = f.evidence.get("position")
         if pos is not None and cur.lon is not None and cur.lat is not None:
             eps = _POSITION_EPS_DEG

@@ -79,6 +79,7 @@ from fleet_monitor.web.map import bp as map_bp
 from fleet_monitor.web.mds_api import bp as mds_api_bp
 from fleet_monitor.web.nearby import bp as nearby_bp
 from fleet_monitor.web.proxies import TrustedProxies
+from fleet_monitor.web.respond import init_upload_limit
 from fleet_monitor.web.stats import register as register_stats
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ def create_app(
     security.init_app(
         app, tile_url=settings.web.tile_url, hsts_max_age_s=settings.web.hsts_max_age_s
     )
+    init_upload_limit(app)  # before params reads any form: the upload endpoints' body limit
     params.init_app(app)  # first: checks every request's strings before anything reads them
     i18n.init_app(app, default=settings.city.locale, timezone=settings.city.timezone)
     permissions.init_app(app)
@@ -144,7 +146,20 @@ def create_app(
     register_stats(app)
     register_accounts(app)
     basemap.init_app(app, settings)  # local tiles, street layer, nearest address
+    register_resident_reports(app)
     return app
+
+
+def register_resident_reports(app: Flask) -> None:
+    """Residents' reports (issue 15): the public page, the inbox and Open311 (no CSRF
+    token there: other systems post to it; see fleet_monitor.web.open311)."""
+    from fleet_monitor.web.open311 import bp as open311_bp
+    from fleet_monitor.web.resident import bp as resident_bp
+
+    app.config.setdefault("FLEET_RESIDENT_REPORTS_PER_HOUR", 5)
+    app.register_blueprint(resident_bp)
+    app.register_blueprint(open311_bp)
+    app.extensions["csrf"].exempt(open311_bp)
 
 
 def _env_flag(name: str) -> bool | None:

@@ -44,6 +44,8 @@ def vehicles() -> Response:
     A feature's ``violations`` lists the vehicle's open or held violations (absent: none).
     Foreign members: ``now`` (the service's clock: durations are computed against it,
     never the browser's) and ``operators`` (:func:`operators_health`, per slug).
+    ``positionless``: how many vehicles matching the filters are listed without a
+    position (docked at a station) and so are not among the features.
     """
     operator = request.args.get("operator") or None
     if operator is not None and not SLUG_RE.match(operator):

@@ -40,9 +40,11 @@ from sqlalchemy.orm import Session
 
 from fleet_monitor.addresses import NearestAddress, nearest_address
 from fleet_monitor.history.evidence import load_raw, vehicle_stays
+from fleet_monitor.history.stay_timeline import stay_timeline, timeline_hashes
 from fleet_monitor.models.notices import CASE_STATUSES
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
+from fleet_monitor.notices.disputes import disputes_of, timeline_entries
 from fleet_monitor.notices.planner import NoticeError, notice_violation_now
 from fleet_monitor.users import STAFF_ROLES
 from fleet_monitor.web import case_list, case_photos, labels
@@ -204,7 +206,10 @@ def case_address(s: Session, violation: dict[str, Any]) -> NearestAddress | None
 
 
 def _timeline(
-    events: list[dict[str, Any]], notes: list[dict[str, Any]], notices: list[dict[str, Any]]
+    events: list[dict[str, Any]],
+    notes: list[dict[str, Any]],
+    notices: list[dict[str, Any]],
+    disputes: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     items = [{"at": e["at"], "kind": e["kind"], "event": e} for e in events]
     items += [{"at": n["at"], "kind": n["kind"], "note": n} for n in notes]
@@ -213,6 +218,12 @@ def _timeline(
         for n in notices
         if n["issued_at"] is not None
     ]
+    items += [
+        {"at": n["read_at"], "kind": "notice_read", "notice": n}
+        for n in notices
+        if n.get("read_at") is not None
+    ]
+    items += timeline_entries(disputes or [])
     return sorted(items, key=lambda i: i["at"])
 
 
@@ -222,8 +233,10 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         violation = load_case(s, violation_id)
         events = queries.case_events(s, violation_id)
         stays = vehicle_stays(s, violation["vehicle_id"])
+        stay_events = stay_timeline(s, violation["vehicle_id"], violation["since"])
         evidence = queries.case_evidence(s, violation)
         notices = queries.case_notices(s, violation_id)
+        disputes = disputes_of(s, violation_id=violation_id)
         notes = queries.case_notes(s, violation_id) if staff else []
         zone, kind = _zone_geometry(s, violation["zone_id"])
         photos = case_photos.case_photos(s, violation_id) if staff else []
@@ -233,8 +246,10 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
     page = render_template(
         "cases/detail.html",
         v=violation,
-        timeline=_timeline(events, notes, notices),
+        timeline=_timeline(events, notes, notices, disputes),
         stays=stays,
+        stay_events=stay_events,
+        drift_m=get_settings().ingest.stays_for(violation.get("operator")).drift_m,
         evidence=evidence,
         notices=notices,
         map_parts=_case_map(violation, stays, zone, kind),
@@ -264,7 +279,10 @@ def evidence(violation_id: int, sha256: str) -> ResponseReturnValue:
         abort(404)
     with Session(get_engine()) as s:
         violation = load_case(s, violation_id)
-        if sha256 not in queries.evidence_hashes(s, violation):
+        allowed = queries.evidence_hashes(s, violation)
+        if sha256 not in allowed and sha256 not in timeline_hashes(
+            stay_timeline(s, violation["vehicle_id"], violation["since"])
+        ):
             abort(404)
         data = load_raw(s, sha256)
     if data is None:

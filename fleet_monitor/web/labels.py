@@ -95,6 +95,10 @@ def event_kind_label(kind: str) -> str:
         "on_site": _("On-site check"),
         "status": _("Status changed"),
         "notice": _("Notice"),
+        "dispute": _("Disputed by the operator"),
+        "dispute_upheld": _("Dispute upheld"),
+        "dispute_rejected": _("Dispute rejected"),
+        "notice_read": _("Read by the operator"),
     }
     return names.get(kind, kind)
 
@@ -110,6 +114,8 @@ def closed_reason_label(reason: str | None) -> str:
         "moved": _("moved"),
         "state": _("changed state"),
         "vanished": _("no longer listed"),
+        "absent": _("missing from a complete feed file (rented or removed)"),
+        "gap": _("a gap in the feed's history too long to bridge"),
     }
     return names.get(reason or "", reason or "")
 
@@ -164,7 +170,7 @@ def confidence_label(value: str) -> str:
     names = {
         "observed": _("arrival observed"),
         "first_seen": _("at least, already there at the first poll"),
-        "after_gap": _("at least, seen again after a feed outage"),
+        "after_gap": _("at least, seen again after a gap in the feed's history"),
     }
     return names.get(value, value)
 

@@ -57,6 +57,7 @@ def js_messages() -> dict[str, str]:
         "unknown": _("unknown"),
         "status": _("{shown} of {total} vehicles · updated at {time}"),
         "load_error": _("Could not load the vehicles"),
+        "positionless": _("{n} more listed without a position (at a station), not on the map"),
         "locate": _("Show my position"),
         "locate_error": _("Position unavailable"),
         "you_are_here": _("You are here (± {metres} m)"),

@@ -11,6 +11,8 @@ Operator accounts see their own notices only (another operator's id: 404).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -22,11 +24,14 @@ from fleet_monitor.models.notices import Delivery, Notice
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, cancel_notice, respond, retry
 from fleet_monitor.notices.contacts import ContactError, add_contact, list_contacts, remove_contact
+from fleet_monitor.notices.legal import make_respond_token
 from fleet_monitor.notices.planner import NoticeError, issue_notice
+from fleet_monitor.notices.reading import mark_read
 from fleet_monitor.outbox.webhook import check_webhook_url, secret_env_name
 from fleet_monitor.web.audit import audit
 from fleet_monitor.web.cases import SUPERVISORS, actor, now
 from fleet_monitor.web.db import get_engine, get_settings
+from fleet_monitor.web.dispute_forms import DecisionForm
 from fleet_monitor.web.forms import ActionForm
 from fleet_monitor.web.notice_forms import CancelForm, ContactForm, ResponseForm
 from fleet_monitor.web.params import arg_choice, arg_offset
@@ -74,20 +79,35 @@ def render_notice(notice_id: int, status: int = 200, **forms: object) -> Respons
     user = current_user()
     with Session(get_engine()) as s:
         notice = load_notice(s, notice_id)
+    link = None
+    secret = get_settings().web.secret_key
+    if user is not None and user.role == "operator" and notice["reference"] and secret:
+        # the operator's own way to dispute vehicle by vehicle: the respond page
+        expires = (notice["deadline_at"] or now()) + timedelta(
+            seconds=get_settings().letterhead.respond_link_ttl_s
+        )
+        token = make_respond_token(secret.reveal(), notice["id"], notice["reference"], expires)
+        link = url_for("respond.page", token=token)
     page = render_template(
         "notices/detail.html",
+        respond_url=link,
         n=notice,
         is_operator=user is not None and user.role == "operator",
         supervisor=user is not None and user.role in SUPERVISORS,
         response_form=forms.get("response_form") or ResponseForm(),
         cancel_form=forms.get("cancel_form") or CancelForm(),
         action_form=ActionForm(),
+        decision_form=DecisionForm(),
     )
     return page, status
 
 
 @bp.get("/<int:notice_id>")
 def detail(notice_id: int) -> ResponseReturnValue:
+    user = current_user()
+    if user is not None and user.role == "operator":  # the operator read it
+        with Session(get_engine()) as s, s.begin():
+            mark_read(s, load_notice(s, notice_id)["id"], user.email, now(), user.operator_id)
     return render_notice(notice_id)
 
 

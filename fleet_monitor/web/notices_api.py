@@ -13,7 +13,12 @@ Endpoints:
 * ``GET /api/notices``: the caller's notices (an operator's own only);
 * ``GET /api/notices/<reference>``: one notice, with its document (payload);
 * ``POST /api/notices/<reference>/acknowledge`` and ``/dispute``, with an
-  optional JSON body ``{"note": "..."}``.
+  optional JSON body ``{"note": "..."}``;
+* ``POST /api/notices/<reference>/vehicles/<violation_id>/dispute``: dispute one
+  vehicle, ``{"reason": "...", "attachments": [{"filename": "trips.csv",
+  "content_base64": "..."}]}`` (the files checked as on the respond page).
+
+An operator reading a notice here counts as the operator having read it.
 
 A notice of another operator answers 404, as an unknown reference does.
 Every response is audited with the token's prefix or the account.
@@ -21,6 +26,8 @@ Every response is audited with the token's prefix or the account.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -28,10 +35,13 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, respond
+from fleet_monitor.notices.disputes import Upload, open_dispute
+from fleet_monitor.notices.reading import mark_read
 from fleet_monitor.outbox.documents import iso_z
 from fleet_monitor.web.api_tokens import authenticate_bearer
 from fleet_monitor.web.audit import client_ip
@@ -138,8 +148,29 @@ def show(reference: str) -> ResponseReturnValue:
             abort(404)
         notice = queries.notice_detail(s, found[0])
     assert notice is not None
+    if caller.can_respond:
+        with Session(get_engine()) as s, s.begin():
+            mark_read(s, found[0], caller.actor.name, now(), found[1])
+    disputes = [
+        {
+            "violation_id": d["violation_id"],
+            "status": d["status"],
+            "reason": d["reason"],
+            "submitted_at": iso_z(d["submitted_at"]),
+            "decided_at": iso_z(d["decided_at"]),
+            "decision_reason": d["decision_reason"],
+            "attachments": [
+                {"filename": a["filename"], "sha256": a["sha256"], "size": a["size_bytes"]}
+                for a in d["attachments"]
+            ],
+        }
+        for d in notice["disputes"]
+    ]
     return jsonify(
-        notice=_summary(notice), document=notice["payload"], pdf_sha256=notice["pdf_sha256"]
+        notice=_summary(notice),
+        document=notice["payload"],
+        pdf_sha256=notice["pdf_sha256"],
+        disputes=disputes,
     )
 
 
@@ -182,7 +213,65 @@ def dispute(reference: str) -> ResponseReturnValue:
     return _respond(reference, "disputed")
 
 
+@bp.post("/<reference>/vehicles/<int:violation_id>/dispute")
+@token_or_session
+def dispute_vehicle(reference: str, violation_id: int) -> ResponseReturnValue:
+    caller: Caller = g.api_caller
+    if not caller.can_respond:
+        abort(403)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return jsonify(error='the body must be a JSON object such as {"reason": "..."}'), 400
+    reason, files = body.get("reason"), body.get("attachments") or []
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > NOTE_MAX:
+        return jsonify(error=f"reason: a text of 1 to {NOTE_MAX} characters"), 400
+    if has_control(reason, form=True):
+        return jsonify(error="reason holds a control character (such as NUL)"), 400
+    uploads = _uploads(files)
+    if uploads is None:
+        return jsonify(
+            error='attachments: a list of {"filename": "...", "content_base64": "..."}'
+        ), 400
+    try:
+        with Session(get_engine()) as s, s.begin():
+            found = queries.notice_id_by_reference(s, reference)
+            if found is None or not _visible(caller, found[1]):
+                abort(404)
+            item = s.execute(
+                text(
+                    "SELECT id FROM notice_item WHERE notice_id = :n AND violation_id = :v"
+                    " AND active"
+                ),
+                {"n": found[0], "v": violation_id},
+            ).scalar()
+            if item is None:
+                abort(404)
+            d = open_dispute(s, found[0], int(item), reason, uploads, caller.actor, now())
+            result = {"violation_id": d.violation_id, "status": d.status}
+    except ActionError as exc:
+        status = 409 if exc.code in ("already", "statement_issued") else 400
+        return jsonify(error=str(exc), code=exc.code), status
+    return jsonify(dispute=result), 201
+
+
+def _uploads(files: Any) -> list[Upload] | None:
+    if not isinstance(files, list) or len(files) > 20:
+        return None
+    out = []
+    for f in files:
+        if not isinstance(f, dict):
+            return None
+        name, content = f.get("filename"), f.get("content_base64")
+        if not isinstance(name, str) or not isinstance(content, str) or len(name) > 200:
+            return None
+        try:
+            out.append(Upload(name, base64.b64decode(content, validate=True)))
+        except (binascii.Error, ValueError):
+            return None
+    return out
+
+
 def exempt_from_csrf(csrf: Any) -> None:
     """Token calls carry no cookie: the views check CSRF themselves for session calls."""
-    for view in (acknowledge, dispute):
+    for view in (acknowledge, dispute, dispute_vehicle):
         csrf.exempt(view)

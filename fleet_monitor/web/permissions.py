@@ -56,6 +56,17 @@ PUBLIC_ENDPOINTS = frozenset(
         "mds_api.geographies_file",
         "gbfs_geofencing.v23",
         "gbfs_geofencing.v30",
+        # a notice's signed respond link (web/respond.py): the link is the credential
+        "respond.page",
+        "respond.acknowledge",
+        "respond.dispute",
+        "respond.pdf",
+        # residents' reports (issue 15): the public page and Open311
+        "resident.form",
+        "open311.services",
+        "open311.create",
+        "open311.status",
+        "open311.requests_list",
     }
 )
 ANONYMOUS_ENDPOINTS = frozenset({"api.health", "static"})  # the session is not even read

@@ -37,6 +37,7 @@ from ._common import (
     read_envelope,
     show,
 )
+from .availability import parse_vehicle_availability
 from .boundary import is_plain_json_text
 from .discovery import (
     choose_language,
@@ -127,6 +128,8 @@ _PARSERS: dict[FeedType, dict[str, _Parser]] = {
     FeedType.SYSTEM_REGIONS: _same(parse_regions),
     FeedType.SYSTEM_PRICING_PLANS: _same(parse_pricing_plans),
     FeedType.GBFS_VERSIONS: _same(parse_gbfs_versions),
+    # 3.1 only; an older file of that name is read with the same rules
+    FeedType.VEHICLE_AVAILABILITY: _same(parse_vehicle_availability),
 }
 
 

@@ -209,17 +209,24 @@ def bool_value(fc: FindingCollector, path: str, value: Any, default: bool | None
     if value is None:
         return default
     if type(value) is int and value in (0, 1):
-        fc.add(WARNING, "coerce.bool_int", path, f"boolean given as integer {value}: coerced")
+        # one row per field, whatever the value: the message names the first one seen
+        message = f"boolean given as integer (e.g. {value}), coerced"
+        fc.add(WARNING, "coerce.bool_int", path, message)
         return value == 1
     if type(value) is str:
         low = value.strip().lower()
         if low in _TRUE_STRINGS or low in _FALSE_STRINGS:
-            fc.add(
-                WARNING, "coerce.bool_str", path, f"boolean given as string {show(value)}: coerced"
-            )
+            message = f"boolean given as string (e.g. {show(value)}), coerced"
+            fc.add(WARNING, "coerce.bool_str", path, message)
             return low in _TRUE_STRINGS
     fc.add(WARNING, "value.invalid", path, f"not a boolean: {show(value)}: ignored")
     return default
+
+
+def bool_int_message(zeros: int, ones: int) -> str:
+    """The message of a field's 0/1 booleans, with how many of each (the count is the sum)."""
+    values = [f"{n} x {v}" for v, n in ((1, ones), (0, zeros)) if n]
+    return f"boolean given as integer ({', '.join(values)}), coerced"
 
 
 def float_value(
@@ -293,7 +300,8 @@ def id_value(fc: FindingCollector, path: str, value: Any) -> str | None:
         fc.add(WARNING, code, path, f"{field_name(path)} ignored: {reason}")
         return None
     if type(value) is int:
-        fc.add(WARNING, "coerce.id_int", path, f"identifier given as integer {value}: coerced")
+        message = f"identifier given as integer (e.g. {value}), coerced"
+        fc.add(WARNING, "coerce.id_int", path, message)
         return str(value)
     if value is not None:
         fc.add(WARNING, "value.invalid", path, f"not an identifier: {show(value)}: ignored")

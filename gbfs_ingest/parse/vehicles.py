@@ -21,6 +21,7 @@ from ._common import (
     Ctx,
     FindingCollector,
     TimestampReader,
+    bool_int_message,
     bool_value,
     coords_problem,
     float_value,
@@ -97,7 +98,7 @@ def _parse_vehicles(
     out: list[Vehicle] = []
     append = out.append
     new_vehicle = Vehicle
-    dropped = duplicates = docked = fuel_over_one = int_res = int_dis = 0
+    dropped = duplicates = docked = fuel_over_one = int_res = int_dis = ones_res = ones_dis = 0
     # Every id passes the boundary (parse/boundary.py): inline for speed, the
     # helpers only for the odd value. In a plain-text body, length is all to check.
     plain = ctx.plain_text
@@ -168,6 +169,7 @@ def _parse_vehicles(
             if type(res) is int and (res == 0 or res == 1):  # common (Lyft, Bolt, Lime)
                 res = res == 1
                 int_res += 1
+                ones_res += res
             else:
                 res = _bool_slow(fc, p_res, res)
         dis = g("is_disabled")
@@ -175,6 +177,7 @@ def _parse_vehicles(
             if type(dis) is int and (dis == 0 or dis == 1):
                 dis = dis == 1
                 int_dis += 1
+                ones_dis += dis
             else:
                 dis = _bool_slow(fc, p_dis, dis)
         vt = g("vehicle_type_id")
@@ -208,9 +211,9 @@ def _parse_vehicles(
                 fc.add(WARNING, problem[0], f"{item}/rental_uris/{problem[1]}", problem[2])
         append(new_vehicle(vid, lat, lon, res, dis, vt, sid, hs, rng, fp, lr, pp, uri))
 
-    for count, path in ((int_res, p_res), (int_dis, p_dis)):
+    for count, ones, path in ((int_res, ones_res, p_res), (int_dis, ones_dis, p_dis)):
         if count:
-            fc.add(WARNING, "coerce.bool_int", path, "boolean given as integer 0/1: coerced", count)
+            fc.add(WARNING, "coerce.bool_int", path, bool_int_message(count - ones, ones), count)
     if duplicates:
         fc.add(
             ERROR,
@@ -225,7 +228,8 @@ def _parse_vehicles(
             INFO if allowed else WARNING,
             "vehicle.docked_without_position",
             item + "/lat",
-            "vehicles at a station without lat/lon: kept with no position"
+            "vehicles at a station without lat/lon: kept with no position (counted in the"
+            " fleet, in no zone count nor parking rule)"
             + ("" if allowed else " (only allowed from GBFS 2.1)"),
             docked,
         )

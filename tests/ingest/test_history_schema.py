@@ -71,7 +71,6 @@ def test_deleting_an_operator_deletes_its_history_only(engine: Engine) -> None:
                 observed_at=T0,
                 fetch_id=None,
                 cache=cache,
-                noise_m=15,
                 link_m=15,
             )
     assert _counts(engine, feeds[0][1]) == dict.fromkeys(HISTORY, 3)

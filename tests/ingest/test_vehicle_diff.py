@@ -41,20 +41,48 @@ def test_distance_is_metres() -> None:
 @pytest.mark.parametrize(
     ("moved_m", "expect_moved"), [(0, False), (10, False), (14.9, False), (16, True), (200, True)]
 )
-def test_gps_noise(moved_m: float, expect_moved: bool) -> None:
-    d = diff_vehicles({"a": row("a")}, [veh("a", LAT + moved_m * M_LAT)], noise_m=15, link_m=15)
-    assert (len(d.moved) == 1) is expect_moved
+def test_drift_tolerance(moved_m: float, expect_moved: bool) -> None:
+    d = diff_vehicles({"a": row("a")}, [veh("a", LAT + moved_m * M_LAT)], drift_m=15, link_m=15)
+    # beyond the tolerance: a move (beyond twice it) or an outlier awaiting the next poll
+    assert (len(d.moved) + len(d.outliers) == 1) is expect_moved
+    assert len(d.moved) == (1 if moved_m > 30 else 0)
+    # within the tolerance the stay goes on (and jitter within noise_m writes nothing)
     assert d.unchanged == (0 if expect_moved else 1)
 
 
-def test_state_change_is_a_new_dwell_and_attrs_are_not() -> None:
+def test_drift_is_measured_from_the_anchor_not_the_last_position() -> None:
+    # the vehicle crept 10 m, then 10 m more: 20 m from its stay's anchor
+    crept = row("a", LAT + 10 * M_LAT)
+    crept.anchor_lat, crept.anchor_lon = LAT, LON
+    d = diff_vehicles({"a": crept}, [veh("a", LAT + 20 * M_LAT)], drift_m=15, link_m=15)
+    assert len(d.outliers) == 1  # 20 m from the anchor (10 m from the last position)
+    # 12 m from its last written position, within 30 m of its anchor: the row follows it
+    d = diff_vehicles({"a": crept}, [veh("a", LAT + 22 * M_LAT)], drift_m=30, link_m=15, noise_m=5)
+    assert not d.moved and len(d.attrs_changed) == 1
+
+
+def test_a_single_fix_beyond_the_tolerance_is_an_outlier_until_confirmed() -> None:
+    first = diff_vehicles({"a": row("a")}, [veh("a", LAT + 40 * M_LAT)], drift_m=30, link_m=15)
+    assert not first.moved and len(first.outliers) == 1
+    far = diff_vehicles({"a": row("a")}, [veh("a", LAT + 61 * M_LAT)], drift_m=30, link_m=15)
+    assert len(far.moved) == 1  # beyond twice the tolerance: a move at once
+    suspect = row("a", LAT + 40 * M_LAT, far_since=object())
+    suspect.anchor_lat, suspect.anchor_lon = LAT, LON
+    again = diff_vehicles({"a": suspect}, [veh("a", LAT + 41 * M_LAT)], drift_m=30, link_m=15)
+    assert len(again.moved) == 1  # confirmed by the next poll
+    back = diff_vehicles({"a": suspect}, [veh("a", LAT + 2 * M_LAT)], drift_m=30, link_m=15)
+    assert not back.moved and len(back.attrs_changed) == 1  # an outlier, cleared
+
+
+def test_state_change_is_an_event_in_place_and_attrs_are_not() -> None:
     d = diff_vehicles(
         {"a": row("a"), "b": row("b")},
         [veh("a", is_disabled=True), veh("b", current_range_meters=1200.0)],
-        noise_m=15,
+        drift_m=15,
         link_m=15,
     )
-    assert [v.vehicle_id for v, _ in d.moved] == ["a"]
+    assert not d.moved
+    assert [v.vehicle_id for v, _ in d.state_changed] == ["a"]
     assert [v.vehicle_id for v, _ in d.attrs_changed] == ["b"]
 
 
@@ -63,7 +91,7 @@ def test_rotation_in_place_links_ids() -> None:
     d = diff_vehicles(
         current,
         [veh("new1", LAT + 3 * M_LAT), veh("new2", LAT + 502 * M_LAT)],
-        noise_m=15,
+        drift_m=15,
         link_m=15,
     )
     pairs = sorted((lk.old.gbfs_id, lk.new.vehicle_id) for lk in d.links)
@@ -73,7 +101,7 @@ def test_rotation_in_place_links_ids() -> None:
 
 
 def test_far_new_id_is_a_new_vehicle_and_old_one_vanishes() -> None:
-    d = diff_vehicles({"old": row("old")}, [veh("new", LAT + 300 * M_LAT)], noise_m=15, link_m=15)
+    d = diff_vehicles({"old": row("old")}, [veh("new", LAT + 300 * M_LAT)], drift_m=15, link_m=15)
     assert not d.links
     assert [v.vehicle_id for v in d.appeared] == ["new"]
     assert [r.gbfs_id for r in d.vanished] == ["old"]
@@ -81,7 +109,7 @@ def test_far_new_id_is_a_new_vehicle_and_old_one_vanishes() -> None:
 
 def test_next_poll_link_has_lower_confidence() -> None:
     pending = row("old", missing_since=object())  # vanished in the previous poll
-    d = diff_vehicles({"old": pending}, [veh("new", LAT + 2 * M_LAT)], noise_m=15, link_m=15)
+    d = diff_vehicles({"old": pending}, [veh("new", LAT + 2 * M_LAT)], drift_m=15, link_m=15)
     assert len(d.links) == 1
     assert d.links[0].confidence == pytest.approx(0.85)
     assert not d.expired
@@ -89,14 +117,14 @@ def test_next_poll_link_has_lower_confidence() -> None:
 
 def test_pending_not_linked_expires() -> None:
     pending = row("old", missing_since=object())
-    d = diff_vehicles({"old": pending}, [], noise_m=15, link_m=15)
+    d = diff_vehicles({"old": pending}, [], drift_m=15, link_m=15)
     assert [r.gbfs_id for r in d.expired] == ["old"]
 
 
 def test_stacked_vehicles_lower_confidence_and_prefer_same_type() -> None:
     current = {"a": row("a", type_id="bike"), "b": row("b", type_id="scooter")}
     d = diff_vehicles(
-        current, [veh("x", type_id="scooter"), veh("y", type_id="bike")], noise_m=15, link_m=15
+        current, [veh("x", type_id="scooter"), veh("y", type_id="bike")], drift_m=15, link_m=15
     )
     pairs = sorted((lk.old.gbfs_id, lk.new.vehicle_id) for lk in d.links)
     assert pairs == [("a", "y"), ("b", "x")]
@@ -106,10 +134,10 @@ def test_stacked_vehicles_lower_confidence_and_prefer_same_type() -> None:
 def test_docked_vehicles_without_coordinates_compare_by_station() -> None:
     current = {"a": CurrentRow("a", 1, 1, None, None, "available", None, "s1", None, None)}
     same = diff_vehicles(
-        current, [Vehicle("a", None, None, station_id="s1")], noise_m=15, link_m=15
+        current, [Vehicle("a", None, None, station_id="s1")], drift_m=15, link_m=15
     )
     other = diff_vehicles(
-        current, [Vehicle("a", None, None, station_id="s2")], noise_m=15, link_m=15
+        current, [Vehicle("a", None, None, station_id="s2")], drift_m=15, link_m=15
     )
     assert same.unchanged == 1 and len(other.moved) == 1
 
@@ -166,9 +194,9 @@ def test_the_incremental_diff_agrees_with_the_full_one(seed: int) -> None:
         new.append(veh(gid if gid != "m0" else "x0", old.lat, old.lon))
     new += [veh(f"n{i}", LAT + rng.uniform(0, 0.02), LON) for i in range(10)]
     rng.shuffle(new)
-    full = diff_vehicles(current, new, noise_m=15, link_m=15)
+    full = diff_vehicles(current, new, drift_m=15, link_m=15)
     fast = diff_vehicles(
-        current, new, noise_m=15, link_m=15, previous=previous, pending_ids=pending
+        current, new, drift_m=15, link_m=15, previous=previous, pending_ids=pending
     )
     assert _summary(fast) == _summary(full)
     assert full.unchanged > 200 and full.links and full.vanished and full.expired
@@ -178,7 +206,7 @@ def test_the_incremental_diff_agrees_with_the_full_one(seed: int) -> None:
     noted = diff_vehicles(
         current,
         new,
-        noise_m=15,
+        drift_m=15,
         link_m=15,
         previous=previous,
         pending_ids=pending,
@@ -210,8 +238,8 @@ def test_the_vectorised_prefilter_of_rotations_changes_no_link(
         new.append(veh(f"n{i}", r.lat + rng.uniform(-20, 20) * M_LAT, r.lon))
     new += [veh(f"f{i}", LAT + rng.uniform(0, 0.01), LON) for i in range(250)]
     monkeypatch.setattr(vd, "PREFILTER_MIN_PAIRS", 10**12)
-    plain = diff_vehicles(current, new, noise_m=15, link_m=15, pending_ids=pending)
+    plain = diff_vehicles(current, new, drift_m=15, link_m=15, pending_ids=pending)
     monkeypatch.setattr(vd, "PREFILTER_MIN_PAIRS", 0)
-    filtered = diff_vehicles(current, new, noise_m=15, link_m=15, pending_ids=pending)
+    filtered = diff_vehicles(current, new, drift_m=15, link_m=15, pending_ids=pending)
     assert len(plain.links) > 100
     assert _summary(filtered) == _summary(plain)

@@ -37,7 +37,6 @@ def poll(engine, feed, cache, vehicles, at):  # type: ignore[no-untyped-def]
             observed_at=at,
             fetch_id=None,
             cache=cache,
-            noise_m=15,
             link_m=15,
         )
 
@@ -62,7 +61,7 @@ def test_unchanged_polls_write_nothing_but_advance_feed(engine, feed) -> None:  
     assert q(engine, "SELECT DISTINCT start_confidence FROM dwell") == [("first_seen",)]
 
 
-def test_move_and_state_change_open_new_dwells(engine, feed) -> None:  # type: ignore[no-untyped-def]
+def test_move_opens_a_new_stay_and_a_state_change_is_an_event(engine, feed) -> None:  # type: ignore[no-untyped-def]
     cache = VehicleStateCache()
     poll(engine, feed, cache, fleet(3), T0)
     v = fleet(3)
@@ -74,13 +73,17 @@ def test_move_and_state_change_open_new_dwells(engine, feed) -> None:  # type: i
         "SELECT gbfs_id, state, started_at, ended_at, last_seen_at, end_reason,"
         " start_confidence FROM dwell ORDER BY id",
     )
-    assert len(rows) == 5
+    assert len(rows) == 4
     closed = {r[0]: r for r in rows if r[3] is not None}
-    assert closed["v0"][5] == "moved" and closed["v1"][5] == "state"
+    assert set(closed) == {"v0"} and closed["v0"][5] == "moved"
     assert closed["v0"][4] == T0  # last seen there at the previous poll
     new = [r for r in rows if r[2] == T0 + timedelta(minutes=1)]
-    assert {r[6] for r in new} == {"observed"}
-    assert ("v1", "disabled") in {(r[0], r[1]) for r in new}
+    assert [(r[0], r[6]) for r in new] == [("v0", "observed")]
+    # the state change in place is an event inside v1's stay, which goes on
+    assert q(engine, "SELECT kind, state, at FROM dwell_event") == [
+        ("state", "disabled", T0 + timedelta(minutes=1))
+    ]
+    assert q(engine, "SELECT state FROM vehicle_current WHERE gbfs_id = 'v1'") == [("disabled",)]
     assert q(engine, "SELECT ST_Y(geom) FROM vehicle_current WHERE gbfs_id = 'v0'")[0][
         0
     ] == pytest.approx(v[0].lat)
@@ -116,23 +119,33 @@ def test_rotation_across_one_poll_gap(engine, feed) -> None:  # type: ignore[no-
         [*fleet(1, "a"), Vehicle("z", LAT + 101 * M_LAT, LON)],
         T0 + timedelta(minutes=2),
     )
-    rows = q(engine, "SELECT started_at, ended_at, min_link_confidence FROM dwell ORDER BY id")
-    assert rows == [(T0, None, None), (T0, None, pytest.approx(0.85))]
+    # a1 was absent from one healthy file: its stay ended (a rental, as far as GBFS
+    # can tell); the id linked in the next poll keeps the vehicle, in a new stay
+    rows = q(
+        engine,
+        "SELECT vehicle_id, started_at, ended_at, end_reason FROM dwell ORDER BY id",
+    )
+    t1, t2 = T0 + timedelta(minutes=1), T0 + timedelta(minutes=2)
+    assert [r[1:] for r in rows] == [(T0, None, None), (T0, t1, "absent"), (t2, None, None)]
+    assert rows[1][0] == rows[2][0]
+    assert q(engine, "SELECT link_confidence FROM vehicle_alias WHERE gbfs_id = 'z'") == [
+        (pytest.approx(0.85),)
+    ]
 
 
-def test_vanished_vehicle_closes_after_the_next_poll(engine, feed) -> None:  # type: ignore[no-untyped-def]
+def test_absence_from_a_healthy_file_ends_the_stay(engine, feed) -> None:  # type: ignore[no-untyped-def]
     cache = VehicleStateCache()
     poll(engine, feed, cache, fleet(2), T0)
     poll(engine, feed, cache, fleet(1), T0 + timedelta(minutes=1))
-    assert q(engine, "SELECT count(*) FROM dwell WHERE ended_at IS NOT NULL")[0][0] == 0
+    ended = [("v1", T0 + timedelta(minutes=1), T0, "absent")]
+    sql = "SELECT gbfs_id, ended_at, last_seen_at, end_reason FROM dwell WHERE ended_at IS NOT NULL"
+    assert q(engine, sql) == ended
+    # the id waits one poll for a rotation link, then goes
     assert q(engine, "SELECT missing_since FROM vehicle_current WHERE gbfs_id='v1'")[0][
         0
     ] == T0 + timedelta(minutes=1)
     poll(engine, feed, cache, fleet(1), T0 + timedelta(minutes=2))
-    assert q(
-        engine,
-        "SELECT gbfs_id, ended_at, last_seen_at, end_reason FROM dwell WHERE ended_at IS NOT NULL",
-    ) == [("v1", T0 + timedelta(minutes=1), T0, "vanished")]
+    assert q(engine, sql) == ended
     assert q(engine, "SELECT count(*) FROM vehicle_current")[0][0] == 1
 
 
@@ -158,7 +171,6 @@ def test_rolled_back_poll_leaves_no_trace_and_cache_reloads(engine, feed) -> Non
             observed_at=T0 + timedelta(minutes=1),
             fetch_id=None,
             cache=cache,
-            noise_m=15,
             link_m=15,
         )
         raise RuntimeError("database went away mid-poll")
@@ -167,3 +179,65 @@ def test_rolled_back_poll_leaves_no_trace_and_cache_reloads(engine, feed) -> Non
     res = poll(engine, feed, cache, moved, T0 + timedelta(minutes=2))
     assert res.diff is not None and len(res.diff.moved) == 5
     assert q(engine, "SELECT count(*) FROM dwell")[0][0] == 10
+
+
+def spoll(engine, feed, cache, vehicles, at, **kw):  # type: ignore[no-untyped-def]
+    op, fid = feed
+    with Session(engine) as s, s.begin():
+        return store_vehicle_snapshot(
+            s,
+            feed_id=fid,
+            operator_id=op,
+            vehicles=vehicles,
+            observed_at=at,
+            fetch_id=None,
+            cache=cache,
+            link_m=15,
+            **kw,
+        )
+
+
+def test_gaps_are_bridged_or_end_every_open_stay(engine, feed) -> None:  # type: ignore[no-untyped-def]
+    cache = VehicleStateCache()
+    poll(engine, feed, cache, fleet(3), T0)
+    poll(engine, feed, cache, fleet(3), T0 + timedelta(hours=2))  # > gap_s: bridged
+    assert q(engine, "SELECT DISTINCT bridged_gaps, bridged_s FROM dwell") == [(1, 7200.0)]
+    assert q(engine, "SELECT count(*), min(kind) FROM dwell_event")[0] == (3, "gap")
+    later = T0 + timedelta(days=10)  # > max_gap_s: nothing can be said of the time between
+    poll(engine, feed, cache, fleet(3), later)
+    ended = q(engine, "SELECT DISTINCT end_reason, ended_at FROM dwell WHERE ended_at IS NOT NULL")
+    assert ended == [("gap", later)]
+    fresh = q(engine, "SELECT count(*), min(start_confidence), min(started_at) FROM dwell"
+              " WHERE ended_at IS NULL")  # fmt: skip
+    assert fresh == [(3, "after_gap", later)]
+    assert {r[0] for r in q(engine, "SELECT dwell_id FROM vehicle_current")} == {
+        r[0] for r in q(engine, "SELECT id FROM dwell WHERE ended_at IS NULL")
+    }
+    # the cache was reloaded: the next poll sees nothing new
+    res = poll(engine, feed, cache, fleet(3), later + timedelta(minutes=1))
+    assert res.diff.changed_count == 0 and q(engine, "SELECT count(*) FROM dwell")[0][0] == 6
+
+
+def test_grace_and_partial_files_bridge_absences(engine, feed) -> None:  # type: ignore[no-untyped-def]
+    from gbfs_ingest.stays import StaySettings
+
+    cache = VehicleStateCache()
+    grace = StaySettings(grace_polls=1)
+    spoll(engine, feed, cache, fleet(3), T0, stays=grace)
+    spoll(engine, feed, cache, fleet(2), T0 + timedelta(minutes=1), stays=grace)  # v2 absent
+    spoll(engine, feed, cache, fleet(3), T0 + timedelta(minutes=2), stays=grace)  # back
+    assert q(engine, "SELECT count(*) FROM dwell")[0][0] == 3  # no stay ended
+    assert q(engine, "SELECT gbfs_id, grace_absences, bridged_s FROM dwell"
+             " WHERE grace_absences > 0") == [("v2", 1, 120.0)]  # fmt: skip
+    kinds = q(engine, "SELECT kind, detail FROM dwell_event ORDER BY at")
+    assert kinds == [("absence", "grace of 1 poll(s)"), ("back", "absent from 1 poll(s)")]
+    # without a grace, an absence from a partial file is bridged too (its id may
+    # be among the records the parser dropped)
+    spoll(engine, feed, cache, fleet(2), T0 + timedelta(minutes=3), partial="partial file (1)")
+    spoll(engine, feed, cache, fleet(3), T0 + timedelta(minutes=4))
+    assert q(engine, "SELECT count(*) FROM dwell")[0][0] == 3
+    # and from a healthy file it ends the stay
+    spoll(engine, feed, cache, fleet(2), T0 + timedelta(minutes=5))
+    assert q(engine, "SELECT gbfs_id, end_reason FROM dwell WHERE ended_at IS NOT NULL") == [
+        ("v2", "absent")
+    ]

@@ -317,7 +317,6 @@ class Feed:
                 observed_at=at,
                 fetch_id=fetch_id,
                 cache=self.cache,
-                noise_m=15,
                 link_m=15,
             )
             assert res.applied, res

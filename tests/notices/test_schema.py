@@ -19,6 +19,8 @@ TABLES = {
     "penalty",
     "delivery",
     "daily_report",
+    "notice_dispute",
+    "dispute_attachment",
 }
 
 

@@ -27,7 +27,8 @@ A, R, D = VehicleState.AVAILABLE, VehicleState.RESERVED, VehicleState.DISABLED
         (R, 6 * DAY, "continuous", timedelta(0), 1.0),  # reserved counts as rentable
         (A, 4 * DAY, "continuous", timedelta(0), None),
         (A, 5 * DAY, "continuous", timedelta(0), None),  # exactly the limit is allowed
-        (D, 6 * DAY, "continuous", timedelta(0), None),  # disabled: other rule
+        # issue 11: the stay is measured whatever the state flags
+        (D, 6 * DAY, "continuous", timedelta(0), 1.0),
         (A, 6 * DAY, "continuous", 2 * DAY, None),  # observed dwell is only 4 days
     ],
 )
@@ -129,7 +130,8 @@ def test_outage_suspends_vehicle_rules(outage, flag, suspended):
     found = evaluate_idle(vs, [PERMIT], NOW, outages=outages) + evaluate_disabled(
         vs, [PERMIT], NOW, outages=outages
     )
-    assert len(found) == (0 if suspended else 2)
+    # v2 (disabled for 2 days, unmoved for 6) is both idle and disabled too long
+    assert len(found) == (0 if suspended else 3)
 
 
 def test_same_data_same_keys():
@@ -141,3 +143,27 @@ def test_same_data_same_keys():
         "idle_too_long|trotti|v3",
         "idle_too_long|trotti|v4",
     ]
+
+
+def test_stay_confidence_and_min_confidence_for_notices():
+    """A stay's facts give its confidence; below the permit's floor, 'uncertain'."""
+    from rules.inputs import NoticeTerms
+    from rules.stays import StayFacts
+
+    strict = permit(max_idle=5 * DAY, notices=NoticeTerms(min_confidence=0.9))
+    seen = vehicle("v1", 0, 0, parked_for=6 * DAY, stay=StayFacts())
+    rotated = vehicle(
+        "v2", 0, 0, parked_for=6 * DAY, stay=StayFacts(rotations=3, min_link_confidence=0.95)
+    )
+    gap = vehicle("v3", 0, 0, parked_for=6 * DAY, stay=StayFacts(bridged_gaps=1, bridged_s=60))
+    stacked = vehicle(
+        "v4", 0, 0, parked_for=6 * DAY, stay=StayFacts(rotations=1, min_link_confidence=0.475)
+    )
+    found = {f.subject_key: f for f in evaluate_idle([seen, rotated, gap, stacked], [strict], NOW)}
+    assert found["v1"].confidence == 1.0 and found["v1"].status == "violation"
+    assert found["v2"].confidence == 0.95 and found["v2"].status == "violation"
+    # one minute unobserved in six days: still below 1.0, never rounded up to it
+    assert found["v3"].confidence == 0.999 and found["v3"].status == "violation"
+    assert found["v4"].confidence == 0.475 and found["v4"].status == "uncertain"
+    assert found["v4"].evidence["min_confidence_for_notice"] == 0.9
+    assert found["v2"].evidence["stay"]["rotations"] == 3

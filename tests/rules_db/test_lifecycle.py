@@ -120,17 +120,20 @@ def test_pending_rotation_leaves_the_violation_alone(fleet: Fleet) -> None:
     fleet.poll(T0 + 1 * M, {})  # "a" vanished: rented, or rotating its id?
     run = fleet.evaluate(T0 + 1 * M)
     assert run.lifecycle.untouched == 1 and run.lifecycle.closed == 0
-    fleet.poll(T0 + 2 * M, {"b": (50, 51)})  # a new id at the same place: rotation
+    fleet.poll(T0 + 2 * M, {"b": (50, 51)})  # a new id at the same place, a poll later
     fleet.evaluate(T0 + 2 * M)
-    ((_vid, state, _, since, _, _, last_seen, gid),) = violations(fleet)
-    assert (state, since, last_seen, gid) == ("open", T0, T0 + 2 * M, "b")
+    # issue 11: absent from one healthy file, the vehicle was rented (as far as GBFS
+    # can tell): the old stay's violation closes, the vehicle (linked) starts a new one
+    (old, new) = violations(fleet)
+    assert old[1] == "closed" and old[3] == T0
+    assert (new[1], new[3], new[6], new[7]) == ("open", T0 + 2 * M, T0 + 2 * M, "b")
 
 
 def test_vehicle_gone_closes_after_the_link_window(fleet: Fleet) -> None:
     fleet.poll(T0, {"a": (50, 50)})
     fleet.evaluate(T0)
-    fleet.poll(T0 + 1 * M, {})
-    gone = fleet.poll(T0 + 2 * M, {})  # not back: the stay ended
+    gone = fleet.poll(T0 + 1 * M, {})  # absent from a healthy file: the stay ended here
+    fleet.poll(T0 + 2 * M, {})  # and the id's wait for a rotation link is over
     fleet.evaluate(T0 + 2 * M)
     ((_, state, _, _, reason, fetch, *_),) = violations(fleet)
     assert (state, reason, fetch) == ("closed", "vehicle_gone", gone)

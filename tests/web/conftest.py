@@ -201,7 +201,6 @@ class Fleet:
                 observed_at=at,
                 fetch_id=None,
                 cache=self.cache,
-                noise_m=15,
                 link_m=15,
             )
         assert res.applied

@@ -69,9 +69,10 @@ def test_vehicles_are_geojson_with_their_properties(client: FlaskClient, fleets:
     }
     l1 = features["L1"]["properties"]
     assert l1["state"] == "disabled"
+    # a state change in place does not end the stay (issue 11, docs/ingest.md "Stays")
     assert (l1["parked_since"], l1["parked_since_confidence"]) == (
-        "2026-11-02T08:01:00Z",
-        "observed",
+        "2026-11-02T08:00:00Z",
+        "first_seen",
     )
     l2 = features["L2"]["properties"]
     assert (l2["parked_since"], l2["parked_since_confidence"]) == (
@@ -106,6 +107,7 @@ def test_no_vehicles_is_an_empty_collection(client: FlaskClient) -> None:
         "operators": {},
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["now"])
+    assert body["positionless"] == 0  # vehicles listed without a position: none
 
 
 def test_health_ok(client: FlaskClient) -> None:

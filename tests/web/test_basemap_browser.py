@@ -64,7 +64,7 @@ TILES_JS = """() => Array.from(document.querySelectorAll('img.leaflet-tile-loade
 OPEN_POPUP_JS = """(gbfsId) => {
   const map = window[JSON.parse(document.getElementById("fm-config").textContent).mapVar];
   map.eachLayer((l) => {
-    if (l.feature && l.feature.properties.gbfs_id === gbfsId) { l.openPopup(); }
+    if (l.feature && l.feature.properties.gbfs_id === gbfsId) { l.fire("click"); }
   });
 }"""
 

@@ -115,7 +115,9 @@ def path_values(web: Flask, world: World, engine: Engine) -> dict[str, str]:
         "kind": "report.pdf",
         "fmt": "json",
         "handle": "0" * 16,  # a session handle (account_sessions)
-        "token": "x" * 43,  # a password-reset link (password_reset)
+        "token": "x" * 43,  # a password-reset link (password_reset), a respond link (respond)
+        "dispute_id": "1",
+        "attachment_id": "1",
         "policy_id": "00000000-0000-0000-0000-000000000000",  # MDS (mds_api)
         "geography_id": "00000000-0000-0000-0000-000000000000",
         "z": "14",  # a base map tile (basemap.tile)

@@ -35,12 +35,18 @@ PUBLIC = {"/login", "/api/health", "/password/forgot", "/password/reset"}
 PUBLIC |= {f"/mds/{p}" for p in ("policies", "policies.json", "policies/1")}
 PUBLIC |= {f"/mds/{p}" for p in ("geographies", "geographies.json", "geographies/1")}
 PUBLIC |= {f"/gbfs/{v}/geofencing_zones.json" for v in ("2.3", "3.0")}
+# residents' reports (issue 15): the public page and Open311 GeoReport v2
+PUBLIC |= {"/signaler", "/open311/v2/services.json", "/open311/v2/requests.json"}
+PUBLIC_NOT_FOUND = {"/open311/v2/requests/1.json"}  # no such request: 404, no login
 # public pages that send a visitor without the right state elsewhere
 PUBLIC_REDIRECTS = {
     "/login/2fa": "/login",  # no right password waiting for its second factor
     "/login/2fa/setup": "/login",
     "/password/reset/1": "/password/reset",  # the token leaves the address bar at once
 }
+# a notice's signed respond link is its own credential: an unknown link is a 404 (GET),
+# a form without its CSRF token a 400 (POST)
+PUBLIC_LINKS = ("/respond/",)
 ROLES = ("officer", "supervisor", "admin", "operator")
 
 # GET pages and the roles that may open them (others: 403)
@@ -87,6 +93,10 @@ def test_every_route_needs_an_account_except_login_health_and_static(
             response = anon.open(path, method=method)
             if path in PUBLIC:
                 assert response.status_code in (200, 400), (method, path)
+            elif path.startswith(PUBLIC_LINKS):
+                assert response.status_code == (404 if method == "GET" else 400), (method, path)
+            elif path in PUBLIC_NOT_FOUND:
+                assert response.status_code == 404, (method, path)
             elif path in PUBLIC_REDIRECTS and method == "POST":
                 assert response.status_code == 400, (method, path)  # no CSRF token
             elif path in PUBLIC_REDIRECTS:

@@ -29,6 +29,7 @@
   var minParkedMs = 0;          // "parked for at least N days"
   var ruleFilter = "";          // "" all vehicles, "*" any violation, else a rule type
   var total = 0;
+  var positionless = 0;  // vehicles listed without a position (not drawn)
   var asOf = null;              // an ISO time: the map as it was (map-time.js); null: live
   var groupsShown = true;       // false while the density view (map-density.js) stands in
   var hooks = [];               // listeners of map-density.js and map-list.js
@@ -274,8 +275,12 @@
     var now = new Intl.DateTimeFormat(config.locale, { timeZone: config.timezone, timeStyle: "medium" })
       .format(new Date(serviceNow()));
     var number = new Intl.NumberFormat(config.locale);
-    statusEl.textContent = t.status.replace("{shown}", number.format(shown))
+    var text = t.status.replace("{shown}", number.format(shown))
       .replace("{total}", number.format(total)).replace("{time}", now);
+    if (positionless > 0) {  // listed without a position: counted apart, never hidden
+      text += " · " + t.positionless.replace("{n}", number.format(positionless));
+    }
+    statusEl.textContent = text;
     statusEl.classList.remove("fm-error");
   }
 
@@ -349,6 +354,7 @@
       }
     });
     total = collection.features.length;
+    positionless = typeof collection.positionless === "number" ? collection.positionless : 0;
     showStatus();
     notify("drawn");
     if (window.__fleetVehiclesDrawnAt === undefined) {
