@@ -5,6 +5,7 @@ The ingest's tables live in :mod:`gbfs_ingest.db`; the service's own tables
 """
 
 from datastore import Base
+from fleet_monitor.history import tables as _ingest_tables  # noqa: F401  (FKs to operator, feed)
 from fleet_monitor.models import (
     addresses,
     case_photos,
