@@ -30,15 +30,18 @@ def doc(data: dict[str, Any]) -> str:
     return json.dumps({"last_updated": now, "ttl": 0, "version": "2.3", "data": data})
 
 
-BIKES = doc(
-    {
-        "bikes": [
-            {"bike_id": f"b{i}", "lat": 45.9, "lon": 6.1 + i / 1000}
-            | {"is_reserved": False, "is_disabled": False}
-            for i in range(4)
-        ]
-    }
-)
+def bikes() -> str:
+    """A clean vehicle file, dated now (built per test: a file dated at import time
+    would look stale by the end of a long test run)."""
+    return doc(
+        {
+            "bikes": [
+                {"bike_id": f"b{i}", "lat": 45.9, "lon": 6.1 + i / 1000}
+                | {"is_reserved": False, "is_disabled": False}
+                for i in range(4)
+            ]
+        }
+    )
 
 
 @pytest.fixture
@@ -121,7 +124,7 @@ def test_local_files_with_nothing_usable(db_url: str, tmp_path: Path) -> None:
 
 
 def test_an_unreachable_or_refused_discovery_file(db_url: str, server: LocalHTTPServer) -> None:
-    url = publish(server, Reply.json(BIKES))
+    url = publish(server, Reply.json(bikes()))
     line = assert_refused(db_url, run(db_url, url, allow_loopback=False), "not allowed by policy")
     assert "cannot read discovery file" in line
     server.route("/gbfs.json", Reply(status=404))
@@ -148,7 +151,7 @@ def test_a_discovery_file_whose_feeds_are_all_unusable(
 def test_a_partly_usable_source_is_stored_with_its_failures_on_record(
     db_url: str, server: LocalHTTPServer
 ) -> None:
-    url = publish(server, Reply.json(BIKES), si=Reply(status=503))
+    url = publish(server, Reply.json(bikes()), si=Reply(status=503))
     result = run(db_url, url, "--operator", "velo")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
@@ -168,7 +171,7 @@ def test_local_files_over_the_size_limit(db_url: str, tmp_path: Path) -> None:
     env = {"DATABASE_URL": db_url, "FLEET_CONFIG": None, "FLEET__INGEST__MAX_DECODED_MB": "0.002"}
     result = CliRunner().invoke(cli, ["ingest", str(tmp_path), "--json"], env=env)
     assert_refused(db_url, result, "station_information.json: file of", "exceeds the limit of 2097")
-    (tmp_path / "free_bike_status.json").write_text(BIKES)
+    (tmp_path / "free_bike_status.json").write_text(bikes())
     result = CliRunner().invoke(cli, ["ingest", str(tmp_path), "--json"], env=env)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
@@ -185,7 +188,7 @@ def test_local_files_over_the_size_limit(db_url: str, tmp_path: Path) -> None:
 
 
 def test_an_unreachable_database_exits_3_after_the_checks(server: LocalHTTPServer) -> None:
-    url = publish(server, Reply.json(BIKES))
+    url = publish(server, Reply.json(bikes()))
     env = {
         "DATABASE_URL": "postgresql://postgres@127.0.0.1:9/nowhere",
         "FLEET_CONFIG": None,
