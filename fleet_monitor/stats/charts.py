@@ -1,43 +1,66 @@
-"""Small SVG charts, generated on the server: shown inline in the page (no script,
-presentation attributes only, so the page's Content-Security-Policy needs nothing
-more) and embedded as they are in the PDF pack (fpdf2 draws SVG).
+"""The statistics charts of a report, drawn with matplotlib
+(:mod:`fleet_monitor.stats.chart_render`): SVG inline in the page (no script, so the
+page's Content-Security-Policy needs nothing more) and PNG at print resolution in
+the PDF pack, both from the same chart definitions.
 
-Every text goes through XML escaping; every chart has a ``<title>`` and a
-``<desc>`` for screen readers, and each mark a ``<title>`` (its value on hover).
+Texts are in the report's language (``report["lang"]``; the exports are made
+outside a web request, so like :mod:`fleet_monitor.stats.labels` they do not go
+through Flask-Babel). Dates are ``dd/mm`` in French, ``5 Dec`` in English.
+The deployed-fleet chart draws each operator's permit cap (``sections.fleet.caps``)
+as a labelled line and flags the days (hours) whose maximum exceeds it.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
-from xml.sax.saxutils import escape
 
 from fleet_monitor.models.stats import ALL
 from fleet_monitor.palette import PALETTE
+from fleet_monitor.stats.chart_render import Chart, Series, number, render_png, render_svg
 from rules.registry import rule_label
 
+__all__ = ["Chart", "Series", "colour_for", "colours", "report_chart_images", "report_charts"]
+
 TOTAL_COLOUR = "#333333"
-FONT = "Helvetica, Arial, sans-serif"
-W, H = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 30, 46
+MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-
-@dataclass(slots=True)
-class Series:
-    label: str
-    values: list[float | None]
-    colour: str = PALETTE[0]
-    dashed: bool = False
-
-
-@dataclass(slots=True)
-class Chart:
-    title: str
-    x_labels: list[str]
-    series: list[Series] = field(default_factory=list)
-    unit: str = ""
+TEXT = {
+    "en": {
+        "hourly": "Deployed fleet per hour (mean)",
+        "daily": "Mean deployed fleet per day",
+        "vehicles": "vehicles",
+        "comparison": "Mean, 95th percentile and maximum",
+        "mean": "mean",
+        "max": "max",
+        "idle": "Share parked longer than 1, 3, 7, 14 days",
+        "days": "> {n} d",
+        "use": "Departures per vehicle per day (±20 %)",
+        "departures": "departures / vehicle / day",
+        "violations": "Violations opened by rule",
+        "opened": "violations",
+        "feeds": "Successful fetches of the vehicle feed",
+        "cap": "{name} permit cap: {cap}",
+        "over": "{name}: maximum above the cap",
+    },
+    "fr": {
+        "hourly": "Flotte déployée par heure (moyenne)",
+        "daily": "Flotte déployée moyenne par jour",
+        "vehicles": "véhicules",
+        "comparison": "Moyenne, 95e centile et maximum",
+        "mean": "moyenne",
+        "max": "max",
+        "idle": "Part stationnée depuis plus de 1, 3, 7, 14 jours",
+        "days": "> {n} j",
+        "use": "Départs par véhicule et par jour (±20 %)",
+        "departures": "départs / véhicule / jour",
+        "violations": "Infractions ouvertes par règle",
+        "opened": "infractions",
+        "feeds": "Lectures réussies du flux des véhicules",
+        "cap": "Plafond du permis {name} : {cap}",
+        "over": "{name} : maximum au-dessus du plafond",
+    },
+}
 
 
 def colour_for(index: int, slug: str) -> str:
@@ -51,236 +74,120 @@ def colours(slugs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _e(text: object) -> str:
-    return escape(str(text), {'"': "&quot;"})
-
-
-def _fmt(v: float) -> str:
-    if abs(v - round(v)) < 1e-9:
-        return f"{round(v):d}"
-    return f"{v:.2f}".rstrip("0").rstrip(".")
-
-
-def _ticks(top: float) -> list[float]:
-    if top <= 0:
-        return [0.0, 1.0]
-    raw = top / 4
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    n = math.ceil(top / step)
-    return [i * step for i in range(n + 1)]
-
-
-def _frame(chart: Chart, ymax: float) -> tuple[list[str], float, float, float]:
-    ticks = _ticks(ymax)
-    top = ticks[-1] or 1.0
-    pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="{W}" '
-        f'height="{H}" role="img" font-family="{FONT}" font-size="11">',
-        f"<title>{_e(chart.title)}</title>",
-        f"<desc>{_e(_describe(chart))}</desc>",
-        f'<rect x="0" y="0" width="{W}" height="{H}" fill="#ffffff"/>',
-        f'<text x="{LEFT}" y="18" font-size="13" fill="#222222">{_e(chart.title)}</text>',
-    ]
-    for t in ticks:
-        y = TOP + ph - ph * t / top
-        parts.append(
-            f'<line x1="{LEFT}" y1="{y:.1f}" x2="{W - RIGHT}" y2="{y:.1f}" '
-            f'stroke="#dddddd" stroke-width="1"/>'
-        )
-        parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#555555">'
-            f"{_e(_fmt(t))}</text>"
-        )
-    if chart.unit:
-        parts.append(f'<text x="6" y="{TOP - 8}" fill="#555555">{_e(chart.unit)}</text>')
-    return parts, top, pw, ph
-
-
-def _x_labels(chart: Chart, xs: Sequence[float]) -> list[str]:
-    n = len(chart.x_labels)
-    every = max(1, math.ceil(n / 12))
-    out = []
-    for i, (label, x) in enumerate(zip(chart.x_labels, xs, strict=True)):
-        if i % every == 0 or i == n - 1:
-            out.append(
-                f'<text x="{x:.1f}" y="{H - BOTTOM + 16}" text-anchor="middle" '
-                f'fill="#555555">{_e(label)}</text>'
-            )
-    return out
-
-
-def _legend(chart: Chart) -> list[str]:
-    out, x = [], LEFT
-    for s in chart.series:
-        if not s.label:
-            continue
-        out.append(
-            f'<rect x="{x}" y="{H - 16}" width="10" height="10" fill="{_e(s.colour)}"/>'
-            f'<text x="{x + 14}" y="{H - 7}" fill="#222222">{_e(s.label)}</text>'
-        )
-        x += 24 + 7 * len(s.label)
-    return out
-
-
-def _describe(chart: Chart) -> str:
-    parts = []
-    for s in chart.series:
-        vals = [v for v in s.values if v is not None]
-        if vals:
-            parts.append(f"{s.label}: {_fmt(min(vals))}-{_fmt(max(vals))}")
-    return "; ".join(parts) or "no data"
-
-
-def line_chart(chart: Chart) -> str:
-    values = [v for s in chart.series for v in s.values if v is not None]
-    parts, top, pw, ph = _frame(chart, max(values, default=0.0))
-    n = len(chart.x_labels)
-    xs = [LEFT + (pw * (i + 0.5) / n if n else 0) for i in range(n)]
-    for s in chart.series:
-        runs: list[list[str]] = [[]]
-        for x, v in zip(xs, s.values, strict=True):
-            if v is None:
-                runs.append([])
-                continue
-            y = TOP + ph - ph * v / top
-            runs[-1].append(f"{x:.1f},{y:.1f}")
-            parts.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{_e(s.colour)}">'
-                f"<title>{_e(s.label)}: {_e(_fmt(v))}</title></circle>"
-            )
-        dash = ' stroke-dasharray="5 4"' if s.dashed else ""
-        for run in runs:
-            if len(run) > 1:
-                parts.append(
-                    f'<polyline points="{" ".join(run)}" fill="none" stroke="{_e(s.colour)}" '
-                    f'stroke-width="2"{dash}/>'
-                )
-    parts += _x_labels(chart, xs) + _legend(chart) + ["</svg>"]
-    return "".join(parts)
-
-
-def bar_chart(chart: Chart) -> str:
-    values = [v for s in chart.series for v in s.values if v is not None]
-    parts, top, pw, ph = _frame(chart, max(values, default=0.0))
-    n, k = len(chart.x_labels), max(1, len(chart.series))
-    slot = pw / n if n else pw
-    bw = max(1.0, slot * 0.8 / k)
-    xs = [LEFT + slot * (i + 0.5) for i in range(n)]
-    for j, s in enumerate(chart.series):
-        for i, v in enumerate(s.values):
-            if v is None:
-                continue
-            h = ph * v / top
-            x = LEFT + slot * i + slot * 0.1 + bw * j
-            parts.append(
-                f'<rect x="{x:.1f}" y="{TOP + ph - h:.1f}" width="{bw:.1f}" height="{h:.1f}" '
-                f'fill="{_e(s.colour)}"><title>{_e(chart.x_labels[i])} · {_e(s.label)}: '
-                f"{_e(_fmt(v))}</title></rect>"
-            )
-    parts += _x_labels(chart, xs) + _legend(chart) + ["</svg>"]
-    return "".join(parts)
-
-
-# --------------------------------------------------------------------------- from a report
-
-
 def report_charts(report: Mapping[str, Any]) -> dict[str, str]:
-    """The charts of a report (see :func:`fleet_monitor.stats.report.build_report`)."""
+    """The charts of a report (see :func:`fleet_monitor.stats.report.build_report`), SVG."""
+    return {name: render_svg(chart, kind) for name, (chart, kind) in chart_specs(report).items()}
+
+
+def report_chart_images(report: Mapping[str, Any], dpi: int = 200) -> dict[str, bytes]:
+    """The same charts as PNG at ``dpi`` (the PDF pack)."""
+    return {
+        name: render_png(chart, kind, dpi) for name, (chart, kind) in chart_specs(report).items()
+    }
+
+
+def _t(lang: str, key: str, **values: object) -> str:
+    return TEXT.get(lang, TEXT["en"])[key].format(**values)
+
+
+def day_label(day: str, lang: str) -> str:
+    """``2026-12-05`` -> ``05/12`` (fr) or ``5 Dec`` (en)."""
+    if lang == "fr":
+        return f"{day[8:10]}/{day[5:7]}"
+    return f"{int(day[8:10])} {MONTHS_EN[int(day[5:7]) - 1]}"
+
+
+def _kind(labels: Sequence[str]) -> str:
+    return "barh" if any(len(x) > 18 for x in labels) else "bar"
+
+
+def chart_specs(report: Mapping[str, Any]) -> dict[str, tuple[Chart, str]]:
     sections: Mapping[str, Any] = report["sections"]
-    lang = str(report.get("lang", "fr"))
-    fr = lang == "fr"
-    out: dict[str, str] = {}
+    lang = "fr" if str(report.get("lang", "fr")) == "fr" else "en"
+    out: dict[str, tuple[Chart, str]] = {}
     fleet = sections.get("fleet")
     if fleet:
         rows = fleet["rows"]
         palette = colours([r["operator"] for r in rows])
+        caps: Mapping[str, Mapping[str, int]] = fleet.get("caps") or {}
         if int(report["period"]["days"]) <= 2:
-            hourly = fleet["hourly"]
-            chart = Chart(
-                "Flotte déployée par heure (moyenne)" if fr else "Deployed fleet per hour (mean)",
-                [h["hour"][11:13] for h in hourly],
-                [Series(hourly[0]["operator_name"], [h["deployed_avg"] for h in hourly])]
-                if hourly
-                else [],
-                "véhicules" if fr else "vehicles",
-            )
+            out["fleet"] = (_hourly_chart(fleet["hourly"], caps, palette, lang), "line")
         else:
-            chart = _daily_chart(fleet["daily"], "deployed_avg", palette, fr)
-        out["fleet"] = line_chart(chart)
-        out["comparison"] = bar_chart(
+            out["fleet"] = (_daily_chart(fleet["daily"], caps, palette, lang), "line")
+        names = [r["operator_name"] for r in rows]
+        out["comparison"] = (
             Chart(
-                "Moyenne, 95e centile et maximum" if fr else "Mean, 95th percentile and maximum",
-                [r["operator_name"] for r in rows],
+                _t(lang, "comparison"),
+                names,
                 [
-                    Series(
-                        "moyenne" if fr else "mean", [r["deployed_avg"] for r in rows], PALETTE[0]
-                    ),
+                    Series(_t(lang, "mean"), [r["deployed_avg"] for r in rows], PALETTE[0]),
                     Series("p95", [r["deployed_p95"] for r in rows], PALETTE[4]),
-                    Series("max", [r["deployed_max"] for r in rows], PALETTE[1]),
+                    Series(_t(lang, "max"), [r["deployed_max"] for r in rows], PALETTE[1]),
                 ],
-                "véhicules" if fr else "vehicles",
-            )
+                _t(lang, "vehicles"),
+                lang,
+            ),
+            _kind(names),
         )
     idle = sections.get("idle")
     if idle:
         rows = idle["rows"]
         keys = ("over_1d", "over_3d", "over_7d", "over_14d")
-        out["idle"] = bar_chart(
+        palette = colours([x["operator"] for x in rows])
+        out["idle"] = (
             Chart(
-                "Part stationnée depuis plus de 1, 3, 7, 14 jours"
-                if fr
-                else "Share parked longer than 1, 3, 7, 14 days",
-                [
-                    "> 1 j" if fr else "> 1 d",
-                    "> 3 j" if fr else "> 3 d",
-                    "> 7 j" if fr else "> 7 d",
-                    "> 14 j" if fr else "> 14 d",
-                ],
+                _t(lang, "idle"),
+                [_t(lang, "days", n=n) for n in (1, 3, 7, 14)],
                 [
                     Series(
                         r["operator_name"],
                         [None if r[k] is None else r[k] * 100 for k in keys],
-                        colours([x["operator"] for x in rows])[r["operator"]],
+                        palette[r["operator"]],
                     )
                     for r in rows
                 ],
                 "%",
-            )
+                lang,
+            ),
+            "bar",
         )
     use = sections.get("use")
     if use and use["rows"]:
         rows = use["rows"]
-        out["use"] = bar_chart(
+        names = [r["operator_name"] for r in rows]
+        out["use"] = (
             Chart(
-                "Départs par véhicule et par jour (±20 %)"
-                if fr
-                else "Departures per vehicle per day (±20 %)",
-                [r["operator_name"] for r in rows],
+                _t(lang, "use"),
+                names,
                 [Series("", [r["departures_per_vehicle_day"] for r in rows], PALETTE[2])],
-            )
+                _t(lang, "departures"),
+                lang,
+            ),
+            _kind(names),
         )
     viol = sections.get("violations")
     if viol and viol["by_rule"]:
         focus = _focus_slug(viol["rows"])
         by_rule = [r for r in viol["by_rule"] if r["operator"] == focus]
-        out["violations"] = bar_chart(
+        names = [rule_label(r["rule_type"], lang) for r in by_rule]
+        out["violations"] = (
             Chart(
-                "Infractions ouvertes par règle" if fr else "Violations opened by rule",
-                [rule_label(r["rule_type"], "fr" if fr else "en") for r in by_rule],
+                _t(lang, "violations"),
+                names,
                 [Series("", [r["opened"] for r in by_rule], PALETTE[1])],
-            )
+                _t(lang, "opened"),
+                lang,
+            ),
+            _kind(names),
         )
     feeds = sections.get("feeds")
     if feeds and feeds["rows"]:
         rows = [r for r in feeds["rows"] if r["operator"] != ALL]
-        out["feeds"] = bar_chart(
+        names = [r["operator_name"] for r in rows]
+        out["feeds"] = (
             Chart(
-                "Lectures réussies du flux des véhicules"
-                if fr
-                else "Successful fetches of the vehicle feed",
-                [r["operator_name"] for r in rows],
+                _t(lang, "feeds"),
+                names,
                 [
                     Series(
                         "",
@@ -292,7 +199,9 @@ def report_charts(report: Mapping[str, Any]) -> dict[str, str]:
                     )
                 ],
                 "%",
-            )
+                lang,
+            ),
+            _kind(names),
         )
     return out
 
@@ -302,23 +211,95 @@ def _focus_slug(rows: Sequence[Mapping[str, Any]]) -> str | None:
     return ALL if ALL in slugs else (slugs[0] if slugs else None)
 
 
+def _with_cap(
+    series: Series,
+    slug: str,
+    keys: Sequence[str],
+    caps: Mapping[str, Mapping[str, int]],
+    maxima: Sequence[float | None],
+    lang: str,
+) -> None:
+    cap_by_day = caps.get(slug)
+    if not cap_by_day:
+        return
+    series.cap = [cap_by_day.get(k) for k in keys]
+    latest = next((c for c in reversed(series.cap) if c is not None), None)
+    if latest is None:
+        series.cap = None
+        return
+    series.cap_label = _t(lang, "cap", name=series.label, cap=number(latest, lang))
+    series.flag_values = list(maxima)
+    series.flag_label = _t(lang, "over", name=series.label)
+
+
+def _hourly_chart(
+    hourly: Sequence[Mapping[str, Any]],
+    caps: Mapping[str, Mapping[str, int]],
+    palette: Mapping[str, str],
+    lang: str,
+) -> Chart:
+    series: list[Series] = []
+    if hourly:
+        slug = str(hourly[0]["operator"])
+        s = Series(
+            str(hourly[0]["operator_name"]),
+            [h["deployed_avg"] for h in hourly],
+            palette.get(slug, PALETTE[0]),
+        )
+        _with_cap(
+            s,
+            slug,
+            [str(h["hour"])[:10] for h in hourly],
+            caps,
+            [h.get("deployed_max") for h in hourly],
+            lang,
+        )
+        series.append(s)
+    return Chart(
+        _t(lang, "hourly"),
+        [_hour_label(str(h["hour"]), lang) for h in hourly],
+        series,
+        _t(lang, "vehicles"),
+        lang,
+    )
+
+
+def _hour_label(stamp: str, lang: str) -> str:
+    """``14 h`` (fr) or ``14:00`` (en); midnight carries its day."""
+    hour = stamp[11:13]
+    text = f"{hour} h" if lang == "fr" else f"{hour}:00"
+    return f"{day_label(stamp[:10], lang)} {text}" if hour == "00" else text
+
+
 def _daily_chart(
-    daily: Sequence[Mapping[str, Any]], key: str, palette: Mapping[str, str], fr: bool
+    daily: Sequence[Mapping[str, Any]],
+    caps: Mapping[str, Mapping[str, int]],
+    palette: Mapping[str, str],
+    lang: str,
 ) -> Chart:
     days = sorted({str(d["day"]) for d in daily})
-    by: dict[str, dict[str, float | None]] = {}
+    by: dict[str, dict[str, Mapping[str, Any]]] = {}
     names: dict[str, str] = {}
     for d in daily:
         slug = str(d["operator"])
-        by.setdefault(slug, {})[str(d["day"])] = d[key]
+        by.setdefault(slug, {})[str(d["day"])] = d
         names[slug] = str(d["operator_name"])
-    series = [
-        Series(names[s], [by[s].get(day) for day in days], palette.get(s, PALETTE[0]), s == ALL)
-        for s in sorted(by, key=lambda s: (s == ALL, s))
-    ]
+    series = []
+    for slug in sorted(by, key=lambda s: (s == ALL, s)):
+        rows = by[slug]
+        s = Series(
+            names[slug],
+            [rows[day]["deployed_avg"] if day in rows else None for day in days],
+            palette.get(slug, PALETTE[0]),
+            slug == ALL,
+        )
+        maxima = [rows[day].get("deployed_max") if day in rows else None for day in days]
+        _with_cap(s, slug, days, caps, maxima, lang)
+        series.append(s)
     return Chart(
-        "Flotte déployée moyenne par jour" if fr else "Mean deployed fleet per day",
-        [day[8:10] + "/" + day[5:7] for day in days],
+        _t(lang, "daily"),
+        [day_label(day, lang) for day in days],
         series,
-        "véhicules" if fr else "vehicles",
+        _t(lang, "vehicles"),
+        lang,
     )

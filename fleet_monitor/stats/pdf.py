@@ -8,7 +8,6 @@ typographic signs are replaced by their ASCII look-alikes).
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,7 +16,7 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from fleet_monitor.stats import labels
-from fleet_monitor.stats.charts import report_charts
+from fleet_monitor.stats.charts import report_chart_images
 
 _REPLACE = {
     "\u2019": "'",
@@ -135,15 +134,6 @@ CHARTS = {
 }
 
 
-_SVG_META = re.compile(r"<(title|desc)>.*?</\1>", re.DOTALL)
-
-
-def for_pdf(svg: str) -> str:
-    """The chart without its accessibility elements (fpdf2 does not draw them) and
-    with Latin-1 text (the core fonts)."""
-    return latin1(_SVG_META.sub("", svg))
-
-
 def latin1(text: object) -> str:
     s = "".join(_REPLACE.get(c, c) for c in str(text))
     return s.encode("latin-1", "replace").decode("latin-1")
@@ -207,7 +197,7 @@ def to_pdf(report: Mapping[str, Any], *, city: str = "") -> bytes:
             _para(pdf, 5, latin1(section["title"]))
             pdf.set_font("helvetica", "", 9)
             _para(pdf, 5, latin1(statement))
-    charts = report_charts(report)
+    charts = report_chart_images(report)  # PNG at print resolution
     for name in ORDER:
         section = report["sections"].get(name)
         if not section:
@@ -222,7 +212,7 @@ def to_pdf(report: Mapping[str, Any], *, city: str = "") -> bytes:
             _para(pdf, 5, latin1(labels.title("not_available", lang)))
         for chart in CHARTS.get(name, ()):
             if chart in charts:
-                pdf.image(io.BytesIO(for_pdf(charts[chart]).encode()), w=175)
+                pdf.image(io.BytesIO(charts[chart]), w=175)
                 pdf.ln(2)
         _table(pdf, COLUMNS[name], section.get("rows", []), lang)
         pdf.ln(3)

@@ -19,6 +19,7 @@ import numpy as np
 from fleet_monitor.history.definitions import IDLE_BUCKET_KEYS
 from fleet_monitor.models.stats import ALL, ALL_OPERATORS
 from fleet_monitor.stats import labels, report_sections
+from fleet_monitor.stats.caps import fleet_caps
 from fleet_monitor.stats.dayfleet import nearest_rank
 from fleet_monitor.stats.methods import MethodParams, method
 from fleet_monitor.stats.periods import Period, iso
@@ -112,6 +113,9 @@ def build_report(
     samples = load_samples(cur, period.first, period.end, ids, query.form_factor, query.zone)
     if "fleet" in wanted:
         out["fleet"] = fleet_section(rows, samples, query, params)
+        out["fleet"]["caps"] = fleet_caps(
+            cur, [r.slug for r in rows], period.days(), tz, query.form_factor, query.zone
+        )
     if "idle" in wanted:
         out["idle"] = idle_section(cur, rows, query, params)
     if "use" in wanted:

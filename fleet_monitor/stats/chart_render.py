@@ -1,0 +1,247 @@
+"""Draws one statistics chart with matplotlib, as SVG text for the pages or PNG bytes
+for the PDF pack (fpdf2 draws raster images faithfully; its SVG support does not
+cover matplotlib's clip paths and symbols).
+
+Decisions:
+* no pyplot and no global backend: each chart is a ``Figure`` on its own Agg
+  canvas (thread-safe under the web server, nothing set at import time);
+* SVG with real ``<text>`` (``svg.fonttype = none``): searchable, translatable,
+  read by screen readers; no script, no event attribute (the page's CSP stays
+  strict); a ``<title>`` and ``<desc>`` are added for screen readers;
+* deterministic output (fixed ``svg.hashsalt``, no date in the metadata), so the
+  same report gives the same bytes;
+* numbers in the report's language: decimal comma and narrow no-break space for
+  thousands in French;
+* tick labels thinned to at most 12 on the time axis, category labels rotated or
+  drawn as horizontal bars when long, so none overlap at print size.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
+
+from fleet_monitor.palette import PALETTE
+
+FLAG_COLOUR = "#c00000"
+SIZE = (8.0, 3.6)  # inches: 640 x 288 px at the SVG's 80 dpi... rendered at 100 % width
+RC = {
+    "svg.hashsalt": "fleet-monitor-charts",
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 9.0,
+    "axes.titlesize": 11.0,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+MAX_TICKS = 12
+
+
+@dataclass(slots=True)
+class Series:
+    label: str
+    values: list[float | None]
+    colour: str = PALETTE[0]
+    dashed: bool = False
+    # a limit per point (the permit's cap), drawn as a labelled step line; points
+    # whose ``flag_values`` (default: the values) exceed it are flagged
+    cap: list[float | None] | None = None
+    cap_label: str = ""
+    flag_values: list[float | None] | None = None
+    flag_label: str = ""
+
+
+@dataclass(slots=True)
+class Chart:
+    title: str
+    x_labels: list[str]
+    series: list[Series] = field(default_factory=list)
+    unit: str = ""
+    lang: str = "en"
+
+
+def number(value: float, lang: str, decimals: int | None = None) -> str:
+    """``1234.5`` -> ``1 234,5`` (narrow no-break space) in French, ``1,234.5`` in English."""
+    if decimals is None:
+        decimals = 0 if abs(value - round(value)) < 1e-9 else (1 if abs(value) >= 10 else 2)
+    text = f"{value:,.{decimals}f}"
+    if decimals:
+        text = text.rstrip("0").rstrip(".") if "." in text else text
+    if lang == "fr":
+        text = text.replace(",", "\u202f").replace(".", ",")
+    return text
+
+
+def _describe(chart: Chart) -> str:
+    parts = []
+    for s in chart.series:
+        vals = [v for v in s.values if v is not None]
+        if vals:
+            lo, hi = number(min(vals), chart.lang), number(max(vals), chart.lang)
+            parts.append(f"{s.label or chart.title}: {lo} - {hi}")
+        if s.cap_label:
+            parts.append(s.cap_label)
+    return "; ".join(parts) or ("aucune donnée" if chart.lang == "fr" else "no data")
+
+
+def _figure(chart: Chart, kind: str) -> object:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    fig = Figure(figsize=SIZE, layout="constrained")
+    ax = fig.add_subplot()
+    ax.set_title(chart.title, loc="left")
+    ax.grid(axis="y" if kind != "barh" else "x", color="#dddddd", linewidth=0.8)
+    ax.set_axisbelow(True)
+    fmt = FuncFormatter(lambda v, _pos: number(v, chart.lang))
+    n = len(chart.x_labels)
+    xs = list(range(n))
+    if kind == "line":
+        _lines(ax, chart, xs)
+    else:
+        _bars(ax, chart, xs, horizontal=kind == "barh")
+    value_axis = ax.xaxis if kind == "barh" else ax.yaxis
+    value_axis.set_major_formatter(fmt)
+    value_axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    if chart.unit:
+        (ax.set_xlabel if kind == "barh" else ax.set_ylabel)(chart.unit)
+    if kind == "barh":
+        ax.set_yticks(xs, chart.x_labels)
+        ax.invert_yaxis()
+        ax.set_xlim(left=0)
+    else:
+        every = max(1, math.ceil(n / MAX_TICKS))
+        ticks = [i for i in xs if i % every == 0]
+        ax.set_xticks(ticks, [chart.x_labels[i] for i in ticks])
+        longest = max((len(chart.x_labels[i]) for i in ticks), default=0)
+        if kind == "bar" and longest * len(ticks) > 70:
+            ax.tick_params(axis="x", labelrotation=30)
+            for label in ax.get_xticklabels():
+                label.set_horizontalalignment("right")
+        ax.set_ylim(bottom=0)
+        if n:
+            ax.set_xlim(-0.6, n - 0.4)
+    handles, names = ax.get_legend_handles_labels()
+    if names:
+        ax.legend(
+            handles,
+            names,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            frameon=False,
+            fontsize=8,
+        )
+    return fig
+
+
+def _lines(ax: object, chart: Chart, xs: Sequence[int]) -> None:
+    for s in chart.series:
+        ys = [math.nan if v is None else v for v in s.values]
+        ax.plot(  # type: ignore[attr-defined]
+            xs,
+            ys,
+            color=s.colour,
+            linewidth=1.8,
+            linestyle="--" if s.dashed else "-",
+            marker="o" if len(xs) <= 40 else None,
+            markersize=3,
+            label=s.label or None,
+        )
+        if s.cap is None:
+            continue
+        caps = [math.nan if c is None else c for c in s.cap]
+        ax.step(  # type: ignore[attr-defined]
+            xs, caps, where="mid", color=s.colour, linewidth=1.2, linestyle=":", label=s.cap_label
+        )
+        last = max((i for i, c in enumerate(s.cap) if c is not None), default=None)
+        if last is not None:
+            ax.annotate(  # type: ignore[attr-defined]
+                s.cap_label,
+                (xs[last], caps[last]),
+                xytext=(-4, 3),
+                textcoords="offset points",
+                ha="right",
+                va="bottom",
+                fontsize=8,
+                color=s.colour,
+            )
+        flags = s.flag_values if s.flag_values is not None else s.values
+        over = [
+            (x, v)
+            for x, v, c in zip(xs, flags, s.cap, strict=True)
+            if v is not None and c is not None and v > c
+        ]
+        if over:
+            ax.plot(  # type: ignore[attr-defined]
+                [x for x, _ in over],
+                [v for _, v in over],
+                linestyle="none",
+                marker="^",
+                markersize=7,
+                color=FLAG_COLOUR,
+                label=s.flag_label,
+            )
+    if xs:
+        top = max(
+            [v for s in chart.series for v in (s.values + (s.cap or [])) if v is not None]
+            + [v for s in chart.series for v in (s.flag_values or []) if v is not None]
+            + [1.0]
+        )
+        ax.set_ylim(0, top * 1.12)  # type: ignore[attr-defined]
+
+
+def _bars(ax: object, chart: Chart, xs: Sequence[int], horizontal: bool) -> None:
+    k = max(1, len(chart.series))
+    width = 0.8 / k
+    for j, s in enumerate(chart.series):
+        pos = [x - 0.4 + width * (j + 0.5) for x in xs]
+        vals = [0.0 if v is None else v for v in s.values]
+        draw = ax.barh if horizontal else ax.bar  # type: ignore[attr-defined]
+        bars = draw(pos, vals, width * 0.95, color=s.colour, label=s.label or None)
+        if len(xs) * k <= 16:  # value labels while they fit
+            ax.bar_label(  # type: ignore[attr-defined]
+                bars,
+                [("" if v is None else number(v, chart.lang)) for v in s.values],
+                padding=2,
+                fontsize=7,
+                color="#333333",
+            )
+
+
+_SVG_OPEN = re.compile(r"<svg\b[^>]*>")
+
+
+def render_svg(chart: Chart, kind: str) -> str:
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    with rc_context(RC):
+        fig = _figure(chart, kind)
+        FigureCanvasAgg(fig)  # type: ignore[arg-type]
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None})  # type: ignore[attr-defined]
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]  # no XML prolog or DOCTYPE inside an HTML page
+    head = _SVG_OPEN.match(svg)
+    assert head is not None
+    tag = (
+        head.group(0)[:-1] + f' role="img" aria-label="{escape(chart.title, {chr(34): "&quot;"})}">'
+    )
+    meta = f"<title>{escape(chart.title)}</title><desc>{escape(_describe(chart))}</desc>"
+    return tag + meta + svg[head.end() :]
+
+
+def render_png(chart: Chart, kind: str, dpi: int = 200) -> bytes:
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    with rc_context(RC):
+        fig = _figure(chart, kind)
+        FigureCanvasAgg(fig)  # type: ignore[arg-type]
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})  # type: ignore[attr-defined]
+    return buf.getvalue()
