@@ -32,6 +32,7 @@ SIZE = (8.0, 3.6)  # inches: 640 x 288 px at the SVG's 80 dpi... rendered at 100
 RC = {
     "svg.hashsalt": "fleet-monitor-charts",
     "svg.fonttype": "none",
+    "text.parse_math": False,  # an operator named "$x$" is text, not a formula
     "font.family": "DejaVu Sans",
     "font.size": 9.0,
     "axes.titlesize": 11.0,
@@ -213,6 +214,30 @@ def _bars(ax: object, chart: Chart, xs: Sequence[int], horizontal: bool) -> None
 
 
 _SVG_OPEN = re.compile(r"<svg\b[^>]*>")
+_STYLE_ATTR = re.compile(r'style="([^"]*)"')
+_DROP = re.compile(r"<metadata>.*?</metadata>|<style[^>]*>.*?</style>", re.DOTALL)
+FONT_STACK = "DejaVu Sans, Verdana, Arial, sans-serif"
+
+
+def _attributes(match: re.Match[str]) -> str:
+    """``style="fill: #fff; stroke: none"`` -> ``fill="#fff" stroke="none"``: the
+    page's CSP allows no inline style, SVG presentation attributes are not styles."""
+    out = []
+    for decl in match.group(1).split(";"):
+        name, _, value = decl.partition(":")
+        name, value = name.strip(), value.strip()
+        if not name:
+            continue
+        if name == "font-family":
+            value = FONT_STACK
+        out.append(f'{name}="{escape(value, {chr(34): "&quot;"})}"')
+    return " ".join(out)
+
+
+def presentation_only(svg: str) -> str:
+    """matplotlib's SVG without ``style`` attributes, ``<style>`` or metadata."""
+    svg = _DROP.sub("", svg)
+    return _STYLE_ATTR.sub(_attributes, svg)
 
 
 def render_svg(chart: Chart, kind: str) -> str:
@@ -228,11 +253,12 @@ def render_svg(chart: Chart, kind: str) -> str:
     svg = svg[svg.index("<svg") :]  # no XML prolog or DOCTYPE inside an HTML page
     head = _SVG_OPEN.match(svg)
     assert head is not None
-    tag = (
-        head.group(0)[:-1] + f' role="img" aria-label="{escape(chart.title, {chr(34): "&quot;"})}">'
-    )
+    label = escape(chart.title, {'"': "&quot;"})
+    # the defaults of matplotlib's <style> element, as inherited attributes
+    tag = head.group(0)[:-1] + ' stroke-linejoin="round" stroke-linecap="butt"'
+    tag += f' role="img" aria-label="{label}">'
     meta = f"<title>{escape(chart.title)}</title><desc>{escape(_describe(chart))}</desc>"
-    return tag + meta + svg[head.end() :]
+    return presentation_only(tag + meta + svg[head.end() :])
 
 
 def render_png(chart: Chart, kind: str, dpi: int = 200) -> bytes:
