@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from fleet_monitor.history.stays import VehicleFeed
-from fleet_monitor.stats.charts import Chart, Series, bar_chart, line_chart
+from fleet_monitor.stats.chart_render import Chart, Series, render_svg
 from fleet_monitor.stats.dayfleet import nearest_rank, observed_mask
 from fleet_monitor.stats.declared import parse_csv
 from fleet_monitor.stats.periods import PeriodError, parse_period
@@ -56,12 +56,12 @@ def test_observed_mask() -> None:
 def test_charts_are_well_formed_and_escaped() -> None:
     chart = Chart("Flotte <déployée> & co", ["a", "b", "c"], unit="véh.")
     chart.series = [Series("Vélo & <co>", [1.0, None, 3.5]), Series("x", [2.0, 2.0, 0.0])]
-    for svg in (line_chart(chart), bar_chart(chart)):
+    for svg in (render_svg(chart, "line"), render_svg(chart, "bar"), render_svg(chart, "barh")):
         root = ET.fromstring(svg)
         assert root.tag.endswith("svg")
         assert "Vélo & <co>" in "".join(root.itertext())
         assert "<script" not in svg and "style=" not in svg
-    empty = line_chart(Chart("Rien", [], []))
+    empty = render_svg(Chart("Rien", [], []), "line")
     ET.fromstring(empty)
 
 
