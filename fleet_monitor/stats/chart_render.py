@@ -28,14 +28,14 @@ from xml.sax.saxutils import escape
 from fleet_monitor.palette import PALETTE
 
 FLAG_COLOUR = "#c00000"
-SIZE = (8.0, 3.6)  # inches: 640 x 288 px at the SVG's 80 dpi... rendered at 100 % width
+SIZE = (6.6, 3.3)  # inches: 634 x 317 px in the page (its max), 168 mm wide in print
 RC = {
     "svg.hashsalt": "fleet-monitor-charts",
     "svg.fonttype": "none",
     "text.parse_math": False,  # an operator named "$x$" is text, not a formula
     "font.family": "DejaVu Sans",
-    "font.size": 9.0,
-    "axes.titlesize": 11.0,
+    "font.size": 10.0,
+    "axes.titlesize": 11.5,
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
@@ -115,7 +115,9 @@ def _figure(chart: Chart, kind: str) -> object:
         ax.invert_yaxis()
         ax.set_xlim(left=0)
     else:
-        every = max(1, math.ceil(n / MAX_TICKS))
+        # at most as many labels as fit side by side (about 55 characters across)
+        widest = max((len(x) for x in chart.x_labels), default=1) + 2
+        every = max(1, math.ceil(n / max(2, min(MAX_TICKS, 55 // widest))))
         ticks = [i for i in xs if i % every == 0]
         ax.set_xticks(ticks, [chart.x_labels[i] for i in ticks])
         longest = max((len(chart.x_labels[i]) for i in ticks), default=0)
@@ -134,7 +136,7 @@ def _figure(chart: Chart, kind: str) -> object:
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),
             frameon=False,
-            fontsize=8,
+            fontsize=8.5,
         )
     return fig
 
@@ -203,12 +205,12 @@ def _bars(ax: object, chart: Chart, xs: Sequence[int], horizontal: bool) -> None
         vals = [0.0 if v is None else v for v in s.values]
         draw = ax.barh if horizontal else ax.bar  # type: ignore[attr-defined]
         bars = draw(pos, vals, width * 0.95, color=s.colour, label=s.label or None)
-        if len(xs) * k <= 16:  # value labels while they fit
+        if len(xs) * k <= 12:  # value labels while they fit
             ax.bar_label(  # type: ignore[attr-defined]
                 bars,
                 [("" if v is None else number(v, chart.lang)) for v in s.values],
                 padding=2,
-                fontsize=7,
+                fontsize=8,
                 color="#333333",
             )
 

@@ -265,10 +265,11 @@ def _hourly_chart(
 
 
 def _hour_label(stamp: str, lang: str) -> str:
-    """``14 h`` (fr) or ``14:00`` (en); midnight carries its day."""
+    """``14 h`` (fr) or ``14:00`` (en); midnight shows its day instead (``06/10``)."""
     hour = stamp[11:13]
-    text = f"{hour} h" if lang == "fr" else f"{hour}:00"
-    return f"{day_label(stamp[:10], lang)} {text}" if hour == "00" else text
+    if hour == "00":
+        return day_label(stamp[:10], lang)
+    return f"{hour} h" if lang == "fr" else f"{hour}:00"
 
 
 def _daily_chart(
