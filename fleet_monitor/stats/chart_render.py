@@ -63,6 +63,7 @@ class Chart:
     series: list[Series] = field(default_factory=list)
     unit: str = ""
     lang: str = "en"
+    integer: bool = False  # counts: whole-number ticks only
 
 
 def number(value: float, lang: str, decimals: int | None = None) -> str:
@@ -107,7 +108,9 @@ def _figure(chart: Chart, kind: str) -> object:
         _bars(ax, chart, xs, horizontal=kind == "barh")
     value_axis = ax.xaxis if kind == "barh" else ax.yaxis
     value_axis.set_major_formatter(fmt)
-    value_axis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    value_axis.set_major_locator(
+        MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10], integer=chart.integer)
+    )
     if chart.unit:
         (ax.set_xlabel if kind == "barh" else ax.set_ylabel)(chart.unit)
     if kind == "barh":

@@ -177,6 +177,7 @@ def chart_specs(report: Mapping[str, Any]) -> dict[str, tuple[Chart, str]]:
                 [Series("", [r["opened"] for r in by_rule], PALETTE[1])],
                 _t(lang, "opened"),
                 lang,
+                integer=True,
             ),
             _kind(names),
         )

@@ -5,11 +5,15 @@ drawn and the samples above it flagged."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
+from pypdf import PdfReader
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -18,7 +22,7 @@ from fleet_monitor.stats.chart_render import number
 from fleet_monitor.stats.charts import report_chart_images, report_charts
 from fleet_monitor.stats.periods import parse_period
 from fleet_monitor.stats.report import ReportQuery
-from fleet_monitor.stats.service import run_report
+from fleet_monitor.stats.service import make_export, run_report
 from fleet_monitor.violations import import_permit
 from tests.stats.history import utc
 from tests.stats.scenario import Ids
@@ -137,3 +141,26 @@ def test_cap_from_the_stored_permit(engine: Engine, aggregated: Ids) -> None:
     )
     in_zone = run_report(engine, SETTINGS, zoned, visible=None, now=NOW)
     assert in_zone["sections"]["fleet"]["caps"] == {}  # a city-wide cap: no line on a zone
+
+
+def test_pdf_pack_with_charts_renders(engine: Engine, aggregated: Ids, tmp_path: Path) -> None:
+    """The PDF pack embeds the charts as print-resolution PNG; every page renders
+    (pdftoppm) and none is blank. FLEET_SCREENSHOTS keeps the pages to look at."""
+    with Session(engine) as s, s.begin():
+        import_permit(s, PERMIT, default_tolerance_m=10, source="test")
+    query = ReportQuery(parse_period("2026-10-06", "Europe/Paris"), lang="fr")
+    pdf = make_export(engine, SETTINGS, query, "pdf", visible=None, now=NOW).content
+    reader = PdfReader(io.BytesIO(pdf))
+    images = [img for page in reader.pages for img in page.images]
+    assert len(images) >= 5 and all(img.image.width >= 1300 for img in images)
+    out = Path(os.environ.get("FLEET_SCREENSHOTS", tmp_path))
+    (out / "stats-pack.pdf").write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", str(out / "stats-pack.pdf"), str(out / "stats-pack")],
+        check=True,
+    )
+    pages = sorted(out.glob("stats-pack-*.png"))
+    assert len(pages) == len(reader.pages)
+    for page in pages:
+        lo, hi = Image.open(page).convert("L").getextrema()
+        assert lo < 128 < hi, f"{page.name} is blank"
