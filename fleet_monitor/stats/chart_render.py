@@ -64,6 +64,9 @@ class Chart:
     unit: str = ""
     lang: str = "en"
     integer: bool = False  # counts: whole-number ticks only
+    # bar charts: a limit per category (the permit's cap), drawn across its bars
+    caps: list[float | None] | None = None
+    cap_label: str = ""
 
 
 def number(value: float, lang: str, decimals: int | None = None) -> str:
@@ -216,6 +219,32 @@ def _bars(ax: object, chart: Chart, xs: Sequence[int], horizontal: bool) -> None
                 fontsize=8,
                 color="#333333",
             )
+    _bar_caps(ax, chart, xs, horizontal)
+
+
+def _bar_caps(ax: object, chart: Chart, xs: Sequence[int], horizontal: bool) -> None:
+    if not chart.caps:
+        return
+    first = True
+    for x, cap in zip(xs, chart.caps, strict=True):
+        if cap is None:
+            continue
+        span = [x - 0.45, x + 0.45]
+        a, b = ([cap, cap], span) if horizontal else (span, [cap, cap])
+        ax.plot(  # type: ignore[attr-defined]
+            a, b, color=FLAG_COLOUR, linewidth=2, label=chart.cap_label if first else None
+        )
+        first = False
+        ax.annotate(  # type: ignore[attr-defined]
+            number(cap, chart.lang),
+            (cap, x - 0.45) if horizontal else (x + 0.45, cap),
+            xytext=(2, 1) if horizontal else (2, 0),
+            textcoords="offset points",
+            ha="left",
+            va="bottom" if horizontal else "center",  # above the group (the y axis is inverted)
+            fontsize=8,
+            color=FLAG_COLOUR,
+        )
 
 
 _SVG_OPEN = re.compile(r"<svg\b[^>]*>")

@@ -42,6 +42,7 @@ TEXT = {
         "feeds": "Successful fetches of the vehicle feed",
         "cap": "{name} permit cap: {cap}",
         "over": "{name}: maximum above the cap",
+        "cap_short": "permit cap",
     },
     "fr": {
         "hourly": "Flotte déployée par heure (moyenne)",
@@ -59,6 +60,7 @@ TEXT = {
         "feeds": "Lectures réussies du flux des véhicules",
         "cap": "Plafond du permis {name} : {cap}",
         "over": "{name} : maximum au-dessus du plafond",
+        "cap_short": "plafond du permis",
     },
 }
 
@@ -126,6 +128,9 @@ def chart_specs(report: Mapping[str, Any]) -> dict[str, tuple[Chart, str]]:
                 ],
                 _t(lang, "vehicles"),
                 lang,
+                integer=True,
+                caps=[_latest(caps.get(r["operator"])) for r in rows],
+                cap_label=_t(lang, "cap_short"),
             ),
             _kind(names),
         )
@@ -210,6 +215,11 @@ def chart_specs(report: Mapping[str, Any]) -> dict[str, tuple[Chart, str]]:
 def _focus_slug(rows: Sequence[Mapping[str, Any]]) -> str | None:
     slugs = [str(r["operator"]) for r in rows]
     return ALL if ALL in slugs else (slugs[0] if slugs else None)
+
+
+def _latest(by_day: Mapping[str, int] | None) -> int | None:
+    """The cap in force on the last day of the period that has one."""
+    return by_day[max(by_day)] if by_day else None
 
 
 def _with_cap(

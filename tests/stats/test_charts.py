@@ -108,7 +108,9 @@ def test_cap_line_and_flags() -> None:
     labels = texts(fr)
     assert "Plafond du permis Voi : 525" in labels
     assert "Voi : maximum au-dessus du plafond" in labels  # the flagged points' legend
-    assert "Plafond" not in "".join(texts(report_charts(month_report("fr"))["comparison"]))
+    comparison = texts(report_charts(month_report("fr"))["comparison"])
+    assert "plafond du permis" in comparison and "525" in comparison  # Voi's cap, on its bars
+    assert comparison.count("525") == 1  # Tier has none
     report = month_report("en")
     report["sections"]["fleet"]["daily"] = [
         {**d, "deployed_max": 500} for d in report["sections"]["fleet"]["daily"]
