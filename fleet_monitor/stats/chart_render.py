@@ -21,11 +21,17 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from fleet_monitor.palette import PALETTE
+
+if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn, not with the app
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 FLAG_COLOUR = "#c00000"
 SIZE = (6.6, 3.3)  # inches: 634 x 317 px in the page (its max), 168 mm wide in print
@@ -81,6 +87,13 @@ def number(value: float, lang: str, decimals: int | None = None) -> str:
     return text
 
 
+def short(text: str, limit: int = 26) -> str:
+    """A label that fits: one line, printable characters only, at most ``limit``
+    characters (an operator's name is its feed's; it may be anything)."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
 def _describe(chart: Chart) -> str:
     parts = []
     for s in chart.series:
@@ -93,7 +106,7 @@ def _describe(chart: Chart) -> str:
     return "; ".join(parts) or ("aucune donnée" if chart.lang == "fr" else "no data")
 
 
-def _figure(chart: Chart, kind: str) -> object:
+def _figure(chart: Chart, kind: str) -> Figure:
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -117,7 +130,7 @@ def _figure(chart: Chart, kind: str) -> object:
     if chart.unit:
         (ax.set_xlabel if kind == "barh" else ax.set_ylabel)(chart.unit)
     if kind == "barh":
-        ax.set_yticks(xs, chart.x_labels)
+        ax.set_yticks(xs, [short(x) for x in chart.x_labels])
         ax.invert_yaxis()
         ax.set_xlim(left=0)
     else:
@@ -125,8 +138,8 @@ def _figure(chart: Chart, kind: str) -> object:
         widest = max((len(x) for x in chart.x_labels), default=1) + 2
         every = max(1, math.ceil(n / max(2, min(MAX_TICKS, 55 // widest))))
         ticks = [i for i in xs if i % every == 0]
-        ax.set_xticks(ticks, [chart.x_labels[i] for i in ticks])
-        longest = max((len(chart.x_labels[i]) for i in ticks), default=0)
+        ax.set_xticks(ticks, [short(chart.x_labels[i]) for i in ticks])
+        longest = max((len(short(chart.x_labels[i])) for i in ticks), default=0)
         if kind == "bar" and longest * len(ticks) > 70:
             ax.tick_params(axis="x", labelrotation=30)
             for label in ax.get_xticklabels():
@@ -147,10 +160,10 @@ def _figure(chart: Chart, kind: str) -> object:
     return fig
 
 
-def _lines(ax: object, chart: Chart, xs: Sequence[int]) -> None:
+def _lines(ax: Axes, chart: Chart, xs: Sequence[int]) -> None:
     for s in chart.series:
         ys = [math.nan if v is None else v for v in s.values]
-        ax.plot(  # type: ignore[attr-defined]
+        ax.plot(
             xs,
             ys,
             color=s.colour,
@@ -158,17 +171,23 @@ def _lines(ax: object, chart: Chart, xs: Sequence[int]) -> None:
             linestyle="--" if s.dashed else "-",
             marker="o" if len(xs) <= 40 else None,
             markersize=3,
-            label=s.label or None,
+            label=short(s.label) or None,
         )
         if s.cap is None:
             continue
         caps = [math.nan if c is None else c for c in s.cap]
-        ax.step(  # type: ignore[attr-defined]
-            xs, caps, where="mid", color=s.colour, linewidth=1.2, linestyle=":", label=s.cap_label
+        ax.step(
+            xs,
+            caps,
+            where="mid",
+            color=s.colour,
+            linewidth=1.2,
+            linestyle=":",
+            label=short(s.cap_label, 40),
         )
         last = max((i for i, c in enumerate(s.cap) if c is not None), default=None)
         if last is not None:
-            ax.annotate(  # type: ignore[attr-defined]
+            ax.annotate(
                 s.cap_label,
                 (xs[last], caps[last]),
                 xytext=(-4, 3),
@@ -185,14 +204,14 @@ def _lines(ax: object, chart: Chart, xs: Sequence[int]) -> None:
             if v is not None and c is not None and v > c
         ]
         if over:
-            ax.plot(  # type: ignore[attr-defined]
+            ax.plot(
                 [x for x, _ in over],
                 [v for _, v in over],
                 linestyle="none",
                 marker="^",
                 markersize=7,
                 color=FLAG_COLOUR,
-                label=s.flag_label,
+                label=short(s.flag_label, 40),
             )
     if xs:
         top = max(
@@ -200,19 +219,21 @@ def _lines(ax: object, chart: Chart, xs: Sequence[int]) -> None:
             + [v for s in chart.series for v in (s.flag_values or []) if v is not None]
             + [1.0]
         )
-        ax.set_ylim(0, top * 1.12)  # type: ignore[attr-defined]
+        ax.set_ylim(0, top * 1.12)
 
 
-def _bars(ax: object, chart: Chart, xs: Sequence[int], horizontal: bool) -> None:
+def _bars(ax: Axes, chart: Chart, xs: Sequence[int], horizontal: bool) -> None:
     k = max(1, len(chart.series))
     width = 0.8 / k
     for j, s in enumerate(chart.series):
         pos = [x - 0.4 + width * (j + 0.5) for x in xs]
         vals = [0.0 if v is None else v for v in s.values]
-        draw = ax.barh if horizontal else ax.bar  # type: ignore[attr-defined]
-        bars = draw(pos, vals, width * 0.95, color=s.colour, label=s.label or None)
+        if horizontal:
+            bars = ax.barh(pos, vals, width * 0.95, color=s.colour, label=short(s.label) or None)
+        else:
+            bars = ax.bar(pos, vals, width * 0.95, color=s.colour, label=short(s.label) or None)
         if len(xs) * k <= 12:  # value labels while they fit
-            ax.bar_label(  # type: ignore[attr-defined]
+            ax.bar_label(
                 bars,
                 [("" if v is None else number(v, chart.lang)) for v in s.values],
                 padding=2,
@@ -222,7 +243,7 @@ def _bars(ax: object, chart: Chart, xs: Sequence[int], horizontal: bool) -> None
     _bar_caps(ax, chart, xs, horizontal)
 
 
-def _bar_caps(ax: object, chart: Chart, xs: Sequence[int], horizontal: bool) -> None:
+def _bar_caps(ax: Axes, chart: Chart, xs: Sequence[int], horizontal: bool) -> None:
     if not chart.caps:
         return
     first = True
@@ -231,11 +252,9 @@ def _bar_caps(ax: object, chart: Chart, xs: Sequence[int], horizontal: bool) -> 
             continue
         span = [x - 0.45, x + 0.45]
         a, b = ([cap, cap], span) if horizontal else (span, [cap, cap])
-        ax.plot(  # type: ignore[attr-defined]
-            a, b, color=FLAG_COLOUR, linewidth=2, label=chart.cap_label if first else None
-        )
+        ax.plot(a, b, color=FLAG_COLOUR, linewidth=2, label=chart.cap_label if first else None)
         first = False
-        ax.annotate(  # type: ignore[attr-defined]
+        ax.annotate(
             number(cap, chart.lang),
             (cap, x - 0.45) if horizontal else (x + 0.45, cap),
             xytext=(2, 1) if horizontal else (2, 0),
@@ -280,9 +299,12 @@ def render_svg(chart: Chart, kind: str) -> str:
 
     with rc_context(RC):
         fig = _figure(chart, kind)
-        FigureCanvasAgg(fig)  # type: ignore[arg-type]
+        FigureCanvasAgg(fig)
         buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None})  # type: ignore[attr-defined]
+        with warnings.catch_warnings():
+            # too long a text for the layout: drawn unlaid rather than no page at all
+            warnings.filterwarnings("ignore", "constrained_layout not applied")
+            fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
     svg = svg[svg.index("<svg") :]  # no XML prolog or DOCTYPE inside an HTML page
     head = _SVG_OPEN.match(svg)
@@ -301,7 +323,9 @@ def render_png(chart: Chart, kind: str, dpi: int = 200) -> bytes:
 
     with rc_context(RC):
         fig = _figure(chart, kind)
-        FigureCanvasAgg(fig)  # type: ignore[arg-type]
+        FigureCanvasAgg(fig)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})  # type: ignore[attr-defined]
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "constrained_layout not applied")
+            fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()

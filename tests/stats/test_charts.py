@@ -166,3 +166,19 @@ def test_pdf_pack_with_charts_renders(engine: Engine, aggregated: Ids, tmp_path:
     for page in pages:
         lo, hi = Image.open(page).convert("L").getextrema()
         assert lo < 128 < hi, f"{page.name} is blank"
+
+
+def test_long_and_hostile_names_fit() -> None:
+    """A feed's name may be anything: one line, cut to fit, the layout still holds
+    (warnings are errors in the tests)."""
+    report = month_report("en")
+    hostile = "<svg/onload=alert(1)>\n\u2028" + "Trottinettes Électriques " * 20
+    for row in report["sections"]["fleet"]["rows"] + report["sections"]["fleet"]["daily"]:
+        if row["operator"] == "tier":
+            row["operator_name"] = hostile
+    charts = report_charts(report)
+    labels = texts(charts["fleet"]) + texts(charts["comparison"])
+    assert "<svg/onload=alert(1)> Tro\u2026" in labels  # one line, 26 characters
+    assert all(len(t) <= 40 for t in labels)
+    assert "<svg/onload" not in charts["fleet"]  # escaped
+    report_chart_images(report, dpi=100)
