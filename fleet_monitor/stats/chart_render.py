@@ -149,14 +149,9 @@ def _figure(chart: Chart, kind: str) -> Figure:
             ax.set_xlim(-0.6, n - 0.4)
     handles, names = ax.get_legend_handles_labels()
     if names:
-        ax.legend(
-            handles,
-            names,
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            frameon=False,
-            fontsize=8.5,
-        )
+        # "outside": constrained layout makes room for it (an axes legend moved out
+        # with bbox_to_anchor gets cut at the figure's edge)
+        fig.legend(handles, names, loc="outside right upper", frameon=False, fontsize=8.5)
     return fig
 
 
