@@ -3,9 +3,9 @@
 page's Content-Security-Policy needs nothing more) and PNG at print resolution in
 the PDF pack, both from the same chart definitions.
 
-Texts are in the report's language (``report["lang"]``; the exports are made
-outside a web request, so like :mod:`fleet_monitor.stats.labels` they do not go
-through Flask-Babel). Dates are ``dd/mm`` in French, ``5 Dec`` in English.
+Texts are in the report's language (``report["lang"]``), from
+:mod:`fleet_monitor.stats.labels` (the exports are made outside a web request, so
+they do not go through Flask-Babel). Dates are ``dd/mm`` in French, ``5 Dec`` in English.
 The deployed-fleet chart draws each operator's permit cap (``sections.fleet.caps``)
 as a labelled line and flags the days (hours) whose maximum exceeds it.
 """
@@ -17,6 +17,7 @@ from typing import Any
 
 from fleet_monitor.models.stats import ALL
 from fleet_monitor.palette import PALETTE
+from fleet_monitor.stats import labels
 from fleet_monitor.stats.chart_render import Chart, Series, number, render_png, render_svg
 from rules.registry import rule_label
 
@@ -24,45 +25,6 @@ __all__ = ["Chart", "Series", "colour_for", "colours", "report_chart_images", "r
 
 TOTAL_COLOUR = "#333333"
 MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-TEXT = {
-    "en": {
-        "hourly": "Deployed fleet per hour (mean)",
-        "daily": "Mean deployed fleet per day",
-        "vehicles": "vehicles",
-        "comparison": "Mean, 95th percentile and maximum",
-        "mean": "mean",
-        "max": "max",
-        "idle": "Share parked longer than 1, 3, 7, 14 days",
-        "days": "> {n} d",
-        "use": "Departures per vehicle per day (±20 %)",
-        "departures": "departures / vehicle / day",
-        "violations": "Violations opened by rule",
-        "opened": "violations",
-        "feeds": "Successful fetches of the vehicle feed",
-        "cap": "{name} permit cap: {cap}",
-        "over": "{name}: maximum above the cap",
-        "cap_short": "permit cap",
-    },
-    "fr": {
-        "hourly": "Flotte déployée par heure (moyenne)",
-        "daily": "Flotte déployée moyenne par jour",
-        "vehicles": "véhicules",
-        "comparison": "Moyenne, 95e centile et maximum",
-        "mean": "moyenne",
-        "max": "max",
-        "idle": "Part stationnée depuis plus de 1, 3, 7, 14 jours",
-        "days": "> {n} j",
-        "use": "Départs par véhicule et par jour (±20 %)",
-        "departures": "départs / véhicule / jour",
-        "violations": "Infractions ouvertes par règle",
-        "opened": "infractions",
-        "feeds": "Lectures réussies du flux des véhicules",
-        "cap": "Plafond du permis {name} : {cap}",
-        "over": "{name} : maximum au-dessus du plafond",
-        "cap_short": "plafond du permis",
-    },
-}
 
 
 def colour_for(index: int, slug: str) -> str:
@@ -89,7 +51,7 @@ def report_chart_images(report: Mapping[str, Any], dpi: int = 200) -> dict[str, 
 
 
 def _t(lang: str, key: str, **values: object) -> str:
-    return TEXT.get(lang, TEXT["en"])[key].format(**values)
+    return labels.chart_text(key, lang, **values)
 
 
 def day_label(day: str, lang: str) -> str:

@@ -101,3 +101,48 @@ def percent(share: float | None, lang: str) -> str:
         return "-"
     text = f"{share * 100:.1f} %"
     return text.replace(".", ",") if lang == "fr" else text
+
+
+# the charts' texts (fleet_monitor.stats.charts)
+CHART_TEXT = {
+    "en": {
+        "hourly": "Deployed fleet per hour (mean)",
+        "daily": "Mean deployed fleet per day",
+        "vehicles": "vehicles",
+        "comparison": "Mean, 95th percentile and maximum",
+        "mean": "mean",
+        "max": "max",
+        "idle": "Share parked longer than 1, 3, 7, 14 days",
+        "days": "> {n} d",
+        "use": "Departures per vehicle per day (±20 %)",
+        "departures": "departures / vehicle / day",
+        "violations": "Violations opened by rule",
+        "opened": "violations",
+        "feeds": "Successful fetches of the vehicle feed",
+        "cap": "{name} permit cap: {cap}",
+        "over": "{name}: maximum above the cap",
+        "cap_short": "permit cap",
+    },
+    "fr": {
+        "hourly": "Flotte déployée par heure (moyenne)",
+        "daily": "Flotte déployée moyenne par jour",
+        "vehicles": "véhicules",
+        "comparison": "Moyenne, 95e centile et maximum",
+        "mean": "moyenne",
+        "max": "max",
+        "idle": "Part stationnée depuis plus de 1, 3, 7, 14 jours",
+        "days": "> {n} j",
+        "use": "Départs par véhicule et par jour (±20 %)",
+        "departures": "départs / véhicule / jour",
+        "violations": "Infractions ouvertes par règle",
+        "opened": "infractions",
+        "feeds": "Lectures réussies du flux des véhicules",
+        "cap": "Plafond du permis {name} : {cap}",
+        "over": "{name} : maximum au-dessus du plafond",
+        "cap_short": "plafond du permis",
+    },
+}
+
+
+def chart_text(key: str, lang: str, **values: object) -> str:
+    return CHART_TEXT.get(lang, CHART_TEXT["en"])[key].format(**values)
