@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from fleet_monitor.history.operators import operator_ids_by_slug
 from fleet_monitor.models.stats import ALL
 from fleet_monitor.stats.periods import Period, PeriodError, parse_period
 
@@ -68,8 +69,7 @@ def check_declared(value: object) -> int:
 
 
 def operator_ids(cur: Any) -> dict[str, int]:
-    cur.execute("SELECT slug, id FROM operator")
-    return dict(cur.fetchall())
+    return operator_ids_by_slug(cur)
 
 
 def store(

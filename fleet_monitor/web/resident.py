@@ -22,6 +22,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from sqlalchemy import text
 
+from fleet_monitor.history.operators import operator_list
 from fleet_monitor.resident_reports.photo import PhotoError, reencode_photo
 from fleet_monitor.resident_reports.reports import (
     SERVICES,
@@ -50,8 +51,8 @@ def per_hour() -> int:
 
 def _operators() -> list[tuple[str, str]]:
     with get_engine().connect() as conn:
-        rows = conn.execute(text("SELECT slug, name FROM operator ORDER BY name, slug")).all()
-    return [(r[0], r[1]) for r in rows]
+        rows = operator_list(conn, by_name=True)
+    return [(slug, name) for _id, slug, name in rows]
 
 
 def _services() -> list[tuple[str, str]]:
