@@ -49,7 +49,7 @@ WRITERS: dict[tuple[str, str], int] = {
 }
 
 #: Remaining reads (not moved yet): queries over the service's own tables (violation,
-#: notice, daily_report, resident_report, users, zone, declared_fleet) that join the
+#: notice, daily_report, resident_report, users, declared_fleet) that join the
 #: ``operator`` table only to turn a slug into an id or a name, or to apply an
 #: account's operator scope. They answer questions about the service's records, not
 #: the history; moving them means an operator lookup the queries can join
@@ -65,7 +65,6 @@ OPERATOR_JOINS: dict[tuple[str, str], int] = {
     ("fleet_monitor/web/reports.py", "operator"): 1,
     ("fleet_monitor/web/resident.py", "operator"): 2,
     ("fleet_monitor/web/sessions.py", "operator"): 1,
-    ("fleet_monitor/web/zones.py", "operator"): 1,
 }
 
 
