@@ -49,7 +49,7 @@ WRITERS: dict[tuple[str, str], int] = {
 }
 
 #: Remaining reads (not moved yet): queries over the service's own tables (violation,
-#: notice, daily_report, resident_report, users, declared_fleet) that join the
+#: notice, resident_report, users, declared_fleet) that join the
 #: ``operator`` table only to turn a slug into an id or a name, or to apply an
 #: account's operator scope. They answer questions about the service's records, not
 #: the history; moving them means an operator lookup the queries can join
@@ -62,7 +62,6 @@ OPERATOR_JOINS: dict[tuple[str, str], int] = {
     ("fleet_monitor/stats/declared.py", "operator"): 1,
     ("fleet_monitor/stats/report_sections.py", "operator"): 1,
     ("fleet_monitor/web/case_list.py", "operator"): 2,
-    ("fleet_monitor/web/reports.py", "operator"): 1,
     ("fleet_monitor/web/resident.py", "operator"): 2,
     ("fleet_monitor/web/sessions.py", "operator"): 1,
 }
