@@ -17,6 +17,7 @@ from sqlalchemy import text
 from gbfs_ingest.db import Operator
 
 __all__ = [
+    "OPERATORS_RELATION",
     "Operator",
     "operator_id",
     "operator_ids_by_slug",
@@ -25,7 +26,26 @@ __all__ = [
     "operator_rows",
     "operator_slugs",
     "operators_of_day",
+    "operators_relation_params",
 ]
+
+#: Every operator as a relation ``o(id, slug, name)``, built from parameters (psycopg
+#: style) that :func:`operators_relation_params` reads through this module: queries
+#: over the service's own tables that name an operator by slug join it
+#: (``JOIN {OPERATORS_RELATION} ON o.slug = v.operator``) instead of the table.
+OPERATORS_RELATION = (
+    "unnest(%(op_ids)s::int[], %(op_slugs)s::text[], %(op_names)s::text[]) AS o(id, slug, name)"
+)
+
+
+def operators_relation_params(cur: Any) -> dict[str, list[Any]]:
+    """The parameters of :data:`OPERATORS_RELATION`, on a psycopg cursor."""
+    rows = operator_rows(cur)
+    return {
+        "op_ids": [r[0] for r in rows],
+        "op_slugs": [r[1] for r in rows],
+        "op_names": [r[2] for r in rows],
+    }
 
 
 def operators_of_day(conn: Any, start: datetime, end: datetime) -> list[tuple[int, str, str]]:
