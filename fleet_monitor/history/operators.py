@@ -37,6 +37,24 @@ OPERATORS_RELATION = (
     "unnest(%(op_ids)s::int[], %(op_slugs)s::text[], %(op_names)s::text[]) AS o(id, slug, name)"
 )
 
+#: The same relation for SQLAlchemy ``text()`` queries (``:name`` parameters), with
+#: the parameters of :func:`operators_relation_binds`.
+OPERATORS_RELATION_TEXT = (
+    "unnest(CAST(:op_ids AS int[]), CAST(:op_slugs AS text[]), CAST(:op_names AS text[]))"
+    " AS o(id, slug, name)"
+)
+
+
+def operators_relation_binds(conn: Any) -> dict[str, list[Any]]:
+    """The parameters of :data:`OPERATORS_RELATION_TEXT`, on a SQLAlchemy connection
+    or session."""
+    rows = operator_list(conn)
+    return {
+        "op_ids": [r[0] for r in rows],
+        "op_slugs": [r[1] for r in rows],
+        "op_names": [r[2] for r in rows],
+    }
+
 
 def operators_relation_params(cur: Any) -> dict[str, list[Any]]:
     """The parameters of :data:`OPERATORS_RELATION`, on a psycopg cursor."""
