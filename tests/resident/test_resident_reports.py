@@ -70,6 +70,7 @@ def test_a_report_through_the_page_is_a_case_matched_to_the_nearest_vehicle(
         position_source="gps",
         description="Trottinette couchée sur le trottoir",
         contact_email="resident@example.org",
+        operator="trott",
         photo=(io.BytesIO(jpeg_with_exif()), "IMG_0001.jpg"),
     )
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
@@ -95,6 +96,7 @@ def test_a_report_through_the_page_is_a_case_matched_to_the_nearest_vehicle(
     (rid,) = rows(engine, "SELECT id FROM resident_report")
     case = client.get(f"/signalements/{rid[0]}").get_data(as_text=True)
     assert "resident@example.org" in case and "Trottinette couchée" in case
+    assert "<dd>trott</dd>" in case  # the operator the resident named, by its slug
     assert client.get(f"/signalements/{rid[0]}/photo").mimetype == "image/jpeg"
 
 
