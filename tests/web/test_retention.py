@@ -313,3 +313,38 @@ def test_scheduler_registers_the_daily_job_and_it_logs_counts(
     sql(engine, "ALTER TABLE case_photo RENAME COLUMN erased_reason TO gone")
     retention_job(engine, broken, lambda: NOW)
     assert "retention of personal data failed" in caplog.text
+
+
+def test_erased_photo_in_the_browser(db_url: str, engine: Engine, cases: dict[str, int]) -> None:
+    """The case file in French, at tablet size: the tombstone in place of the image."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.conftest import PASSWORD, add_user, served
+    from tests.web.test_browser import ARGS, CHROMIUM
+    from tests.web.test_map_tablet import SHOTS
+
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/setup.sh --browser")
+    case = cases["expired"]
+    with engine.begin() as conn:
+        apply_personal_data_retention(conn, POLICY, NOW)
+    add_user(engine, "retention@annecy.example", "officer")
+    with served(db_url, engine) as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 768, "height": 1024})
+            page.goto(server + "/login")
+            page.fill("#email", "retention@annecy.example")
+            page.fill("#password", PASSWORD)
+            page.click("button.fm-primary")
+            page.wait_for_url(server + "/")
+            page.goto(f"{server}/cases/{case}#notes")
+            erased = page.locator(".fm-photos li[data-erased]")
+            assert erased.count() == 1
+            assert "effacée le" in erased.inner_text()
+            assert "conservation" in erased.inner_text()
+            assert page.locator(".fm-photos img").count() == 0
+            erased.scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / "case_photo_erased_768x1024.png"))
+        finally:
+            browser.close()
