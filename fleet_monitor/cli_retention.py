@@ -43,7 +43,7 @@ def register(cli: click.Group) -> None:
         try:
             with engine.begin() as conn:
                 outcome = apply_personal_data_retention(
-                    conn, current.retention, at, dry_run=dry_run
+                    conn, current.retention, at, dry_run=dry_run, via="cli"
                 )
         finally:
             engine.dispose()

@@ -110,10 +110,16 @@ def erase_case_photos(conn: Connection, now: datetime, days: int) -> tuple[int, 
 
 
 def apply_personal_data_retention(
-    conn: Connection, policy: RetentionSettings, now: datetime, *, dry_run: bool = False
+    conn: Connection,
+    policy: RetentionSettings,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    via: str = "scheduler",
 ) -> RetentionOutcome:
     """Apply the policy as of ``now`` in the caller's transaction (a dry run rolls
-    back a savepoint: the counts are what a real run would erase)."""
+    back a savepoint: the counts are what a real run would erase). A run that
+    erased something leaves a ``retention.erased`` record in the audit log."""
     outcome = RetentionOutcome(
         now=now,
         case_photo_limit=now - timedelta(days=policy.case_photo_days),
@@ -127,9 +133,32 @@ def apply_personal_data_retention(
     outcome.resident_reports_erased = purge_private(conn, now, policy.resident_report_days)
     if dry_run:
         savepoint.rollback()
-    else:
-        savepoint.commit()
+        return outcome
+    savepoint.commit()
+    if outcome.case_photos_erased or outcome.resident_reports_erased:
+        _audit(conn, outcome, policy, via)
     return outcome
+
+
+def _audit(
+    conn: Connection, outcome: RetentionOutcome, policy: RetentionSettings, via: str
+) -> None:
+    from sqlalchemy.orm import Session
+
+    from fleet_monitor.users import record_audit
+
+    with Session(bind=conn) as session:  # joins the caller's transaction
+        record_audit(
+            session,
+            "retention.erased",
+            actor_role=via,
+            details={
+                **outcome.as_dict(),
+                "case_photo_days": policy.case_photo_days,
+                "resident_report_days": policy.resident_report_days,
+            },
+        )
+        session.flush()
 
 
 def retention_job(engine: Engine, policy: RetentionSettings, clock: Callable[[], datetime]) -> None:

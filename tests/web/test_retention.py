@@ -282,6 +282,13 @@ def test_cli_counts_dry_runs_and_erases(
     assert photos(engine)[cases["expired"]][0] is False
     code, out = run("--now", at)
     assert code == 0 and "case photos: 0 erased" in out
+    # one audit record, for the run that erased something (not the dry run, not the empty one)
+    audits = sql(
+        engine,
+        "SELECT actor_role, details->>'case_photos_erased', details->>'case_photo_days'"
+        " FROM audit_log WHERE event = 'retention.erased'",
+    )
+    assert audits == [("cli", "1", "365")]
     code, out = run("--now", "yesterday")
     assert code == 2 and "not an ISO time" in out
     # a bad setting: one message naming the key, exit 2, nothing erased
@@ -307,6 +314,9 @@ def test_scheduler_registers_the_daily_job_and_it_logs_counts(
         job.func(*job.args)
     assert "1 case photos erased" in caplog.text and "3 kept" in caplog.text
     assert photos(engine)[cases["expired"]][0] is False
+    assert sql(engine, "SELECT actor_role FROM audit_log WHERE event = 'retention.erased'") == [
+        ("scheduler",)
+    ]
     # a failure is logged and does not escape into the scheduler
     caplog.clear()
     broken = RetentionSettings(case_photo_days=-5)  # bypasses the loader's checks
