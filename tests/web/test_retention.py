@@ -358,3 +358,29 @@ def test_erased_photo_in_the_browser(db_url: str, engine: Engine, cases: dict[st
             page.screenshot(path=str(SHOTS / "case_photo_erased_768x1024.png"))
         finally:
             browser.close()
+
+
+def test_migration_0022_matches_the_models(engine: Engine, world: World) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from fleet_monitor.models import metadata
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diffs = compare_metadata(context, metadata)
+        checks = set(
+            conn.exec_driver_sql(
+                "SELECT conname FROM pg_constraint WHERE conrelid = 'case_photo'::regclass"
+            ).scalars()
+        )
+    assert [d for d in diffs if "case_photo" in str(d) or "resident_report" in str(d)] == []
+    assert "ck_case_photo_erased" in checks
+    # a photo without its image must say when it was erased, and the other way round
+    with pytest.raises(Exception, match="ck_case_photo_erased"):
+        sql(
+            engine,
+            "INSERT INTO case_photo (violation_id, sha256, content_type, size, width, height,"
+            " data, uploaded_at, uploaded_by) SELECT id, repeat('0', 64), 'image/jpeg', 1, 1, 1,"
+            " NULL, now(), 'x' FROM violation LIMIT 1",
+        )
