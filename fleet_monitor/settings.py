@@ -94,6 +94,10 @@ class WebSettings:
     tile_max_zoom: int = 19
     basemap_mbtiles: str = ""
     basemap_streets: str = ""
+    # the local base map (MBTiles tiles, street layer) without sign-in: for the
+    # residents' public report page; leave off when the MBTiles file holds
+    # licensed data (docs/basemap.md)
+    basemap_public: bool = False
     workers: int = 1
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     cookie_secure: bool | None = None
