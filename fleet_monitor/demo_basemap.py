@@ -39,4 +39,6 @@ def prepare_demo_basemap(settings: Settings, engine: Engine, workdir: Path) -> S
         return settings
     streets = workdir / "streets.geojson"
     streets.write_bytes(orjson.dumps(city_streets()))
-    return replace(settings, web=replace(web, basemap_streets=str(streets)))
+    return replace(
+        settings, web=replace(web, basemap_streets=str(streets), basemap_public=True)
+    )  # generated streets, no licence: the residents' page shows them too

@@ -45,7 +45,8 @@ from fleet_monitor.models.notices import CASE_STATUSES
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case_status
 from fleet_monitor.notices.disputes import disputes_of, timeline_entries
-from fleet_monitor.notices.planner import NoticeError, notice_violation_now
+from fleet_monitor.notices.legal import clause_text
+from fleet_monitor.notices.planner import NoticeError, notice_violation_now, permit_of
 from fleet_monitor.users import STAFF_ROLES
 from fleet_monitor.web import case_list, case_photos, labels
 from fleet_monitor.web.audit import audit, client_ip
@@ -241,6 +242,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         zone, kind = _zone_geometry(s, violation["zone_id"])
         photos = case_photos.case_photos(s, violation_id) if staff else []
         address = case_address(s, violation)
+        clause = _clause_words(s, violation)
     status_form = forms.get("status_form") or CaseStatusForm(status=violation["case_status"])
     status_form.status.choices = status_choices()
     page = render_template(
@@ -257,6 +259,7 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         photos=photos,
         base_layer=base_layer(),
         address=address,
+        clause=clause,
         max_address_m=get_settings().addresses.max_distance_m,
         staff=staff,
         supervisor=current_user() is not None and current_user().role in SUPERVISORS,  # type: ignore[union-attr]
@@ -266,6 +269,18 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
     )
     status = 400 if forms else 200
     return Response(add_nonce(page, csp_nonce()), status=status, mimetype="text/html")
+
+
+def _clause_words(s: Session, violation: dict[str, Any]) -> dict[str, str] | None:
+    """The permit's own article for the breached rule (``[legal.clauses]``), if it has one."""
+    if not violation.get("permit_version") or not violation.get("operator"):
+        return None
+    at = violation.get("since") or violation.get("opened_at")
+    try:
+        permit = permit_of(s, violation["operator"], violation["permit_version"], at)
+    except (NoticeError, ValueError):
+        return None
+    return clause_text(permit, violation["rule_type"])
 
 
 @bp.get("/<int:violation_id>")

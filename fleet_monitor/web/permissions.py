@@ -32,7 +32,7 @@ from sqlalchemy import ColumnElement, false, true
 
 from fleet_monitor.history.operators import operator_list
 from fleet_monitor.users import STAFF_ROLES
-from fleet_monitor.web.db import get_engine
+from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.sessions import CurrentUser, load_session
 
 PUBLIC_ENDPOINTS = frozenset(
@@ -70,6 +70,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "open311.requests_list",
     }
 )
+# the local base map: public only with ``[web] basemap_public`` (web/basemap.py)
+BASEMAP_ENDPOINTS = frozenset({"basemap.tile", "basemap.streets"})
 ANONYMOUS_ENDPOINTS = frozenset({"api.health", "static"})  # the session is not even read
 ALL_ROLES = (*STAFF_ROLES, "operator")
 
@@ -216,6 +218,8 @@ def init_app(app: Flask) -> None:
                 session.pop("sid", None)
         if request.endpoint in PUBLIC_ENDPOINTS or g.user is not None:
             return None
+        if request.endpoint in BASEMAP_ENDPOINTS and get_settings().web.basemap_public:
+            return None  # [web] basemap_public: the residents' page draws the base map too
         if bearer_token() is not None and getattr(
             app.view_functions.get(request.endpoint or ""), "authenticates_bearer", False
         ):

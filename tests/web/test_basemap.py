@@ -205,3 +205,19 @@ def test_street_layer_and_address_api(db_url: str, engine: Engine, tmp_path: Pat
         assert response.status_code == 400, query
     # pages stay uncached; only tiles and streets are kept
     assert client.get("/api/address?lat=45.9&lon=6.125").headers["Cache-Control"] == "no-store"
+
+
+def test_the_local_base_map_is_public_only_when_configured(
+    db_url: str, engine: Engine, mbtiles: Path
+) -> None:
+    """``[web] basemap_public``: the residents' public page can draw the local base map;
+    by default its tiles need sign-in (an MBTiles file may hold licensed data)."""
+    x, y = lonlat_to_tile(6.1294, 45.8992, 14)
+    tile = f"/basemap/tiles/14/{x}/{y}"
+    private = make_app(db_url, engine, tile_url="", basemap_mbtiles=str(mbtiles)).test_client()
+    assert private.get(tile).status_code in (302, 401)
+    app = make_app(db_url, engine, tile_url="", basemap_mbtiles=str(mbtiles), basemap_public=True)
+    public = app.test_client()
+    response = public.get(tile)
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert public.get("/").status_code == 302  # the rest still needs sign-in
