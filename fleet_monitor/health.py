@@ -17,31 +17,15 @@ from sqlalchemy.orm import Session
 
 from datastore import pg_connection
 from fleet_monitor.database import make_engine
-from fleet_monitor.history.definitions import FETCH_SUCCESS_OUTCOMES
+from fleet_monitor.history.feed_health import operators_feed_status
 from fleet_monitor.settings import Settings
-
-HEALTH_SQL = """
-SELECT o.slug, o.name, o.gbfs_version, f.id, f.feed_type, f.last_success_at,
-       f.consecutive_failures,
-       (SELECT outcome FROM feed_fetch WHERE feed_id = f.id
-         ORDER BY started_at DESC, id DESC LIMIT 1),
-       (SELECT kind FROM outage WHERE feed_id = f.id AND ended_at IS NULL LIMIT 1),
-       (SELECT round(avg(CASE WHEN outcome = ANY(%(ok)s)
-                             THEN 1.0 ELSE 0.0 END), 3)
-          FROM feed_fetch WHERE feed_id = f.id AND source = 'http'
-           AND started_at > now() - interval '24 hours')
-FROM operator o LEFT JOIN feed f ON f.operator_id = o.id AND f.active
-ORDER BY o.slug, f.feed_type
-"""
 
 
 def operators_health(settings: Settings) -> list[dict[str, Any]]:
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         with Session(engine) as session:
-            cur = pg_connection(session).cursor()
-            cur.execute(HEALTH_SQL, {"ok": list(FETCH_SUCCESS_OUTCOMES)})
-            rows = cur.fetchall()
+            rows = operators_feed_status(pg_connection(session).cursor())
     finally:
         engine.dispose()
     ops: dict[str, dict[str, Any]] = {}

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from datastore import pg_connection
 from fleet_monitor.database import ensure_database, make_engine, upgrade
+from fleet_monitor.history.evidence import fetch_findings
 from fleet_monitor.settings import Settings
 from gbfs_ingest.auth import redact_url
 from gbfs_ingest.config import OperatorSettings
@@ -242,11 +243,9 @@ def _fetch_warnings(engine: Engine, fetch_id: int | None, file_name: str) -> lis
     if fetch_id is None:
         return []
     with Session(engine) as session:
-        cur = pg_connection(session).cursor()
-        cur.execute("SELECT findings FROM feed_fetch WHERE id = %s", (fetch_id,))
-        row = cur.fetchone()
+        findings = fetch_findings(pg_connection(session).cursor(), fetch_id)
     out = []
-    for item in (row[0] if row is not None else None) or []:
+    for item in findings or []:
         if item.get("severity") in ("error", "warning"):
             finding = Finding(
                 item["severity"],

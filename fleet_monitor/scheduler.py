@@ -62,7 +62,7 @@ EXTENSION_JOBS = (
     "fleet_monitor.notices",
     "fleet_monitor.reports",
     "fleet_monitor.stats",
-    "fleet_monitor.resident_reports",
+    "fleet_monitor.retention",  # personal data: case photos, residents' contacts
 )
 
 AfterPoll = Callable[[int, str], None]

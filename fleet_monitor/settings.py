@@ -284,6 +284,28 @@ class StatsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    """``[retention]``: how long personal data in case files and residents' reports
+    are kept (``fleet_monitor.retention``, ``docs/security.md``).
+
+    ``case_photo_days``: the photo of an on-site check is erased this many days
+    after its case closed, counted from the latest of the case's closing and the
+    decision on any dispute about it; never while the case is open, a notice
+    about it is a draft or issued, or a dispute about it is open.
+    ``resident_report_days``: a resident's contact and photo are erased this many
+    days after the report was closed. ``every_s``: how often the job runs. The
+    hash and metadata of an erased photo are kept (a tombstone)."""
+
+    case_photo_days: int = 365
+    resident_report_days: int = 90
+    every_s: int = 86400
+
+
+#: a retention longer than this is surely a typo (days instead of hours, an extra 0)
+MAX_RETENTION_DAYS = 3650
+
+
+@dataclass(frozen=True, slots=True)
 class MdsSettings:
     """``[mds]``: the published MDS 2.0 Policy and Geography API (``docs/mds.md``).
 
@@ -308,6 +330,7 @@ class Settings:
     reports: ReportSettings = field(default_factory=ReportSettings)
     stats: StatsSettings = field(default_factory=StatsSettings)
     mds: MdsSettings = field(default_factory=MdsSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     addresses: AddressSettings = field(default_factory=AddressSettings)
     operators: tuple[OperatorSettings, ...] = ()
     source: str = "<defaults>"
@@ -356,6 +379,7 @@ def settings_from_dict(
     known |= {"mds"}
     known |= {"letterhead"}
     known |= {"addresses"}
+    known |= {"retention"}
     for key in raw:
         if key not in known:
             raise ConfigError(key, f"unknown section (expected one of {sorted(known)})")
@@ -409,6 +433,8 @@ def settings_from_dict(
     if not 0 < addresses.max_distance_m <= 1000:
         raise ConfigError("addresses.max_distance_m", "must be between 0 (excluded) and 1000 m")
 
+    retention = _retention_settings(_section(raw, "retention"))
+
     ops_raw = raw.get("operators", [])
     if not isinstance(ops_raw, list):
         raise ConfigError("operators", "must be an array of tables ([[operators]])")
@@ -437,6 +463,7 @@ def settings_from_dict(
         stats=stats,
         mds=mds,
         addresses=addresses,
+        retention=retention,
         operators=tuple(operators),
     )
 
@@ -647,6 +674,22 @@ def _stats_settings(table: dict[str, Any]) -> StatsSettings:
     if stats.coarsen_grid_m <= 0:
         raise ConfigError("stats.coarsen_grid_m", "must be positive")
     return stats
+
+
+def _retention_settings(table: dict[str, Any]) -> RetentionSettings:
+    retention = _dataclass_from("retention", table, RetentionSettings)
+    for key in ("case_photo_days", "resident_report_days"):
+        days = getattr(retention, key)
+        if not 1 <= days <= MAX_RETENTION_DAYS:
+            raise ConfigError(
+                f"retention.{key}",
+                f"must be a number of days between 1 and {MAX_RETENTION_DAYS}, got {days}",
+            )
+    if not 60 <= retention.every_s <= 86400:
+        raise ConfigError(
+            "retention.every_s", "must be between 60 and 86400 s (the policy applies daily)"
+        )
+    return retention
 
 
 def normalise_database_url(url: str) -> str:

@@ -22,7 +22,10 @@ Modules:
 * :mod:`~fleet_monitor.history.vehicles`: vehicles as of now with their open
   violations (the map and its counters);
 * :mod:`~fleet_monitor.history.evidence`: raw files kept as evidence (load, pin);
-* :mod:`~fleet_monitor.history.operators`: the operator table (ORM class).
+* :mod:`~fleet_monitor.history.vehicles_near`: vehicles listed now near a point
+  (nearby view, residents' reports) and the extent of the current positions;
+* :mod:`~fleet_monitor.history.operators`: the operator table (ORM class, lists,
+  lookups by slug or id, the operators of a day).
 
 Only this package imports ``gbfs_ingest`` internals (its tables and raw store);
 import-linter enforces it (``pyproject.toml``). The ORM base and the connection

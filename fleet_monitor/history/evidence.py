@@ -98,3 +98,28 @@ def raw_sizes(session: Session, digests: list[str]) -> dict[str, int]:
             text("SELECT sha256, size FROM raw_blob WHERE sha256 = ANY(:h)"), {"h": digests}
         ).all()
     }
+
+
+def violation_fetch_hashes(
+    session: Session, violation_ids: list[int]
+) -> list[tuple[int, str | None, list[Any]]]:
+    """Per violation: its id, the content hash of the latest fetch that showed it
+    (None when unknown) and its recorded raw hashes (``evidence.raw_hashes``, a
+    JSON list, possibly empty)."""
+    rows = session.execute(
+        text(
+            "SELECT v.id, ff.content_hash, coalesce(v.evidence->'raw_hashes', '[]'::jsonb)"
+            " FROM violation v LEFT JOIN feed_fetch ff ON ff.id = v.last_fetch_id"
+            " WHERE v.id = ANY(:ids)"
+        ),
+        {"ids": violation_ids},
+    ).all()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+def fetch_findings(cur: Any, fetch_id: int) -> list[dict[str, Any]] | None:
+    """The findings stored with one fetch (a JSON list), None when the fetch is not
+    on record or has none; on a psycopg cursor."""
+    cur.execute("SELECT findings FROM feed_fetch WHERE id = %s", (fetch_id,))
+    row = cur.fetchone()
+    return None if row is None else row[0]

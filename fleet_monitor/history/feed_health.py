@@ -130,3 +130,28 @@ def feed_rows(cur: Any, w0: datetime, w1: datetime) -> list[tuple[Any, ...]]:
         )
         for (op, ft), h in sorted(_health(cur, w0, w1, None, None).items())
     ]
+
+
+_STATUS_SQL = """
+SELECT o.slug, o.name, o.gbfs_version, f.id, f.feed_type, f.last_success_at,
+       f.consecutive_failures,
+       (SELECT outcome FROM feed_fetch WHERE feed_id = f.id
+         ORDER BY started_at DESC, id DESC LIMIT 1),
+       (SELECT kind FROM outage WHERE feed_id = f.id AND ended_at IS NULL LIMIT 1),
+       (SELECT round(avg(CASE WHEN outcome = ANY(%(ok)s)
+                             THEN 1.0 ELSE 0.0 END), 3)
+          FROM feed_fetch WHERE feed_id = f.id AND source = 'http'
+           AND started_at > now() - interval '24 hours')
+FROM operator o LEFT JOIN feed f ON f.operator_id = o.id AND f.active
+ORDER BY o.slug, f.feed_type
+"""
+
+
+def operators_feed_status(cur: Any) -> list[tuple[Any, ...]]:
+    """Every operator with each of its active feeds (``operators list``): slug, name,
+    GBFS version, feed id, feed type, last success, consecutive failures, the latest
+    fetch's outcome, the open outage's kind, and the share of successful HTTP fetches
+    over the last 24 hours (None without any). An operator without an active feed
+    comes once, with None in the feed's columns."""
+    cur.execute(_STATUS_SQL, {"ok": list(FETCH_SUCCESS_OUTCOMES)})
+    return list(cur.fetchall())

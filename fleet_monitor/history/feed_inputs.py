@@ -8,6 +8,7 @@ daily report and the statistics.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -90,3 +91,9 @@ def load_fetch_history(
         (list(FETCH_SUCCESS_OUTCOMES), operator, start, end),
     )
     return [FeedHealthSample(operator, at, bool(ok)) for at, ok in cur.fetchall()]
+
+
+def vehicle_feed_ids(cur: Any) -> set[int]:
+    """The ids of every vehicle feed (``vehicle_status``), on a psycopg cursor."""
+    cur.execute("SELECT id FROM feed WHERE feed_type = 'vehicle_status'")
+    return {r[0] for r in cur.fetchall()}

@@ -61,3 +61,14 @@ def stay_timeline(
 
 def timeline_hashes(items: list[dict[str, Any]]) -> set[str]:
     return {i["sha256"] for i in items if i.get("sha256")}
+
+
+def ended_stays(cur: Any, dwell_ids: list[int]) -> dict[int, tuple[str | None, int | None]]:
+    """Of these stays, the ended ones: id -> (end reason, the fetch that ended it),
+    on a psycopg cursor (a violation closes with the reason its stay ended)."""
+    cur.execute(
+        "SELECT id, end_reason, end_fetch_id FROM dwell"
+        " WHERE id = ANY(%s) AND ended_at IS NOT NULL",
+        (dwell_ids,),
+    )
+    return {r[0]: (r[1], r[2]) for r in cur.fetchall()}

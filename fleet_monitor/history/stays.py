@@ -313,3 +313,17 @@ def load_reappearances(
         REAPPEAR_SQL, {"ids": [int(i) for i in dwell_ids], "window": window, "noise": noise_m}
     )
     return {row[0]: (row[1], row[2]) for row in cur.fetchall()}
+
+
+def first_successful_vehicle_fetch(cur: Any) -> datetime | None:
+    """When the earliest successful fetch of any vehicle feed started (one index
+    probe per feed, ``(feed_id, started_at)``); None before the first one. The
+    statistics' first pending day starts there."""
+    cur.execute(
+        "SELECT min(x.started_at) FROM feed f JOIN LATERAL (SELECT started_at FROM feed_fetch"
+        " WHERE feed_id = f.id AND outcome = ANY(%s) ORDER BY started_at LIMIT 1) x ON true"
+        " WHERE f.feed_type = 'vehicle_status'",
+        (list(SUCCESS_OUTCOMES),),
+    )
+    row = cur.fetchone()
+    return None if row is None else row[0]

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     ForeignKey,
     Identity,
     Index,
@@ -25,6 +26,8 @@ class CasePhoto(Base):
     __table_args__ = (
         Index("ix_case_photo_violation", "violation_id"),
         UniqueConstraint("violation_id", "sha256", name="uq_case_photo_violation_sha"),
+        # migration 0022: an erased photo keeps its row (hash, metadata): a tombstone
+        CheckConstraint("(data IS NULL) = (erased_at IS NOT NULL)", name="erased"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -37,6 +40,9 @@ class CasePhoto(Base):
     size: Mapped[int] = mapped_column(Integer)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    #: None once erased by the retention policy (the row stays: a tombstone)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
     uploaded_at: Mapped[datetime] = mapped_column(TS)
     uploaded_by: Mapped[str] = mapped_column(Text)
+    erased_at: Mapped[datetime | None] = mapped_column(TS)
+    erased_reason: Mapped[str | None] = mapped_column(Text)

@@ -58,3 +58,7 @@ class ResidentReport(Base):
     nearest_distance_m: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(16), server_default="open")
     closed_at: Mapped[datetime | None] = mapped_column(TS)
+    # migration 0022: the tombstone left by the retention policy
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    private_erased_at: Mapped[datetime | None] = mapped_column(TS)
+    private_erased_reason: Mapped[str | None] = mapped_column(Text)

@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.evidence import violation_fetch_hashes
 from fleet_monitor.models.notices import Notice
 from fleet_monitor.notices import legal
 from fleet_monitor.outbox.documents import (
@@ -200,14 +200,7 @@ def compose_webhook(notice: Notice) -> WebhookMessageSpec:
 
 def evidence_of(session: Session, violation_ids: list[int]) -> dict[int, tuple[str | None, list]]:
     """Per violation: the hash of the latest feed file showing it, and every raw hash."""
-    rows = session.execute(
-        text(
-            "SELECT v.id, ff.content_hash, coalesce(v.evidence->'raw_hashes', '[]'::jsonb)"
-            " FROM violation v LEFT JOIN feed_fetch ff ON ff.id = v.last_fetch_id"
-            " WHERE v.id = ANY(:ids)"
-        ),
-        {"ids": violation_ids},
-    ).all()
+    rows = violation_fetch_hashes(session, violation_ids)
     out: dict[int, tuple[str | None, list]] = {}
     for vid, last_hash, raw_hashes in rows:
         hashes = [h for h in raw_hashes if isinstance(h, str)]

@@ -34,7 +34,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from fleet_monitor.history.operators import Operator
+from fleet_monitor.history.operators import (
+    OPERATORS_RELATION_TEXT,
+    Operator,
+    operators_relation_binds,
+)
 from fleet_monitor.models.notices import Notice, NoticeItem, OperatorContact
 from fleet_monitor.notices import document, legal, thumbnail
 from fleet_monitor.outbox.store import enqueue
@@ -50,12 +54,12 @@ LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('fleet_monitor.notices'))"
 #: rule types about one vehicle: the ones a notice names (``rules.registry``)
 VEHICLE_RULES: tuple[str, ...] = rules_about("vehicle")
 
-CANDIDATES_SQL = """
+CANDIDATES_SQL = f"""
 SELECT v.id, o.id AS operator_id, v.operator, v.rule_type, v.clause, v.vehicle_id, v.gbfs_id,
        ST_X(v.geom) AS lon, ST_Y(v.geom) AS lat, v.since, v.opened_at, v.measured, v.unit,
        v.threshold
 FROM violation v
-JOIN operator o ON o.slug = v.operator
+JOIN {OPERATORS_RELATION_TEXT} ON o.slug = v.operator
 LEFT JOIN case_file c ON c.violation_id = v.id
 WHERE v.state = 'open' AND v.status = 'violation' AND v.subject_kind = 'vehicle'
   AND v.rule_type = ANY(:rules)
@@ -98,7 +102,8 @@ def _candidates(
     session: Session, now: datetime, rules: list[str], only: int | None = None
 ) -> list[dict[str, Any]]:
     rows = session.execute(
-        text(CANDIDATES_SQL), {"rules": rules, "now": now, "only": only}
+        text(CANDIDATES_SQL),
+        {"rules": rules, "now": now, "only": only, **operators_relation_binds(session)},
     ).mappings()
     return [dict(r) for r in rows]
 

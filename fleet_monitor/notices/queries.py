@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.history.evidence import fetches_by_id, raw_sizes, vehicle_stays
+from fleet_monitor.history.operators import OPERATORS_RELATION_TEXT, operators_relation_binds
 from fleet_monitor.notices.disputes import disputes_of
 from fleet_monitor.notices.reading import delivery_state
 
@@ -36,7 +37,7 @@ SELECT n.id, n.reference, n.operator_slug AS operator, o.name AS operator_name, 
        (SELECT count(*) FROM notice_dispute x WHERE x.notice_id = n.id) AS disputes,
        (SELECT count(*) FROM notice_dispute x WHERE x.notice_id = n.id AND x.status = 'open')
          AS disputes_open
-FROM notice n JOIN operator o ON o.id = n.operator_id
+FROM notice n JOIN {OPERATORS_RELATION_TEXT} ON o.id = n.operator_id
 WHERE {SCOPE.format(col="n.operator_id")}
   AND (CAST(:operator AS text) IS NULL OR n.operator_slug = :operator)
   AND (CAST(:status AS text) IS NULL OR n.status = :status)
@@ -56,7 +57,14 @@ def list_notices(
 ) -> list[dict[str, Any]]:
     rows = session.execute(
         text(NOTICE_LIST_SQL),
-        {"scope": scope, "operator": operator, "status": status, "limit": limit, "offset": offset},
+        {
+            "scope": scope,
+            "operator": operator,
+            "status": status,
+            "limit": limit,
+            "offset": offset,
+            **operators_relation_binds(session),
+        },
     ).mappings()
     out = [dict(r) for r in rows]
     for r in out:
@@ -76,9 +84,9 @@ def notice_detail(session: Session, notice_id: int) -> dict[str, Any] | None:
         session.execute(
             text(
                 "SELECT n.*, o.name AS operator_name FROM notice n"
-                " JOIN operator o ON o.id = n.operator_id WHERE n.id = :id"
+                f" JOIN {OPERATORS_RELATION_TEXT} ON o.id = n.operator_id WHERE n.id = :id"
             ),
-            {"id": notice_id},
+            {"id": notice_id, **operators_relation_binds(session)},
         )
         .mappings()
         .first()
@@ -133,7 +141,7 @@ SELECT v.id, v.rule_type, v.operator, o.name AS operator_name, v.gbfs_id, v.stat
        (SELECT n.reference FROM notice_item i JOIN notice n ON n.id = i.notice_id
          WHERE i.violation_id = v.id AND i.active ORDER BY n.id DESC LIMIT 1) AS notice
 FROM violation v
-JOIN operator o ON o.slug = v.operator
+JOIN {OPERATORS_RELATION_TEXT} ON o.slug = v.operator
 LEFT JOIN case_file c ON c.violation_id = v.id
 WHERE {SCOPE.format(col="o.id")}
   AND (CAST(:operator AS text) IS NULL OR v.operator = :operator)
@@ -163,6 +171,7 @@ def list_cases(
             "open_only": open_only,
             "limit": limit,
             "offset": offset,
+            **operators_relation_binds(session),
         },
     ).mappings()
     return [dict(r) for r in rows]
@@ -182,14 +191,14 @@ def case_violation(session: Session, violation_id: int) -> dict[str, Any] | None
                 " coalesce(c.status, 'open') AS case_status, c.updated_at AS case_updated_at,"
                 " c.updated_by AS case_updated_by,"
                 " z.name AS zone_name, p.name AS permit_name"
-                " FROM violation v JOIN operator o ON o.slug = v.operator"
+                f" FROM violation v JOIN {OPERATORS_RELATION_TEXT} ON o.slug = v.operator"
                 " LEFT JOIN case_file c ON c.violation_id = v.id"
                 " LEFT JOIN LATERAL (SELECT name FROM zone WHERE zone_id = v.zone_id"
                 "   ORDER BY version DESC LIMIT 1) z ON true"
                 " LEFT JOIN permit p ON p.operator = v.operator AND p.version = v.permit_version"
                 " WHERE v.id = :id"
             ),
-            {"id": violation_id},
+            {"id": violation_id, **operators_relation_binds(session)},
         )
         .mappings()
         .first()

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.operators import operator_name as name_of_operator
 from fleet_monitor.models.notices import Notice
 from fleet_monitor.notices import document, legal
 from fleet_monitor.notices.planner import next_reference, permit_of, permit_tz
@@ -89,9 +90,7 @@ def _issue_one(
     )
     session.add(notice)
     session.flush()
-    operator_name = session.execute(
-        text("SELECT name FROM operator WHERE id = :id"), {"id": row["operator_id"]}
-    ).scalar_one()
+    operator_name = name_of_operator(session, row["operator_id"])
     link, expires = _link(settings, notice.id, reference, now)
     payload = document.build_payload(
         reference=reference,

@@ -28,10 +28,11 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from datastore import pg_connection
+from fleet_monitor.history.operators import operators_of_day
 from fleet_monitor.models.notices import OperatorContact
 from fleet_monitor.models.reports import CITY_SUBJECT, DailyReport
 from fleet_monitor.outbox.store import enqueue
-from fleet_monitor.reports.figures import day_bounds, operator_figures, operators_of_day
+from fleet_monitor.reports.figures import day_bounds, operator_figures
 from fleet_monitor.reports.render import city_summary, render_csv, render_html, render_pdf
 from fleet_monitor.settings import Settings
 from fleet_monitor.stats.aggregate import AggregateConfig

@@ -65,24 +65,6 @@ def _r(value: Any, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-def operators_of_day(
-    session: Session, start: datetime, end: datetime
-) -> list[tuple[int, str, str]]:
-    """Operators with a permit in force or a fetch of their feeds during the day."""
-    rows = session.execute(
-        text(
-            "SELECT o.id, o.slug, o.name FROM operator o WHERE EXISTS ("
-            "  SELECT 1 FROM permit p WHERE p.operator = o.slug AND p.effective_from < :e"
-            "  AND (p.effective_to IS NULL OR p.effective_to > :s))"
-            " OR EXISTS (SELECT 1 FROM feed f JOIN feed_fetch ff ON ff.feed_id = f.id"
-            "  WHERE f.operator_id = o.id AND ff.started_at >= :s AND ff.started_at < :e)"
-            " ORDER BY o.slug"
-        ),
-        {"s": start, "e": end},
-    ).all()
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
 def fleet_section(
     session: Session,
     slug: str,

@@ -24,6 +24,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
+from fleet_monitor.history.operators import operator_id as find_operator_id
+from fleet_monitor.history.vehicles_near import vehicles_matching
 from gbfs_ingest.parse.boundary import email_problem, text_problem
 
 __all__ = [
@@ -162,15 +164,9 @@ def check_report(
     operator_id = None
     slug = str(operator).strip() if operator and str(operator).strip() else None
     if slug is not None:
-        row = (
-            conn.execute(text("SELECT id FROM operator WHERE slug = :s"), {"s": slug}).first()
-            if _SLUG.match(slug)
-            else None
-        )
-        if row is None:
+        operator_id = find_operator_id(conn, slug) if _SLUG.match(slug) else None
+        if operator_id is None:
             problems["operator"] = "no such operator"
-        else:
-            operator_id = row[0]
     if problems:
         raise ReportError(problems)
     assert flat is not None and flon is not None
@@ -188,39 +184,13 @@ def check_report(
     )
 
 
-_MATCH_SQL = text(
-    """
-WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g)
-SELECT vc.vehicle_id, vc.gbfs_id, o.slug, vc.state, vc.vehicle_type_id,
-       ST_Distance(vc.geom::geography, p.g::geography) AS d
-FROM vehicle_current vc JOIN operator o ON o.id = vc.operator_id, p
-WHERE vc.missing_since IS NULL AND vc.geom IS NOT NULL
-  AND vc.geom && ST_Expand(p.g, :deg)
-  AND ST_DWithin(vc.geom::geography, p.g::geography, :radius)
-  AND (CAST(:op AS int) IS NULL OR vc.operator_id = :op)
-ORDER BY d, vc.vehicle_id
-LIMIT :limit
-"""
-)
-
-
 def match_vehicles(
     conn: Connection, lat: float, lon: float, operator_id: int | None = None
 ) -> list[dict[str, Any]]:
     """The vehicles published now near the point, nearest first (see the module doc)."""
     # a box in degrees that surely holds the circle (longitude degrees shrink with latitude)
     deg = MATCH_RADIUS_M / 111_000 / max(math.cos(math.radians(lat)), 0.01) * 1.5
-    rows = conn.execute(
-        _MATCH_SQL,
-        {
-            "lat": lat,
-            "lon": lon,
-            "deg": deg,
-            "radius": MATCH_RADIUS_M,
-            "op": operator_id,
-            "limit": MATCH_LIMIT,
-        },
-    ).all()
+    rows = vehicles_matching(conn, lat, lon, deg, MATCH_RADIUS_M, operator_id, MATCH_LIMIT)
     return [
         {
             "vehicle_id": r[0],

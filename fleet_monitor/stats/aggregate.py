@@ -286,13 +286,7 @@ def pending_days(
 ) -> list[date]:
     last = last_complete_day(until, cfg)
     if first is None:
-        cur.execute(
-            "SELECT min(x.started_at) FROM feed f JOIN LATERAL (SELECT started_at FROM feed_fetch"
-            " WHERE feed_id = f.id AND outcome = ANY(%s) ORDER BY started_at LIMIT 1) x ON true"
-            " WHERE f.feed_type = 'vehicle_status'",
-            (list(stays.SUCCESS_OUTCOMES),),
-        )
-        start = cur.fetchone()[0]
+        start = stays.first_successful_vehicle_fetch(cur)
         if start is None:
             return []
         first = max(local_day(start, cfg.tz), last - timedelta(days=cfg.backfill_days - 1))

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from fleet_monitor.history.operators import OPERATORS_RELATION, operators_relation_params
 from fleet_monitor.history.stays import ZONES_CTE
 from fleet_monitor.models.stats import ALL
 
@@ -19,7 +20,7 @@ v AS (
     v.geom, (v.opened_at >= %(w0)s AND v.opened_at < %(w1)s) AS opened,
     (v.closed_at >= %(w0)s AND v.closed_at < %(w1)s) AS closed,
     extract(epoch FROM v.closed_at - coalesce(v.since, v.opened_at)) / 3600.0 AS hours
-  FROM violation v JOIN operator o ON o.slug = v.operator
+  FROM violation v JOIN {OPERATORS_RELATION} ON o.slug = v.operator
   WHERE (v.opened_at >= %(w0)s AND v.opened_at < %(w1)s)
      OR (v.closed_at >= %(w0)s AND v.closed_at < %(w1)s)
 ),
@@ -40,5 +41,6 @@ def violation_rows(
     cur: Any, w0: datetime, w1: datetime, zone_kinds: Sequence[str]
 ) -> list[tuple[Any, ...]]:
     """Rows of ``stats_violation_day`` (without the day): violations opened and closed."""
-    cur.execute(VIOLATIONS_SQL, {"w0": w0, "w1": w1, "kinds": list(zone_kinds)})
+    params = {"w0": w0, "w1": w1, "kinds": list(zone_kinds), **operators_relation_params(cur)}
+    cur.execute(VIOLATIONS_SQL, params)
     return [tuple(r) for r in cur.fetchall()]

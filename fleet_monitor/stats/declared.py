@@ -22,6 +22,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from fleet_monitor.history.operators import (
+    OPERATORS_RELATION,
+    operator_ids_by_slug,
+    operators_relation_params,
+)
 from fleet_monitor.models.stats import ALL
 from fleet_monitor.stats.periods import Period, PeriodError, parse_period
 
@@ -68,8 +73,7 @@ def check_declared(value: object) -> int:
 
 
 def operator_ids(cur: Any) -> dict[str, int]:
-    cur.execute("SELECT slug, id FROM operator")
-    return dict(cur.fetchall())
+    return operator_ids_by_slug(cur)
 
 
 def store(
@@ -167,10 +171,14 @@ def list_declared(
     cur.execute(
         "SELECT d.id, o.slug, o.name, d.form_factor, d.period_start, d.period_end, d.declared,"
         " d.source, d.note, d.entered_by, d.entered_at FROM declared_fleet d"
-        " JOIN operator o ON o.id = d.operator_id"
-        " WHERE CAST(%s AS int[]) IS NULL OR d.operator_id = ANY(%s)"
-        " ORDER BY d.period_start DESC, o.slug, d.form_factor LIMIT %s",
-        (None if visible is None else sorted(visible),) * 2 + (limit,),
+        f" JOIN {OPERATORS_RELATION} ON o.id = d.operator_id"
+        " WHERE CAST(%(visible)s AS int[]) IS NULL OR d.operator_id = ANY(%(visible)s)"
+        " ORDER BY d.period_start DESC, o.slug, d.form_factor LIMIT %(limit)s",
+        {
+            "visible": None if visible is None else sorted(visible),
+            "limit": limit,
+            **operators_relation_params(cur),
+        },
     )
     keys = (
         "id",

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fleet_monitor.history.definitions import IDLE_BUCKET_KEYS
+from fleet_monitor.history.operators import operator_rows
 from fleet_monitor.models.stats import ALL, ALL_OPERATORS
 from fleet_monitor.stats import labels, report_sections
 from fleet_monitor.stats.caps import fleet_caps
@@ -50,8 +51,7 @@ class Row:
 
 
 def load_operators(cur: Any, visible: frozenset[int] | None) -> list[Row]:
-    cur.execute("SELECT id, slug, name FROM operator ORDER BY slug")
-    return [Row(i, s, n) for i, s, n in cur.fetchall() if visible is None or i in visible]
+    return [Row(i, s, n) for i, s, n in operator_rows(cur) if visible is None or i in visible]
 
 
 def report_rows(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fleet_monitor.history.operators import OPERATORS_RELATION, operators_relation_params
 from fleet_monitor.models.stats import ALL, ALL_OPERATORS
 from fleet_monitor.notices import dispute_figures
 from fleet_monitor.notices.issued import issued_notices, response_seconds
@@ -241,10 +242,15 @@ def declared_section(
     period = query.period
     cur.execute(
         "SELECT d.operator_id, o.slug, o.name, d.form_factor, d.period_start, d.period_end,"
-        " d.declared, d.source, d.note FROM declared_fleet d JOIN operator o ON o.id ="
-        " d.operator_id WHERE d.period_start < %s AND d.period_end > %s"
-        " AND d.operator_id = ANY(%s) ORDER BY o.slug, d.period_start, d.form_factor",
-        (period.end, period.first, _real_ids(rows)),
+        f" d.declared, d.source, d.note FROM declared_fleet d JOIN {OPERATORS_RELATION}"
+        " ON o.id = d.operator_id WHERE d.period_start < %(end)s AND d.period_end > %(first)s"
+        " AND d.operator_id = ANY(%(ids)s) ORDER BY o.slug, d.period_start, d.form_factor",
+        {
+            "end": period.end,
+            "first": period.first,
+            "ids": _real_ids(rows),
+            **operators_relation_params(cur),
+        },
     )
     section = _section("declared", query, params)
     table = []

@@ -30,6 +30,12 @@ WATERMARK = "positions_until"
 M_PER_DEG_LAT = 111_132.0
 M_PER_DEG_LON_EQ = 111_320.0
 
+# A writer, so it stays here rather than in the read interface (fleet_monitor.history,
+# which only answers questions): these statements rewrite or delete the ingest's
+# stays for data protection, and the candidate selection is the first half of that
+# write (its batches and watermark are the job's). tests/test_read_interface.py
+# lists this file among the allowed writers.
+#
 # one scan of the stays a day (there is no index on ``dwell.ended_at``, on purpose:
 # the ingest keeps closing a stay a HOT update)
 CANDIDATES_SQL = """

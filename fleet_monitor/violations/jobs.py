@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from datastore import pg_connection
+from fleet_monitor.history.feed_inputs import vehicle_feed_ids
 from fleet_monitor.settings import RulesSettings
 from fleet_monitor.violations.catalog import CatalogError, CityCache, import_permit
 from fleet_monitor.violations.service import RulesError, RunSummary, evaluate_rules, sample_due
@@ -163,9 +164,7 @@ class RulesJobs:
         if feed_id in self._vehicle_feeds:
             return True
         with Session(self.engine) as session:
-            cur = pg_connection(session).cursor()
-            cur.execute("SELECT id FROM feed WHERE feed_type = 'vehicle_status'")
-            found = {r[0] for r in cur.fetchall()}
+            found = vehicle_feed_ids(pg_connection(session).cursor())
         with self._lock:
             self._vehicle_feeds = found
         return feed_id in found

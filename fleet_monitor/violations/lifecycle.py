@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from datastore import pg_connection
 from fleet_monitor.history.evidence import fetch_hashes, pin_raw
 from fleet_monitor.history.snapshots import FeedState, SnapshotSet, fetch_refs
+from fleet_monitor.history.stay_timeline import ended_stays
 from rules import Finding, RuleType
 from rules.findings import iso, jsonable
 from rules.registry import rules_about, spec
@@ -447,12 +448,7 @@ class Lifecycle:
         dwell_ids = [r.dwell_id for r, _ in rows if r.dwell_id is not None]
         ended: dict[int, tuple[str | None, int | None]] = {}
         if dwell_ids:
-            self.cur.execute(
-                "SELECT id, end_reason, end_fetch_id FROM dwell"
-                " WHERE id = ANY(%s) AND ended_at IS NOT NULL",
-                (dwell_ids,),
-            )
-            ended = {r[0]: (r[1], r[2]) for r in self.cur.fetchall()}
+            ended = ended_stays(self.cur, dwell_ids)
         closes = []
         for r, forced in rows:
             feed = self.feeds.get(r.operator)

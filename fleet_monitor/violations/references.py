@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 
 from datastore import pg_connection
 from fleet_monitor.history.evidence import first_fetch_at
+from fleet_monitor.history.operators import operator_slugs
+from fleet_monitor.history.vehicles_near import current_positions_extent
 from rules import Permit
 from rules.geo import BBox
 
@@ -82,9 +84,7 @@ def zone_reference_problem(session: Session, permit: Permit) -> str | None:
 
 def known_operators(session: Session, configured: Iterable[str] = ()) -> set[str]:
     """Operator slugs with a feed in the database or an ``[[operators]]`` entry."""
-    cur = pg_connection(session).cursor()
-    cur.execute("SELECT slug FROM operator")
-    return {r[0] for r in cur.fetchall()} | set(configured)
+    return operator_slugs(pg_connection(session).cursor()) | set(configured)
 
 
 def unknown_operator_warning(
@@ -110,14 +110,7 @@ def city_area(session: Session) -> BBox | None:
     )
     row = cur.fetchone()
     if row is None:
-        cur.execute(
-            "SELECT percentile_disc(0.01) WITHIN GROUP (ORDER BY lon),"
-            " percentile_disc(0.01) WITHIN GROUP (ORDER BY lat),"
-            " percentile_disc(0.99) WITHIN GROUP (ORDER BY lon),"
-            " percentile_disc(0.99) WITHIN GROUP (ORDER BY lat)"
-            " FROM vehicle_current WHERE lon BETWEEN -180 AND 180 AND lat BETWEEN -90 AND 90"
-        )
-        row = cur.fetchone()
+        row = current_positions_extent(cur)
     if row is None or any(v is None for v in row):
         return None
     return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))

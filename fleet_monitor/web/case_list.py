@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.operators import OPERATORS_RELATION_TEXT, operators_relation_binds
+
 PRIORITY: dict[str, int] = {
     "in_water": 1,
     "on_tram_tracks": 1,
@@ -63,7 +65,7 @@ SELECT v.id, v.rule_type, v.operator, o.name AS operator_name, v.gbfs_id, v.stat
        (SELECT n.reference FROM notice_item i JOIN notice n ON n.id = i.notice_id
          WHERE i.violation_id = v.id AND i.active ORDER BY n.id DESC LIMIT 1) AS notice
 FROM violation v
-JOIN operator o ON o.slug = v.operator
+JOIN {OPERATORS_RELATION_TEXT} ON o.slug = v.operator
 LEFT JOIN case_file c ON c.violation_id = v.id
 LEFT JOIN LATERAL (SELECT name, kind FROM zone WHERE zone_id = v.zone_id
                    ORDER BY version DESC LIMIT 1) z ON true
@@ -72,10 +74,10 @@ ORDER BY priority, coalesce(v.since, v.opened_at), v.id
 LIMIT :limit OFFSET :offset
 """
 
-ZONES_SQL = """
+ZONES_SQL = f"""
 SELECT DISTINCT v.zone_id, z.name
 FROM violation v
-JOIN operator o ON o.slug = v.operator
+JOIN {OPERATORS_RELATION_TEXT} ON o.slug = v.operator
 JOIN LATERAL (SELECT name FROM zone WHERE zone_id = v.zone_id
               ORDER BY version DESC LIMIT 1) z ON true
 WHERE (CAST(:scope AS int[]) IS NULL OR o.id = ANY(CAST(:scope AS int[])))
@@ -106,13 +108,17 @@ def list_cases(
         "open_only": open_only,
         "limit": limit,
         "offset": offset,
+        **operators_relation_binds(s),
     }
     return [dict(r) for r in s.execute(text(LIST_SQL), params).mappings()]
 
 
 def case_zones(s: Session, scope: list[int] | None) -> list[tuple[str, str]]:
     """(zone_id, name) of the zones that open cases in scope are about."""
-    return [(z, n) for z, n in s.execute(text(ZONES_SQL), {"scope": scope})]
+    return [
+        (z, n)
+        for z, n in s.execute(text(ZONES_SQL), {"scope": scope, **operators_relation_binds(s)})
+    ]
 
 
 def priority_label(level: int) -> str:

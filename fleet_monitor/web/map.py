@@ -12,9 +12,9 @@ from typing import Any
 from flask import Blueprint, Response, render_template, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import text
 
 from fleet_monitor.basemap_config import tile_attribution as attribution_of
+from fleet_monitor.history.operators import operator_list
 from fleet_monitor.palette import PALETTE
 from fleet_monitor.web.basemap import base_layer
 from fleet_monitor.web.clock import iso_z, service_now
@@ -110,7 +110,7 @@ def operator_colours() -> list[dict[str, str]]:
     has the same colour whoever looks; only visible operators are returned.
     """
     with get_engine().connect() as conn:
-        rows = conn.execute(text("SELECT id, slug, name FROM operator ORDER BY slug")).all()
+        rows = operator_list(conn)
     visible = visible_operator_ids(current_user())
     return [
         {"slug": slug, "name": name, "colour": PALETTE[i % len(PALETTE)]}

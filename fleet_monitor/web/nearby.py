@@ -14,8 +14,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import text
 
+from fleet_monitor.history.vehicles_near import open_cases_near, vehicles_near
 from fleet_monitor.web.clock import iso_z, service_now
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.i18n import JS_LOCALES, current_language
@@ -27,35 +27,6 @@ bp = Blueprint("nearby", __name__)
 
 RADIUS_M = 100
 LIMIT = 200
-
-
-VEHICLES_SQL = text(
-    """
-SELECT o.slug, o.name, vc.gbfs_id, vc.vehicle_type_id, vc.state,
-       round((vc.fuel_percent * 100)::numeric) AS battery, vc.lat, vc.lon,
-       ST_Distance(geography(ST_MakePoint(vc.lon, vc.lat)), geography(ST_MakePoint(:lon, :lat)))
-         AS distance_m
-FROM vehicle_current vc JOIN operator o ON o.id = vc.operator_id
-WHERE vc.missing_since IS NULL AND vc.lat IS NOT NULL AND vc.lon IS NOT NULL
-  AND vc.lat BETWEEN :lat - :dlat AND :lat + :dlat AND vc.lon BETWEEN :lon - :dlon AND :lon + :dlon
-  AND ST_DWithin(geography(ST_MakePoint(vc.lon, vc.lat)), geography(ST_MakePoint(:lon, :lat)), :r)
-  AND (CAST(:scope AS int[]) IS NULL OR vc.operator_id = ANY(CAST(:scope AS int[])))
-ORDER BY distance_m, vc.gbfs_id
-LIMIT :limit
-"""
-)
-CASES_SQL = text(
-    """
-SELECT v.id, v.rule_type, o.name, v.gbfs_id, ST_Y(v.geom) AS lat, ST_X(v.geom) AS lon,
-       ST_Distance(geography(v.geom), geography(ST_MakePoint(:lon, :lat))) AS distance_m
-FROM violation v JOIN operator o ON o.slug = v.operator
-WHERE v.state <> 'closed' AND v.geom IS NOT NULL
-  AND ST_DWithin(geography(v.geom), geography(ST_MakePoint(:lon, :lat)), :r)
-  AND (CAST(:scope AS int[]) IS NULL OR o.id = ANY(CAST(:scope AS int[])))
-ORDER BY distance_m, v.id
-LIMIT :limit
-"""
-)
 
 
 def geo_uri(lat: float, lon: float) -> str:
@@ -90,8 +61,8 @@ def api() -> Response:
         "limit": LIMIT,
     }
     with get_engine().connect() as conn:
-        vehicles = conn.execute(VEHICLES_SQL, params).all()
-        cases = conn.execute(CASES_SQL, params).all()
+        vehicles = vehicles_near(conn, params)
+        cases = open_cases_near(conn, params)
     return jsonify(
         now=iso_z(service_now()),
         radius_m=RADIUS_M,

@@ -28,8 +28,9 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, Response, abort, g, jsonify, redirect, request, session, url_for
-from sqlalchemy import ColumnElement, false, text, true
+from sqlalchemy import ColumnElement, false, true
 
+from fleet_monitor.history.operators import operator_list
 from fleet_monitor.users import STAFF_ROLES
 from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.sessions import CurrentUser, load_session
@@ -113,8 +114,8 @@ def visible_operator_slugs(user: CurrentUser | None = None) -> set[str]:
     """Slugs of the operators the account (default: current) may see."""
     ids = visible_operator_ids(user if user is not None else current_user())
     with get_engine().connect() as conn:
-        rows = conn.execute(text("SELECT id, slug FROM operator")).all()
-    return {slug for op_id, slug in rows if ids is None or op_id in ids}
+        rows = operator_list(conn)
+    return {slug for op_id, slug, _name in rows if ids is None or op_id in ids}
 
 
 def can_see_operator(operator_id: int | None, user: CurrentUser | None = None) -> bool:

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from fleet_monitor.history.operators import operator_list
 from fleet_monitor.models.reports import CITY_SUBJECT, DailyReport
 from fleet_monitor.reports.jobs import file_stem
 from fleet_monitor.web.audit import audit
@@ -23,9 +24,9 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 PAGE = 60
 
 LIST_SQL = """
-SELECT r.id, r.day, r.subject, r.version, r.generated_at, r.content_hash, o.name AS operator_name,
+SELECT r.id, r.day, r.subject, r.version, r.generated_at, r.content_hash, r.operator_id,
        (SELECT count(*) FROM delivery d WHERE d.report_id = r.id AND d.status = 'sent') AS sent
-FROM daily_report r LEFT JOIN operator o ON o.id = r.operator_id
+FROM daily_report r
 WHERE (CAST(:scope AS int[]) IS NULL OR r.operator_id = ANY(CAST(:scope AS int[])))
   AND (CAST(:day AS date) IS NULL OR r.day = CAST(:day AS date))
 ORDER BY r.day DESC, r.subject = '*' DESC, r.subject, r.version DESC
@@ -71,6 +72,9 @@ def index() -> ResponseReturnValue:
             .mappings()
             .all()
         )
+        # the operator's name from the read interface (None: the city-wide summary)
+        names = {op_id: name for op_id, _slug, name in operator_list(s)}
+    rows = [{**r, "operator_name": names.get(r["operator_id"])} for r in rows]
     return render_template(
         "reports/list.html",
         reports=rows[:PAGE],

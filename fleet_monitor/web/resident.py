@@ -22,6 +22,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from sqlalchemy import text
 
+from fleet_monitor.history.operators import (
+    OPERATORS_RELATION_TEXT,
+    operator_list,
+    operators_relation_binds,
+)
 from fleet_monitor.resident_reports.photo import PhotoError, reencode_photo
 from fleet_monitor.resident_reports.reports import (
     SERVICES,
@@ -50,8 +55,8 @@ def per_hour() -> int:
 
 def _operators() -> list[tuple[str, str]]:
     with get_engine().connect() as conn:
-        rows = conn.execute(text("SELECT slug, name FROM operator ORDER BY name, slug")).all()
-    return [(r[0], r[1]) for r in rows]
+        rows = operator_list(conn, by_name=True)
+    return [(slug, name) for _id, slug, name in rows]
 
 
 def _services() -> list[tuple[str, str]]:
@@ -193,9 +198,11 @@ def inbox() -> Any:
                 " r.nearest_distance_m, r.matched->0->>'gbfs_id' AS nearest_gbfs_id,"
                 " r.matched->0->>'operator' AS nearest_operator, o.slug AS named_operator,"
                 " r.photo IS NOT NULL AS has_photo"
-                " FROM resident_report r LEFT JOIN operator o ON o.id = r.operator_id"
+                f" FROM resident_report r LEFT JOIN {OPERATORS_RELATION_TEXT}"
+                " ON o.id = r.operator_id"
                 " ORDER BY r.status = 'open' DESC, r.created_at DESC LIMIT 200"
-            )
+            ),
+            operators_relation_binds(conn),
         ).all()
         zones = reports_by_zone(conn, now - timedelta(days=30), now + timedelta(seconds=1))
     return render_template(
@@ -216,9 +223,10 @@ def _report(report_id: int) -> Any:
                     " r.contact_email, r.contact_phone, r.photo IS NOT NULL AS has_photo,"
                     " r.matched,"
                     " r.status, r.closed_at FROM resident_report r"
-                    " LEFT JOIN operator o ON o.id = r.operator_id WHERE r.id = :id"
+                    f" LEFT JOIN {OPERATORS_RELATION_TEXT} ON o.id = r.operator_id"
+                    " WHERE r.id = :id"
                 ),
-                {"id": report_id},
+                {"id": report_id, **operators_relation_binds(conn)},
             )
             .mappings()
             .first()

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
+from fleet_monitor.history.operators import operator_list
 from rules.schedule import ScheduleError, parse_schedule
 
 MAX_ZONES = 5000
@@ -28,8 +29,8 @@ FROM (
   FROM zone z
   WHERE (z.effective_from IS NULL OR z.effective_from <= now())
     AND (z.effective_to IS NULL OR z.effective_to > now())
-    AND (z.operator IS NULL OR CAST(:scope AS int[]) IS NULL
-         OR z.operator IN (SELECT slug FROM operator WHERE id = ANY(CAST(:scope AS int[]))))
+    AND (z.operator IS NULL OR CAST(:scope AS text[]) IS NULL
+         OR z.operator = ANY(CAST(:scope AS text[])))
   ORDER BY z.zone_id, z.version DESC
 ) latest
 ORDER BY kind, zone_id
@@ -49,7 +50,9 @@ def load_zones(conn: Connection, scope: list[int] | None, lang: str = "fr") -> l
     """Zones in force now that the account may see (``scope``: its operator ids, None: all).
 
     A zone that applies only at times is named with its schedule (in ``lang``)."""
-    rows = conn.execute(text(ZONES_SQL), {"scope": scope, "tol": SIMPLIFY_DEG}).all()
+    # the account's operators by slug (a zone names its operator by slug)
+    slugs = None if scope is None else [slug for i, slug, _ in operator_list(conn) if i in scope]
+    rows = conn.execute(text(ZONES_SQL), {"scope": slugs, "tol": SIMPLIFY_DEG}).all()
     return [
         ZoneFeature(
             kind=row.kind,

@@ -70,6 +70,7 @@ def test_a_report_through_the_page_is_a_case_matched_to_the_nearest_vehicle(
         position_source="gps",
         description="Trottinette couchée sur le trottoir",
         contact_email="resident@example.org",
+        operator="trott",
         photo=(io.BytesIO(jpeg_with_exif()), "IMG_0001.jpg"),
     )
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
@@ -95,6 +96,7 @@ def test_a_report_through_the_page_is_a_case_matched_to_the_nearest_vehicle(
     (rid,) = rows(engine, "SELECT id FROM resident_report")
     case = client.get(f"/signalements/{rid[0]}").get_data(as_text=True)
     assert "resident@example.org" in case and "Trottinette couchée" in case
+    assert "<dd>trott</dd>" in case  # the operator the resident named, by its slug
     assert client.get(f"/signalements/{rid[0]}/photo").mimetype == "image/jpeg"
 
 
@@ -243,10 +245,7 @@ def test_statistics_page_counts_reports_by_district_for_staff(
 def test_private_data_of_closed_reports_is_erased_after_90_days(
     anon: FlaskClient, client: FlaskClient, engine: Engine
 ) -> None:
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from fleet_monitor.resident_reports import register_jobs
-    from fleet_monitor.resident_reports.retention import PURGE_JOB, purge_private
+    from fleet_monitor.resident_reports.retention import purge_private
 
     for _ in range(2):
         response = post_form(
@@ -268,6 +267,9 @@ def test_private_data_of_closed_reports_is_erased_after_90_days(
     )
     assert closed.status_code == 302
     now = datetime.now(UTC)
+    (stored_hash,) = rows(
+        engine, "SELECT encode(sha256(photo), 'hex') FROM resident_report WHERE id = :id", id=first
+    )[0]
     with engine.begin() as conn:
         assert purge_private(conn, now + timedelta(days=89)) == 0  # not yet
         assert purge_private(conn, now + timedelta(days=91)) == 1
@@ -277,4 +279,12 @@ def test_private_data_of_closed_reports_is_erased_after_90_days(
         " FROM resident_report ORDER BY id",
     )
     assert kept == [(first, True, True, True), (second, False, False, True)]
-    assert register_jobs(BackgroundScheduler(), None, engine) == [PURGE_JOB]  # type: ignore[arg-type]
+    # the tombstone: the photo's hash, when and why the private data went
+    tombstone = rows(
+        engine,
+        "SELECT photo_sha256, private_erased_at IS NOT NULL, private_erased_reason"
+        " FROM resident_report ORDER BY id",
+    )
+    assert tombstone[0][:2] == (stored_hash, True)
+    assert "retention.resident_report_days" in tombstone[0][2]
+    assert tombstone[1] == (None, False, None)

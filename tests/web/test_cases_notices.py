@@ -11,6 +11,7 @@ import orjson
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -93,7 +94,11 @@ def test_staff_pages(officer: FlaskClient, world: World, engine: Engine) -> None
         == world.reference["trotti"]
     )
 
-    assert officer.get("/reports/").status_code == 200
+    listing = officer.get("/reports/")
+    assert listing.status_code == 200
+    with engine.connect() as conn:  # the list names the report's operator
+        name = conn.execute(text("SELECT name FROM operator WHERE slug = 'trotti'")).scalar_one()
+    assert escape(name) in listing.get_data(as_text=True)
     for subject in ("trotti", "*"):
         rid = world.report[subject]
         assert officer.get(f"/reports/{rid}").status_code == 200
