@@ -8,6 +8,10 @@ Texts are in the report's language (``report["lang"]``), from
 they do not go through Flask-Babel). Dates are ``dd/mm`` in French, ``5 Dec`` in English.
 The deployed-fleet chart draws each operator's permit cap (``sections.fleet.caps``)
 as a labelled line and flags the days (hours) whose maximum exceeds it.
+
+Decision: the flag compares the statistics' own maximum (5-minute observed samples)
+with the cap, to show where to look; the breach itself is the rules engine's (its
+cap samples and counting method, reported in the violations), not the chart's.
 """
 
 from __future__ import annotations
