@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from fpdf import FPDF
@@ -165,6 +166,36 @@ class Pack(FPDF):
         self.set_text_color(0, 0, 0)
 
 
+FILTER_NAMES = {
+    "fr": {"operator": "opérateur", "form_factor": "type de véhicule", "zone": "zone"},
+    "en": {"operator": "operator", "form_factor": "vehicle type", "zone": "zone"},
+}
+MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def when(stamp: str | None, lang: str) -> str:
+    """A report's local ISO time (``2026-10-05T03:30:00+02:00``) as a reader writes it:
+    ``05/10/2026 03:30`` in French, ``5 Oct 2026 03:30`` in English."""
+    if not stamp:
+        return "-"
+    at = datetime.fromisoformat(stamp)
+    if lang == "fr":
+        return at.strftime("%d/%m/%Y %H:%M")
+    return f"{at.day} {MONTHS_EN[at.month - 1]} {at.year} {at:%H:%M}"
+
+
+def filters_in_words(report: Mapping[str, Any], lang: str) -> str:
+    """The report's filters, naming only those that narrow it (``*``: all)."""
+    names = FILTER_NAMES.get(lang, FILTER_NAMES["en"])
+    operators = {o["slug"]: o["name"] for o in report.get("operators", ())}
+    chosen = [
+        f"{names.get(k, k)} {operators.get(v, v) if k == 'operator' else v}"
+        for k, v in report["filters"].items()
+        if v not in (None, "", "*")
+    ]
+    return ", ".join(chosen) if chosen else labels.title("no_filter", lang)
+
+
 def to_pdf(report: Mapping[str, Any], *, city: str = "") -> bytes:
     lang = report["lang"]
     period = report["period"]
@@ -179,10 +210,9 @@ def to_pdf(report: Mapping[str, Any], *, city: str = "") -> bytes:
     pdf.set_font("helvetica", "", 10)
     pdf.ln(2)
     lines = [
-        f"{period['start']} - {period['end']} ({report['timezone']})",
-        f"{labels.title('filters', lang)}: "
-        + ", ".join(f"{k} = {v}" for k, v in report["filters"].items()),
-        f"{labels.title('generated', lang)}: {report['generated_at']}",
+        f"{when(period['start'], lang)} - {when(period['end'], lang)} ({report['timezone']})",
+        f"{labels.title('filters', lang)}: {filters_in_words(report, lang)}",
+        f"{labels.title('generated', lang)}: {when(report['generated_at'], lang)}",
         report["aggregation"]["statement"],
     ]
     for line in lines:

@@ -109,13 +109,23 @@ def test_pdf_pack_text(engine: Engine, aggregated: Ids) -> None:
     alpha = fleet_row(out.report, "alpha")
     assert f"{alpha['deployed_avg']:.2f}" in flat  # 2.79
     assert "Methodology" in flat and "nearest rank" in flat
-    assert "2026-10-06T00:00:00+02:00" in flat
+    # times as a reader writes them, and the filters in words (no "operator = *")
+    assert "6 Oct 2026 00:00 - 7 Oct 2026 00:00 (Europe/Paris)" in flat
+    assert "T00:00:00+02:00" not in flat and "= *" not in flat
+    assert "Filters: none (all operators, vehicle types and zones)" in flat
     french = export(engine, "pdf", lang="fr")
     flat_fr = " ".join(
         "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(french.content)).pages).split()
     )
     assert "Dossier de revue d'autorisation" in flat_fr and "Méthodologie" in flat_fr
     assert "2,79" in flat_fr
+    assert "06/10/2026 00:00 - 07/10/2026 00:00" in flat_fr
+    assert "Filtres: aucun (tous les opérateurs" in flat_fr
+    beta = export(engine, "pdf", operator="beta")
+    flat_beta = " ".join(
+        "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(beta.content)).pages).split()
+    )
+    assert "Filters: operator " in flat_beta and "= *" not in flat_beta
 
 
 def test_unknown_format(engine: Engine, aggregated: Ids) -> None:
