@@ -119,4 +119,11 @@ if ! command -v pdftoppm >/dev/null 2>&1; then
   log "installing Debian's poppler-utils"
   apt_install poppler-utils
 fi
+# ---- 6. WeasyPrint's system libraries and the documents' font (printed PDFs)
+if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' \
+   || ! ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so.0' \
+   || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  log "installing WeasyPrint's libraries (pango, harfbuzz) and DejaVu fonts from Debian"
+  apt_install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fontconfig
+fi
 log "ready (database server: $(sed 's#//[^@]*@#//***@#' var/database_url))"
