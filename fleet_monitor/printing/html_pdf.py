@@ -79,10 +79,7 @@ def render_pdf(
         f'<meta name="dcterms.modified" content="{stamp}">'
         '<meta name="generator" content="fleet-monitor">'
     )
-    if "<head>" in html:
-        html = html.replace("<head>", "<head>" + head, 1)
-    else:
-        html = head + html
+    html = html.replace("<head>", "<head>" + head, 1) if "<head>" in html else head + html
     roots = [STATIC_DIR, *extra_roots]
     fetcher = _fetcher_class()(roots)
     document = HTML(

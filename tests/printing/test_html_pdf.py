@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 from fleet_monitor.printing.html_pdf import file_url, render_pdf
 from tests.notices.pdfcheck import pdf_pages, pdf_text, tiny_png
@@ -41,9 +42,9 @@ def test_long_document_breaks_into_numbered_pages(tmp_path: Path) -> None:
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         _Recorder.hits.append(self.path)
         self.send_response(200)
         self.end_headers()
