@@ -91,7 +91,9 @@ def test_notice_is_a_legal_act_then_escalates(
     [msg] = smtp.messages()
     assert "Avis de manquement / Notice of breach" in msg["Subject"]
     body = html_body(msg)
-    assert "Lac d’Annecy" in body and "Article 7.3" in body and "120.00 €" in body
+    # the e-mail and the PDF come from the same partials: same words, same figures
+    assert "Lac d’Annecy" in body and "Article 7.3" in body and "120,00\u00a0€" in body
+    assert "Arrêté municipal n° 2026-117" in body and "Claire Martin" in body
     pdf = attachments(msg)[f"{ref1}.pdf"]
     txt = pdf_text(pdf, tmp_path)
     words = flat(txt)
@@ -123,7 +125,7 @@ def test_notice_is_a_legal_act_then_escalates(
     assert payload["items"][0]["zone"]["name"] == "Lac d’Annecy"
     assert payload["items"][0]["map"]["shapes"][0]["kind"] == "water"  # the location map
     pages = pdf_pages(pdf, tmp_path, "breach")
-    assert len(pages) == 2  # the act, its location map; then clauses, respond, signature
+    assert len(pages) == 2  # the act and its location map; the respond link, signature, annex
     # the link is signed and expires after the deadline (plus the configured time)
     token = link.rsplit("/", 1)[1]
     secret = settings.web.secret_key.reveal()  # type: ignore[union-attr]
@@ -144,7 +146,8 @@ def test_notice_is_a_legal_act_then_escalates(
     spdf = attachments(statement)[f"{result.statements[0]}.pdf"]
     swords = flat(pdf_text(spdf, tmp_path))
     assert ref1 in swords and "Total des pénalités dues" in swords and "120,00 €" in swords
-    assert len(pdf_pages(spdf, tmp_path, "statement")) == 1
+    assert "Lac d’Annecy" in swords  # where the vehicle was, as the act that found it said
+    assert len(pdf_pages(spdf, tmp_path, "statement")) == 2  # the map and annex as above
 
     # the next breach is a formal notice: the operator missed a deadline in the last 30 days
     t2 = now + timedelta(hours=3)
