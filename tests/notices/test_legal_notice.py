@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from fleet_monitor.notices import legal
+from fleet_monitor.notices import document, legal
 from fleet_monitor.notices.jobs import check, plan, send_pending
 from fleet_monitor.settings import LetterheadSettings, Settings
 from fleet_monitor.violations import import_permit
@@ -115,9 +115,12 @@ def test_notice_is_a_legal_act_then_escalates(
         assert expected in words, expected
     assert "Mise en demeure" not in words
     with engine.connect() as conn:
-        payload = conn.execute(
-            text("SELECT payload FROM notice WHERE reference = :r"), {"r": ref1}
-        ).scalar_one()
+        payload, stored, stored_sha = conn.execute(
+            text("SELECT payload, pdf, pdf_sha256 FROM notice WHERE reference = :r"), {"r": ref1}
+        ).one()
+    # the stored payload (read back from the database) prints the same bytes, whose hash is kept
+    again = document.render_pdf(payload, settings.letterhead.logo_path)
+    assert again == bytes(stored) == pdf and document.pdf_sha256(again) == stored_sha
     link = payload["respond"]["link"]
     assert link.startswith("https://fleet.annecy.example/respond/")
     assert link in re.sub(r"\s+", "", txt)  # printed whole (it may wrap)
