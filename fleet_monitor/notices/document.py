@@ -37,14 +37,15 @@ def deadline_terms(permit: Permit, rules: Iterable[str] = ()) -> dict[str, Any]:
     deadline is the shortest (``rules.registry.notice_deadline``)."""
     n = permit.notices
     own = {r: d for r in sorted(set(rules)) if (d := rule_deadline(permit, r)) is not None}
+    day, night = _hours(n.day_deadline.total_seconds()), _hours(n.night_deadline.total_seconds())
+    start, end = f"{n.day_start:%H:%M}", f"{n.day_end:%H:%M}"
     text = (
-        f"{_hours(n.day_deadline.total_seconds())} ({n.day_start:%H:%M}-{n.day_end:%H:%M}), "
-        f"{_hours(n.night_deadline.total_seconds())} sinon / otherwise"
+        f"{day} de {start} à {end}, {night} sinon / {day} from {start} to {end}, {night} otherwise"
     )
     if own:
         text = (
             "; ".join(f"{_hours(d.total_seconds())} : {bilingual_rule(r)}" for r, d in own.items())
-            + f" ({text})"
+            + f". Autres manquements / Other breaches : {text}"
         )
     return {
         "day_deadline_s": n.day_deadline.total_seconds(),
