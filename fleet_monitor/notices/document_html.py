@@ -10,8 +10,8 @@ The partials are written once for two media. ``medium`` is ``"pdf"`` or
 (mail clients drop classes and most ``<style>``; the PDF is styled by
 ``printing/static/print.css`` and ``notice.css``). What the e-mail includes is
 plain tables and paragraphs; the PDF adds the city's logo, a location map per
-vehicle (``thumbnail.situation_png`` as a ``data:image/png`` URI) and the map
-key.
+vehicle (``thumbnail.situation_png`` as a ``data:image/png`` URI), the map key
+and a QR code of the respond link (segno, SVG).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import segno
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
@@ -106,6 +107,10 @@ def notice_context(
     head = payload.get("letterhead") or {}
     maps: dict[int, str] = {}
     kinds: set[str] = set()
+    link = (payload.get("respond") or {}).get("link")
+    qr = None
+    if medium == "pdf" and link:  # a printed act is answered by scanning it
+        qr = segno.make(link, error="m").svg_data_uri(scale=1, border=2, nl=False)
     if medium == "pdf":
         for it in payload["items"]:
             if it.get("map"):
@@ -127,6 +132,7 @@ def notice_context(
         "link_until": _when((payload.get("respond") or {}).get("link_expires_at"), tz),
         "clauses": _clauses(payload),
         "maps": maps,
+        "respond_qr": qr,
         "legend": [entry for entry in thumbnail.LEGEND if entry[0] in kinds],
         "vehicle_colour": thumbnail.VEHICLE_COLOUR,
         "legend_colours": {k: v[0] or v[1] for k, v in thumbnail.STYLE.items()},

@@ -210,6 +210,7 @@ def test_email_and_pdf_come_from_the_same_partials(demo_city: Engine, tmp_path: 
         assert both.replace("'", "&#39;") in html and both.replace("'", "&#39;") in printed, both
     # the e-mail is styled inline and carries no image: the maps are in the PDF only
     assert "data:image/png" in printed and "data:image/png" not in html
+    assert 'class="qr" src="data:image/svg+xml' in printed  # the respond link, to scan
     assert "<img" not in html and 'style="border: 1px solid' in html
     assert 'class="grid vehicles"' in printed and "style=" not in printed.split("<table")[2]
     assert total in email_text(payload) and payload["respond"]["link"] in email_text(payload)
