@@ -24,7 +24,7 @@ import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import folium
 from branca.element import MacroElement
@@ -116,7 +116,7 @@ def map_skeleton(
             control=False,
             **options,
         ).add_to(m)
-    figure = m.get_root()
+    figure = cast(folium.Figure, m.get_root())
     figure.render()  # lets every element add its part to the figure
     return (
         Markup(allow_zoom(figure.header.render())),
