@@ -289,7 +289,7 @@ def _read_password(confirm: bool = True) -> str:
     return password
 
 
-def _account_session(ctx: Context):  # type: ignore[no-untyped-def]
+def _account_session(ctx: Context):
     from sqlalchemy.orm import Session
 
     from fleet_monitor.database import make_engine

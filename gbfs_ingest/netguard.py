@@ -212,7 +212,7 @@ def resolve(host: str, port: int, timeout: float | None = None) -> list[str]:
     except ValueError:
         pass
 
-    def lookup() -> list[tuple]:  # type: ignore[type-arg]
+    def lookup() -> list[tuple]:
         return socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
 
     try:

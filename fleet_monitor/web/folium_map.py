@@ -42,7 +42,7 @@ OTHER_STYLE: dict[str, Any] = {"color": "#444444", "weight": 1, "fillColor": "#8
 MAP_DATA_ID = "fm-map-data"
 
 
-class MetricScale(MacroElement):  # type: ignore[misc]
+class MetricScale(MacroElement):
     """A metric-only scale bar (folium's ``control_scale`` adds miles and feet too)."""
 
     _template = Template(

@@ -102,7 +102,7 @@ def operator_scope(column: Any, user: CurrentUser | None = None) -> ColumnElemen
         return true()
     if not ids:
         return false()
-    return column.in_(sorted(ids))  # type: ignore[no-any-return]
+    return column.in_(sorted(ids))
 
 
 def scope_param(user: CurrentUser | None = None) -> list[int] | None:
