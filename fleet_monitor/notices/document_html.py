@@ -1,14 +1,16 @@
-"""A notice's document in HTML: the printed act (PDF) and the e-mail body, from the
-same partials (``templates/notice_parts/``), so the two cannot disagree.
+"""A notice's document in HTML: the printed act (PDF), the e-mail body and the act
+as the web pages show it, from the same partials (``templates/notice_parts/``), so
+they cannot disagree.
 
-Both are built from the stored payload only (``document.build_payload``): the
+All are built from the stored payload only (``document.build_payload``): the
 PDF is printed with WeasyPrint (``fleet_monitor.printing.html_pdf``), so the
 same payload (and logo) gives the same bytes, whose SHA-256 is stored.
 
-The partials are written once for two media. ``medium`` is ``"pdf"`` or
-``"email"``; ``css(name)`` adds an inline ``style`` attribute in the e-mail only
-(mail clients drop classes and most ``<style>``; the PDF is styled by
-``printing/static/print.css`` and ``notice.css``). What the e-mail includes is
+The partials are written once for three media, ``medium``: ``"pdf"``,
+``"email"`` and ``"page"``. ``css(name)`` adds an inline ``style`` attribute
+in the e-mail only (mail clients drop classes and most ``<style>``); the PDF
+is styled by ``printing/static/print.css`` and ``notice.css``, the page by the
+web stylesheet (its CSP forbids inline styles). The e-mail and the page show
 plain tables and paragraphs; the PDF adds the city's logo, a location map per
 vehicle (``thumbnail.situation_png`` as a ``data:image/png`` URI), the map key
 and a QR code of the respond link (segno, SVG).
@@ -119,6 +121,9 @@ def notice_context(
     return {
         "p": payload,
         "medium": medium,
+        # a page shows the act inside a card: its headings sit two levels lower
+        "h_title": "h3" if medium == "page" else "h1",
+        "h_section": "h4" if medium == "page" else "h2",
         "css": _styler(medium),
         "kind": payload.get("kind") or "breach",
         "title": title,
@@ -142,6 +147,12 @@ def notice_context(
 def email_html(payload: dict[str, Any]) -> str:
     """The e-mail's HTML body (the PDF is attached)."""
     return _env().get_template("notice_email.html").render(**notice_context(payload, "email"))
+
+
+def page_html(payload: dict[str, Any]) -> Markup:
+    """The act as a fragment of a web page (no image, no inline style: the page's CSP)."""
+    html = _env().get_template("notice_page.html").render(**notice_context(payload, "page"))
+    return Markup(html)  # rendered by the autoescaping environment above
 
 
 def email_text(payload: dict[str, Any]) -> str:

@@ -48,7 +48,8 @@ ORDER BY array_position(CAST(:kinds AS text[]), z.kind), z.zone_id
 
 
 def _rings(geom: dict[str, Any]) -> list[list[list[float]]]:
-    kind, coords = geom.get("type"), geom.get("coordinates")
+    kind = geom.get("type")
+    coords: Any = geom.get("coordinates")
     if kind == "Polygon":
         return [coords[0]] if coords else []
     if kind == "MultiPolygon":

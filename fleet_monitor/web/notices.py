@@ -24,6 +24,7 @@ from fleet_monitor.models.notices import Delivery, Notice
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, cancel_notice, respond, retry
 from fleet_monitor.notices.contacts import ContactError, add_contact, list_contacts, remove_contact
+from fleet_monitor.notices.document_html import page_html
 from fleet_monitor.notices.legal import make_respond_token
 from fleet_monitor.notices.planner import NoticeError, issue_notice
 from fleet_monitor.notices.reading import mark_read
@@ -92,6 +93,7 @@ def render_notice(notice_id: int, status: int = 200, **forms: object) -> Respons
         "notices/detail.html",
         respond_url=link,
         n=notice,
+        document=page_html(notice["payload"]) if notice.get("payload") else None,
         is_operator=user is not None and user.role == "operator",
         supervisor=user is not None and user.role in SUPERVISORS,
         response_form=forms.get("response_form") or ResponseForm(),

@@ -34,6 +34,7 @@ from fleet_monitor.models.notices import Notice
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, respond
 from fleet_monitor.notices.disputes import MAX_TOTAL_BYTES, Upload, disputes_of, open_dispute
+from fleet_monitor.notices.document_html import page_html
 from fleet_monitor.notices.legal import KIND_NAMES, LinkError, read_respond_token
 from fleet_monitor.notices.reading import mark_read
 from fleet_monitor.web import dispute_labels
@@ -93,6 +94,7 @@ def _render(token: str, status: int = 200, **forms: object) -> ResponseReturnVal
         "respond/page.html",
         n=n,
         token=token,
+        document=page_html(n["payload"]) if n.get("payload") else None,
         kind_names=KIND_NAMES,
         disputes=disputes,
         ack_form=forms.get("ack_form") or AcknowledgeForm(),
