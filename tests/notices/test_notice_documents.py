@@ -236,3 +236,25 @@ def test_location_map_thumbnail_is_a_deterministic_png(demo_city: Engine) -> Non
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and png == thumbnail.situation_png(m)
     assert thumbnail.situation_data_uri(m).startswith("data:image/png;base64,iVBOR")
     assert thumbnail.situation_png({"radius_m": 120, "shapes": []}) != png
+
+
+def test_a_long_notice_breaks_between_rows_and_repeats_the_header(
+    demo_city: Engine, tmp_path: Path
+) -> None:
+    with Session(demo_city) as s:
+        payload = _payload(s, "breach", "ANN-2026-000045", 45)
+    first = payload["items"]
+    payload["items"] = [
+        {**it, "violation_id": 1000 + n, "vehicle": {**it["vehicle"], "gbfs_id": f"{n:08d}-uuid"}}
+        for n, it in enumerate(first * 4)  # 20 vehicles
+    ]
+    payload["total_penalty_eur"] = 4 * 274.0
+    pdf = document.render_pdf(payload)
+    pages = pdf_pages(pdf, tmp_path, "long")
+    words = flat(pdf_text(pdf, tmp_path))
+    assert len(pages) >= 5 and "1 096,00 €" in words
+    assert words.count("Véhicule, plan") >= 4  # the header, repeated on each page of rows
+    assert all(f"{n:08d}-uuid" in words for n in range(20))
+    assert words.count("Camille Durand") == 1 and words.index("Camille Durand") > words.index(
+        "Répondre / Respond"
+    )
