@@ -62,9 +62,10 @@ EMAIL_STYLES: dict[str, str] = {
 }
 
 
-def eur(value: float | None) -> str:
-    """``1 250,00 €`` (French format, no-break spaces, one before the euro sign)."""
-    if value is None:
+def eur(value: object) -> str:
+    """``1 250,00 €`` (French format, no-break spaces, one before the euro sign); an em
+    dash for no amount (none, or a key an older payload lacks)."""
+    if not isinstance(value, int | float):
         return "—"
     text = f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
     return f"{text}\u00a0€"
