@@ -154,11 +154,17 @@ def register_resident_reports(app: Flask) -> None:
     """Residents' reports (issue 15): the public page, the inbox and Open311 (no CSRF
     token there: other systems post to it; see fleet_monitor.web.open311)."""
     from fleet_monitor.web.open311 import bp as open311_bp
+    from fleet_monitor.web.open311_discovery import bp as discovery_bp
     from fleet_monitor.web.resident import bp as resident_bp
 
     app.config.setdefault("FLEET_RESIDENT_REPORTS_PER_HOUR", 5)
+    # the city's Open311 settings, from the environment unless the app config has them
+    for key in ("FLEET_OPEN311_API_KEY", "FLEET_OPEN311_JURISDICTION_ID"):
+        if not app.config.get(key) and os.environ.get(key, "").strip():
+            app.config[key] = os.environ[key].strip()
     app.register_blueprint(resident_bp)
     app.register_blueprint(open311_bp)
+    app.register_blueprint(discovery_bp)
     app.extensions["csrf"].exempt(open311_bp)
 
 

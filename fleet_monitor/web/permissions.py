@@ -68,6 +68,9 @@ PUBLIC_ENDPOINTS = frozenset(
         "open311.create",
         "open311.status",
         "open311.requests_list",
+        "open311.not_found",
+        "open311_discovery.discovery_json",
+        "open311_discovery.discovery_xml",
     }
 )
 # the local base map: public only with ``[web] basemap_public`` (web/basemap.py)

@@ -92,8 +92,12 @@ def test_the_section_counts_by_zone_operator_and_day(client: FlaskClient, report
 def test_page_and_exports_show_the_same_figures(client: FlaskClient, reports: str) -> None:
     html = client.get(f"/stats?period={reports}").get_data(as_text=True)
     section = html.split('id="fm-resident-reports"')[1].split("</section>")[0]
-    assert re.search(r"<td>Vieille ville</td>\s*<td class=\"fm-num\" data-value=\"2\">2</td>", section)
-    assert re.search(r"<td>Quai interdit</td>\s*<td class=\"fm-num\" data-value=\"1\">1</td>", section)
+    assert re.search(
+        r"<td>Vieille ville</td>\s*<td class=\"fm-num\" data-value=\"2\">2</td>", section
+    )
+    assert re.search(
+        r"<td>Quai interdit</td>\s*<td class=\"fm-num\" data-value=\"1\">1</td>", section
+    )
     assert 'data-operator="-"' in section and SECRET not in html
 
     raw = client.get(f"/stats/export.csv?period={reports}").get_data(as_text=True)
@@ -123,9 +127,7 @@ def test_page_and_exports_show_the_same_figures(client: FlaskClient, reports: st
     assert "residents" in geo["methodology"]
 
 
-def test_an_operator_counts_its_own_reports_only(
-    app: Flask, engine: Engine, reports: str
-) -> None:
+def test_an_operator_counts_its_own_reports_only(app: Flask, engine: Engine, reports: str) -> None:
     operator = signed_in(app, engine, "ops@trott.example", "operator", "trott")
     section = operator.get(f"/api/stats/residents?period={reports}").get_json()["section"]
     assert [r["operator"] for r in section["rows"]] == ["trott"]
