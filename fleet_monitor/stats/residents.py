@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from fleet_monitor.history.operators import OPERATORS_RELATION, operators_relation_params
 from fleet_monitor.models.stats import ALL, ALL_OPERATORS
 from fleet_monitor.stats import labels
+from rules.registry import zone_kind_label
 
 if TYPE_CHECKING:
     from fleet_monitor.stats.methods import MethodParams
@@ -219,6 +220,7 @@ def residents_section(
             "zone_id": zone_id,
             "name": name or _text("outside", lang),
             "kind": kind,
+            "kind_label": zone_kind_label(kind, lang) if kind else "",
             **_counts(mine),
         }
         for zone_id, name, kind, mine in zone_counts(scope, params.zone_kinds)

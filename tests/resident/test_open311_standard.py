@@ -76,7 +76,9 @@ def test_service_list_has_the_standard_fields(anon: FlaskClient) -> None:
 
 
 def test_requests_by_id_and_in_lists_carry_the_standard_fields(
-    anon: FlaskClient, engine: Engine, fleets: None
+    anon: FlaskClient,
+    engine: Engine,
+    fleets: None,  # noqa: F811
 ) -> None:
     refs = []
     for code in ("badly_parked", "damaged"):
@@ -126,9 +128,7 @@ def test_errors_are_lists_of_code_and_description(anon: FlaskClient, app: Flask)
     assert anon.get("/open311/v2/services.json?jurisdiction_id=annecy").status_code == 200
 
 
-def test_api_key_when_the_city_requires_one(
-    anon: FlaskClient, app: Flask, engine: Engine
-) -> None:
+def test_api_key_when_the_city_requires_one(anon: FlaskClient, app: Flask, engine: Engine) -> None:
     app.config["FLEET_OPEN311_API_KEY"] = "k-123"
     data = {"service_code": "badly_parked", "lat": f"{LAT}", "long": f"{LON}"}
     refused = anon.post("/open311/v2/requests.json", data=data)

@@ -133,3 +133,38 @@ def test_a_report_on_another_vehicle_is_not_in_the_case(
     officer = signed_in(app, engine, "officer@annecy.example", "officer")
     page = officer.get(f"/cases/{violation_id}").get_data(as_text=True)
     assert 'data-kind="resident_report"' not in page and 'id="resident-reports"' not in page
+
+
+def test_page_and_open311_reports_match_the_nearest_vehicle_and_reach_its_case(
+    app: Flask, anon: FlaskClient, engine: Engine
+) -> None:
+    """Two vehicles within reach (a1 idle with a case, c1 of another operator 30 m
+    away): each way in matches the nearest one first, by geodesic distance."""
+    from tests.notices.helpers import M_LON
+
+    violation_id, vehicle_id = _idle_case(engine)
+    other = Feed(engine, "velo", "Vélo")
+    other.poll([vehicle_at("c1", SPOT, east_m=30)], T0 + timedelta(minutes=95))
+    lat, lon = SPOT
+    near_a1 = f"{lon + 8 * M_LON:.7f}"  # 8 m east of a1, 22 m west of c1
+    near_c1 = f"{lon + 24 * M_LON:.7f}"  # 24 m east of a1, 6 m west of c1
+    assert post_form(anon, lat=f"{lat:.7f}", lon=near_a1).status_code == 200
+    created = anon.post(
+        "/open311/v2/requests.json",
+        data={"service_code": "badly_parked", "lat": f"{lat:.7f}", "long": near_c1},
+    )
+    assert created.status_code == 200
+    with engine.connect() as c:
+        got = c.execute(text("SELECT source, matched FROM resident_report ORDER BY id")).all()
+    (web_source, web_matched), (o_source, o_matched) = got
+    assert web_source == "web" and [m["gbfs_id"] for m in web_matched] == ["a1", "c1"]
+    assert 7.0 < web_matched[0]["distance_m"] < 9.0 < 21.0 < web_matched[1]["distance_m"] < 23.0
+    assert o_source == "open311" and [m["gbfs_id"] for m in o_matched] == ["c1", "a1"]
+    assert web_matched[0]["vehicle_id"] == vehicle_id == o_matched[1]["vehicle_id"]
+    officer = signed_in(app, engine, "officer@annecy.example", "officer")
+    page = officer.get(f"/cases/{violation_id}").get_data(as_text=True)
+    items = re.findall(r'<li data-kind="resident_report">(.*?)</li>', page, re.S)
+    assert len(items) == 2  # both reports matched a1 while its case went on
+    assert "pas le véhicule le plus proche" in items[1]  # the Open311 one was nearer c1
+    inbox = officer.get("/signalements").get_data(as_text=True)
+    assert "a1 (8 m)" in inbox and "c1 (6 m)" in inbox
