@@ -107,12 +107,13 @@ TEXT = {
     "en": {
         "no_operator": "No operator (none matched or named)",
         "outside": "outside every zone of the statistics",
-        "statement": "{n} residents' reports, {matched} matched to a vehicle",
+        "statement": "{n} residents' reports; matched to a vehicle: {matched} ({share})",
     },
     "fr": {
         "no_operator": "Aucun opérateur (ni rapproché ni nommé)",
         "outside": "hors de toute zone des statistiques",
-        "statement": "{n} signalements d'habitants, dont {matched} rapprochés d'un véhicule",
+        "statement": "{n} signalements d'habitants ; rapprochés d'un véhicule : {matched}"
+        " ({share})",
     },
 }
 
@@ -244,7 +245,12 @@ def residents_section(
         "coverage": {
             "reports": len(scope),
             "matched": matched,
-            "statement": _text("statement", lang).format(n=len(scope), matched=matched),
+            "matched_share": share(matched, len(scope)),
+            "statement": _text("statement", lang).format(
+                n=len(scope),
+                matched=matched,
+                share=labels.percent(share(matched, len(scope)), lang),
+            ),
         },
     }
 
