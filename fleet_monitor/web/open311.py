@@ -70,12 +70,13 @@ def check_jurisdiction() -> Response | None:
     return None
 
 
-@bp.route("/<path:rest>", methods=["GET", "POST"])
-def not_found(rest: str) -> Response:
-    """Anything else under ``/open311/v2``: GeoReport errors, never an HTML page."""
-    if rest.endswith(".xml"):
+def routing_error(code: int, path: str) -> Response:
+    """An address under ``/open311/`` that the app does not serve (``web/errors.py``):
+    GeoReport's error list, never an HTML page; ``.xml``: 400, JSON only."""
+    if code == 404 and path.endswith(".xml"):
         return _error(400, "only the JSON format is served: use .json")
-    return _error(404, "no such resource")
+    words = {404: "no such resource", 405: "method not allowed", 413: "request too large"}
+    return _error(code, words.get(code, "request not valid"))
 
 
 @bp.get("/services.json")
