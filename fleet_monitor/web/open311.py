@@ -31,7 +31,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from fleet_monitor.addresses import NearestAddress, nearest_addresses
 from fleet_monitor.resident_reports.reports import (
     SERVICES,
     ReportError,
@@ -155,8 +157,11 @@ _PUBLIC_COLUMNS = "reference, status, service_code, created_at, closed_at, lat, 
 LIST_LIMIT = 200  # newest first, the last 90 days unless dates are given
 
 
-def _public(row: Any) -> dict[str, Any]:
-    """What anyone may read of a request: never its description, photo or contact."""
+def _public(row: Any, address: NearestAddress | None = None) -> dict[str, Any]:
+    """What anyone may read of a request: never its description, photo or contact.
+    ``address``: the nearest address of the national base (BAN) to the reported
+    point, within ``[addresses] max_distance_m`` (the service has no geocoder of its
+    own: it is where the point is, not an address a resident gave)."""
     updated = row[4] or row[3]
     return {
         "service_request_id": row[0],
@@ -169,13 +174,24 @@ def _public(row: Any) -> dict[str, Any]:
         "requested_datetime": row[3].isoformat(timespec="seconds"),
         "updated_datetime": updated.isoformat(timespec="seconds"),
         "expected_datetime": None,
-        "address": None,
-        "address_id": None,
-        "zipcode": None,
+        "address": address.label if address else None,
+        "address_id": address.ban_id if address else None,
+        "zipcode": address.postcode if address else None,
         "lat": row[5],
         "long": row[6],
         "media_url": None,
     }
+
+
+def _answer(rows: list[Any]) -> Response:
+    """The requests of ``rows`` with their nearest addresses (one query for all)."""
+    if not rows:
+        return jsonify([])
+    with Session(get_engine()) as s:
+        addresses = nearest_addresses(
+            s, [(r[6], r[5]) for r in rows], get_settings().addresses.max_distance_m
+        )
+    return jsonify([_public(r, a) for r, a in zip(rows, addresses, strict=True)])
 
 
 def _date(name: str) -> datetime | None:
@@ -205,7 +221,7 @@ def requests_list() -> Response:
                 ),
                 {"ids": ids},
             ).all()
-        return jsonify([_public(r) for r in rows])
+        return _answer(list(rows))
     code = request.args.get("service_code") or None
     state = request.args.get("status") or None
     if code is not None and code not in SERVICES:
@@ -229,7 +245,7 @@ def requests_list() -> Response:
             ),
             {"start": start, "end": end, "code": code, "state": state, "limit": LIST_LIMIT},
         ).all()
-    return jsonify([_public(r) for r in rows])
+    return _answer(list(rows))
 
 
 @bp.get("/requests/<reference>.json")
@@ -243,4 +259,4 @@ def status(reference: str) -> Response:
         ).first()
     if row is None:
         return _error(404, "no such request")
-    return jsonify([_public(row)])
+    return _answer([row])

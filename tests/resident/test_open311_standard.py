@@ -156,3 +156,42 @@ def test_api_key_and_jurisdiction_from_the_environment(
     assert refused.status_code == 403
     doc = client.get("/open311/discovery.json").get_json()
     assert doc["endpoints"][0]["jurisdiction_id"] == "annecy-74"
+
+
+def test_a_request_names_the_nearest_address_of_the_national_base(
+    anon: FlaskClient, engine: Engine, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+
+    from fleet_monitor.addresses_import import import_addresses
+    from tests.notices.test_notice_address import HEADER
+
+    ban = Path(str(tmp_path)) / "adresses-74.csv"
+    ban.write_text(  # 12 m north of the reported point
+        f"{HEADER}\n74010_0300_00004;74010_0300;4;bis;Quai Napoléon III;74940;74010;Annecy;"
+        f"74011;Annecy-le-Vieux;{LON:.6f};{LAT + 12 * M_LAT:.7f}\n",
+        encoding="utf-8",
+    )
+    with Session(engine) as s, s.begin():
+        import_addresses(s, ban)
+    near = anon.post(
+        "/open311/v2/requests.json",
+        data={"service_code": "badly_parked", "lat": f"{LAT:.7f}", "long": f"{LON:.7f}"},
+    )
+    far = anon.post(  # 2 km away: no address within reach
+        "/open311/v2/requests.json",
+        data={"service_code": "badly_parked", "lat": f"{LAT + 0.02:.7f}", "long": f"{LON:.7f}"},
+    )
+    (one,) = anon.get(
+        f"/open311/v2/requests/{near.get_json()[0]['service_request_id']}.json"
+    ).get_json()
+    assert one["address"] == "4 bis Quai Napoléon III, 74940 Annecy-le-Vieux (Annecy)"
+    assert one["address_id"] == "74010_0300_00004" and one["zipcode"] == "74940"
+    (other,) = anon.get(
+        f"/open311/v2/requests/{far.get_json()[0]['service_request_id']}.json"
+    ).get_json()
+    assert other["address"] is None and other["zipcode"] is None
+    listed = anon.get("/open311/v2/requests.json").get_json()
+    assert sorted(str(r["zipcode"]) for r in listed) == ["74940", "None"]
