@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
+from datastore.connection import driver_connection
 from fleet_monitor.history.operators import operator_id as find_operator_id
 from fleet_monitor.history.vehicles_near import vehicles_matching
 from gbfs_ingest.parse.boundary import email_problem, text_problem
@@ -190,7 +191,9 @@ def match_vehicles(
     """The vehicles published now near the point, nearest first (see the module doc)."""
     # a box in degrees that surely holds the circle (longitude degrees shrink with latitude)
     deg = MATCH_RADIUS_M / 111_000 / max(math.cos(math.radians(lat)), 0.01) * 1.5
-    rows = vehicles_matching(conn, lat, lon, deg, MATCH_RADIUS_M, operator_id, MATCH_LIMIT)
+    rows: list[Any] = vehicles_matching(
+        conn, lat, lon, deg, MATCH_RADIUS_M, operator_id, MATCH_LIMIT
+    )
     return [
         {
             "vehicle_id": r[0],
@@ -252,7 +255,7 @@ def reports_by_zone(
     The counting is the statistics' (:mod:`fleet_monitor.stats.residents`)."""
     from fleet_monitor.stats.residents import load_reports, zone_counts
 
-    with conn.connection.driver_connection.cursor() as cur:
+    with driver_connection(conn.connection).cursor() as cur:
         reports = load_reports(cur, start, end, "UTC")
     return [
         (zone_id, name, len(mine))

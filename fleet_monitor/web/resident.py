@@ -287,7 +287,7 @@ def thumbnail_photo(report_id: int) -> Response:
 
 @bp.post("/signalements/<int:report_id>/close")
 @require_role(*STAFF_ROLES)
-def close(report_id: int) -> Response:
+def close(report_id: int) -> Any:
     with get_engine().begin() as conn:
         done = conn.execute(
             text(
