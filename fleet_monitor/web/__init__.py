@@ -157,11 +157,19 @@ def register_resident_reports(app: Flask) -> None:
     from fleet_monitor.web.open311_discovery import bp as discovery_bp
     from fleet_monitor.web.resident import bp as resident_bp
 
-    app.config.setdefault("FLEET_RESIDENT_REPORTS_PER_HOUR", 5)
-    # the city's Open311 settings, from the environment unless the app config has them
-    for key in ("FLEET_OPEN311_API_KEY", "FLEET_OPEN311_JURISDICTION_ID"):
+    # the city's settings of residents' reports, from the environment unless the app
+    # config has them (the rate limit: a whole number of reports an hour)
+    keys = ("FLEET_OPEN311_API_KEY", "FLEET_OPEN311_JURISDICTION_ID")
+    for key in (*keys, "FLEET_RESIDENT_REPORTS_PER_HOUR"):
         if not app.config.get(key) and os.environ.get(key, "").strip():
             app.config[key] = os.environ[key].strip()
+    app.config.setdefault("FLEET_RESIDENT_REPORTS_PER_HOUR", 5)
+    try:
+        int(app.config["FLEET_RESIDENT_REPORTS_PER_HOUR"])
+    except (TypeError, ValueError):
+        raise ValueError(
+            "FLEET_RESIDENT_REPORTS_PER_HOUR must be a whole number of reports an hour"
+        ) from None
     app.register_blueprint(resident_bp)
     app.register_blueprint(open311_bp)
     app.register_blueprint(discovery_bp)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
@@ -148,12 +149,17 @@ def test_api_key_and_jurisdiction_from_the_environment(
 
     monkeypatch.setenv("FLEET_OPEN311_API_KEY", "from-env")  # type: ignore[attr-defined]
     monkeypatch.setenv("FLEET_OPEN311_JURISDICTION_ID", "annecy-74")  # type: ignore[attr-defined]
+    monkeypatch.setenv("FLEET_RESIDENT_REPORTS_PER_HOUR", "1")  # type: ignore[attr-defined]
     client = make_app(db_url, engine).test_client()
-    refused = client.post(
-        "/open311/v2/requests.json",
-        data={"service_code": "badly_parked", "lat": f"{LAT}", "long": f"{LON}"},
-    )
+    data = {"service_code": "badly_parked", "lat": f"{LAT}", "long": f"{LON}"}
+    refused = client.post("/open311/v2/requests.json", data=data)
     assert refused.status_code == 403
+    keyed = {**data, "api_key": "from-env", "jurisdiction_id": "annecy-74"}
+    assert client.post("/open311/v2/requests.json", data=keyed).status_code == 200
+    assert client.post("/open311/v2/requests.json", data=keyed).status_code == 429  # 1 an hour
+    monkeypatch.setenv("FLEET_RESIDENT_REPORTS_PER_HOUR", "many")  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="whole number"):
+        make_app(db_url, engine)
     doc = client.get("/open311/discovery.json").get_json()
     assert doc["endpoints"][0]["jurisdiction_id"] == "annecy-74"
 
