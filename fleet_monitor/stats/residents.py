@@ -107,19 +107,23 @@ TEXT = {
     "en": {
         "no_operator": "No operator (none matched or named)",
         "outside": "outside every zone of the statistics",
-        "statement": "{n} residents' reports; matched to a vehicle: {matched} ({share})",
+        "statement": "residents' reports: {n}; matched to a vehicle: {matched}{share}",
     },
     "fr": {
         "no_operator": "Aucun opérateur (ni rapproché ni nommé)",
         "outside": "hors de toute zone des statistiques",
-        "statement": "{n} signalements d'habitants ; rapprochés d'un véhicule : {matched}"
-        " ({share})",
+        "statement": "signalements d'habitants : {n} ; rapprochés d'un véhicule : {matched}{share}",
     },
 }
 
 
 def _text(key: str, lang: str) -> str:
     return TEXT.get(lang, TEXT["en"])[key]
+
+
+def _share_words(value: float | None, lang: str) -> str:
+    """`` (60.0 %)`` after a count, nothing when the share is not given."""
+    return "" if value is None else f" ({labels.percent(value, lang)})"
 
 
 @dataclass(slots=True)
@@ -249,7 +253,7 @@ def residents_section(
             "statement": _text("statement", lang).format(
                 n=len(scope),
                 matched=matched,
-                share=labels.percent(share(matched, len(scope)), lang),
+                share=_share_words(share(matched, len(scope)), lang),
             ),
         },
     }

@@ -84,7 +84,8 @@ def test_the_section_counts_by_zone_operator_and_day(client: FlaskClient, report
     outside = [z for z in section["by_zone"] if z["zone_id"] == ""]
     assert [z["reports"] for z in outside] == [3]
     assert section["by_day"] == [{"day": reports, "reports": 5, "matched": 3}]
-    assert section["coverage"]["reports"] == 5
+    assert section["coverage"]["reports"] == 5 and section["coverage"]["matched_share"] == 0.6
+    assert section["coverage"]["statement"].endswith(": 3 (60,0 %)")  # French, the default
     assert SECRET not in got.get_data(as_text=True)
     assert "R-" not in got.get_data(as_text=True)  # no reference either
 
@@ -134,6 +135,7 @@ def test_an_operator_counts_its_own_reports_only(app: Flask, engine: Engine, rep
     assert section["rows"][0]["reports"] == 2
     assert sum(z["reports"] for z in section["by_zone"] if z["kind"] == "district") == 2
     assert section["coverage"]["reports"] == 2
+    assert section["coverage"]["statement"].endswith(": 2")  # no share over 2 reports
     # a staff member filtering on one zone gets that zone's reports only
     staff = signed_in(app, engine, "officer@annecy.example", "officer")
     zone = staff.get(f"/api/stats/residents?period={reports}&zone=Quai interdit").get_json()
