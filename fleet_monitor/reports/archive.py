@@ -70,7 +70,8 @@ def _store(
     now: datetime,
 ) -> Generated:
     city = settings.city.name
-    html, pdf, csv = render_html(data, city), render_pdf(data, city), render_csv(data)
+    html, csv = render_html(data, city), render_csv(data)
+    pdf = render_pdf(data, city, settings.letterhead)
     digest = content_hash(html, pdf, csv)
     latest = session.execute(
         text(

@@ -297,7 +297,13 @@ def operator_figures(
         "timezone": tz,
         "period": {"start": iso_z(start), "end": iso_z(end)},
         "operator": {"slug": slug, "name": name},
-        "permit": None if permit is None else {"version": permit.version, "name": permit.name},
+        "permit": None
+        if permit is None
+        else {
+            "version": permit.version,
+            "name": permit.name,
+            "min_availability": permit.data.min_monthly_availability,
+        },
         "fleet": fleet_section(session, slug, start, end, permit, shared),
         "violations": violations_section(session, slug, operator_id, start, end, shared),
         "idle": idle_section(shared),
