@@ -1,0 +1,71 @@
+"""Page one of the statistics report: the period and filters in words, cap breaches
+found from the daily maxima, what stands out first."""
+
+from __future__ import annotations
+
+from fleet_monitor.stats.pdf import fmt, when
+from fleet_monitor.stats.pdf_summary import (
+    cap_breaches,
+    filters_words,
+    operator_lines,
+    period_words,
+    stands_out,
+)
+from tests.stats.test_charts import month_report
+
+
+def _period(first: str, last: str) -> dict:
+    return {"first_day": first, "last_day": last}
+
+
+def test_periods_and_times_in_words() -> None:
+    assert period_words(_period("2026-10-06", "2026-10-06"), "fr") == "mardi 6 octobre 2026"
+    assert period_words(_period("2026-10-06", "2026-10-06"), "en") == "Tuesday 6 October 2026"
+    assert period_words(_period("2026-11-01", "2026-11-30"), "fr") == "du 1er au 30 novembre 2026"
+    assert period_words(_period("2026-09-28", "2026-10-04"), "fr") == (
+        "du 28 septembre au 4 octobre 2026"
+    )
+    assert period_words(_period("2026-12-28", "2027-01-03"), "en") == (
+        "28 December 2026 to 3 January 2027"
+    )
+    assert when("2026-10-05T03:30:00+02:00", "fr") == "05/10/2026 à 03:30"
+    assert when("2026-10-05T03:30:00+02:00", "en") == "5 Oct 2026 03:30"
+    assert fmt("deployed_avg", 1234.5, "fr") == "1\u202f234,5"
+    assert fmt("disabled_avg", 1.5, "fr") == "1,50" and fmt("coverage", 0.9167, "en") == "91.7 %"
+    assert fmt("period_start", "2026-10-01", "fr") == "01/10/2026"
+    assert fmt("id_policy", "rotating", "fr") == "renouvelés après location"
+
+
+def test_filters_in_words() -> None:
+    report = {
+        "filters": {"operator": "voi", "form_factor": "scooter_standing", "zone": "east"},
+        "operators": [{"slug": "voi", "name": "Voi"}],
+        "sections": {"zones": {"rows": [{"zone_id": "east", "name": "Le Pâquier"}]}},
+    }
+    assert filters_words(report, "fr") == "opérateur Voi, trottinettes seulement, zone Le Pâquier"
+    report["filters"] = {"operator": "*", "form_factor": "*", "zone": "*"}
+    assert filters_words(report, "en") == "all operators, all vehicle types, the whole city"
+
+
+def test_cap_breach_stands_out_first() -> None:
+    """Voi's daily maximum (534) exceeds its cap (525) on 12 November only."""
+    report = month_report("fr")
+    report["period"].update(first_day="2026-11-01", last_day="2026-11-30")
+    report["aggregation"] = {"days": 30, "aggregated": 29}
+    [breach] = cap_breaches(report)
+    assert breach == {
+        "operator": "voi",
+        "name": "Voi",
+        "days": ["2026-11-12"],
+        "top": 534,
+        "cap": 525,
+    }
+    items = stands_out(report)
+    assert items[0] == {
+        "level": "flag",
+        "text": "Voi : jusqu’à 534 véhicules pour un plafond de 525, 1 jour(s) sur 30 (12/11)",
+    }
+    assert items[-1]["text"] == "1 jour(s) de la période pas encore agrégé(s)"
+    lines = {line["operator"]: line for line in operator_lines(report)}
+    assert lines["voi"]["days_over_cap"] == 1 and lines["voi"]["cap"] == 525
+    assert lines["tier"]["cap"] is None and lines["tier"]["days_over_cap"] is None
