@@ -143,6 +143,7 @@ TEXT = {
         "by_operator": "Par opérateur",
         "deployed": "Flotte déployée (moyenne)",
         "deployed_sub": "maximum {max} · 95e centile {p95}",
+        "over_cap": "Au-dessus du plafond : {names}",
         "violations": "Infractions ouvertes",
         "violations_sub": "closes {closed}",
         "notices": "Avis émis",
@@ -181,6 +182,7 @@ TEXT = {
         "by_operator": "By operator",
         "deployed": "Deployed fleet (mean)",
         "deployed_sub": "maximum {max} · 95th percentile {p95}",
+        "over_cap": "Over the cap: {names}",
         "violations": "Violations opened",
         "violations_sub": "closed {closed}",
         "notices": "Notices issued",
@@ -269,7 +271,8 @@ def key_figures(report: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
     known = [r for r in feeds if r.get("success_share") is not None]
     low = min(known, key=lambda r: (r["success_share"], r["operator"])) if known else None
     notices_ok = (s.get("notices") or {}).get("available", True)
-    flagged = {b["operator"] for b in pdf_summary.cap_breaches(report)}
+    breaches = pdf_summary.cap_breaches(report)
+    flagged = ", ".join(b["name"] for b in breaches)
     return [
         {
             "label": t["deployed"],
@@ -279,6 +282,7 @@ def key_figures(report: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
                 p95=fmt("deployed_p95", fleet.get("deployed_p95"), lang),
             ),
             "flag": bool(flagged),
+            "note": t["over_cap"].format(names=flagged) if flagged else "",
         },
         {
             "label": t["violations"],

@@ -86,6 +86,7 @@ TEXT = {
         "form_factor": "{name} seulement",
         "cap": "{name} : jusqu’à {top} véhicules pour un plafond de {cap}, {n} jour(s) sur {days}"
         " ({when})",
+        "cap_day": "{name} : jusqu’à {top} véhicules pour un plafond de {cap}",
         "cap_rules": "{name} : {n} infraction(s) au plafond relevée(s) par les règles du permis",
         "feed": "{name} : {share} de lectures du flux réussies ({minutes} min de panne)",
         "idle": "{name} : {share} des véhicules stationnés depuis plus de 7 jours au relevé "
@@ -104,6 +105,7 @@ TEXT = {
         "form_factor": "{name} only",
         "cap": "{name}: up to {top} vehicles against a cap of {cap}, on {n} of {days} day(s)"
         " ({when})",
+        "cap_day": "{name}: up to {top} vehicles against a cap of {cap}",
         "cap_rules": "{name}: {n} fleet cap violation(s) found by the permit's rules",
         "feed": "{name}: {share} of the feed's fetches succeeded ({minutes} min of outage)",
         "idle": "{name}: {share} of the vehicles parked for more than 7 days at the daily sample",
@@ -259,7 +261,7 @@ def stands_out(report: Mapping[str, Any], limit: int = 8) -> list[dict[str, str]
         when += "…" if len(b["days"]) > 4 else ""
         add(
             "flag",
-            "cap",
+            "cap" if days > 1 else "cap_day",
             name=b["name"],
             top=number(b["top"], lang),
             cap=number(b["cap"], lang),

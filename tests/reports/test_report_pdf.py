@@ -106,7 +106,8 @@ def test_operator_report_is_bilingual_and_readable(tmp_path: Path) -> None:
     assert "Rapport quotidien de conformité / Daily compliance report" in text
     assert "Voi Technology" in text and "lundi 2 novembre 2026" in text
     assert "Déployés, max / Deployed, max 534" in text
-    assert "Plafond / Cap 525 (art. 4.1)" in text
+    assert "Plafond / Cap 525 (autorisation / permit v3)" in text
+    assert "permit:" not in text  # no internal clause reference
     assert "Dans l’eau / In water" in text
     assert "traité / remedied : 4" in text and "hors délai / overdue : 2" in text
     assert "flux indisponible / feed" in text

@@ -160,7 +160,8 @@ def test_pdf_statistics_report_with_charts_renders(
     assert 3 <= len(pages) <= 8
     text = " ".join(pdf_text(pdf, tmp_path).replace("\u202f", " ").split())
     first = text[: text.index("Flotte déployée par heure")]  # page one, before the charts
-    assert "alpha : jusqu’à 4 véhicules pour un plafond de 3, 1 jour(s) sur 1 (06/10)" in first
+    assert "alpha : jusqu’à 4 véhicules pour un plafond de 3" in first
+    assert "Au-dessus du plafond : alpha" in first
     for title in (
         "Flotte déployée par heure (moyenne)",
         "Moyenne, 95e centile et maximum",
