@@ -125,6 +125,14 @@ CHARTS = {
     "violations": ("violations",),
     "feeds": ("feeds",),
 }
+# decimals of a column (default 2): the same for every line
+DECIMALS = {
+    "outage_minutes": 0,
+    "median_h": 1,
+    "mean_hours_to_close": 1,
+    "response_median_h": 1,
+    "vehicle_days": 1,
+}
 DATE_KEYS = {"period_start", "period_last_day"}
 WORDS = {
     "fr": {"rotating": "renouvelés après location", "persistent": "fixes"},
@@ -233,7 +241,7 @@ def fmt(key: str, value: Any, lang: str) -> str:
     if isinstance(value, int):
         return number(value, lang, 0)
     if isinstance(value, float):
-        return fixed(value, 2 if abs(value) < 100 else 1, lang)
+        return fixed(value, DECIMALS.get(key, 2), lang)
     return str(value)
 
 

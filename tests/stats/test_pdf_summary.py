@@ -30,7 +30,8 @@ def test_periods_and_times_in_words() -> None:
     )
     assert when("2026-10-05T03:30:00+02:00", "fr") == "05/10/2026 à 03:30"
     assert when("2026-10-05T03:30:00+02:00", "en") == "5 Oct 2026 03:30"
-    assert fmt("deployed_avg", 1234.5, "fr") == "1\u202f234,5"
+    assert fmt("deployed_avg", 1234.5, "fr") == "1\u202f234,50"
+    assert fmt("outage_minutes", 120.0, "fr") == "120"
     assert fmt("disabled_avg", 1.5, "fr") == "1,50" and fmt("coverage", 0.9167, "en") == "91.7 %"
     assert fmt("period_start", "2026-10-01", "fr") == "01/10/2026"
     assert fmt("id_policy", "rotating", "fr") == "renouvelés après location"
