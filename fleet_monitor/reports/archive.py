@@ -189,6 +189,7 @@ def queue_deliveries(session: Session, day: date, settings: Settings, now: datet
     queued = 0
     for report in latest_reports(session, day):
         key_base = f"report:{day.isoformat()}:{report.subject}"
+        recipients: list[tuple[int | None, str, str]]
         if report.subject == CITY_SUBJECT:
             recipients = [(None, "email", a) for a in settings.mail.staff_recipients]
         else:

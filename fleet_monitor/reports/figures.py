@@ -135,7 +135,7 @@ def violations_section(
         ),
         {"op": slug, "s": start, "e": end},
     ).all()
-    overdue = dict(
+    overdue: dict[str, int] = dict(
         session.execute(
             text(
                 "SELECT i.rule_type, count(*) FROM notice_item i"
@@ -235,7 +235,7 @@ def notices_section(
         p,
     ).one()
     times = response_seconds(issued)
-    outcomes = dict(
+    outcomes: dict[str, int] = dict(
         session.execute(
             text(
                 "SELECT i.outcome, count(*) FROM notice_item i JOIN notice n ON n.id = i.notice_id"
