@@ -97,6 +97,7 @@ TEXT = {
         "coverage": "Données partielles : {statement}",
         "missing": "{n} jour(s) de la période pas encore agrégé(s)",
         "nothing": "Rien de notable sur la période : aucun plafond dépassé, flux disponibles.",
+        "no_data": "Aucune donnée pour cette période.",
     },
     "en": {
         "all": "all operators, all vehicle types, the whole city",
@@ -115,6 +116,7 @@ TEXT = {
         "coverage": "Partial data: {statement}",
         "missing": "{n} day(s) of the period not aggregated yet",
         "nothing": "Nothing stands out: no cap exceeded, feeds available.",
+        "no_data": "No data for this period.",
     },
 }
 FEED_TARGET = 0.99  # the permits' default monthly availability (rules.inputs)
@@ -314,6 +316,8 @@ def stands_out(report: Mapping[str, Any], limit: int = 8) -> list[dict[str, str]
         add("warn", "missing", n=missing)
     order = {"flag": 0, "warn": 1, "info": 2}
     items.sort(key=lambda i: order[i["level"]])
+    if not (s.get("fleet") or {}).get("rows"):
+        return [{"level": "warn", "text": t["no_data"]}, *items[: limit - 1]]
     return items[:limit] or [{"level": "ok", "text": t["nothing"]}]
 
 

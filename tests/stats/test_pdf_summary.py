@@ -3,7 +3,9 @@ found from the daily maxima, what stands out first."""
 
 from __future__ import annotations
 
-from fleet_monitor.stats.pdf import fmt, when
+from pathlib import Path
+
+from fleet_monitor.stats.pdf import fmt, to_pdf, when
 from fleet_monitor.stats.pdf_summary import (
     cap_breaches,
     filters_words,
@@ -11,6 +13,7 @@ from fleet_monitor.stats.pdf_summary import (
     period_words,
     stands_out,
 )
+from tests.notices.pdfcheck import pdf_pages, pdf_text
 from tests.stats.test_charts import month_report
 
 
@@ -70,3 +73,34 @@ def test_cap_breach_stands_out_first() -> None:
     lines = {line["operator"]: line for line in operator_lines(report)}
     assert lines["voi"]["days_over_cap"] == 1 and lines["voi"]["cap"] == 525
     assert lines["tier"]["cap"] is None and lines["tier"]["days_over_cap"] is None
+
+
+def test_a_period_without_data_prints_and_says_so(tmp_path: Path) -> None:
+    """No operator, no figure: page one says there is no data (not "nothing stands
+    out"), every card shows a dash, and the document still prints."""
+    report = {
+        "lang": "fr",
+        "timezone": "Europe/Paris",
+        "generated_at": "2026-10-20T14:00:00+02:00",
+        "period": {"first_day": "2026-10-06", "last_day": "2026-10-06", "days": 1},
+        "filters": {"operator": "*", "form_factor": "*", "zone": "*"},
+        "aggregation": {"days": 1, "aggregated": 0, "statement": "jours agrégés : 0 sur 1"},
+        "methodology": {"general": "Les chiffres proviennent des flux GBFS."},
+        "operators": [],
+        "sections": {
+            "fleet": {
+                "title": "Flotte déployée",
+                "method": "…",
+                "rows": [],
+                "daily": [],
+                "hourly": [],
+                "caps": {},
+                "coverage": {"statement": "aucune donnée pour cette période"},
+            }
+        },
+    }
+    assert stands_out(report)[0]["text"] == "Aucune donnée pour cette période."
+    pdf = to_pdf(report, city="Annecy")
+    assert len(pdf_pages(pdf, tmp_path, "empty")) == 3  # summary, fleet, methodology
+    text = " ".join(pdf_text(pdf, tmp_path).split())
+    assert "Aucune donnée pour cette période." in text and "None" not in text
