@@ -271,7 +271,7 @@ def key_figures(report: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
     t = TEXT[lang]
     s = report["sections"]
     focus = pdf_summary.focus_slug(report)
-    row = {k: pdf_summary._row(s.get(k), focus or "") for k in ORDER}
+    row = {k: pdf_summary.row_of(s.get(k), focus or "") for k in ORDER}
     fleet, viol, notices, idle, use = (
         row[k] for k in ("fleet", "violations", "notices", "idle", "use")
     )
@@ -312,7 +312,7 @@ def key_figures(report: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
             "label": t["feeds"],
             "value": fmt(
                 "success_share",
-                pdf_summary._row(s.get("feeds"), focus or "").get("success_share"),
+                pdf_summary.row_of(s.get("feeds"), focus or "").get("success_share"),
                 lang,
             ),
             "sub": t["feeds_sub"].format(

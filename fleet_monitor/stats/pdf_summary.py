@@ -176,7 +176,7 @@ def filters_words(report: Mapping[str, Any], lang: str) -> str:
     return ", ".join(parts) if parts else t["all"]
 
 
-def _row(section: Mapping[str, Any] | None, slug: str) -> Mapping[str, Any]:
+def row_of(section: Mapping[str, Any] | None, slug: str) -> Mapping[str, Any]:
     rows = (section or {}).get("rows") or []
     return next((r for r in rows if r.get("operator") == slug), {})
 
@@ -237,10 +237,10 @@ def operator_lines(report: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "deployed_max": row.get("deployed_max"),
                 "cap": by_day[max(by_day)] if by_day else None,
                 "days_over_cap": breaches.get(slug, 0) if by_day else None,
-                "violations": _row(s.get("violations"), slug).get("opened"),
-                "success_share": _row(s.get("feeds"), slug).get("success_share"),
-                "over_3d": _row(s.get("idle"), slug).get("over_3d"),
-                "departures_per_vehicle_day": _row(s.get("use"), slug).get(
+                "violations": row_of(s.get("violations"), slug).get("opened"),
+                "success_share": row_of(s.get("feeds"), slug).get("success_share"),
+                "over_3d": row_of(s.get("idle"), slug).get("over_3d"),
+                "departures_per_vehicle_day": row_of(s.get("use"), slug).get(
                     "departures_per_vehicle_day"
                 ),
             }

@@ -180,3 +180,12 @@ def test_same_bytes_in_another_process() -> None:
         [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, check=True
     ).stdout.decode()
     assert other == hashlib.sha256(render_pdf(city(), "Annecy", HEAD)).hexdigest()
+
+
+def test_no_hand_laid_pdf_left() -> None:
+    """The reports and the statistics are printed from HTML: fpdf2 is imported by
+    neither package any more."""
+    root = Path(__file__).resolve().parents[2] / "fleet_monitor"
+    for package in ("reports", "stats"):
+        for source in (root / package).rglob("*.py"):
+            assert "fpdf" not in source.read_text(encoding="utf-8"), source
