@@ -20,6 +20,7 @@ from typing import Any
 from fleet_monitor.models.stats import ALL
 from fleet_monitor.outbox.documents import template_env
 from fleet_monitor.printing.html_pdf import PRINT_CSS, STATIC_DIR, render_pdf
+from fleet_monitor.settings import LetterheadSettings
 from fleet_monitor.stats import labels, pdf_summary
 from fleet_monitor.stats.chart_render import number
 from fleet_monitor.stats.charts import report_charts
@@ -337,7 +338,9 @@ def key_figures(report: Mapping[str, Any], lang: str) -> list[dict[str, Any]]:
     ]
 
 
-def print_html(report: Mapping[str, Any], *, city: str = "") -> str:
+def print_html(
+    report: Mapping[str, Any], *, city: str = "", letterhead: LetterheadSettings | None = None
+) -> str:
     """The report's printable HTML (what :func:`to_pdf` prints)."""
     lang = "fr" if report["lang"] == "fr" else "en"
     env = template_env("fleet_monitor.stats")
@@ -362,6 +365,8 @@ def print_html(report: Mapping[str, Any], *, city: str = "") -> str:
         lang=lang,
         t=TEXT[lang],
         city=city,
+        authority=letterhead.authority if letterhead else city,
+        department=letterhead.department if letterhead else "",
         period_words=pdf_summary.period_words(report["period"], lang),
         filters_words=pdf_summary.filters_words(report, lang),
         generated=when(report["generated_at"], lang),
@@ -376,9 +381,13 @@ def print_html(report: Mapping[str, Any], *, city: str = "") -> str:
     )
 
 
-def to_pdf(report: Mapping[str, Any], *, city: str = "") -> bytes:
+def to_pdf(
+    report: Mapping[str, Any], *, city: str = "", letterhead: LetterheadSettings | None = None
+) -> bytes:
+    """The report printed; ``letterhead``: who issues it (the city's authority and
+    department, as on the notices and daily reports)."""
     return render_pdf(
-        print_html(report, city=city),
+        print_html(report, city=city, letterhead=letterhead),
         created=datetime.fromisoformat(report["generated_at"]),
         stylesheets=(PRINT_CSS, REPORT_CSS),
     )

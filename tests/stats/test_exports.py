@@ -128,6 +128,7 @@ def test_pdf_statistics_report_text(engine: Engine, aggregated: Ids, tmp_path: P
     french = export(engine, "pdf", lang="fr")
     flat_fr = _text(french.content, tmp_path)
     assert "Rapport statistique · mardi 6 octobre 2026" in flat_fr
+    assert "Ville d'Annecy" in flat_fr  # the letterhead, as on the notices and reports
     assert "Méthodologie" in flat_fr and "2,79" in flat_fr
     assert "Périmètre tous les opérateurs, tous les types de véhicules, toute la ville" in flat_fr
     assert "Établi le 20/10/2026 à 14:00" in flat_fr
