@@ -40,6 +40,7 @@ SHARE_KEYS = {
     "dispute_rate",
     "acceptance_rate",
     "idle_over_3d_share",
+    "matched_share",
     "ratio",
 }
 
@@ -117,8 +118,26 @@ COLUMNS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("departures", "Departures", "Départs"),
         ("violations_opened", "Violations", "Infractions"),
     ),
+    "residents": (
+        ("operator_name", "Operator", "Opérateur"),
+        ("reports", "Reports", "Signalements"),
+        ("matched", "Matched to a vehicle", "Rapprochés d'un véhicule"),
+        ("matched_share", "Share matched", "Part rapprochée"),
+        ("via_page", "Public page", "Page publique"),
+        ("via_open311", "Open311", "Open311"),
+    ),
 }
-ORDER = ("fleet", "idle", "use", "violations", "notices", "feeds", "declared", "zones")
+ORDER = (
+    "fleet",
+    "idle",
+    "use",
+    "violations",
+    "notices",
+    "feeds",
+    "declared",
+    "zones",
+    "residents",
+)
 CHARTS = {
     "fleet": ("fleet", "comparison"),
     "idle": ("idle",),
@@ -176,6 +195,9 @@ TEXT = {
         "coverage_colon": "Couverture :",
         "not_available": "Non disponible",
         "by_rule": "Par règle",
+        "by_zone": "Par zone",
+        "zone": "Zone",
+        "kind": "Type de zone",
         "rule": "Règle",
         "methodology": "Méthodologie",
         "none": "Aucune donnée pour cette période.",
@@ -215,6 +237,9 @@ TEXT = {
         "coverage_colon": "Coverage:",
         "not_available": "Not available",
         "by_rule": "By rule",
+        "by_zone": "By zone",
+        "zone": "Zone",
+        "kind": "Zone kind",
         "rule": "Rule",
         "methodology": "Methodology",
         "none": "No data for this period.",

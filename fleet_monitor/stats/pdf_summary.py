@@ -94,6 +94,7 @@ TEXT = {
         "overdue": "{name} : {share} des véhicules notifiés non traités dans le délai",
         "disputes": "{name} : {disputed} véhicule(s) contesté(s) sur {noticed}, {upheld} "
         "contestation(s) acceptée(s)",
+        "residents": "{n} signalement(s) d’habitants, dont {matched} rapproché(s) d’un véhicule",
         "coverage": "Données partielles : {statement}",
         "missing": "{n} jour(s) de la période pas encore agrégé(s)",
         "nothing": "Rien de notable sur la période : aucun plafond dépassé, flux disponibles.",
@@ -113,6 +114,7 @@ TEXT = {
         "overdue": "{name}: {share} of the vehicles noticed not dealt with in time",
         "disputes": "{name}: {disputed} of {noticed} vehicle(s) disputed, {upheld} dispute(s) "
         "upheld",
+        "residents": "{n} residents' report(s), {matched} matched to a vehicle",
         "coverage": "Partial data: {statement}",
         "missing": "{n} day(s) of the period not aggregated yet",
         "nothing": "Nothing stands out: no cap exceeded, feeds available.",
@@ -308,6 +310,9 @@ def stands_out(report: Mapping[str, Any], limit: int = 8) -> list[dict[str, str]
     for r in _operators(s.get("idle")):
         if r.get("over_7d"):
             add("info", "idle", name=r["operator_name"], share=labels.percent(r["over_7d"], lang))
+    residents = (s.get("residents") or {}).get("coverage") or {}
+    if residents.get("reports"):
+        add("info", "residents", n=residents["reports"], matched=residents.get("matched", 0))
     coverage = (s.get("fleet") or {}).get("coverage") or {}
     if coverage.get("coverage") is not None and coverage["coverage"] < PARTIAL:
         add("warn", "coverage", statement=coverage["statement"])

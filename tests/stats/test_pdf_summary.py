@@ -104,3 +104,23 @@ def test_a_period_without_data_prints_and_says_so(tmp_path: Path) -> None:
     assert len(pdf_pages(pdf, tmp_path, "empty")) == 3  # summary, fleet, methodology
     text = " ".join(pdf_text(pdf, tmp_path).split())
     assert "Aucune donnée pour cette période." in text and "None" not in text
+
+    # residents' reports: their section (by operator, by zone) and a line on page one
+    report["sections"]["residents"] = {
+        "title": "Signalements d'habitants",
+        "method": "…",
+        "rows": [
+            {"operator": "*", "operator_name": "Tous les opérateurs", "reports": 3,
+             "matched": 2, "matched_share": None, "via_page": 2, "via_open311": 1},
+        ],
+        "by_zone": [
+            {"zone_id": "paquier", "name": "Le Pâquier", "kind": "district",
+             "kind_label": "Quartier", "reports": 3, "matched": 2},
+        ],
+        "by_day": [],
+        "coverage": {"reports": 3, "matched": 2, "statement": "signalements d'habitants : 3"},
+    }  # fmt: skip
+    assert {"level": "info", "text": "3 signalement(s) d’habitants, dont 2 rapproché(s) "
+            "d’un véhicule"} in stands_out(report)  # fmt: skip
+    text = " ".join(pdf_text(to_pdf(report, city="Annecy"), tmp_path).split())
+    assert "Signalements d'habitants" in text and "Le Pâquier Quartier 3 2" in text
