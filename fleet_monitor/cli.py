@@ -249,7 +249,7 @@ def _register_extensions() -> None:
     import importlib
 
     names = ("fleet_monitor.cli_rules", "fleet_monitor.cli_notices", "fleet_monitor.cli_stats")
-    names += ("fleet_monitor.cli_retention",)
+    names += ("fleet_monitor.cli_pack", "fleet_monitor.cli_retention")
     for name in (*names, "fleet_monitor.cli_mds", "fleet_monitor.cli_addresses"):
         try:
             module = importlib.import_module(name)

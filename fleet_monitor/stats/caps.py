@@ -66,3 +66,17 @@ def fleet_caps(
             if cap is not None:
                 out.setdefault(slug, {})[day.isoformat()] = int(cap)
     return out
+
+
+def permits_in_force(cur: Any, slugs: Sequence[str], at: datetime) -> dict[str, Permit]:
+    """Operator slug -> the permit version in force at ``at`` (parsed as for the caps)."""
+    wanted = [s for s in slugs if s != ALL]
+    if not wanted:
+        return {}
+    cur.execute(
+        "SELECT content_hash, source_text FROM permit WHERE operator = ANY(%s)"
+        " ORDER BY operator, version",
+        (wanted,),
+    )
+    permits = [p for d, t in cur.fetchall() if (p := _parse(d, t)) is not None]
+    return active_permits(permits, at)

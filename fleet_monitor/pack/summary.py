@@ -1,0 +1,150 @@
+"""Page one of the pack: key figures (cards) and plain sentences made from the
+scorecards and the statistics report, never from figures of their own."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fleet_monitor.pack import fmt
+from fleet_monitor.pack.scorecard import Scorecard
+from fleet_monitor.stats.periods import Period
+from rules.registry import rule_label
+
+
+def _row(card: Scorecard, key: str) -> Any:
+    return next((r for r in card.rows if r.key == key), None)
+
+
+def _notices(report: dict[str, Any], slug: str) -> dict[str, Any] | None:
+    return next((r for r in report["sections"]["notices"]["rows"] if r["operator"] == slug), None)
+
+
+def kpis(cards: list[Scorecard], report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Four to six cards: value, label, flagged when a limit was passed."""
+    fleet_rows = report["sections"]["fleet"]["rows"]
+    total = next((r for r in fleet_rows if r["operator"] == "*"), None)
+    mean = (
+        total["deployed_avg"]
+        if total is not None
+        else sum(r["deployed_avg"] or 0 for r in fleet_rows) or None
+    )
+    over = max((c.fleet.days_over for c in cards), default=0)
+    breaches = sum(len(c.breaches) for c in cards)
+    clauses = sum(1 for c in cards for r in c.rows if r.status in ("respecte", "depasse"))
+    confirmed = sum(
+        r["opened"] - r["uncertain"]
+        for r in report["sections"]["violations"]["rows"]
+        if r["operator"] != "*"
+    )
+    notices = [n for c in cards if (n := _notices(report, c.slug)) is not None]
+    issued = sum(n["issued"] for n in notices)
+    decided = sum(n["with_outcome"] for n in notices)
+    overdue = sum(n["overdue"] for n in notices)
+    return [
+        {
+            "value": fmt.num(mean, 0),
+            "label": "véhicules déployés en moyenne",
+            "flag": False,
+        },
+        {
+            "value": f"{fmt.num(breaches)} / {fmt.num(clauses)}",
+            "label": "clauses dépassées / clauses évaluées",
+            "flag": breaches > 0,
+        },
+        {
+            "value": fmt.num(over),
+            "label": "jours au-dessus du plafond de flotte (opérateur le plus concerné)",
+            "flag": over > 0,
+        },
+        {"value": fmt.num(confirmed), "label": "infractions confirmées", "flag": False},
+        {
+            "value": fmt.num(issued),
+            "label": (
+                f"avis émis ; délais tenus {fmt.num(decided - overdue)} sur {fmt.num(decided)}"
+                if decided
+                else "avis émis"
+            ),
+            "flag": overdue > 0,
+        },
+    ]
+
+
+def summary_sentences(
+    period: Period,
+    names: list[str],
+    cards: list[Scorecard],
+    report: dict[str, Any],
+    coverage: dict[str, Any],
+) -> list[str]:
+    """Four to seven sentences, each from one figure of the scorecards or the report."""
+    from fleet_monitor.pack.document import period_words
+
+    words = period_words(period)
+    dates = f"du {fmt.day(period.first)} au {fmt.day(period.last)}"
+    out = [
+        f"Période : {words}"
+        + (f" ({fmt.num(period.n_days)} jours)" if words == dates else f" ({dates})")
+        + " ;"
+        f" {'opérateur suivi' if len(names) == 1 else 'opérateurs suivis'} :"
+        f" {', '.join(names)}."
+    ]
+    for card in cards:
+        f = card.fleet
+        if f.cap is None or f.max_deployed is None:
+            continue
+        peak_day = fmt.day(date.fromisoformat(f.max_day)) if f.max_day else fmt.DASH
+        if f.days_over:
+            out.append(
+                f"{card.name} a dépassé son plafond de {fmt.num(f.cap)} véhicules"
+                f" {f.days_over} jour{'s' if f.days_over > 1 else ''} sur {period.n_days}"
+                f" (maximum {fmt.num(f.max_deployed)} le {peak_day})."
+            )
+        else:
+            out.append(
+                f"{card.name} est resté sous son plafond de {fmt.num(f.cap)} véhicules"
+                f" tous les jours observés (maximum {fmt.num(f.max_deployed)} le {peak_day})."
+            )
+    rules = [r for r in report["sections"]["violations"]["by_rule"] if r["operator"] != "*"]
+    confirmed = sum(r["opened"] - r["uncertain"] for r in rules)
+    if confirmed:
+        by_rule: dict[str, int] = {}
+        for r in rules:
+            by_rule[r["rule_type"]] = by_rule.get(r["rule_type"], 0) + r["opened"] - r["uncertain"]
+        top, n = max(by_rule.items(), key=lambda kv: (kv[1], kv[0]))
+        out.append(
+            "Les règles ont relevé "
+            f"{fmt.plural(confirmed, 'infraction confirmée', 'infractions confirmées')},"
+            f" surtout « {rule_label(top, 'fr')} » ({fmt.num(n)})."
+        )
+    else:
+        out.append("Aucune infraction confirmée n’a été relevée sur la période.")
+    notices = [(c, n) for c in cards if (n := _notices(report, c.slug)) is not None and n["issued"]]
+    if notices:
+        issued = sum(n["issued"] for _c, n in notices)
+        decided = sum(n["with_outcome"] for _c, n in notices)
+        overdue = sum(n["overdue"] for _c, n in notices)
+        disputed = sum(n["vehicles_disputed"] for _c, n in notices)
+        noticed = sum(n["vehicles_noticed"] for _c, n in notices)
+        out.append(
+            f"{fmt.plural(issued, 'avis émis', 'avis émis')} ; délais tenus"
+            f" {fmt.num(decided - overdue)} sur {fmt.num(decided)} ;"
+            f" {fmt.plural(disputed, 'véhicule contesté', 'véhicules contestés')}"
+            f" sur {fmt.plural(noticed, 'notifié')}."
+        )
+    else:
+        out.append("Aucun avis n’a été émis aux opérateurs sur la période.")
+    for c in cards:
+        below = c.months_below
+        if below:
+            months = ", ".join(f"{fmt.pct(a, 2)} en {fmt.month(m)}" for m, a in below)
+            out.append(
+                f"Le flux de données de {c.name} a été disponible moins que le minimum de"
+                f" {fmt.pct(c.min_availability)} exigé par le permis : {months}."
+            )
+    out.append(
+        f"Base des chiffres : {fmt.pct(coverage.get('coverage'))} des échantillons de 5 minutes"
+        f" observés ; {report['aggregation']['aggregated']} jours agrégés sur"
+        f" {report['aggregation']['days']}."
+    )
+    return out
