@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import warnings
 from typing import Any
 
@@ -28,6 +29,17 @@ from fleet_monitor.stats.chart_render import (
     render_svg,
 )
 from fleet_monitor.stats.chart_render import number as _number
+
+_ID = re.compile(r'\bid="([^"]+)"')
+_REF = re.compile(r'(url\(#|href="#)([^)"]+)')
+
+
+def scoped(svg: str, prefix: str) -> str:
+    """``svg`` with its ids prefixed: several matplotlib SVGs in one page (or PDF) must
+    not share an id, or a clip path or marker of one chart would apply to another."""
+    svg = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', svg)
+    return _REF.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", svg)
+
 
 M_PER_DEG_LAT = 110_574.0
 M_PER_DEG_LON_EQ = 111_320.0

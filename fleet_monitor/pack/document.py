@@ -23,6 +23,7 @@ from fleet_monitor.pack.charts import (
     hex_map,
     operator_fleet_chart,
     operator_quarters_chart,
+    scoped,
     violations_chart,
 )
 from fleet_monitor.pack.hexgrid import build_hexgrid
@@ -196,9 +197,15 @@ def _trend_context(monthly: Any, quarterly: Any) -> dict[str, Any]:
     return {
         "first": monthly.buckets[0].long_label if monthly.buckets else "",
         "last": monthly.buckets[-1].long_label if monthly.buckets else "",
-        "monthly_charts": [operator_fleet_chart(monthly, op) for op in monthly.operators],
-        "violations_chart": violations_chart(monthly),
-        "quarterly_charts": [operator_quarters_chart(quarterly, op) for op in quarterly.operators],
+        "monthly_charts": [
+            scoped(operator_fleet_chart(monthly, op), f"m{i}")
+            for i, op in enumerate(monthly.operators)
+        ],
+        "violations_chart": scoped(violations_chart(monthly), "v"),
+        "quarterly_charts": [
+            scoped(operator_quarters_chart(quarterly, op), f"q{i}")
+            for i, op in enumerate(quarterly.operators)
+        ],
         "quarterly_table": table(quarterly),
         "has_partial": any(b.partial for b in quarterly.buckets),
     }
@@ -206,19 +213,25 @@ def _trend_context(monthly: Any, quarterly: Any) -> dict[str, Any]:
 
 def _hex_context(grid: Any) -> dict[str, Any]:
     return {
-        "density_map": hex_map(
-            grid,
-            grid.density,
-            title="Véhicules stationnés à 3 h 30 (moyenne)",
-            legend="véhicules stationnés (moyenne quotidienne)",
-            cmap="YlGnBu",
+        "density_map": scoped(
+            hex_map(
+                grid,
+                grid.density,
+                title="Véhicules stationnés à 3 h 30 (moyenne)",
+                legend="véhicules stationnés (moyenne quotidienne)",
+                cmap="YlGnBu",
+            ),
+            "hd",
         ),
-        "violations_map": hex_map(
-            grid,
-            {k: float(v) for k, v in grid.violations.items()},
-            title="Infractions constatées",
-            legend="constats ouverts dans la période",
-            cmap="OrRd",
+        "violations_map": scoped(
+            hex_map(
+                grid,
+                {k: float(v) for k, v in grid.violations.items()},
+                title="Infractions constatées",
+                legend="constats ouverts dans la période",
+                cmap="OrRd",
+            ),
+            "hv",
         ),
         "cells_density": fmt.num(sum(1 for v in grid.density.values() if v > 0)),
         "cells_violations": fmt.num(len(grid.violations)),

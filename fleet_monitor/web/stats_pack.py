@@ -69,7 +69,7 @@ def page() -> str:
         pack=context,
         query=query,
         pdf_url=url_for("stats_pack.pdf", **args),
-        operators=_operators(),
+        operator_choices=_operators(),
         **context,
     )
 
