@@ -178,7 +178,15 @@ def _rect(x: float, y: float, w: float, h: float, i: int) -> Any:
     )
 
 
-def hex_map(grid: HexGrid, values: dict[str, float], *, title: str, legend: str, cmap: str) -> str:
+def hex_map(
+    grid: HexGrid,
+    values: dict[str, float],
+    *,
+    title: str,
+    legend: str,
+    cmap: str,
+    counts: bool = False,
+) -> str:
     """A map of ``values`` per H3 cell over the city's districts and water, as SVG."""
     from matplotlib import colormaps, rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -266,7 +274,7 @@ def hex_map(grid: HexGrid, values: dict[str, float], *, title: str, legend: str,
         bar = fig.colorbar(mappable, ax=ax, shrink=0.7, pad=0.02)
         bar.set_label(legend, fontsize=8.5)
         bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: _number(v, "fr")))
-        bar.ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=top >= 5))
+        bar.ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=counts or top >= 5))
         bar.ax.tick_params(labelsize=8)
         FigureCanvasAgg(fig)
         buf = io.StringIO()

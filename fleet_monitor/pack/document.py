@@ -230,6 +230,7 @@ def _hex_context(grid: Any) -> dict[str, Any]:
                 title="Infractions constatées",
                 legend="constats ouverts dans la période",
                 cmap="OrRd",
+                counts=True,
             ),
             "hv",
         ),

@@ -15,7 +15,8 @@ Every measured figure comes from a shared definition, never recomputed here:
 
 A status is ``respecte`` (within the limit), ``depasse`` (over it at least
 once), ``sans_donnees`` (no data to judge: no sample, no rules evaluation, no
-notice), or ``information`` (a figure the permit sets no limit on).
+notice), ``non_prevu`` (the permit has no such clause; what was measured is
+still shown) or ``information`` (a figure no permit limits: disputes).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ STATUS_LABELS = {
     "depasse": "dépassé",
     "sans_donnees": "pas de données",
     "information": "pour information",
+    "non_prevu": "non prévu au permis",
 }
 PARKING_RULES = (
     "in_water",
@@ -143,7 +145,7 @@ def fleet_row(
         )
         if values:
             measured += f" ; au-dessus du plafond {facts.days_over} j sur {n_days}"
-        status = "information" if not values else "depasse" if facts.days_over else "respecte"
+        status = "non_prevu" if not values else "depasse" if facts.days_over else "respecte"
     detail = (
         f"{fmt.num(facts.days_with_data)} jours avec données ; échantillons toutes les 5 minutes"
     )
@@ -178,10 +180,12 @@ def _finding_row(
 ) -> ClauseRow:
     confirmed, uncertain = _rule_counts(report, slug, rule)
     runs = report["sections"]["violations"]["coverage"].get("rules_runs", 0)
-    measured = fmt.plural(confirmed, "constat")
+    measured = fmt.plural(confirmed, "constat") if confirmed else "aucun constat"
     if uncertain:
         measured += f" (+ {fmt.num(uncertain)} incertain{'s' if uncertain > 1 else ''})"
     status = "depasse" if confirmed else "respecte" if runs else "sans_donnees"
+    if limit == "non fixé" and not confirmed:
+        status = "non_prevu"
     return ClauseRow(
         rule,
         clause,
@@ -253,7 +257,7 @@ def availability_row(
     measured = f"mois le plus bas : {fmt.pct(worst, 2)} ({fmt.month(worst_month)})"
     if minimum is not None:
         measured += f" ; {len(below)} mois sur {len(known)} sous le minimum"
-    status = "information" if minimum is None else "depasse" if below else "respecte"
+    status = "non_prevu" if minimum is None else "depasse" if below else "respecte"
     return ClauseRow(
         "monthly_availability",
         "Disponibilité du flux de données",

@@ -4,7 +4,9 @@
 * the city's own zones (districts, the lake...) from the simulated city's files;
 * alpha (bikes), permit cap 13: 12 vehicles parked all along, 3 more on 10, 11 and
   12 August from 08:00Z to 20:00Z (15 deployed, over the cap on 3 days), fetched
-  every 5 minutes; 4 idle findings in August, one uncertain;
+  every 5 minutes; 4 idle findings in August, one uncertain; two notices of breach
+  (one remedied in 1 h, one answered in 5 h: overdue), 3 vehicles noticed, one
+  disputed, the dispute upheld;
 * beta (scooters), permit cap 20: 8 vehicles, moved on 1 September to other
   places; a 12-hour feed outage on 15 September (September availability
   1 - 12/720 = 98.3 %, under the permit's 99 %); one finding in the lake.
@@ -77,6 +79,58 @@ def _permit(h: History, slug: str, cap: int) -> None:
     )
 
 
+def notices(h: History, alpha: int) -> None:
+    """Two notices of breach to alpha about its idle findings: the first answered in
+    1 h and remedied (two vehicles, one disputed and the dispute upheld), the second
+    answered in 5 h, past its 2-hour deadline (overdue)."""
+    ids = [
+        r[0]
+        for r in h.sql(
+            "SELECT id FROM violation WHERE operator = 'alpha' AND status = 'violation' ORDER BY id"
+        )
+    ]
+    for i, (after_h, outcome, items) in enumerate(
+        ((1, "remedied", ids[:2]), (5, "overdue", ids[2:3]))
+    ):
+        sent = utc(2026, 8, 6 + 7 * i, 9)
+        ((notice,),) = h.sql(
+            "INSERT INTO notice (operator_id, operator_slug, urgent, batch_key, status,"
+            " permit_version, created_at, created_by, issued_at, sent_at, deadline_at,"
+            " response, responded_at, outcome) VALUES (%(op)s, 'alpha', false, %(k)s,"
+            " 'closed', 1, %(at)s, 'test', %(at)s, %(at)s, %(dl)s, 'acknowledged', %(ra)s,"
+            " %(o)s) RETURNING id",
+            {
+                "op": alpha,
+                "k": f"pack{i}",
+                "at": sent,
+                "dl": sent + timedelta(hours=2),
+                "ra": sent + timedelta(hours=after_h),
+                "o": outcome,
+            },
+        )
+        for violation in items:
+            ((item,),) = h.sql(
+                "INSERT INTO notice_item (notice_id, violation_id, rule_type, clause)"
+                " VALUES (%s, %s, 'idle_too_long', 'permit:alpha:v1#max_idle') RETURNING id",
+                (notice, violation),
+            )
+            if i == 0 and violation == items[0]:
+                h.sql(
+                    "INSERT INTO notice_dispute (notice_id, notice_item_id, violation_id,"
+                    " operator_id, reason, submitted_at, submitted_by, status, decided_at,"
+                    " decided_by, decision_reason) VALUES (%s, %s, %s, %s, 'moved at 08:00',"
+                    " %s, 'ops@alpha', 'upheld', %s, 'supervisor', 'trip log shows a move')",
+                    (
+                        notice,
+                        item,
+                        violation,
+                        alpha,
+                        sent + timedelta(hours=1),
+                        sent + timedelta(days=1),
+                    ),
+                )
+
+
 def build(engine: Engine) -> World:
     h = History(engine)
     with Session(engine) as s, s.begin():
@@ -129,6 +183,7 @@ def build(engine: Engine) -> World:
         zone_id="water:lac",
         closed_at=utc(2026, 9, 20, 11),
     )
+    notices(h, alpha)
     h.sql(
         "INSERT INTO rules_run (trigger, as_of, vehicles, findings, opened, updated, unchanged,"
         " held, closed, operators_in_outage, permits, by_rule, timings_ms)"

@@ -51,8 +51,17 @@ def test_scorecard_statuses(pack_db: tuple[str, Engine, scenario.World]) -> None
     assert availability.status == "depasse"  # 12 h of outage in September: 98,33 %
     assert "98,33\u00a0% (septembre 2026)" in availability.measured
     assert row(context, "alpha", "monthly_availability").status == "respecte"
-    assert row(context, "alpha", "notices").status == "sans_donnees"  # no notice issued
-    assert row(context, "alpha", "disputes").status == "sans_donnees"
+    notices = row(context, "alpha", "notices")
+    assert notices.status == "depasse"  # one deadline of two missed
+    assert "2 avis ; délais tenus 1 sur 2 ; réponse médiane 1\u00a0h" in notices.measured
+    assert row(context, "beta", "notices").status == "sans_donnees"  # no notice issued
+    disputes = row(context, "alpha", "disputes")
+    assert disputes.status == "information"
+    assert disputes.measured == (
+        "taux de contestation 33,3\u00a0% (1 sur 3 véhicules) ;"
+        " acceptées par la ville 100\u00a0% (1 sur 1)"
+    )
+    assert row(context, "beta", "disputes").status == "sans_donnees"
     # one operator only
     only = pack(engine, "2026-Q3", "beta")
     assert [c.slug for c in only["scorecards"]] == ["beta"]
