@@ -3,9 +3,12 @@ density (the negotiation pack's hexagon grid).
 
 A vehicle is deployed at T when one of its stays in a deployed state
 (``definitions.DEPLOYED_STATES``) covers T (``started_at <= T < ended_at``), the
-statistics' definition. Stays without a position (GBFS 2.x docked vehicles) are
-left out. Positions older than ``stats.position_history_days`` may have been
-coarsened to the retention grid (``docs/statistics.md``, data protection).
+statistics' definition. The stays are read once (those overlapping the instants'
+span) and matched to the instants with a sorted search, so a year of daily
+instants costs one pass over the stays, not one per instant. Stays without a
+position (GBFS 2.x docked vehicles) are left out. Positions older than
+``stats.position_history_days`` may have been coarsened to the retention grid
+(``docs/statistics.md``, data protection).
 """
 
 from __future__ import annotations
@@ -19,43 +22,64 @@ import numpy as np
 
 from fleet_monitor.history.definitions import DEPLOYED_STATES
 
-POSITIONS_SQL = """
-SELECT t.i, d.operator_id, ST_X(d.geom), ST_Y(d.geom)
-FROM unnest(%(ts)s::timestamptz[], %(ops)s::int[]) WITH ORDINALITY AS t(at, op, i)
-JOIN dwell d ON d.operator_id = t.op AND d.started_at <= t.at
-  AND (d.ended_at IS NULL OR d.ended_at > t.at)
-WHERE d.state = ANY(%(states)s) AND d.geom IS NOT NULL
+STAYS_SQL = """
+SELECT operator_id, extract(epoch FROM started_at)::float8,
+  coalesce(extract(epoch FROM ended_at)::float8, 'Infinity'::float8), ST_X(geom), ST_Y(geom)
+FROM dwell
+WHERE operator_id = ANY(%(ops)s) AND state = ANY(%(states)s) AND geom IS NOT NULL
+  AND started_at <= %(last)s AND (ended_at IS NULL OR ended_at > %(first)s)
 """
 
 
 @dataclass(slots=True)
 class Positions:
-    """Parallel arrays, one item per vehicle deployed at one of the instants."""
+    """Parallel arrays, one item per stay: where it was and at how many of the
+    instants asked for (of its operator) it was there."""
 
-    instant: np.ndarray  # int64: index in the instants asked for
     operator: np.ndarray  # int64
     lon: np.ndarray  # float64
     lat: np.ndarray  # float64
+    instants: np.ndarray  # int64: instants covered
 
-    def __len__(self) -> int:
-        return len(self.instant)
+    @property
+    def total(self) -> int:
+        """Vehicle positions over all the instants (a vehicle counts once per instant)."""
+        return int(self.instants.sum())
 
 
 def deployed_positions(cur: Any, instants: Sequence[tuple[int, datetime]]) -> Positions:
-    """Positions of the vehicles deployed at each ``(operator id, instant)``."""
+    """The stays deployed at one or more of the ``(operator id, instant)``, with how
+    many of their operator's instants each one covers (stays covering none left out)."""
+    if not instants:
+        e = np.empty(0)
+        return Positions(e.astype(np.int64), e, e, e.astype(np.int64))
+    times = [at for _op, at in instants]
     cur.execute(
-        POSITIONS_SQL,
+        STAYS_SQL,
         {
-            "ts": [at for _op, at in instants],
-            "ops": [op for op, _at in instants],
+            "ops": sorted({op for op, _at in instants}),
             "states": list(DEPLOYED_STATES),
+            "first": min(times),
+            "last": max(times),
         },
     )
     rows = cur.fetchall()
-    cols = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+    cols = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+    operator = np.asarray(cols[0], dtype=np.int64)
+    start = np.asarray(cols[1], dtype=np.float64)
+    end = np.asarray(cols[2], dtype=np.float64)
+    covered = np.zeros(len(operator), dtype=np.int64)
+    for op in np.unique(operator):
+        grid = np.sort([at.timestamp() for o, at in instants if o == op])
+        mine = operator == op
+        # instants t with start <= t < end
+        covered[mine] = np.searchsorted(grid, end[mine], side="left") - np.searchsorted(
+            grid, start[mine], side="left"
+        )
+    keep = covered > 0
     return Positions(
-        instant=np.asarray(cols[0], dtype=np.int64) - 1,
-        operator=np.asarray(cols[1], dtype=np.int64),
-        lon=np.asarray(cols[2], dtype=np.float64),
-        lat=np.asarray(cols[3], dtype=np.float64),
+        operator=operator[keep],
+        lon=np.asarray(cols[3], dtype=np.float64)[keep],
+        lat=np.asarray(cols[4], dtype=np.float64)[keep],
+        instants=covered[keep],
     )

@@ -105,8 +105,9 @@ def build_hexgrid(
     per_operator = Counter(op for op, _at in instants)
     pos = deployed_positions(cur, instants)
     density: dict[str, float] = {}
-    for cell, op in zip(cells_of(pos.lat, pos.lon, resolution), pos.operator.tolist(), strict=True):
-        density[cell] = density.get(cell, 0.0) + 1.0 / per_operator[op]
+    cells = cells_of(pos.lat, pos.lon, resolution)
+    for cell, op, n in zip(cells, pos.operator.tolist(), pos.instants.tolist(), strict=True):
+        density[cell] = density.get(cell, 0.0) + n / per_operator[op]
     cur.execute(VIOLATIONS_SQL, (period.start, period.stop, [s for _i, s in operators]))
     points = cur.fetchall()
     lon = np.asarray([p[0] for p in points], dtype=np.float64)
@@ -117,7 +118,7 @@ def build_hexgrid(
         density=density,
         violations=violations,
         samples=len(instants),
-        positions=len(pos),
+        positions=pos.total,
         violation_points=len(points),
         layers=load_layers(cur, period),
     )
