@@ -22,6 +22,7 @@ from fleet_monitor.pack.hexgrid import HexGrid, cell_polygon
 from fleet_monitor.pack.trends import OperatorTrend, Trend
 from fleet_monitor.palette import PALETTE
 from fleet_monitor.stats.chart_render import (
+    FLAG_COLOUR,
     RC,
     Chart,
     Series,
@@ -48,10 +49,11 @@ MIN_SPAN_M = 6000.0  # the smallest area a map shows, in metres across
 
 
 def operator_fleet_chart(trend: Trend, op: OperatorTrend) -> str:
-    """Monthly (or quarterly) deployed maximum and mean, the cap as a step line, the
+    """Monthly deployed maximum and mean, the permit's cap as a red dashed line, the
     months whose maximum is over the cap flagged."""
     labels = [b.label for b in trend.buckets]
     period = "mois" if trend.kind == "month" else "trimestre"
+    caps = [None if c is None else float(c) for c in op.cap]
     chart = Chart(
         title=f"{op.name} : flotte déployée par {period}",
         x_labels=labels,
@@ -63,16 +65,13 @@ def operator_fleet_chart(trend: Trend, op: OperatorTrend) -> str:
                 f"maximum du {period}",
                 [None if v is None else float(v) for v in op.deployed_max],
                 PALETTE[0],
-                cap=[None if c is None else float(c) for c in op.cap],
-                cap_label="plafond du permis",
+                # the cap per point: flags the points over it (its own line is drawn
+                # below in red, the colour of limits across the pack)
+                cap=caps,
                 flag_label="maximum au-dessus du plafond",
             ),
-            Series(
-                f"moyenne du {period}",
-                op.deployed_avg,
-                PALETTE[1],
-                dashed=True,
-            ),
+            Series("plafond du permis", caps, FLAG_COLOUR, dashed=True),
+            Series(f"moyenne du {period}", op.deployed_avg, PALETTE[1]),
         ],
     )
     return render_svg(chart, "line")

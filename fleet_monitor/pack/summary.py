@@ -43,7 +43,7 @@ def kpis(cards: list[Scorecard], report: dict[str, Any]) -> list[dict[str, Any]]
     overdue = sum(n["overdue"] for n in notices)
     return [
         {
-            "value": fmt.num(mean, 0),
+            "value": fmt.num(mean, 0 if mean is None or mean >= 100 else 1),
             "label": "véhicules déployés en moyenne",
             "flag": False,
         },
@@ -84,7 +84,13 @@ def summary_sentences(
     dates = f"du {fmt.day(period.first)} au {fmt.day(period.last)}"
     out = [
         f"Période : {words}"
-        + (f" ({fmt.num(period.n_days)} jours)" if words == dates else f" ({dates})")
+        + (
+            f" ({fmt.num(period.n_days)} jours)"
+            if words == dates
+            else ""
+            if period.kind == "day"
+            else f" ({dates})"
+        )
         + " ;"
         f" {'opérateur suivi' if len(names) == 1 else 'opérateurs suivis'} :"
         f" {', '.join(names)}."
@@ -142,9 +148,19 @@ def summary_sentences(
                 f"Le flux de données de {c.name} a été disponible moins que le minimum de"
                 f" {fmt.pct(c.min_availability)} exigé par le permis : {months}."
             )
+    aggregated, days = report["aggregation"]["aggregated"], report["aggregation"]["days"]
+    if not aggregated:
+        out.insert(
+            1, "Aucune donnée n’a été agrégée pour cette période : rien ne peut en être dit."
+        )
+    share = coverage.get("coverage")
     out.append(
-        f"Base des chiffres : {fmt.pct(coverage.get('coverage'))} des échantillons de 5 minutes"
-        f" observés ; {report['aggregation']['aggregated']} jours agrégés sur"
-        f" {report['aggregation']['days']}."
+        "Base des chiffres : "
+        + (
+            f"{fmt.pct(share)} des échantillons de 5 minutes observés"
+            if share is not None
+            else "aucun échantillon de 5 minutes observé"
+        )
+        + f" ; {fmt.plural(aggregated, 'jour agrégé', 'jours agrégés')} sur {fmt.num(days)}."
     )
     return out
