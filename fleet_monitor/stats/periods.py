@@ -59,7 +59,7 @@ class Period:
     def n_days(self) -> int:
         return (self.end - self.first).days
 
-    def as_dict(self) -> dict[str, str | int]:
+    def as_dict(self) -> dict[str, str | int | None]:
         return {
             "kind": self.kind,
             "label": self.label,

@@ -27,7 +27,8 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, g, jsonify, redirect, request, session, url_for
+from flask import Flask, abort, g, jsonify, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import ColumnElement, false, true
 
 from fleet_monitor.history.operators import operator_list
@@ -101,7 +102,7 @@ def operator_scope(column: Any, user: CurrentUser | None = None) -> ColumnElemen
         return true()
     if not ids:
         return false()
-    return column.in_(sorted(ids))  # type: ignore[no-any-return]
+    return column.in_(sorted(ids))
 
 
 def scope_param(user: CurrentUser | None = None) -> list[int] | None:
@@ -168,7 +169,7 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def login_needed() -> Response:
+def login_needed() -> ResponseReturnValue:
     if is_api_request():
         response = jsonify(error="authentication required")
         response.status_code = 401
@@ -204,7 +205,7 @@ def init_app(app: Flask) -> None:
     app.permanent_session_lifetime = session_max_age(app)
 
     @app.before_request
-    def _authenticate() -> Response | None:
+    def _authenticate() -> ResponseReturnValue | None:
         g.user = None
         if request.endpoint in ANONYMOUS_ENDPOINTS:
             # public, and no database round trip: static assets; the health check
