@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from datastore.connection import driver_connection
 from fleet_monitor.history.feed_health import operator_feed_health
 from fleet_monitor.history.operators import operator_rows
 from fleet_monitor.pack import fmt
@@ -59,7 +60,7 @@ def build_pack(
     period, tz = query.period, query.period.tz
     raw = engine.raw_connection()
     try:
-        with raw.driver_connection.cursor() as cur:
+        with driver_connection(raw).cursor() as cur:
             operators = [
                 (i, s, n)
                 for i, s, n in operator_rows(cur)

@@ -125,13 +125,15 @@ def summary_sentences(
         )
     else:
         out.append("Aucune infraction confirmée n’a été relevée sur la période.")
-    notices = [(c, n) for c in cards if (n := _notices(report, c.slug)) is not None and n["issued"]]
-    if notices:
-        issued = sum(n["issued"] for _c, n in notices)
-        decided = sum(n["with_outcome"] for _c, n in notices)
-        overdue = sum(n["overdue"] for _c, n in notices)
-        disputed = sum(n["vehicles_disputed"] for _c, n in notices)
-        noticed = sum(n["vehicles_noticed"] for _c, n in notices)
+    answered = [
+        row for c in cards if (row := _notices(report, c.slug)) is not None and row["issued"]
+    ]
+    if answered:
+        issued = sum(r["issued"] for r in answered)
+        decided = sum(r["with_outcome"] for r in answered)
+        overdue = sum(r["overdue"] for r in answered)
+        disputed = sum(r["vehicles_disputed"] for r in answered)
+        noticed = sum(r["vehicles_noticed"] for r in answered)
         out.append(
             f"{fmt.plural(issued, 'avis émis', 'avis émis')} ; délais tenus"
             f" {fmt.num(decided - overdue)} sur {fmt.num(decided)} ;"

@@ -133,7 +133,7 @@ def build_trend(
         )
         fleet = report["sections"]["fleet"]
         for slug, t in by_slug.items():
-            row = next((r for r in fleet["rows"] if r["operator"] == slug), {})
+            row: dict[str, Any] = next((r for r in fleet["rows"] if r["operator"] == slug), {})
             caps = fleet["caps"].get(slug, {})
             t.deployed_avg.append(row.get("deployed_avg"))
             t.deployed_max.append(row.get("deployed_max"))

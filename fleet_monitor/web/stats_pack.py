@@ -68,7 +68,7 @@ def page() -> str:
         "stats/pack.html",
         pack=context,
         query=query,
-        pdf_url=url_for("stats_pack.pdf", **args),
+        pdf_url=url_for("stats_pack.pdf", **args),  # type: ignore[arg-type]
         operator_choices=_operators(),
         **context,
     )
