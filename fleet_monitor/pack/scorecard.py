@@ -26,6 +26,7 @@ from datetime import date
 from typing import Any
 
 from fleet_monitor.pack import fmt
+from fleet_monitor.stats.caps import days_over_cap
 from rules import Permit
 from rules.findings import PROHIBITED_KIND_RULES
 from rules.registry import rule_label
@@ -115,16 +116,15 @@ def fleet_row(
     facts = FleetFacts()
     head = next(iter(_by_operator(section["rows"], slug)), {})
     facts.mean_deployed = head.get("deployed_avg")
-    for d in _by_operator(section["daily"], slug):
+    daily = _by_operator(section["daily"], slug)
+    facts.days_over = days_over_cap(daily, caps)
+    for d in daily:
         peak = d.get("deployed_max")
         if peak is None:
             continue
         facts.days_with_data += 1
         if facts.max_deployed is None or peak > facts.max_deployed:
             facts.max_deployed, facts.max_day = peak, d["day"]
-        cap = caps.get(d["day"])
-        if cap is not None and peak > cap:
-            facts.days_over += 1
     values = sorted(set(caps.values()))
     facts.cap = values[-1] if values else None
     limit = (
@@ -161,13 +161,19 @@ def fleet_row(
     return row, facts
 
 
+def confirmed(row: dict[str, Any]) -> int:
+    """Confirmed findings of a violations row: opened, less the uncertain ones (within
+    the GPS tolerance of a border: shown, never billed, never a breach here)."""
+    return int(row["opened"]) - int(row["uncertain"])
+
+
 def _rule_counts(report: dict[str, Any], slug: str, rule: str) -> tuple[int, int]:
     """(confirmed, uncertain) findings of ``rule`` opened in the period."""
     rows = [r for r in report["sections"]["violations"]["by_rule"] if r["operator"] == slug]
     row = next((r for r in rows if r["rule_type"] == rule), None)
     if row is None:
         return 0, 0
-    return row["opened"] - row["uncertain"], row["uncertain"]
+    return confirmed(row), row["uncertain"]
 
 
 def _finding_row(

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from fleet_monitor.pack import fmt
-from fleet_monitor.pack.scorecard import Scorecard
+from fleet_monitor.pack.scorecard import Scorecard, confirmed
 from fleet_monitor.stats.periods import Period
 from rules.registry import rule_label
 
@@ -32,10 +32,8 @@ def kpis(cards: list[Scorecard], report: dict[str, Any]) -> list[dict[str, Any]]
     over = max((c.fleet.days_over for c in cards), default=0)
     breaches = sum(len(c.breaches) for c in cards)
     clauses = sum(1 for c in cards for r in c.rows if r.status in ("respecte", "depasse"))
-    confirmed = sum(
-        r["opened"] - r["uncertain"]
-        for r in report["sections"]["violations"]["rows"]
-        if r["operator"] != "*"
+    findings = sum(
+        confirmed(r) for r in report["sections"]["violations"]["rows"] if r["operator"] != "*"
     )
     notices = [n for c in cards if (n := _notices(report, c.slug)) is not None]
     issued = sum(n["issued"] for n in notices)
@@ -57,7 +55,7 @@ def kpis(cards: list[Scorecard], report: dict[str, Any]) -> list[dict[str, Any]]
             "label": "jours au-dessus du plafond de flotte (opérateur le plus concerné)",
             "flag": over > 0,
         },
-        {"value": fmt.num(confirmed), "label": "infractions confirmées", "flag": False},
+        {"value": fmt.num(findings), "label": "infractions confirmées", "flag": False},
         {
             "value": fmt.num(issued),
             "label": (
@@ -112,15 +110,15 @@ def summary_sentences(
                 f" tous les jours observés (maximum {fmt.num(f.max_deployed)} le {peak_day})."
             )
     rules = [r for r in report["sections"]["violations"]["by_rule"] if r["operator"] != "*"]
-    confirmed = sum(r["opened"] - r["uncertain"] for r in rules)
-    if confirmed:
+    total = sum(confirmed(r) for r in rules)
+    if total:
         by_rule: dict[str, int] = {}
         for r in rules:
-            by_rule[r["rule_type"]] = by_rule.get(r["rule_type"], 0) + r["opened"] - r["uncertain"]
+            by_rule[r["rule_type"]] = by_rule.get(r["rule_type"], 0) + confirmed(r)
         top, n = max(by_rule.items(), key=lambda kv: (kv[1], kv[0]))
         out.append(
             "Les règles ont relevé "
-            f"{fmt.plural(confirmed, 'infraction confirmée', 'infractions confirmées')},"
+            f"{fmt.plural(total, 'infraction confirmée', 'infractions confirmées')},"
             f" surtout « {rule_label(top, 'fr')} » ({fmt.num(n)})."
         )
     else:

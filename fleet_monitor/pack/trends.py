@@ -16,7 +16,9 @@ from sqlalchemy import Engine
 
 from fleet_monitor.history.feed_health import operator_feed_health
 from fleet_monitor.pack import fmt
+from fleet_monitor.pack.scorecard import confirmed
 from fleet_monitor.settings import Settings
+from fleet_monitor.stats.caps import days_over_cap
 from fleet_monitor.stats.periods import Period
 from fleet_monitor.stats.report import ReportQuery
 from fleet_monitor.stats.service import run_report
@@ -140,20 +142,13 @@ def build_trend(
             t.coverage.append(row.get("coverage"))
             t.cap.append(max(caps.values()) if caps else None)
             t.days_over_cap.append(
-                sum(
-                    1
-                    for d in fleet["daily"]
-                    if d["operator"] == slug
-                    and d.get("deployed_max") is not None
-                    and caps.get(d["day"]) is not None
-                    and d["deployed_max"] > caps[d["day"]]
-                )
+                days_over_cap((d for d in fleet["daily"] if d["operator"] == slug), caps)
             )
             v = next(
                 (r for r in report["sections"]["violations"]["rows"] if r["operator"] == slug),
                 None,
             )
-            t.violations.append(0 if v is None else v["opened"] - v["uncertain"])
+            t.violations.append(0 if v is None else confirmed(v))
             n = next(
                 (r for r in report["sections"]["notices"]["rows"] if r["operator"] == slug), None
             )
