@@ -75,24 +75,26 @@ def summary_sentences(
     report: dict[str, Any],
     coverage: dict[str, Any],
 ) -> list[str]:
-    """Four to seven sentences, each from one figure of the scorecards or the report."""
+    """Four to six sentences, each from figures of the scorecards or the report: the
+    period and its data, the fleet caps, the breaches, the notices, the feeds."""
     from fleet_monitor.pack.document import period_words
 
-    words = period_words(period)
-    dates = f"du {fmt.day(period.first)} au {fmt.day(period.last)}"
+    aggregated, days = report["aggregation"]["aggregated"], report["aggregation"]["days"]
+    share = coverage.get("coverage")
     out = [
-        f"Période : {words}"
-        + (
-            f" ({fmt.num(period.n_days)} jours)"
-            if words == dates
-            else ""
-            if period.kind == "day"
-            else f" ({dates})"
-        )
-        + " ;"
+        f"Période : {period_words(period)} ({fmt.plural(period.n_days, 'jour')}) ;"
         f" {'opérateur suivi' if len(names) == 1 else 'opérateurs suivis'} :"
-        f" {', '.join(names)}."
+        f" {', '.join(names)} ; "
+        + (
+            f"{fmt.pct(share)} des relevés de flotte (toutes les 5 minutes) disponibles"
+            if share is not None
+            else "aucun relevé de flotte disponible"
+        )
+        + f", {fmt.plural(aggregated, 'jour calculé', 'jours calculés')} sur {fmt.num(days)}."
     ]
+    if not aggregated:
+        out.append("Aucune donnée n’a été agrégée pour cette période : rien ne peut en être dit.")
+    within = []
     for card in cards:
         f = card.fleet
         if f.cap is None or f.max_deployed is None:
@@ -105,10 +107,18 @@ def summary_sentences(
                 f" (maximum {fmt.num(f.max_deployed)} le {peak_day})."
             )
         else:
-            out.append(
-                f"{card.name} est resté sous son plafond de {fmt.num(f.cap)} véhicules"
-                f" tous les jours observés (maximum {fmt.num(f.max_deployed)} le {peak_day})."
+            within.append(
+                f"{card.name} (plafond {fmt.num(f.cap)}, maximum {fmt.num(f.max_deployed)})"
             )
+    if within:
+        out.append(
+            (
+                f"{within[0]} est resté sous son plafond"
+                if len(within) == 1
+                else f"{', '.join(within[:-1])} et {within[-1]} sont restés sous leur plafond"
+            )
+            + " tous les jours observés."
+        )
     rules = [r for r in report["sections"]["violations"]["by_rule"] if r["operator"] != "*"]
     total = sum(confirmed(r) for r in rules)
     if total:
@@ -148,19 +158,4 @@ def summary_sentences(
                 f"Le flux de données de {c.name} a été disponible moins que le minimum de"
                 f" {fmt.pct(c.min_availability)} exigé par le permis : {months}."
             )
-    aggregated, days = report["aggregation"]["aggregated"], report["aggregation"]["days"]
-    if not aggregated:
-        out.insert(
-            1, "Aucune donnée n’a été agrégée pour cette période : rien ne peut en être dit."
-        )
-    share = coverage.get("coverage")
-    out.append(
-        "Base des chiffres : "
-        + (
-            f"{fmt.pct(share)} des échantillons de 5 minutes observés"
-            if share is not None
-            else "aucun échantillon de 5 minutes observé"
-        )
-        + f" ; {fmt.plural(aggregated, 'jour agrégé', 'jours agrégés')} sur {fmt.num(days)}."
-    )
     return out

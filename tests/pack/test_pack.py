@@ -72,12 +72,18 @@ def test_summary_sentences_and_cards(pack_db: tuple[str, Engine, scenario.World]
     _url, engine, _world = pack_db
     context = pack(engine)
     summary = context["summary"]
-    assert 4 <= len(summary) <= 7
+    assert 4 <= len(summary) <= 6
     assert (
         "Alpha Vélos a dépassé son plafond de 13 véhicules 3 jours sur 61"
         " (maximum 15 le 10/08/2026)." in summary
     )
     assert any("Beta Trott a été disponible moins" in s for s in summary)
+    assert summary[0] == (
+        "Période : août à septembre 2026 (61 jours) ; opérateurs suivis : Alpha Vélos,"
+        " Beta Trott ; 99,2\u00a0% des relevés de flotte (toutes les 5 minutes) disponibles,"
+        " 61 jours calculés sur 61."
+    )
+    assert "Beta Trott (plafond 20, maximum 8) est resté sous son plafond" in summary[2]
     cards = {k["label"]: k for k in context["kpis"]}
     assert cards["infractions confirmées"]["value"] == "4"
     days_over = next(k for k in context["kpis"] if k["label"].startswith("jours au-dessus"))
