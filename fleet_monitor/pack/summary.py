@@ -21,7 +21,7 @@ def _notices(report: dict[str, Any], slug: str) -> dict[str, Any] | None:
 
 
 def kpis(cards: list[Scorecard], report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Four to six cards: value, label, flagged when a limit was passed."""
+    """Six cards: value, label, flagged when a limit was passed."""
     fleet_rows = report["sections"]["fleet"]["rows"]
     total = next((r for r in fleet_rows if r["operator"] == "*"), None)
     mean = (
@@ -39,6 +39,9 @@ def kpis(cards: list[Scorecard], report: dict[str, Any]) -> list[dict[str, Any]]
     issued = sum(n["issued"] for n in notices)
     decided = sum(n["with_outcome"] for n in notices)
     overdue = sum(n["overdue"] for n in notices)
+    disputed = sum(n["vehicles_disputed"] for n in notices)
+    noticed = sum(n["vehicles_noticed"] for n in notices)
+    upheld = sum(n["disputes_upheld"] for n in notices)
     return [
         {
             "value": fmt.num(mean, 0 if mean is None or mean >= 100 else 1),
@@ -64,6 +67,16 @@ def kpis(cards: list[Scorecard], report: dict[str, Any]) -> list[dict[str, Any]]
                 else "avis émis"
             ),
             "flag": overdue > 0,
+        },
+        {
+            "value": f"{fmt.num(disputed)} / {fmt.num(noticed)}",
+            "label": "véhicules contestés / véhicules notifiés"
+            + (
+                f" ; {fmt.plural(upheld, 'contestation admise', 'contestations admises')}"
+                if upheld
+                else ""
+            ),
+            "flag": False,
         },
     ]
 
