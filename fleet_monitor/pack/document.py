@@ -238,6 +238,7 @@ def _hex_context(grid: Any) -> dict[str, Any]:
         "cells_density": fmt.num(sum(1 for v in grid.density.values() if v > 0)),
         "cells_violations": fmt.num(len(grid.violations)),
         "samples": fmt.num(grid.samples),
+        "sample_days": fmt.plural(grid.sample_days, "jour"),
         "positions": fmt.num(grid.positions),
         "violation_points": fmt.num(grid.violation_points),
         "area": fmt.num(grid.cell_area_km2, 2),

@@ -67,6 +67,7 @@ class HexGrid:
     density: dict[str, float]  # cell -> mean vehicles parked
     violations: dict[str, int]  # cell -> findings
     samples: int  # observed daily samples used (all operators)
+    sample_days: int  # days with at least one observed sample
     positions: int  # vehicle positions read
     violation_points: int
     layers: CityLayers
@@ -118,6 +119,7 @@ def build_hexgrid(
         density=density,
         violations=violations,
         samples=len(instants),
+        sample_days=len({at.astimezone(period.tz).date() for _op, at in instants}),
         positions=pos.total,
         violation_points=len(points),
         layers=load_layers(cur, period),

@@ -122,7 +122,7 @@ def test_h3_cells_count_the_positions(pack_db: tuple[str, Engine, scenario.World
     # every vehicle is parked at the 03:30 sample on each of the 61 days: alpha's 12,
     # beta's 8 (August places, then September places); alpha's extra vehicles are out
     # only by day
-    assert grid.samples == 2 * 61
+    assert (grid.samples, grid.sample_days) == (2 * 61, 61)
     assert grid.positions == (scenario.ALPHA_BASE + scenario.BETA_N) * 61
     expected: dict[str, float] = {}
     for _slug, lat, lon in world.positions:  # long stays: present every sampled day
