@@ -137,14 +137,14 @@ def build_pack(
         "summary": summary_sentences(period, names, cards, report, coverage),
         "scorecards": cards,
         "trends": _trend_context(monthly_trend, quarterly_trend),
-        "hexgrid": _hex_context(grid),
+        "hexgrid": _hex_context(grid, fmt.clock(settings.stats.idle_sample_time)),
         "coverage": {
             "samples": fmt.pct(coverage.get("coverage")),
             "aggregated": report["aggregation"]["aggregated"],
             "days": report["aggregation"]["days"],
             "rules_runs": fmt.num(report["sections"]["violations"]["coverage"]["rules_runs"]),
         },
-        "methods": _methods(report),
+        "methods": _methods(report, settings),
     }
 
 
@@ -212,13 +212,13 @@ def _trend_context(monthly: Any, quarterly: Any) -> dict[str, Any]:
     }
 
 
-def _hex_context(grid: Any) -> dict[str, Any]:
+def _hex_context(grid: Any, at: str) -> dict[str, Any]:
     return {
         "density_map": scoped(
             hex_map(
                 grid,
                 grid.density,
-                title="Véhicules stationnés à 3 h 30 (moyenne)",
+                title=f"Véhicules stationnés à {at} (moyenne)",
                 legend="véhicules stationnés (moyenne quotidienne)",
                 cmap="YlGnBu",
             ),
@@ -244,10 +244,11 @@ def _hex_context(grid: Any) -> dict[str, Any]:
         "area": fmt.num(grid.cell_area_km2, 2),
         "edge": fmt.num(round(grid.cell_edge_m)),
         "resolution": grid.resolution,
+        "at": at,
     }
 
 
-def _methods(report: dict[str, Any]) -> list[tuple[str, str]]:
+def _methods(report: dict[str, Any], settings: Settings) -> list[tuple[str, str]]:
     names = {
         "fleet": "Flotte déployée",
         "idle": "Immobilisation",
@@ -272,9 +273,11 @@ def _methods(report: dict[str, Any]) -> list[tuple[str, str]]:
             "Tendances et cartes",
             "Chaque mois et chaque trimestre sont calculés comme la page des statistiques pour"
             " cette période (mêmes agrégats journaliers). Cartes : grille hexagonale H3"
-            " (résolution 9) ; positions des véhicules déployés au relevé quotidien de 3 h 30"
-            " (les positions de plus de 90 jours peuvent avoir été ramenées à une grille de"
-            " 250 m, protection des données) ; constats du moteur de règles à la position du"
+            " (résolution 9) ; positions des véhicules déployés au relevé quotidien de"
+            f" {fmt.clock(settings.stats.idle_sample_time)}"
+            f" (les positions de plus de {settings.stats.position_history_days} jours peuvent"
+            f" avoir été ramenées à une grille de {settings.stats.coarsen_grid_m} m, protection"
+            " des données) ; constats du moteur de règles à la position du"
             " véhicule.",
         )
     )

@@ -89,5 +89,11 @@ def hours(h: float | None) -> str:
     return f"{num(h, 1 if h < 10 else 0)}\u00a0h"
 
 
+def clock(hhmm: str) -> str:
+    """``"03:30"`` -> ``3 h 30``; ``"07:00"`` -> ``7 h``."""
+    h, _, m = hhmm.partition(":")
+    return f"{int(h)}\u00a0h" + (f"\u00a0{m}" if m and m != "00" else "")
+
+
 def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{num(n)} {one if n <= 1 else (many or one + 's')}"
