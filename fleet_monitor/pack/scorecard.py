@@ -203,6 +203,33 @@ def _finding_row(
     )
 
 
+def _idle_context(report: dict[str, Any], slug: str) -> str:
+    """The statistics' daily idle sample (CROW indicator), beside the findings."""
+    section = report["sections"].get("idle")
+    row = next(iter(_by_operator(section["rows"], slug)), None) if section else None
+    if row is None or row.get("over_3d") is None:
+        return ""
+    return (
+        f"relevé quotidien : {fmt.pct(row['over_3d'])} des véhicules garés depuis 3 jours"
+        f" ou plus, {fmt.pct(row['over_7d'])} depuis 7 jours ou plus"
+    )
+
+
+def _disabled_context(report: dict[str, Any], slug: str) -> str:
+    row = next(iter(_by_operator(report["sections"]["fleet"]["rows"], slug)), None)
+    if row is None or row.get("disabled_avg") is None:
+        return ""
+    if not row["disabled_avg"]:
+        return "aucun véhicule hors service dans les relevés"
+    return f"en moyenne {fmt.num(row['disabled_avg'], 1)} véhicules hors service dans les relevés"
+
+
+def _with_context(row: ClauseRow, context: str) -> ClauseRow:
+    if context:
+        row.detail = f"{context} ; {row.detail}"
+    return row
+
+
 def _duration(td: Any) -> str:
     return "non fixé" if td is None else fmt.hours(td.total_seconds() / 3600)
 
@@ -331,26 +358,24 @@ def scorecard(
             "; ".join(f"{z} : {fmt.num(c)}" for z, c in sorted(zone_caps.items())) or "non fixé",
         )
     )
-    card.rows.append(
-        _finding_row(
-            report,
-            slug,
-            permit,
-            "idle_too_long",
-            "Immobilisation prolongée (engin abandonné)",
-            _duration(permit.max_idle if permit else None),
-        )
+    idle = _finding_row(
+        report,
+        slug,
+        permit,
+        "idle_too_long",
+        "Immobilisation prolongée (engin abandonné)",
+        _duration(permit.max_idle if permit else None),
     )
-    card.rows.append(
-        _finding_row(
-            report,
-            slug,
-            permit,
-            "disabled_too_long",
-            "Retrait des engins hors service",
-            _duration(permit.max_disabled if permit else None),
-        )
+    card.rows.append(_with_context(idle, _idle_context(report, slug)))
+    disabled = _finding_row(
+        report,
+        slug,
+        permit,
+        "disabled_too_long",
+        "Retrait des engins hors service",
+        _duration(permit.max_disabled if permit else None),
     )
+    card.rows.append(_with_context(disabled, _disabled_context(report, slug)))
     in_permit = _parking_rules(permit)
     for rule in PARKING_RULES:
         confirmed, uncertain = _rule_counts(report, slug, rule)
