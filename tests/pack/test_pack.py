@@ -162,5 +162,11 @@ def test_pdf_pages_summary_first(
     assert "Tableau de conformité – Beta Trott" in everything
     assert "Où stationnent les véhicules" in everything
     assert not ISO_TIME.search(text), ISO_TIME.search(text)
+    # the maps: the city's own layers, a legend and a scale in metres, no tiles
+    density = context["hexgrid"]["density_map"]
+    for label in ("Lac d'Annecy", "Annecy-le-Vieux", "véhicules stationnés (moyenne", "1 km"):
+        assert f"{label}" in density, label
+    assert "http" not in density.replace("http://www.w3.org", "")
+    assert "constats ouverts dans la période" in context["hexgrid"]["violations_map"]
     for debug in (r"\bNone\b", r"\bnan\b", r"\{\{", r"operator = \*", "Traceback"):
         assert not re.search(debug, text), debug
