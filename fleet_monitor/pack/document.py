@@ -10,7 +10,7 @@ the city's, for its elected officials and its mobility department.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,9 @@ def build_pack(
                 sections=SECTIONS,
                 cur=cur,
             )
-            permits = permits_in_force(cur, [s for _i, s, _n in operators], period.stop)
+            # the version in force at noon of the period's last day (as for the daily caps)
+            noon = datetime.combine(period.last, time(12), tzinfo=tz)
+            permits = permits_in_force(cur, [s for _i, s, _n in operators], noon)
             months = [b for b in month_buckets(period.first.replace(day=1), period.end)]
             cards: list[Scorecard] = []
             for op_id, slug, name in operators:
@@ -129,7 +131,6 @@ def build_pack(
         "period_dates": f"du {fmt.day(period.first)} au {fmt.day(period.last)}",
         "days": period.n_days,
         "operators": names,
-        "operator_filter": query.operator,
         "generated": fmt.moment(now, tz),
         "footer": f"{settings.letterhead.authority} – dossier de négociation,"
         f" {period_words(period)}",
@@ -314,7 +315,3 @@ def render_pdf_bytes(context: dict[str, Any], *, created: datetime) -> bytes:
 def filename(query: PackQuery) -> str:
     label = query.period.label.replace("..", "_")
     return f"dossier-negociation-{label}-{query.operator or 'tous'}.pdf"
-
-
-def as_of_day(now: datetime, period: Period) -> date:
-    return min(now.astimezone(period.tz).date(), period.last)

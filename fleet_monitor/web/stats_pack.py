@@ -66,7 +66,6 @@ def page() -> str:
     args = {k: v for k in ("period", "operator") if (v := request.args.get(k))}
     return render_template(
         "stats/pack.html",
-        pack=context,
         query=query,
         pdf_url=url_for("stats_pack.pdf", **args),  # type: ignore[arg-type]
         operator_choices=_operators(),
