@@ -69,6 +69,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "open311.create",
         "open311.status",
         "open311.requests_list",
+        "open311_discovery.discovery_json",
+        "open311_discovery.discovery_xml",
     }
 )
 # the local base map: public only with ``[web] basemap_public`` (web/basemap.py)
@@ -219,6 +221,8 @@ def init_app(app: Flask) -> None:
                 session.pop("sid", None)
         if request.endpoint in PUBLIC_ENDPOINTS or g.user is not None:
             return None
+        if request.endpoint is None and request.path.startswith("/open311/"):
+            return None  # not served: Open311 clients get GeoReport's 404 (web/errors.py)
         if request.endpoint in BASEMAP_ENDPOINTS and get_settings().web.basemap_public:
             return None  # [web] basemap_public: the residents' page draws the base map too
         if bearer_token() is not None and getattr(

@@ -173,19 +173,8 @@ def index() -> Response:
         export_links=[(fmt, url_for("stats.export", fmt=fmt, **args)) for fmt in FORMATS],
         api_url=url_for("stats_api.report", **args),
         can_declare=_can_declare(),
-        resident_zones=_resident_zones(query),
     )
     return Response(add_nonce(page, csp_nonce()), mimetype="text/html")
-
-
-def _resident_zones(query: ReportQuery) -> list[tuple[str, str, int]] | None:
-    """Residents' reports of the period by district (issue 15), for staff only."""
-    if visible() is not None:
-        return None
-    from fleet_monitor.resident_reports.reports import reports_by_zone
-
-    with get_engine().connect() as conn:
-        return reports_by_zone(conn, query.period.start, query.period.stop)
 
 
 def _zone_tooltip(z: dict[str, Any]) -> str:
