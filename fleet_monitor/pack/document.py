@@ -82,6 +82,12 @@ def build_pack(
             permits = permits_in_force(cur, [s for _i, s, _n in operators], noon)
             months = [b for b in month_buckets(period.first.replace(day=1), period.end)]
             cards: list[Scorecard] = []
+            cur.execute(
+                "SELECT DISTINCT ON (zone_id) zone_id, coalesce(name, zone_id) FROM zone"
+                " WHERE kind = ANY(%s) AND operator IS NULL ORDER BY zone_id, version DESC",
+                (list(settings.stats.zone_kinds),),
+            )
+            stats_zones = dict(cur.fetchall())
             for op_id, slug, name in operators:
                 monthly = []
                 for b in months:
@@ -91,7 +97,13 @@ def build_pack(
                     monthly.append(
                         (b.first, health.availability((w.stop - w.start).total_seconds()))
                     )
-                cards.append(scorecard(report, slug, name, permits.get(slug), monthly))
+                permit = permits.get(slug)
+                zone_daily = _zone_daily(
+                    engine, settings, cur, period, slug, permit, stats_zones, now
+                )
+                cards.append(
+                    scorecard(report, slug, name, permit, monthly, zone_daily, stats_zones)
+                )
             first, end = window(period, now.astimezone(tz).date())
             trend_ops = [(i, s, n) for i, s, n in operators]
             monthly_trend = build_trend(
@@ -147,6 +159,31 @@ def build_pack(
         },
         "methods": _methods(report, settings),
     }
+
+
+def _zone_daily(
+    engine: Engine,
+    settings: Settings,
+    cur: Any,
+    period: Period,
+    slug: str,
+    permit: Any,
+    stats_zones: dict[str, str],
+    now: datetime,
+) -> dict[str, list[dict[str, Any]]]:
+    """Per capped zone that is a statistics zone: the operator's daily fleet figures in
+    it (the statistics report filtered on the zone). Other capped zones are judged on
+    the rules engine's findings only."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for zone in sorted(permit.zone_caps if permit is not None else ()):
+        if zone not in stats_zones:
+            continue
+        query = ReportQuery(period, operator=slug, zone=zone, lang="fr")
+        report = run_report(
+            engine, settings, query, visible=None, now=now, sections=("fleet",), cur=cur
+        )
+        out[zone] = [d for d in report["sections"]["fleet"]["daily"] if d["operator"] == slug]
+    return out
 
 
 def period_words(period: Period) -> str:

@@ -230,6 +230,36 @@ def _with_context(row: ClauseRow, context: str) -> ClauseRow:
     return row
 
 
+def _with_zone_samples(
+    row: ClauseRow,
+    caps: dict[str, int],
+    zone_daily: dict[str, list[dict[str, Any]]],
+    names: dict[str, str],
+) -> ClauseRow:
+    """The zone caps clause with each capped statistics zone's daily maximum (observed
+    samples) against its cap: over it on a day is a breach, as for the fleet cap."""
+    parts = []
+    for zone, cap in sorted(caps.items()):
+        daily = zone_daily.get(zone)
+        if daily is None:
+            continue
+        peaks = [d["deployed_max"] for d in daily if d.get("deployed_max") is not None]
+        if not peaks:
+            continue
+        over = days_over_cap(daily, {d["day"]: cap for d in daily})
+        parts.append(
+            f"{names.get(zone, zone)} : maximum journalier {fmt.num(max(peaks))},"
+            f" au-dessus du plafond {over} j sur {len(daily)}"
+        )
+        if over:
+            row.status = "depasse"
+        elif row.status == "sans_donnees":
+            row.status = "respecte"
+    if parts:
+        row.measured = " ; ".join([*parts, row.measured])
+    return row
+
+
 def _duration(td: Any) -> str:
     return "non fixé" if td is None else fmt.hours(td.total_seconds() / 3600)
 
@@ -340,7 +370,12 @@ def scorecard(
     name: str,
     permit: Permit | None,
     monthly_availability: list[tuple[date, float | None]],
+    zone_daily: dict[str, list[dict[str, Any]]] | None = None,
+    zone_names: dict[str, str] | None = None,
 ) -> Scorecard:
+    """``zone_daily``: for the permit's capped zones that are statistics zones, the
+    operator's fleet section ``daily`` rows filtered on that zone (the statistics'
+    own figure, as ``/stats?zone=...`` shows it)."""
     card = Scorecard(slug, name, permit.name if permit is not None else "")
     card.availability = list(monthly_availability)
     card.min_availability = permit.data.min_monthly_availability if permit is not None else None
@@ -348,16 +383,17 @@ def scorecard(
     card.fleet = facts
     card.rows.append(fleet)
     zone_caps = dict(permit.zone_caps) if permit is not None else {}
-    card.rows.append(
-        _finding_row(
-            report,
-            slug,
-            permit,
-            "zone_cap",
-            "Plafonds par zone",
-            "; ".join(f"{z} : {fmt.num(c)}" for z, c in sorted(zone_caps.items())) or "non fixé",
-        )
+    names = zone_names or {}
+    zones = _finding_row(
+        report,
+        slug,
+        permit,
+        "zone_cap",
+        "Plafonds par zone",
+        "; ".join(f"{names.get(z, z)} : {fmt.num(c)}" for z, c in sorted(zone_caps.items()))
+        or "non fixé",
     )
+    card.rows.append(_with_zone_samples(zones, zone_caps, zone_daily or {}, names))
     idle = _finding_row(
         report,
         slug,

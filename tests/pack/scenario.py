@@ -2,8 +2,9 @@
 2026, Europe/Paris), written with the statistics tests' helper and aggregated.
 
 * the city's own zones (districts, the lake...) from the simulated city's files;
-* alpha (bikes), permit cap 13: 12 vehicles parked all along, 3 more on 10, 11 and
-  12 August from 08:00Z to 20:00Z (15 deployed, over the cap on 3 days), fetched
+* alpha (bikes), permit cap 13 (14 in the Annecy district): 12 vehicles parked all
+  along, 3 more on 10, 11 and 12 August from 08:00Z to 20:00Z (15 deployed, all in
+  the Annecy district: over both caps on 3 days), fetched
   every 5 minutes; 4 idle findings in August, one uncertain; two notices of breach
   (one remedied in 1 h, one answered in 5 h: overdue), 3 vehicles noticed, one
   disputed, the dispute upheld;
@@ -35,6 +36,7 @@ UNTIL = utc(2026, 10, 1, 8)
 NOW = utc(2026, 10, 2, 7)
 CFG = AggregateConfig(zone_kinds=("district",), noise_m=15.0)
 ALPHA_CAP, BETA_CAP = 13, 20
+ALPHA_ZONE_CAP = 14  # in the Annecy district, where all of alpha's vehicles stand
 ALPHA_BASE, ALPHA_EXTRA, BETA_N = 12, 3, 8
 LAKE_POINT = (45.875, 6.16)  # (lat, lon) in the lake
 
@@ -62,8 +64,10 @@ def _points(n: int, seed: int) -> list[tuple[float, float]]:
     return out
 
 
-def _permit(h: History, slug: str, cap: int) -> None:
+def _permit(h: History, slug: str, cap: int, zone_caps: str = "") -> None:
     text = demo_permit_text(slug, cap, datetime(2026, 7, 1, tzinfo=utc(2026, 1, 1).tzinfo))
+    if zone_caps:
+        text += f"\n[zones]\ncaps = {{ {zone_caps} }}\n"
     text = text.replace(f'name = "{slug}"', f'name = "{slug.capitalize()} – AOT 2026"')
     h.sql(
         "INSERT INTO permit (operator, version, name, effective_from, gps_tolerance_m,"
@@ -139,7 +143,7 @@ def build(engine: Engine) -> World:
     beta, bf = h.operator("beta", types={"scooter": "scooter_standing"})
     h.sql("UPDATE operator SET name = 'Alpha Vélos' WHERE id = %s", (alpha,))
     h.sql("UPDATE operator SET name = 'Beta Trott' WHERE id = %s", (beta,))
-    _permit(h, "alpha", ALPHA_CAP)
+    _permit(h, "alpha", ALPHA_CAP, f'"district:annecy" = {ALPHA_ZONE_CAP}')
     _permit(h, "beta", BETA_CAP)
     h.fetches(af, START, STOP, every_s=300)
     outage = (utc(2026, 9, 15, 6), utc(2026, 9, 15, 18))

@@ -41,6 +41,12 @@ def test_scorecard_statuses(pack_db: tuple[str, Engine, scenario.World]) -> None
     assert "maximum journalier 15 (le 10/08/2026)" in fleet.measured
     assert "au-dessus du plafond 3 j sur 61" in fleet.measured
     assert row(context, "beta", "fleet_cap").status == "respecte"
+    zones = row(context, "alpha", "zone_cap")  # the statistics' samples in the zone
+    assert (zones.status, zones.limit) == ("depasse", "Annecy : 14")
+    assert zones.measured == (
+        "Annecy : maximum journalier 15, au-dessus du plafond 3 j sur 61 ; aucun constat"
+    )
+    assert row(context, "beta", "zone_cap").status == "non_prevu"
     idle = row(context, "alpha", "idle_too_long")
     assert (idle.status, idle.article, idle.limit) == ("depasse", "Article 8.1", "24\u00a0h")
     assert idle.measured == "3 constats (+ 1 incertain)"  # the uncertain one never counts

@@ -43,7 +43,7 @@ def test_pack_page_in_headless_chromium(
             page.click("button[type=submit]")
             page.goto(server + "/stats/pack?period=2026-08..2026-09&lang=fr")
             assert page.locator("figure.chart svg").count() == 7
-            assert page.locator("td.status-depasse").count() == 5
+            assert page.locator("td.status-depasse").count() == 6
             box = page.locator("figure.map svg").first.bounding_box()
             assert box is not None and box["width"] > 400 and box["height"] > 300
             shots = Path(os.environ.get("FLEET_SCREENSHOTS", tmp_path))
