@@ -46,6 +46,7 @@ M_PER_DEG_LAT = 110_574.0
 M_PER_DEG_LON_EQ = 111_320.0
 MAP_SIZE = (6.6, 6.6)  # inches: 168 mm wide in print
 MIN_SPAN_M = 6000.0  # the smallest area a map shows, in metres across
+MAX_LABELLED_CELLS = 60  # up to this many cells, a count map writes each cell's count
 
 
 def operator_fleet_chart(trend: Trend, op: OperatorTrend) -> str:
@@ -264,6 +265,17 @@ def hex_map(
                     zorder=4,
                 )
             )
+            if counts and len(cells) <= MAX_LABELLED_CELLS:  # a few cells: their counts
+                ax.text(
+                    float(np.mean(x)),
+                    float(np.mean(y)),
+                    fmt.num(value),
+                    fontsize=6.5,
+                    color="#ffffff" if norm(value) > 0.5 else "#222222",
+                    ha="center",
+                    va="center",
+                    zorder=6,
+                )
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
         _scale_bar(ax, x0, x1, y0, y1)
