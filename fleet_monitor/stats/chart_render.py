@@ -1,6 +1,6 @@
 """Draws one statistics chart with matplotlib, as SVG text for the pages or PNG bytes
-for the PDF pack (fpdf2 draws raster images faithfully; its SVG support does not
-cover matplotlib's clip paths and symbols).
+for raster documents (the printed statistics report embeds the SVG: WeasyPrint
+draws it, text included).
 
 Decisions:
 * no pyplot and no global backend: each chart is a ``Figure`` on its own Agg

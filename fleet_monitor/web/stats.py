@@ -3,8 +3,8 @@
 * ``/stats``: figures of a period with charts (SVG made on the server), a
   comparison of operators, a parking density map by district, methodology and
   coverage; selectors for period, operator, zone and vehicle type.
-* ``/stats/export.<fmt>``: the same figures as CSV, XLSX, GeoJSON, PDF (permit
-  review pack) or JSON; every download is recorded in the audit log.
+* ``/stats/export.<fmt>``: the same figures as CSV, XLSX, GeoJSON, PDF (the
+  statistics report) or JSON; every download is recorded in the audit log.
 * ``/api/stats`` (whole report) and ``/api/stats/<section>``: JSON.
 * ``/stats/declared``: fleets declared by operators (form and CSV upload).
 
