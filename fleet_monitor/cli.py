@@ -252,6 +252,7 @@ def _register_extensions() -> None:
         "fleet_monitor.cli_rules",
         "fleet_monitor.cli_notices",
         "fleet_monitor.cli_stats",
+        "fleet_monitor.cli_pack",  # a command of the stats group: after cli_stats
         "fleet_monitor.cli_retention",
     )
     for name in (*names, "fleet_monitor.cli_mds", "fleet_monitor.cli_addresses"):

@@ -1,4 +1,4 @@
-"""Exports of a report: JSON, CSV, XLSX and GeoJSON (the PDF pack is in ``pdf.py``).
+"""Exports of a report: JSON, CSV, XLSX and GeoJSON (the PDF statistics report is in ``pdf.py``).
 
 Every export carries the period (local times with their UTC offset), the
 filters, the methodology of each section and its coverage. Tables are the

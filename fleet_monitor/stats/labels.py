@@ -6,7 +6,7 @@ from __future__ import annotations
 TITLES = {
     "en": {
         "report": "Shared vehicles statistics",
-        "pack": "Permit review pack",
+        "statistics_report": "Statistics report",
         "general": "Sources and periods",
         "fleet": "Deployed fleet",
         "idle": "Idle time",
@@ -35,7 +35,7 @@ TITLES = {
     },
     "fr": {
         "report": "Statistiques des véhicules partagés",
-        "pack": "Dossier de revue d'autorisation",
+        "statistics_report": "Rapport statistique",
         "general": "Sources et périodes",
         "fleet": "Flotte déployée",
         "idle": "Immobilisation",

@@ -109,5 +109,5 @@ def make_export(
     else:
         from fleet_monitor.stats.pdf import to_pdf
 
-        content = to_pdf(report, city=settings.city.name)
+        content = to_pdf(report, city=settings.city.name, letterhead=settings.letterhead)
     return Export(content, exports.MEDIA_TYPES[fmt], filename(query, fmt), report)

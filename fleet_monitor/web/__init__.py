@@ -81,6 +81,7 @@ from fleet_monitor.web.nearby import bp as nearby_bp
 from fleet_monitor.web.proxies import TrustedProxies
 from fleet_monitor.web.respond import init_upload_limit
 from fleet_monitor.web.stats import register as register_stats
+from fleet_monitor.web.stats_pack import register as register_stats_pack
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,7 @@ def create_app(
     app.register_blueprint(gbfs_geofencing_bp)  # /gbfs/<version>/geofencing_zones.json
     register_notices(app)
     register_stats(app)
+    register_stats_pack(app)  # /stats/pack: the negotiation pack (staff)
     register_accounts(app)
     basemap.init_app(app, settings)  # local tiles, street layer, nearest address
     register_resident_reports(app)

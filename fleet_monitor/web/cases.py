@@ -118,7 +118,13 @@ def index() -> ResponseReturnValue:
     if zone is not None and not case_list.ZONE_ID_RE.match(zone):
         abort(400)
     scope = scope_param()
-    filters = {"scope": scope, "now": now(), "operator": operator, "rule": rule, "zone": zone}
+    filters: dict[str, Any] = {
+        "scope": scope,
+        "now": now(),
+        "operator": operator,
+        "rule": rule,
+        "zone": zone,
+    }
     with Session(get_engine()) as s:
         rows = case_list.list_cases(
             s, **filters, open_only=not show_all, limit=PAGE + 1, offset=offset
@@ -290,6 +296,8 @@ def _clause_words(s: Session, violation: dict[str, Any]) -> dict[str, str] | Non
     if not violation.get("permit_version") or not violation.get("operator"):
         return None
     at = violation.get("since") or violation.get("opened_at")
+    if at is None:
+        return None
     try:
         permit = permit_of(s, violation["operator"], violation["permit_version"], at)
     except (NoticeError, ValueError):
