@@ -12,6 +12,7 @@ Operator accounts see their own notices only (another operator's id: 404).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -49,11 +50,11 @@ PAGE = 50
 STATUSES = ("draft", "issued", "closed", "cancelled")
 
 
-def load_notice(s: Session, notice_id: int) -> dict[str, object]:
+def load_notice(s: Session, notice_id: int) -> dict[str, Any]:
     notice = queries.notice_detail(s, notice_id)
     if notice is None:
         abort(404)
-    ensure_operator_visible(notice["operator_id"])  # type: ignore[arg-type]
+    ensure_operator_visible(notice["operator_id"])
     return notice
 
 

@@ -15,6 +15,8 @@ audited as ``link:<reference>`` with the client's address.
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import (
     Blueprint,
     Flask,
@@ -44,7 +46,7 @@ from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.dispute_forms import AcknowledgeForm, DisputeForm
 
 bp = Blueprint("respond", __name__, url_prefix="/respond")
-bp.record_once(lambda state: dispute_labels.init_app(state.app))
+bp.record_once(lambda state: dispute_labels.init_app(cast(Flask, state.app)))
 
 PUBLIC = frozenset({"respond.page", "respond.acknowledge", "respond.dispute", "respond.pdf"})
 #: endpoints taking files: their body may exceed the app's 1 MB limit

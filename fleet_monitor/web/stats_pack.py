@@ -83,7 +83,7 @@ class PackCache:
             hit = self._items.get(key)
             if hit is not None and hit[0] > now:
                 self._items.move_to_end(key)
-                return hit[1]  # type: ignore[no-any-return]
+                return hit[1]
         value = build()  # outside the lock: two callers may build once each, never wait
         with self._lock:
             self._items[key] = (time.monotonic() + self._ttl, value)
