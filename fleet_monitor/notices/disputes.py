@@ -203,7 +203,8 @@ def decide_dispute(
         void = rowcount(
             session.execute(
                 text(
-                    "UPDATE penalty SET status = 'void' WHERE notice_item_id = :i AND status = 'due'"
+                    "UPDATE penalty SET status = 'void'"
+                    " WHERE notice_item_id = :i AND status = 'due'"
                 ),
                 {"i": dispute.notice_item_id},
             )
