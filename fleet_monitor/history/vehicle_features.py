@@ -11,11 +11,14 @@ no Python object per vehicle. A feature is concatenated text; only integers,
 rounded numbers and formatted times go in raw, every string goes through
 ``to_json``, which escapes it. The property keys are constants written once
 here; the operator's slug is encoded once per operator (``OPERATOR_JSON``), not
-once per vehicle. Measured (bench/bench_web.py, 20,000 vehicles): about a
-quarter less database time than one ``json_build_object`` per feature, which
-looked up each value's type for every vehicle; the text is the same, byte for
-byte, as that of ``json_build_object`` (``"key" : value``, ``, `` between
-members; ``null`` for a missing value).
+once per vehicle; numbers are rounded as numeric rounds them, through the
+double itself where that gives the same digits (:func:`_rounded`,
+:func:`_coordinate`). The text is the same, byte for byte, as that of one
+``json_build_object`` per feature with ``round(x::numeric)`` for each number
+(``"key" : value``, ``, `` between members, ``null`` for a missing value), which
+looked up each value's type and printed each double for every vehicle
+(``tests/web/test_vehicle_features.py`` compares the two on odd and hostile
+values). Figures: bench/README.md, ``/api/vehicles``.
 
 A vehicle with open (or held) violations gets ``violations``: [{id, rule_type,
 status}] (the key is left out for the others: most of the fleet, and a smaller
@@ -83,13 +86,32 @@ def _rounded(expr: str) -> str:
     )
 
 
+def _coordinate(expr: str) -> str:
+    """A float8 coordinate with 6 decimals, as ``round(x::numeric, 6)`` writes it.
+
+    The same shortcut as :func:`_rounded`, on millionths: below 1000 the printed
+    value is within 5e-13 of the double and ``x * 1e6`` within 6e-8 of its exact
+    product, so when that product is more than 1e-5 away from a half, both round
+    to the same integer of millionths, written here as ``[-]units.millionths``
+    (no minus sign for zero, as numeric writes it). Other values go the numeric way.
+    """
+    m = f"round({expr} * 1e6)"
+    return (
+        f"CASE WHEN abs({expr}) < 1000"
+        f" AND abs(abs({expr} * 1e6 - trunc({expr} * 1e6)) - 0.5) > 1e-5"
+        f" THEN CASE WHEN {m} < 0 THEN '-' ELSE '' END || (abs({m})::bigint / 1000000)"
+        f" || '.' || lpad((abs({m})::bigint % 1000000)::text, 6, '0')"
+        f" ELSE round({expr}::numeric, 6)::text END"
+    )
+
+
 def feature_sql(c: FeatureColumns) -> str:
     """One vehicle's GeoJSON feature as text (the operator relation aliased ``o``)."""
     started = f"""to_char({c.started_at} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"""
     return (
         f"""'{{"type":"Feature","id":' || {c.vehicle_id}"""
         """ || ',"geometry":{"type":"Point","coordinates":['"""
-        f" || round({c.lon}::numeric, 6) || ',' || round({c.lat}::numeric, 6) || ']}}'"
+        f" || {_coordinate(c.lon)} || ',' || {_coordinate(c.lat)} || ']}}'"
         """ || ',"properties":{"operator" : ' || o.slug_json"""
         f""" || ', "gbfs_id" : ' || {_string(c.gbfs_id)}"""
         f""" || ', "state" : ' || {_string(c.state)}"""
