@@ -128,10 +128,29 @@ def vehicle_feeds(session: Session, now: datetime) -> dict[int, FeedState]:
         {"now": now, "ok": list(EVIDENCE_OUTCOMES)},
     )
     out: dict[int, FeedState] = {}
-    for row in cur.fetchall():
-        # feed, operator, slug, observed, latest fetch (time, id, hash), then the outage
-        *feed_and_fetch, outage_id, last_end = row
-        out[row[0]] = FeedState(*feed_and_fetch, outage_id is not None, outage_id, last_end)
+    for (
+        fid,
+        op_id,
+        slug,
+        observed,
+        fetch_at,
+        fetch_id,
+        digest,
+        outage_id,
+        last_end,
+    ) in cur.fetchall():
+        out[fid] = FeedState(
+            fid,
+            op_id,
+            slug,
+            observed,
+            fetch_at,
+            fetch_id,
+            digest,
+            outage_id is not None,
+            outage_id,
+            last_end,
+        )
     return out
 
 

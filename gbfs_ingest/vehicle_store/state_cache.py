@@ -103,4 +103,5 @@ def load_current_rows(cur: Any, feed_id: int) -> dict[str, CurrentRow]:
         " WHERE vc.feed_id = %s",
         (feed_id,),
     )
-    return {r[0]: CurrentRow(*r[:15], r[15] is not False, r[16]) for r in cur.fetchall()}
+    # the stay is open unless it ended (no stay row: open)
+    return {r[0]: CurrentRow(*(*r[:15], r[15] is not False, r[16])) for r in cur.fetchall()}

@@ -65,20 +65,20 @@ def write_stay_changes(
                 (ended, seen, reason, end_fetch, ids),
             )
     if changes.continue_dwells:
-        ids, confs = zip(*changes.continue_dwells, strict=True)
+        linked, confs = zip(*changes.continue_dwells, strict=True)
         cur.execute(
             "UPDATE dwell d SET rotations = d.rotations + 1, min_link_confidence ="
             " LEAST(COALESCE(d.min_link_confidence, 1.0), t.c)"
             " FROM unnest(%b::bigint[], %b::float8[]) AS t(id, c) WHERE d.id = t.id",
-            (list(ids), list(confs)),
+            (list(linked), list(confs)),
         )
     if changes.bridged:
-        ids, secs = zip(*changes.bridged, strict=True)
+        back, secs = zip(*changes.bridged, strict=True)
         cur.execute(
             "UPDATE dwell d SET grace_absences = d.grace_absences + 1,"
             " bridged_s = d.bridged_s + t.s"
             " FROM unnest(%b::bigint[], %b::float8[]) AS t(id, s) WHERE d.id = t.id",
-            (list(ids), list(secs)),
+            (list(back), list(secs)),
         )
     if changes.new_dwells:
         _copy_rows(
