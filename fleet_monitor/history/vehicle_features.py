@@ -34,10 +34,14 @@ from dataclasses import dataclass
 # of rows, encoded once (OFFSET 0 keeps the planner from encoding it per vehicle).
 OPERATOR_JSON = "(SELECT id, slug, to_json(slug)::text AS slug_json FROM operator OFFSET 0)"
 
-# Each vehicle's violations as a JSON array, from a grouped subquery aliased ``ov``.
+# Each vehicle's violations as a JSON array (text), in a grouped subquery aliased
+# ``ov``: the text of ``json_agg(json_build_object('id', v.id, 'rule_type', ...))``,
+# written as the features are (keys once, strings through to_json).
 VIOLATION_ITEMS = (
-    "json_agg(json_build_object('id', v.id, 'rule_type', v.rule_type, 'status', v.status)"
-    " ORDER BY v.id)"
+    """'[' || string_agg('{"id" : ' || v.id"""
+    """ || ', "rule_type" : ' || coalesce(to_json(v.rule_type)::text, 'null')"""
+    """ || ', "status" : ' || coalesce(to_json(v.status)::text, 'null') || '}',"""
+    """ ', ' ORDER BY v.id) || ']'"""
 )
 
 

@@ -14,9 +14,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from fleet_monitor.history.vehicles import current_vehicles_geojson
 from fleet_monitor.history.vehicles_past import past_vehicles_geojson
+from fleet_monitor.models.rules import Violation
 from tests.web.conftest import T0, Fleet, vehicles
 
 # The reference: each feature through json_build_object, every number through numeric.
@@ -30,7 +32,7 @@ REFERENCE_FEATURE = """
      'battery_pct', round(({fuel} * 100)::numeric), 'range_m', round({range}::numeric),
      'parked_since', to_char(d.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
      'parked_since_confidence', d.start_confidence)::text, -1)
-|| '}}'
+|| coalesce(',"violations":' || ov.items::text, '') || '}}'
 """
 
 
@@ -38,18 +40,32 @@ def reference_feature(p: str, fuel: str, range_m: str) -> str:
     return REFERENCE_FEATURE.replace("{p}", p).replace("{fuel}", fuel).replace("{range}", range_m)
 
 
+REFERENCE_VIOLATIONS = """
+LEFT JOIN (
+    SELECT v.vehicle_id, v.operator,
+           json_agg(json_build_object('id', v.id, 'rule_type', v.rule_type, 'status', v.status)
+                    ORDER BY v.id) AS items
+    FROM violation v WHERE v.state IN ('open', 'held') AND v.vehicle_id IS NOT NULL
+    GROUP BY v.vehicle_id, v.operator
+) ov ON ov.vehicle_id = {p}vehicle_id AND ov.operator = o.slug
+"""
+
 REFERENCE_LIVE = (
     "SELECT string_agg("
     + reference_feature("vc.", "vc.fuel_percent", "vc.range_m")
     + ", ',' ORDER BY vc.vehicle_id) FROM vehicle_current vc"
     " JOIN operator o ON o.id = vc.operator_id LEFT JOIN dwell d ON d.id = vc.dwell_id"
-    " WHERE vc.lat IS NOT NULL AND vc.lon IS NOT NULL"
+    + REFERENCE_VIOLATIONS.replace("{p}", "vc.")
+    + " WHERE vc.lat IS NOT NULL AND vc.lon IS NOT NULL"
 )
 REFERENCE_PAST = (
     "SELECT string_agg("
     + reference_feature("d.", "NULL::float8", "NULL::float8")
     + ", ',' ORDER BY d.vehicle_id) FROM dwell d JOIN operator o ON o.id = d.operator_id"
-    " WHERE d.started_at <= :at AND (d.ended_at IS NULL OR d.ended_at > :at)"
+    + REFERENCE_VIOLATIONS.replace("{p}", "d.").replace(
+        "v.state IN ('open', 'held')", "v.opened_at <= :at"
+    )
+    + " WHERE d.started_at <= :at AND (d.ended_at IS NULL OR d.ended_at > :at)"
     " AND d.lat IS NOT NULL AND d.lon IS NOT NULL"
 )
 
@@ -105,6 +121,32 @@ def odd_fleet(engine: Engine) -> None:
             text("UPDATE vehicle_current SET lat = NULL, lon = NULL WHERE gbfs_id = :g"),
             {"g": last},
         )
+        rows = conn.execute(text("SELECT gbfs_id, vehicle_id FROM vehicle_current")).all()
+    vehicle_ids = dict(rows)
+    quoted = f"V{len(ODD_NUMBERS)}{ODD_STRINGS[0]}"
+    with Session(engine) as s, s.begin():
+        for key, (prefix, rule, state) in enumerate(
+            [("V0", "in_water", "open"), ("V0", 'odd"rule\\', "held"), (quoted, "idle", "open")]
+        ):
+            s.add(
+                Violation(
+                    key=f"k{key}",
+                    rule_type=rule,
+                    operator="odd",
+                    subject_kind="vehicle",
+                    subject=prefix,
+                    vehicle_id=vehicle_ids[prefix],
+                    gbfs_id=prefix,
+                    state=state,
+                    status="violation",
+                    opened_at=T0,
+                    since=T0,
+                    last_seen_at=T0,
+                    unit="m",
+                    clause="§",
+                    confidence=1.0,
+                )
+            )
 
 
 def features_text(collection: str) -> str:
@@ -138,5 +180,7 @@ def test_the_feature_text_is_that_of_json_build_object(engine: Engine) -> None:
     assert '"gbfs_id" : "V14ctl\\u0001x"' in live
     assert '"battery_pct" : 43, "range_m" : 12001' in live  # half-way: away from zero
     assert '"battery_pct" : "NaN", "range_m" : "Infinity"' in live  # not JSON numbers
+    assert '"rule_type" : "odd\\"rule\\\\"' in live
+    assert live.count('"violations":') == 2
     assert past.endswith("]}")
     assert sorted_by_id(features_text(past)) == sorted_by_id(reference_past)
