@@ -248,8 +248,13 @@ def _register_extensions() -> None:
     """Command groups that live in their own modules (rules, violations, zones, ...)."""
     import importlib
 
-    names = ("fleet_monitor.cli_rules", "fleet_monitor.cli_notices", "fleet_monitor.cli_stats")
-    names += ("fleet_monitor.cli_retention",)
+    names: tuple[str, ...] = (
+        "fleet_monitor.cli_rules",
+        "fleet_monitor.cli_notices",
+        "fleet_monitor.cli_stats",
+        "fleet_monitor.cli_pack",  # a command of the stats group: after cli_stats
+        "fleet_monitor.cli_retention",
+    )
     for name in (*names, "fleet_monitor.cli_mds", "fleet_monitor.cli_addresses"):
         try:
             module = importlib.import_module(name)
@@ -285,7 +290,7 @@ def _read_password(confirm: bool = True) -> str:
     return password
 
 
-def _account_session(ctx: Context):  # type: ignore[no-untyped-def]
+def _account_session(ctx: Context):
     from sqlalchemy.orm import Session
 
     from fleet_monitor.database import make_engine

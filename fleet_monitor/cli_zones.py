@@ -28,6 +28,7 @@ from fleet_monitor.cli_rules_inputs import (
 from rules import (
     ZONE_KINDS,
     PermitError,
+    Placement,
     Zone,
     ZoneFile,
     ZoneFileError,
@@ -125,7 +126,7 @@ def check_placement(zones: list[Zone], area: BBox | None, force: bool, where: st
     returned as warnings. Coordinates that look swapped are said so."""
     if area is None:
         return []
-    found: list[tuple[Zone, str]] = []
+    found: list[tuple[Zone, Placement]] = []
     for z in zones:
         place = placement(z.geometry, area)
         if place != "inside":

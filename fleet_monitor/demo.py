@@ -163,7 +163,7 @@ class _WebServer:
         from waitress.server import create_server
 
         self.server = create_server(app, host="127.0.0.1", port=port, threads=8)
-        self.port = self.server.effective_port  # type: ignore[union-attr]
+        self.port = self.server.effective_port
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="web")
         self.thread.start()
 

@@ -95,13 +95,13 @@ class CatcherServer:
         from waitress.server import create_server
 
         self.server = create_server(catcher.app(), host="127.0.0.1", port=port, threads=2)
-        self.port = self.server.effective_port  # type: ignore[union-attr]
+        self.port = self.server.effective_port
         self.thread = threading.Thread(target=self.server.run, daemon=True, name="mail-page")
         self.thread.start()
 
     def stop(self) -> None:
         # finish the requests being served first: a task that outlives the server's
         # close writes to a closed trigger
-        self.server.task_dispatcher.shutdown()  # type: ignore[union-attr]
+        self.server.task_dispatcher.shutdown()
         self.server.close()
         self.thread.join(timeout=5)

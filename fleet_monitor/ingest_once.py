@@ -223,8 +223,10 @@ def _store(
             summary["files_ok"] += 1
             if res.outcome not in ("ok", "unchanged", "not_modified"):
                 summary["warnings"].append(f"{ft.value}: {res.outcome} {res.error or ''}")
-        ref = discovery.feeds.get(ft)
-        name = f"{ref.name}.json" if ref is not None else feed_file_name(ft, discovery.version)
+        listed = discovery.feeds.get(ft)
+        name = (
+            f"{listed.name}.json" if listed is not None else feed_file_name(ft, discovery.version)
+        )
         summary["warnings"].extend(_fetch_warnings(engine, res.fetch_id, name))
     with Session(engine) as session:
         cur = pg_connection(session).cursor()

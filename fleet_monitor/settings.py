@@ -528,7 +528,7 @@ def _basemap_settings(web: WebSettings, base_dir: Path) -> WebSettings:
             if not path.is_file():
                 raise ConfigError(f"web.{key}", f"{str(path)!r} is not a readable file")
             changes[key] = str(path)
-    return _replace(web, **changes) if changes else web  # type: ignore[no-any-return]
+    return _replace(web, **changes) if changes else web
 
 
 def _rules_settings(table: dict[str, Any], base_dir: Path) -> RulesSettings:

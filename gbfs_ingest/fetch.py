@@ -455,7 +455,8 @@ class _Fetch:
         if self.auth.origins is not None:
             allowed = set(self.auth.origins)
         else:  # unbound credentials: only the origin this fetch starts from
-            allowed = {netguard.origin_of(url)} - {None}
+            origin = netguard.origin_of(url)
+            allowed = {origin} if origin is not None else set()
         auth_headers: dict[str, str] | None = None  # built on the first hop that may have them
         seen = {str(url)}
         for _hop in range(self.policy.max_redirects + 1):

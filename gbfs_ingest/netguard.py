@@ -25,7 +25,7 @@ import ipaddress
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -212,7 +212,7 @@ def resolve(host: str, port: int, timeout: float | None = None) -> list[str]:
     except ValueError:
         pass
 
-    def lookup() -> list[tuple]:  # type: ignore[type-arg]
+    def lookup() -> list[tuple]:
         return socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
 
     try:
@@ -330,7 +330,7 @@ class GuardedNetworkBackend(httpcore.NetworkBackend):
         port: int,
         timeout: float | None = None,
         local_address: str | None = None,
-        socket_options: Sequence[httpcore.SOCKET_OPTION] | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
         started = time.monotonic()
         context = _CONTEXT.get()
@@ -362,7 +362,7 @@ class GuardedNetworkBackend(httpcore.NetworkBackend):
         self,
         path: str,
         timeout: float | None = None,
-        socket_options: Sequence[httpcore.SOCKET_OPTION] | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
         raise BlockedAddress("unix sockets are not allowed")
 

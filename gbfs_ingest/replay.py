@@ -160,12 +160,13 @@ def collect_files(source: Path, max_bytes: int | None = None) -> tuple[list[Repl
             continue
         size = p.stat().st_size
         if max_bytes is not None and size > max_bytes:
-            problem = f"file of {size} bytes exceeds the limit of {max_bytes} bytes"
-            files.append(ReplayFile(p, kind[0], kind[1], None, None, b"", problem, True))
+            too_big = f"file of {size} bytes exceeds the limit of {max_bytes} bytes"
+            files.append(ReplayFile(p, kind[0], kind[1], None, None, b"", too_big, True))
             continue
         body = p.read_bytes()
         doc: object = None
-        version = problem = None
+        version: str | None = None
+        problem: str | None = None
         try:
             doc = read_document(body).doc
             version = detect_version(doc)[0] if isinstance(doc, dict) else None

@@ -266,7 +266,7 @@ def store_stations(
 
 
 def _plain(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {k: _plain(v) for k, v in dataclasses.asdict(obj).items()}
     return obj
 

@@ -70,7 +70,7 @@ def measure(vehicles: int, repeats: int = 3, seed: int = 1) -> dict[str, object]
     per_op = {slug: _operator_figures(sim, slug, repeats) for slug in sim.ops}
     out["per_operator"] = per_op
     out["all_operators_after_1_min_ms"] = round(
-        sum(float(f["after_1_min_ms"]) for f in per_op.values()),  # type: ignore[arg-type]
+        sum(float(str(f["after_1_min_ms"])) for f in per_op.values()),
         1,
     )
     solo = OperatorConfig(

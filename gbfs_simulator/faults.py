@@ -153,7 +153,7 @@ def fault_from_json(obj: Any, now: datetime) -> tuple[Fault, float, float | None
     operator = obj.get("operator")
     if operator is not None and not isinstance(operator, str):
         raise ValueError("operator must be a string")
-    nums = {}
+    nums: dict[str, Any] = {}
     for key, typ in (
         ("start_in_s", float),
         ("duration_s", float),
@@ -209,7 +209,7 @@ def make_stale(body: bytes, by_s: int) -> bytes:
 
 def _wrong(obj: Any) -> Any:
     if isinstance(obj, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in obj.items():
             if isinstance(v, bool):
                 out[k] = int(v)

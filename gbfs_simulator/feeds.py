@@ -232,7 +232,9 @@ class FeedRenderer(RealtimeFeeds):
         v3 = op.cfg.vtuple >= (3, 0)
         city = self.sim.city
         scooter = op.cfg.form_factor.startswith("scooter")
-        spec = [(z, False, True, None) for z in city.no_parking]
+        spec: list[tuple[Any, bool, bool, int | None]] = [
+            (z, False, True, None) for z in city.no_parking
+        ]
         spec += [(z, False, True, 6 if scooter else 10) for z in city.zones["pedestrian"]]
         spec.append((city.lake, False, False, None))
         if v3:

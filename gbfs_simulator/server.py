@@ -132,7 +132,8 @@ def start_server(
     stopping = threading.Event()
     httpd = ThreadingHTTPServer((host, port), _Handler)
     httpd.daemon_threads = True
-    bound_host, bound_port = httpd.server_address[:2]
+    raw_host, bound_port = httpd.server_address[:2]
+    bound_host = raw_host.decode() if isinstance(raw_host, bytes) else str(raw_host)
     url_host = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
     service = FeedService(sim, base_url or f"http://{url_host}:{bound_port}", admin_token, clock)
     service.renderer.warm()

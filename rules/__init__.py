@@ -62,6 +62,7 @@ from rules.prepare import EvaluationInputs, PreparedZones, evaluate_checked, pre
 from rules.timing import in_operating_hours, notice_deadline, sample_times
 from rules.vehicle_rules import FleetContext, evaluate_disabled, evaluate_idle
 from rules.zones_io import (
+    Placement,
     ZoneFile,
     ZoneFileError,
     placement,
@@ -93,6 +94,7 @@ __all__ = [
     "ParkingTerms",
     "Permit",
     "PermitError",
+    "Placement",
     "PreparedCity",
     "PreparedZones",
     "RuleType",

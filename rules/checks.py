@@ -285,10 +285,10 @@ def _permit_checks(p: Permit) -> Iterable[str | None]:
         if not isinstance(getattr(p.notices, name), time):
             yield f"notices.{name}: expected a time of day"
     rule_names = {str(r) for r in RuleType}
-    for k, v in dict(p.penalties_eur).items():
+    for k, amount in dict(p.penalties_eur).items():
         if k not in rule_names:
             yield f"penalties.{k}: unknown rule type"
-        yield _number(f"penalties.{k}", v, 0.0, limits.MAX_PENALTY_EUR)
+        yield _number(f"penalties.{k}", amount, 0.0, limits.MAX_PENALTY_EUR)
     c = p.counting
     yield _duration(
         "counting.sample_interval",

@@ -101,7 +101,7 @@ def build_count_samples(
         area[
             i, city.zone_indices("operating_area", o, at, p.operating_area_zone_ids if p else ())
         ] = True
-    has_area = area.any(axis=1)
+    has_area = area.sum(axis=1) > 0
     area_pairs = exact & area[vop[pv], pz]
     in_area = np.zeros(n, dtype=bool)
     in_area[pv[area_pairs]] = True
@@ -256,6 +256,18 @@ class _Cap:
     zone_id: str | None = None
 
 
+def _form_factor_counting(
+    ff: str,
+) -> tuple[Callable[[CountSample], int], Callable[[DeployedVehicle], bool]]:
+    return (lambda s: s.by_form_factor.get(ff, 0)), (lambda v: v.form_factor == ff)
+
+
+def _zone_counting(
+    zid: str,
+) -> tuple[Callable[[CountSample], int], Callable[[DeployedVehicle], bool]]:
+    return (lambda s: s.by_zone.get(zid, 0)), (lambda v: zid in v.zone_ids)
+
+
 def _caps(p: Permit) -> list[_Cap]:
     caps = []
     if p.fleet_cap is not None:
@@ -276,8 +288,7 @@ def _caps(p: Permit) -> list[_Cap]:
                 f"fleet_cap.{ff}",
                 f"{p.operator}:{ff}",
                 cap,
-                lambda s, ff=ff: s.by_form_factor.get(ff, 0),
-                lambda v, ff=ff: v.form_factor == ff,
+                *_form_factor_counting(ff),
             )
         )
     for zid, cap in sorted(p.zone_caps.items()):
@@ -287,8 +298,7 @@ def _caps(p: Permit) -> list[_Cap]:
                 f"zone_caps.{zid}",
                 zid,
                 cap,
-                lambda s, zid=zid: s.by_zone.get(zid, 0),
-                lambda v, zid=zid: zid in v.zone_ids,
+                *_zone_counting(zid),
                 zid,
             )
         )

@@ -410,6 +410,7 @@ def load_permit_toml(text: str) -> Permit:
     )
     ct.done()
 
+    assert effective_from is not None  # required=True raised otherwise
     permit = Permit(
         operator=operator,
         version=version,

@@ -73,7 +73,7 @@ class FleetContext:
 
 def vehicle_evidence(s: VehicleSnapshot) -> dict[str, Any]:
     """The observation behind a per-vehicle finding (``Finding.to_dict`` makes it JSON)."""
-    out = {
+    out: dict[str, Any] = {
         "vehicle_key": s.key,
         "gbfs_id": s.gbfs_id,
         "state": s.state.value,

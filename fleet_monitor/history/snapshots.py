@@ -243,7 +243,7 @@ SELECT vehicle_id, min(started_at) FROM chain GROUP BY vehicle_id
 """
 
 
-def _disabled_run_starts(cur: Any, seeds: list[tuple[int, datetime]]) -> dict[int, datetime]:
+def _disabled_run_starts(cur: Any, seeds: list[tuple[Any, Any]]) -> dict[int, datetime]:
     if not seeds:
         return {}
     vehicles, starts = zip(*seeds, strict=True)

@@ -59,7 +59,7 @@ LIMIT :limit
 )
 
 
-def vehicles_near(conn: Connection, params: dict[str, Any]) -> list[Row[Any]]:
+def vehicles_near(conn: Connection, params: dict[str, Any]) -> list[Any]:
     """Vehicles listed now with a position within ``r`` metres of (``lat``, ``lon``),
     nearest first: (slug, name, gbfs_id, vehicle_type_id, state, battery %, lat, lon,
     distance_m). ``params``: lat, lon, r, dlat/dlon (the box in degrees), scope
@@ -67,7 +67,7 @@ def vehicles_near(conn: Connection, params: dict[str, Any]) -> list[Row[Any]]:
     return list(conn.execute(_NEAR_SQL, params).all())
 
 
-def open_cases_near(conn: Connection, params: dict[str, Any]) -> list[Row[Any]]:
+def open_cases_near(conn: Connection, params: dict[str, Any]) -> list[Any]:
     """Violations not closed within ``r`` metres, nearest first, with the operator's
     name: (id, rule_type, name, gbfs_id, lat, lon, distance_m); ``params`` as
     :func:`vehicles_near`."""

@@ -153,7 +153,7 @@ def publish(
         ),
         {"p": now, "s": result.start_at, "a": actor, "np": len(new), "ng": len(geographies)},
     ).scalar_one()
-    for i, (gid, lineage, operator, doc) in enumerate(geographies):
+    for i, (gid, lineage, geo_operator, doc) in enumerate(geographies):
         session.execute(
             text(
                 "INSERT INTO mds_geography (geography_id, publication_id, position, lineage,"
@@ -164,7 +164,7 @@ def publish(
                 "pub": result.publication_id,
                 "i": i,
                 "l": lineage,
-                "o": operator,
+                "o": geo_operator,
                 "d": orjson.dumps(doc),
             },
         )

@@ -14,6 +14,8 @@ from typing import Literal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from datastore.connection import rowcount
+
 Subject = Literal["notice", "report"]
 _SUBJECT_COLUMN = {"notice": "notice_id", "report": "report_id"}
 
@@ -119,14 +121,16 @@ def mark_sent(
     message_id: str | None,
 ) -> bool:
     return bool(
-        session.execute(
-            text(
-                "UPDATE delivery SET status = 'sent', sent_at = :now, response_code = :code,"
-                " last_error = NULL, message_id = :mid, claimed_until = NULL"
-                " WHERE id = :id AND status IN ('sending', 'unknown') AND claimed_by = :worker"
-            ),
-            {"now": now, "code": code, "mid": message_id, "id": delivery_id, "worker": worker},
-        ).rowcount
+        rowcount(
+            session.execute(
+                text(
+                    "UPDATE delivery SET status = 'sent', sent_at = :now, response_code = :code,"
+                    " last_error = NULL, message_id = :mid, claimed_until = NULL"
+                    " WHERE id = :id AND status IN ('sending', 'unknown') AND claimed_by = :worker"
+                ),
+                {"now": now, "code": code, "mid": message_id, "id": delivery_id, "worker": worker},
+            )
+        )
     )
 
 
@@ -177,37 +181,43 @@ def mark_failed(
 def sweep_stale(session: Session, now: datetime) -> int:
     """Rows still ``sending`` past their lease: their sender died mid-send. They may
     have been delivered, so they become ``unknown`` (never retried automatically)."""
-    return session.execute(
-        text(
-            "UPDATE delivery SET status = 'unknown', claimed_until = NULL,"
-            " last_error = 'the sender stopped while sending: the message may have been sent'"
-            " WHERE status = 'sending' AND claimed_until < :now"
-        ),
-        {"now": now},
-    ).rowcount
+    return rowcount(
+        session.execute(
+            text(
+                "UPDATE delivery SET status = 'unknown', claimed_until = NULL,"
+                " last_error = 'the sender stopped while sending: the message may have been sent'"
+                " WHERE status = 'sending' AND claimed_until < :now"
+            ),
+            {"now": now},
+        )
+    )
 
 
 def retry_delivery(session: Session, delivery_id: int, now: datetime) -> bool:
     """A person asks for a failed or unknown delivery to be sent again (it keeps its
     idempotency key, so the receiver can tell it is the same message)."""
     return bool(
-        session.execute(
-            text(
-                "UPDATE delivery SET status = 'pending', next_attempt_at = :now, attempts = 0"
-                " WHERE id = :id AND status IN ('failed', 'unknown')"
-            ),
-            {"id": delivery_id, "now": now},
-        ).rowcount
+        rowcount(
+            session.execute(
+                text(
+                    "UPDATE delivery SET status = 'pending', next_attempt_at = :now, attempts = 0"
+                    " WHERE id = :id AND status IN ('failed', 'unknown')"
+                ),
+                {"id": delivery_id, "now": now},
+            )
+        )
     )
 
 
 def cancel_deliveries(session: Session, *, subject: Subject, subject_id: int) -> int:
     """Cancel the deliveries of a subject that were not sent (nor being sent)."""
     column = _SUBJECT_COLUMN[subject]
-    return session.execute(
-        text(
-            "UPDATE delivery SET status = 'cancelled'"
-            f" WHERE {column} = :sid AND status IN ('pending', 'failed', 'unknown')"
-        ),
-        {"sid": subject_id},
-    ).rowcount
+    return rowcount(
+        session.execute(
+            text(
+                "UPDATE delivery SET status = 'cancelled'"
+                f" WHERE {column} = :sid AND status IN ('pending', 'failed', 'unknown')"
+            ),
+            {"sid": subject_id},
+        )
+    )

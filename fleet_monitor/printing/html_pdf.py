@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 def _fetcher_class() -> type:
     from weasyprint.urls import URLFetcher
 
-    class LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]
+    class LocalOnlyFetcher(URLFetcher):
         """Serves ``data:`` URIs and files under ``roots``; refuses the rest unfetched."""
 
         def __init__(self, roots: Iterable[Path]) -> None:

@@ -70,7 +70,8 @@ def _store(
     now: datetime,
 ) -> Generated:
     city = settings.city.name
-    html, pdf, csv = render_html(data, city), render_pdf(data, city), render_csv(data)
+    html, csv = render_html(data, city), render_csv(data)
+    pdf = render_pdf(data, city, settings.letterhead)
     digest = content_hash(html, pdf, csv)
     latest = session.execute(
         text(
@@ -188,6 +189,7 @@ def queue_deliveries(session: Session, day: date, settings: Settings, now: datet
     queued = 0
     for report in latest_reports(session, day):
         key_base = f"report:{day.isoformat()}:{report.subject}"
+        recipients: list[tuple[int | None, str, str]]
         if report.subject == CITY_SUBJECT:
             recipients = [(None, "email", a) for a in settings.mail.staff_recipients]
         else:

@@ -135,7 +135,7 @@ def violations_section(
         ),
         {"op": slug, "s": start, "e": end},
     ).all()
-    overdue = dict(
+    overdue: dict[str, int] = dict(
         session.execute(
             text(
                 "SELECT i.rule_type, count(*) FROM notice_item i"
@@ -235,7 +235,7 @@ def notices_section(
         p,
     ).one()
     times = response_seconds(issued)
-    outcomes = dict(
+    outcomes: dict[str, int] = dict(
         session.execute(
             text(
                 "SELECT i.outcome, count(*) FROM notice_item i JOIN notice n ON n.id = i.notice_id"
@@ -297,7 +297,13 @@ def operator_figures(
         "timezone": tz,
         "period": {"start": iso_z(start), "end": iso_z(end)},
         "operator": {"slug": slug, "name": name},
-        "permit": None if permit is None else {"version": permit.version, "name": permit.name},
+        "permit": None
+        if permit is None
+        else {
+            "version": permit.version,
+            "name": permit.name,
+            "min_availability": permit.data.min_monthly_availability,
+        },
         "fleet": fleet_section(session, slug, start, end, permit, shared),
         "violations": violations_section(session, slug, operator_id, start, end, shared),
         "idle": idle_section(shared),

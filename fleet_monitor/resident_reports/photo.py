@@ -15,11 +15,20 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["MAX_PHOTO_BYTES", "MAX_PIXELS", "MAX_SIDE", "PhotoError", "reencode_photo"]
+__all__ = [
+    "MAX_PHOTO_BYTES",
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "THUMB_SIDE",
+    "PhotoError",
+    "reencode_photo",
+    "thumbnail",
+]
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024  # as uploaded
 MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; more is refused before decoding
 MAX_SIDE = 1600
+THUMB_SIDE = 160  # the thumbnail in a case file's timeline
 _FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 
 
@@ -55,3 +64,13 @@ def reencode_photo(data: bytes) -> tuple[bytes, str]:
     out = io.BytesIO()
     clean.save(out, format="JPEG", quality=85, optimize=True)
     return out.getvalue(), "image/jpeg"
+
+
+def thumbnail(data: bytes, side: int = THUMB_SIDE) -> bytes:
+    """A small JPEG of a stored photo (already re-encoded: pixels only)."""
+    with Image.open(io.BytesIO(data), formats=("JPEG",)) as img:
+        small = img.convert("RGB")
+    small.thumbnail((side, side))
+    out = io.BytesIO()
+    small.save(out, format="JPEG", quality=80)
+    return out.getvalue()

@@ -24,6 +24,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
+from datastore.connection import driver_connection
 from fleet_monitor.history.operators import operator_id as find_operator_id
 from fleet_monitor.history.vehicles_near import vehicles_matching
 from gbfs_ingest.parse.boundary import email_problem, text_problem
@@ -190,7 +191,9 @@ def match_vehicles(
     """The vehicles published now near the point, nearest first (see the module doc)."""
     # a box in degrees that surely holds the circle (longitude degrees shrink with latitude)
     deg = MATCH_RADIUS_M / 111_000 / max(math.cos(math.radians(lat)), 0.01) * 1.5
-    rows = vehicles_matching(conn, lat, lon, deg, MATCH_RADIUS_M, operator_id, MATCH_LIMIT)
+    rows: list[Any] = vehicles_matching(
+        conn, lat, lon, deg, MATCH_RADIUS_M, operator_id, MATCH_LIMIT
+    )
     return [
         {
             "vehicle_id": r[0],
@@ -248,20 +251,14 @@ def reports_by_zone(
     conn: Connection, start: datetime, end: datetime, kind: str = "district"
 ) -> list[tuple[str, str, int]]:
     """Reports made in ``[start, end)`` per zone of ``kind`` in force at the time of each
-    report: ``(zone_id, name, count)``, then ``("", "", n)`` for those in no such zone."""
-    rows = conn.execute(
-        text(
-            """
-SELECT z.zone_id, min(z.name), count(DISTINCT r.id)
-FROM resident_report r
-LEFT JOIN zone z ON z.kind = :kind AND ST_Intersects(z.geom, r.geom)
-  AND (z.effective_from IS NULL OR z.effective_from <= r.created_at)
-  AND (z.effective_to IS NULL OR r.created_at < z.effective_to)
-WHERE r.created_at >= :start AND r.created_at < :end
-GROUP BY z.zone_id
-ORDER BY z.zone_id NULLS LAST
-"""
-        ),
-        {"kind": kind, "start": start, "end": end},
-    ).all()
-    return [(r[0] or "", r[1] or "", int(r[2])) for r in rows]
+    report: ``(zone_id, name, count)``, then ``("", "", n)`` for those in no such zone.
+    The counting is the statistics' (:mod:`fleet_monitor.stats.residents`)."""
+    from fleet_monitor.stats.residents import load_reports, zone_counts
+
+    with driver_connection(conn.connection).cursor() as cur:
+        reports = load_reports(cur, start, end, "UTC")
+    return [
+        (zone_id, name, len(mine))
+        for zone_id, name, zone_kind, mine in zone_counts(reports, (kind,))
+        if zone_kind in (kind, "")
+    ]

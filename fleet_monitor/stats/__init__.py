@@ -10,7 +10,7 @@
   fleet, zones): the figures of a period from the aggregates, with methods
   (:mod:`~fleet_monitor.stats.methods`) and coverage;
 * :mod:`~fleet_monitor.stats.exports`, :mod:`~fleet_monitor.stats.pdf`,
-  :mod:`~fleet_monitor.stats.charts`: CSV, XLSX, GeoJSON, JSON, the PDF review pack,
+  :mod:`~fleet_monitor.stats.charts`: CSV, XLSX, GeoJSON, JSON, the statistics report (PDF),
   SVG charts; :mod:`~fleet_monitor.stats.service`: reports and exports for the web
   app and the CLI; :mod:`~fleet_monitor.stats.raw`: the same from raw history;
 * :mod:`~fleet_monitor.stats.declared`: fleets declared by the operators;

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import Engine
 
+from datastore.connection import driver_connection
 from fleet_monitor.history import feed_health, stays
 from fleet_monitor.settings import Settings
 from fleet_monitor.stats import day_violations, dayfleet
@@ -317,7 +318,7 @@ def aggregate(
     summary = AggregateSummary(last_complete_day=last_complete_day(until, cfg))
     raw = engine.raw_connection()
     try:
-        conn = raw.driver_connection
+        conn = driver_connection(raw)
         with conn.cursor() as cur:
             todo = (
                 list(days) if days is not None else pending_days(cur, cfg, until, first, recompute)
@@ -345,7 +346,7 @@ def aggregate(
             summary.days.append(day)
             log.info("statistics of %s aggregated (%s stays)", day, result.dwells)
     except BaseException:
-        raw.driver_connection.rollback()
+        driver_connection(raw).rollback()
         raise
     finally:
         raw.close()

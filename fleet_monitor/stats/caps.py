@@ -11,7 +11,7 @@ violations engine reports it (``load_permits_checked``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, time
 from typing import Any
 
@@ -66,3 +66,31 @@ def fleet_caps(
             if cap is not None:
                 out.setdefault(slug, {})[day.isoformat()] = int(cap)
     return out
+
+
+def permits_in_force(cur: Any, slugs: Sequence[str], at: datetime) -> dict[str, Permit]:
+    """Operator slug -> the permit version in force at ``at`` (parsed as for the caps)."""
+    wanted = [s for s in slugs if s != ALL]
+    if not wanted:
+        return {}
+    cur.execute(
+        "SELECT content_hash, source_text FROM permit WHERE operator = ANY(%s)"
+        " ORDER BY operator, version",
+        (wanted,),
+    )
+    permits = [p for d, t in cur.fetchall() if (p := _parse(d, t)) is not None]
+    return active_permits(permits, at)
+
+
+def days_over_cap(daily: Iterable[Mapping[str, Any]], caps: Mapping[str, int]) -> int:
+    """Days (rows of a fleet section's ``daily``, one operator) whose maximum deployed
+    over the observed samples is above the cap in force that day (``caps``: ISO day ->
+    cap, from :func:`fleet_caps`). Days without a cap or without an observed sample
+    do not count."""
+    return sum(
+        1
+        for d in daily
+        if d.get("deployed_max") is not None
+        and caps.get(d["day"]) is not None
+        and d["deployed_max"] > caps[d["day"]]
+    )

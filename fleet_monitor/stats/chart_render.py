@@ -1,6 +1,6 @@
 """Draws one statistics chart with matplotlib, as SVG text for the pages or PNG bytes
-for the PDF pack (fpdf2 draws raster images faithfully; its SVG support does not
-cover matplotlib's clip paths and symbols).
+for raster documents (the printed statistics report embeds the SVG: WeasyPrint
+draws it, text included).
 
 Decisions:
 * no pyplot and no global backend: each chart is a ``Figure`` on its own Agg
@@ -24,7 +24,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from fleet_monitor.palette import PALETTE
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn, not with the 
 
 FLAG_COLOUR = "#c00000"
 SIZE = (6.6, 3.3)  # inches: 634 x 317 px in the page (its max), 168 mm wide in print
-RC = {
+RC: Any = {  # matplotlib rcParams (its stubs want literal keys)
     "svg.hashsalt": "fleet-monitor-charts",
     "svg.fonttype": "none",
     "text.parse_math": False,  # an operator named "$x$" is text, not a formula

@@ -1,7 +1,8 @@
 """The statistics charts of a report, drawn with matplotlib
 (:mod:`fleet_monitor.stats.chart_render`): SVG inline in the page (no script, so the
-page's Content-Security-Policy needs nothing more) and PNG at print resolution in
-the PDF pack, both from the same chart definitions.
+page's Content-Security-Policy needs nothing more), the same SVG in the printed
+statistics report (``stats/pdf.py``), and PNG at print resolution for documents
+that want raster images, all from the same chart definitions.
 
 Texts are in the report's language (``report["lang"]``), from
 :mod:`fleet_monitor.stats.labels` (the exports are made outside a web request, so
@@ -48,7 +49,7 @@ def report_charts(report: Mapping[str, Any]) -> dict[str, str]:
 
 
 def report_chart_images(report: Mapping[str, Any], dpi: int = 200) -> dict[str, bytes]:
-    """The same charts as PNG at ``dpi`` (the PDF pack)."""
+    """The same charts as PNG at ``dpi`` (documents that embed raster images)."""
     return {
         name: render_png(chart, kind, dpi) for name, (chart, kind) in chart_specs(report).items()
     }

@@ -1,4 +1,4 @@
-"""Exports of a report: JSON, CSV, XLSX and GeoJSON (the PDF pack is in ``pdf.py``).
+"""Exports of a report: JSON, CSV, XLSX and GeoJSON (the PDF statistics report is in ``pdf.py``).
 
 Every export carries the period (local times with their UTC offset), the
 filters, the methodology of each section and its coverage. Tables are the
@@ -47,6 +47,9 @@ TABLES: tuple[tuple[str, str, str, str], ...] = (
     ("feeds_by_day", "feeds", "by_day", "day"),
     ("declared", "declared", "rows", "period_start"),
     ("zones", "zones", "rows", "zone_id"),
+    ("residents", "residents", "rows", ""),
+    ("residents_by_zone", "residents", "by_zone", "zone_id"),
+    ("residents_by_day", "residents", "by_day", "day"),
 )
 
 
@@ -191,7 +194,7 @@ def to_geojson(report: Mapping[str, Any], geometries: Mapping[str, str]) -> byte
     methodology = {
         k: v
         for k, v in report["methodology"].items()
-        if k in ("general", "zones", "fleet", "idle", "use", "violations")
+        if k in ("general", "zones", "fleet", "idle", "use", "violations", "residents")
     }
     doc = {
         "type": "FeatureCollection",
@@ -203,6 +206,10 @@ def to_geojson(report: Mapping[str, Any], geometries: Mapping[str, str]) -> byte
             "aggregation": report["aggregation"]["statement"],
             "zones": zones.get("coverage", {}).get("statement"),
             "fleet": report["sections"].get("fleet", {}).get("coverage", {}).get("statement"),
+            "residents": report["sections"]
+            .get("residents", {})
+            .get("coverage", {})
+            .get("statement"),
         },
         "methodology": methodology,
         "features": features,

@@ -6,7 +6,7 @@ from __future__ import annotations
 TITLES = {
     "en": {
         "report": "Shared vehicles statistics",
-        "pack": "Permit review pack",
+        "statistics_report": "Statistics report",
         "general": "Sources and periods",
         "fleet": "Deployed fleet",
         "idle": "Idle time",
@@ -16,6 +16,7 @@ TITLES = {
         "feeds": "Feed availability and data quality",
         "declared": "Declared and observed fleet",
         "zones": "Parking density by zone",
+        "residents": "Residents' reports",
         "methodology": "Methodology",
         "coverage": "Coverage",
         "all_operators": "All operators",
@@ -34,7 +35,7 @@ TITLES = {
     },
     "fr": {
         "report": "Statistiques des véhicules partagés",
-        "pack": "Dossier de revue d'autorisation",
+        "statistics_report": "Rapport statistique",
         "general": "Sources et périodes",
         "fleet": "Flotte déployée",
         "idle": "Immobilisation",
@@ -44,6 +45,7 @@ TITLES = {
         "feeds": "Disponibilité et qualité des flux",
         "declared": "Flotte déclarée et observée",
         "zones": "Densité de stationnement par zone",
+        "residents": "Signalements d'habitants",
         "methodology": "Méthodologie",
         "coverage": "Couverture",
         "all_operators": "Tous les opérateurs",

@@ -91,7 +91,8 @@ _EN = {
         "official GBFS JSON schema."
     ),
     "declared": (
-        "Declared fleet: as entered or uploaded for a period (form factor '*' = all). "
+        "Declared fleet: as entered or uploaded for a period (for one vehicle type or "
+        "all of them). "
         "Observed: average and maximum deployed fleet over the observed samples of the "
         "declared period within the report period; ratio = observed average / declared."
     ),
@@ -176,7 +177,8 @@ _FR = {
         "validation par le schéma JSON officiel de GBFS."
     ),
     "declared": (
-        "Flotte déclarée : telle que saisie ou importée pour une période (type '*' = tous). "
+        "Flotte déclarée : telle que saisie ou importée pour une période (pour un type de "
+        "véhicule ou pour tous). "
         "Observée : flotte déployée moyenne et maximale sur les échantillons observés de la "
         "période déclarée comprise dans la période du rapport ; ratio = moyenne observée / "
         "déclarée."

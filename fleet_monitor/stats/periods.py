@@ -1,8 +1,9 @@
 """Periods of local days in the city's time zone, and times written with their offset.
 
 A period is a range of whole local days ``[first, end)``: a day (``2026-10-05``),
-an ISO week (``2026-W41``), a month (``2026-10``), a year (``2026``) or a custom
-range of days, both included (``2026-10-01..2026-10-15``). Its instants are the
+an ISO week (``2026-W41``), a month (``2026-10``), a quarter (``2026-Q3``), a year
+(``2026``) or a custom range of days or of months, both included
+(``2026-10-01..2026-10-15``, ``2026-01..2026-10``). Its instants are the
 local midnights, so a month that spans a change of summer time has 743 or 745
 hours, as the city lives it.
 """
@@ -20,6 +21,7 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^(\d{4})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
 class PeriodError(ValueError):
@@ -28,7 +30,7 @@ class PeriodError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    kind: str  # day | week | month | year | custom
+    kind: str  # day | week | month | quarter | year | custom
     label: str
     first: date
     end: date  # exclusive
@@ -57,7 +59,7 @@ class Period:
     def n_days(self) -> int:
         return (self.end - self.first).days
 
-    def as_dict(self) -> dict[str, str | int]:
+    def as_dict(self) -> dict[str, str | int | None]:
         return {
             "kind": self.kind,
             "label": self.label,
@@ -99,7 +101,10 @@ def parse_period(text: str, timezone: str) -> Period:
     try:
         if ".." in text:
             a, b = (part.strip() for part in text.split("..", 1))
-            first, last = _date(a), _date(b)
+            if _MONTH.match(a) and _MONTH.match(b):  # whole months, both included
+                first, last = _month(a)[0], _month(b)[1] - timedelta(days=1)
+            else:
+                first, last = _date(a), _date(b)
             if last < first:
                 raise PeriodError(f"period {text!r}: the last day is before the first")
             return _period("custom", text, first, last + timedelta(days=1), timezone)
@@ -109,11 +114,13 @@ def parse_period(text: str, timezone: str) -> Period:
         if m := _WEEK.match(text):
             first = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
             return _period("week", text, first, first + timedelta(days=7), timezone)
-        if m := _MONTH.match(text):
-            y, mo = int(m.group(1)), int(m.group(2))
-            first = date(y, mo, 1)
-            end = date(y + 1, 1, 1) if mo == 12 else date(y, mo + 1, 1)
-            return _period("month", text, first, end, timezone)
+        if _MONTH.match(text):
+            return _period("month", text, *_month(text), timezone)
+        if m := _QUARTER.match(text):
+            y, q = int(m.group(1)), int(m.group(2))
+            first = date(y, 3 * q - 2, 1)
+            end = date(y + 1, 1, 1) if q == 4 else date(y, 3 * q + 1, 1)
+            return _period("quarter", text, first, end, timezone)
         if m := _YEAR.match(text):
             y = int(m.group(1))
             return _period("year", text, date(y, 1, 1), date(y + 1, 1, 1), timezone)
@@ -122,8 +129,15 @@ def parse_period(text: str, timezone: str) -> Period:
             raise
         raise PeriodError(f"period {text!r}: {exc}") from None
     raise PeriodError(
-        f"period {text!r}: expected YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY or FIRST..LAST"
+        f"period {text!r}: expected YYYY-MM-DD, YYYY-Www, YYYY-MM, YYYY-Qn, YYYY or FIRST..LAST"
     )
+
+
+def _month(text: str) -> tuple[date, date]:
+    """(first day, day after the last) of a month ``YYYY-MM``."""
+    y, mo = (int(x) for x in text.split("-"))
+    first = date(y, mo, 1)
+    return first, date(y + 1, 1, 1) if mo == 12 else date(y, mo + 1, 1)
 
 
 def _date(text: str) -> date:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from datastore.connection import driver_connection
 from fleet_monitor.settings import Settings
 from fleet_monitor.stats.aggregate import (
     DAY_TABLES,
@@ -39,7 +40,7 @@ def report_from_raw(
     last = last_complete_day(now, cfg)
     raw = engine.raw_connection()
     try:
-        conn = raw.driver_connection
+        conn = driver_connection(raw)
         with conn.cursor() as cur:
             cur.execute("SELECT current_schema()")
             schema = cur.fetchone()[0]

@@ -19,14 +19,24 @@ import numpy as np
 from fleet_monitor.history.definitions import IDLE_BUCKET_KEYS
 from fleet_monitor.history.operators import operator_rows
 from fleet_monitor.models.stats import ALL, ALL_OPERATORS
-from fleet_monitor.stats import labels, report_sections
+from fleet_monitor.stats import labels, report_sections, residents
 from fleet_monitor.stats.caps import fleet_caps
 from fleet_monitor.stats.dayfleet import nearest_rank
 from fleet_monitor.stats.methods import MethodParams, method
 from fleet_monitor.stats.periods import Period, iso
 from fleet_monitor.stats.series import Samples, coverage_block, load_samples, rnd, summarise
 
-SECTIONS = ("fleet", "idle", "use", "violations", "notices", "feeds", "declared", "zones")
+SECTIONS = (
+    "fleet",
+    "idle",
+    "use",
+    "violations",
+    "notices",
+    "feeds",
+    "declared",
+    "zones",
+    "residents",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +133,9 @@ def build_report(
     for name in ("violations", "notices", "feeds", "declared", "zones"):
         if name in wanted:
             out[name] = report_sections.SECTION_BUILDERS[name](cur, rows, query, params, now)
+    if "residents" in wanted:  # issue 15: counts only (stats.residents)
+        out["residents"] = residents.residents_section(cur, rows, query, params, now, visible)
+        residents.add_to_zones(report)
     for name in out:
         report["methodology"][name] = out[name]["method"]
     return report

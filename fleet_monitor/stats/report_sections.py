@@ -52,7 +52,10 @@ def violations_section(
     )
     data = cur.fetchall()
     section = _section("violations", query, params)
-    table, by_rule, by_zone, by_day = [], [], [], []
+    table: list[Any] = []
+    by_rule: list[Any] = []
+    by_zone: list[Any] = []
+    by_day: list[Any] = []
     for row in rows:
         members = _members(row, rows)
         mine = [r for r in data if r[0] in members]

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from datastore.connection import driver_connection
 from fleet_monitor.settings import StatsSettings
 from fleet_monitor.stats.aggregate import DAY_TABLES
 from fleet_monitor.stats.periods import local_day
@@ -90,7 +91,7 @@ def apply_retention(
     horizon = now - timedelta(days=stats.position_history_days)
     raw = engine.raw_connection()
     try:
-        conn = raw.driver_connection
+        conn = driver_connection(raw)
         with conn.cursor() as cur:
             cur.execute("SELECT value FROM stats_state WHERE key = %s", (WATERMARK,))
             row = cur.fetchone()
@@ -120,7 +121,7 @@ def apply_retention(
                 cur.execute(f"DELETE FROM {table} WHERE day < %s", (keep_from,))
         conn.commit()
     except BaseException:
-        raw.driver_connection.rollback()
+        driver_connection(raw).rollback()
         raise
     finally:
         raw.close()

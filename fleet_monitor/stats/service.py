@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from datastore.connection import driver_connection
 from fleet_monitor.settings import Settings
 from fleet_monitor.stats import exports
 from fleet_monitor.stats.methods import MethodParams
@@ -49,7 +50,7 @@ def run_report(
         return build_report(cur, query, visible=visible, params=params, now=now, sections=sections)
     raw = engine.raw_connection()
     try:
-        with raw.driver_connection.cursor() as c:
+        with driver_connection(raw).cursor() as c:
             return build_report(
                 c, query, visible=visible, params=params, now=now, sections=sections
             )
@@ -89,7 +90,7 @@ def make_export(
     now = now or datetime.now(UTC)
     raw = engine.raw_connection()
     try:
-        with raw.driver_connection.cursor() as cur:
+        with driver_connection(raw).cursor() as cur:
             report = run_report(engine, settings, query, visible=visible, now=now, cur=cur)
             geometries: dict[str, str] = {}
             if fmt == "geojson":
@@ -108,5 +109,5 @@ def make_export(
     else:
         from fleet_monitor.stats.pdf import to_pdf
 
-        content = to_pdf(report, city=settings.city.name)
+        content = to_pdf(report, city=settings.city.name, letterhead=settings.letterhead)
     return Export(content, exports.MEDIA_TYPES[fmt], filename(query, fmt), report)

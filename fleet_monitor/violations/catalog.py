@@ -309,7 +309,7 @@ class CityCache:
     ) -> PreparedZones:
         if not zones:
             return PreparedZones(None)
-        key = (version, float(tolerance_m), float(line_half_width_m))
+        key: tuple[Any, ...] = (version, float(tolerance_m), float(line_half_width_m))
         with self._lock:
             prepared = self._cities.get(key) or self._cities.get((*key, fallback_aoi))
         if prepared is not None:

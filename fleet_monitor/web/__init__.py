@@ -81,6 +81,7 @@ from fleet_monitor.web.nearby import bp as nearby_bp
 from fleet_monitor.web.proxies import TrustedProxies
 from fleet_monitor.web.respond import init_upload_limit
 from fleet_monitor.web.stats import register as register_stats
+from fleet_monitor.web.stats_pack import register as register_stats_pack
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,7 @@ def create_app(
     app.register_blueprint(gbfs_geofencing_bp)  # /gbfs/<version>/geofencing_zones.json
     register_notices(app)
     register_stats(app)
+    register_stats_pack(app)  # /stats/pack: the negotiation pack (staff)
     register_accounts(app)
     basemap.init_app(app, settings)  # local tiles, street layer, nearest address
     register_resident_reports(app)
@@ -154,11 +156,25 @@ def register_resident_reports(app: Flask) -> None:
     """Residents' reports (issue 15): the public page, the inbox and Open311 (no CSRF
     token there: other systems post to it; see fleet_monitor.web.open311)."""
     from fleet_monitor.web.open311 import bp as open311_bp
+    from fleet_monitor.web.open311_discovery import bp as discovery_bp
     from fleet_monitor.web.resident import bp as resident_bp
 
+    # the city's settings of residents' reports, from the environment unless the app
+    # config has them (the rate limit: a whole number of reports an hour)
+    keys = ("FLEET_OPEN311_API_KEY", "FLEET_OPEN311_JURISDICTION_ID")
+    for key in (*keys, "FLEET_RESIDENT_REPORTS_PER_HOUR"):
+        if not app.config.get(key) and os.environ.get(key, "").strip():
+            app.config[key] = os.environ[key].strip()
     app.config.setdefault("FLEET_RESIDENT_REPORTS_PER_HOUR", 5)
+    try:
+        int(app.config["FLEET_RESIDENT_REPORTS_PER_HOUR"])
+    except (TypeError, ValueError):
+        raise ValueError(
+            "FLEET_RESIDENT_REPORTS_PER_HOUR must be a whole number of reports an hour"
+        ) from None
     app.register_blueprint(resident_bp)
     app.register_blueprint(open311_bp)
+    app.register_blueprint(discovery_bp)
     app.extensions["csrf"].exempt(open311_bp)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
@@ -102,7 +103,7 @@ def vehicles() -> Response:
 
 def params(
     operator: str | None, states: list[str], parked_before: datetime | None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     return {
         "operator": operator,
         "scope": scope_param(),

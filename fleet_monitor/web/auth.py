@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
@@ -156,7 +155,7 @@ def open_session(
 
 
 @bp.post("/logout")
-def logout() -> Response:
+def logout() -> ResponseReturnValue:
     # CSRFProtect has checked the token: nobody can be signed out by another site
     user = current_user()
     token = session.get("sid")

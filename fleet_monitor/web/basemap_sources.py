@@ -180,7 +180,9 @@ def load_streets(path_text: str) -> dict[str, Any]:
     for f in doc["features"]:
         if not isinstance(f, dict) or not _line_coords(f.get("geometry")):
             continue
-        props = f.get("properties") if isinstance(f.get("properties"), dict) else {}
+        props = f.get("properties")
+        if not isinstance(props, dict):
+            props = {}
         name = _plain(props.get("name"), MAX_STREET_NAME)
         rank = "main" if props.get("rank") == "main" else "local"
         features.append(

@@ -47,6 +47,7 @@ from fleet_monitor.notices.actions import ActionError, Actor, add_note, set_case
 from fleet_monitor.notices.disputes import disputes_of, timeline_entries
 from fleet_monitor.notices.legal import clause_text
 from fleet_monitor.notices.planner import NoticeError, notice_violation_now, permit_of
+from fleet_monitor.resident_reports.case_timeline import reports_of_vehicle
 from fleet_monitor.users import STAFF_ROLES
 from fleet_monitor.web import case_list, case_photos, labels
 from fleet_monitor.web.audit import audit, client_ip
@@ -117,7 +118,13 @@ def index() -> ResponseReturnValue:
     if zone is not None and not case_list.ZONE_ID_RE.match(zone):
         abort(400)
     scope = scope_param()
-    filters = {"scope": scope, "now": now(), "operator": operator, "rule": rule, "zone": zone}
+    filters: dict[str, Any] = {
+        "scope": scope,
+        "now": now(),
+        "operator": operator,
+        "rule": rule,
+        "zone": zone,
+    }
     with Session(get_engine()) as s:
         rows = case_list.list_cases(
             s, **filters, open_only=not show_all, limit=PAGE + 1, offset=offset
@@ -211,8 +218,10 @@ def _timeline(
     notes: list[dict[str, Any]],
     notices: list[dict[str, Any]],
     disputes: list[dict[str, Any]] | None = None,
+    resident: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     items = [{"at": e["at"], "kind": e["kind"], "event": e} for e in events]
+    items += [{"at": r["at"], "kind": "resident_report", "report": r} for r in resident or []]
     items += [{"at": n["at"], "kind": n["kind"], "note": n} for n in notes]
     items += [
         {"at": n["issued_at"], "kind": "notice", "notice": n}
@@ -243,12 +252,15 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
         photos = case_photos.case_photos(s, violation_id) if staff else []
         address = case_address(s, violation)
         clause = _clause_words(s, violation)
+        vehicle_reports = reports_of_vehicle(s, violation["vehicle_id"], None, None)
+    during = _during(violation, vehicle_reports)
     status_form = forms.get("status_form") or CaseStatusForm(status=violation["case_status"])
     status_form.status.choices = status_choices()
     page = render_template(
         "cases/detail.html",
         v=violation,
-        timeline=_timeline(events, notes, notices, disputes),
+        timeline=_timeline(events, notes, notices, disputes, during),
+        vehicle_reports=vehicle_reports,
         stays=stays,
         stay_events=stay_events,
         drift_m=get_settings().ingest.stays_for(violation.get("operator")).drift_m,
@@ -271,11 +283,21 @@ def render_case(violation_id: int, **forms: Any) -> ResponseReturnValue:
     return Response(add_nonce(page, csp_nonce()), status=status, mimetype="text/html")
 
 
+def _during(violation: dict[str, Any], reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The residents' reports made while the violation went on (from the start of its
+    episode to its close), for its timeline."""
+    start = violation.get("since") or violation["opened_at"]
+    end = violation.get("closed_at")
+    return [r for r in reports if r["at"] >= start and (end is None or r["at"] <= end)]
+
+
 def _clause_words(s: Session, violation: dict[str, Any]) -> dict[str, str] | None:
     """The permit's own article for the breached rule (``[legal.clauses]``), if it has one."""
     if not violation.get("permit_version") or not violation.get("operator"):
         return None
     at = violation.get("since") or violation.get("opened_at")
+    if at is None:
+        return None
     try:
         permit = permit_of(s, violation["operator"], violation["permit_version"], at)
     except (NoticeError, ValueError):

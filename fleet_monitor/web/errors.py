@@ -82,6 +82,10 @@ def init_app(app: Flask, engine: Engine) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> ResponseReturnValue:
         code = exc.code or 500
+        if request.path.startswith("/open311/"):  # GeoReport v2's error list
+            from fleet_monitor.web.open311 import routing_error
+
+            return routing_error(code, request.path)
         if permissions.is_api_request():
             return jsonify(error=exc.name), code
         messages = {

@@ -24,7 +24,7 @@ import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import folium
 from branca.element import MacroElement
@@ -42,7 +42,7 @@ OTHER_STYLE: dict[str, Any] = {"color": "#444444", "weight": 1, "fillColor": "#8
 MAP_DATA_ID = "fm-map-data"
 
 
-class MetricScale(MacroElement):  # type: ignore[misc]
+class MetricScale(MacroElement):
     """A metric-only scale bar (folium's ``control_scale`` adds miles and feet too)."""
 
     _template = Template(
@@ -116,7 +116,7 @@ def map_skeleton(
             control=False,
             **options,
         ).add_to(m)
-    figure = m.get_root()
+    figure = cast(folium.Figure, m.get_root())
     figure.render()  # lets every element add its part to the figure
     return (
         Markup(allow_zoom(figure.header.render())),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from flask import Blueprint, Response, request
@@ -38,6 +39,7 @@ def _serve(version: str) -> Response:
     now = datetime.now(UTC)
     token = bearer_token()
     with Session(get_engine()) as session:
+        scope: Any
         if token is not None:  # an operator: its own zones too (401/429 on a bad token)
             scope = authenticate_bearer(token).operator_slug
         elif settings.mds.access == "public":

@@ -14,7 +14,13 @@
   (``service_code``, ``status``, ``start_date``, ``end_date``): status, service,
   times and position; never a description, photo or contact.
 
-Errors are GeoReport's ``[{"code", "description"}]`` with the HTTP status.
+Every endpoint takes GeoReport's ``jurisdiction_id`` (query string, or form for a
+POST): optional, as the service serves one jurisdiction, and when given it must
+be the city's (``FLEET_OPEN311_JURISDICTION_ID``, else the city's name in lower
+case, e.g. ``annecy``), or the answer is 404. Errors are GeoReport's
+``[{"code", "description"}]`` with the HTTP status, one entry per problem, also
+for an address under ``/open311/v2`` that does not exist (404) or a format other
+than JSON (``.xml``: 400). Discovery: ``web/open311_discovery.py``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from fleet_monitor.addresses import NearestAddress, nearest_addresses
 from fleet_monitor.resident_reports.reports import (
     SERVICES,
     ReportError,
@@ -34,16 +42,43 @@ from fleet_monitor.resident_reports.reports import (
 )
 from fleet_monitor.web import throttle
 from fleet_monitor.web.audit import client_ip
-from fleet_monitor.web.db import get_engine
+from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.resident import HOUR, per_hour
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
 
-def _error(status: int, description: str) -> Response:
-    response = jsonify([{"code": status, "description": description}])
+def _error(status: int, *descriptions: str) -> Response:
+    response = jsonify([{"code": status, "description": d} for d in descriptions])
     response.status_code = status
     return response
+
+
+def jurisdiction_id() -> str:
+    """The city's jurisdiction id (``FLEET_OPEN311_JURISDICTION_ID``, else its name)."""
+    configured = current_app.config.get("FLEET_OPEN311_JURISDICTION_ID")
+    if configured:
+        return str(configured)
+    name = get_settings().city.name or "city"
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-") or "city"
+
+
+@bp.before_request
+def check_jurisdiction() -> Response | None:
+    """A ``jurisdiction_id`` that is not the city's: 404 (GeoReport's error list)."""
+    given = request.values.get("jurisdiction_id")
+    if given and given != jurisdiction_id():
+        return _error(404, f"jurisdiction_id not found: this endpoint serves {jurisdiction_id()}")
+    return None
+
+
+def routing_error(code: int, path: str) -> Response:
+    """An address under ``/open311/`` that the app does not serve (``web/errors.py``):
+    GeoReport's error list, never an HTML page; ``.xml``: 400, JSON only."""
+    if code == 404 and path.endswith(".xml"):
+        return _error(400, "only the JSON format is served: use .json")
+    words = {404: "no such resource", 405: "method not allowed", 413: "request too large"}
+    return _error(code, words.get(code, "request not valid"))
 
 
 @bp.get("/services.json")
@@ -103,9 +138,10 @@ def create() -> Response:
                 contact_phone=form.get("phone"),
             )
         except ReportError as exc:
-            field, reason = next(iter(exc.problems.items()))
             names = {"position": "lat/long", "contact_name": "first_name/last_name"}
-            return _error(400, f"{names.get(field, field)}: {reason}")
+            return _error(
+                400, *(f"{names.get(f, f)}: {reason}" for f, reason in exc.problems.items())
+            )
         _id, reference = create_report(conn, report, now)
     notice = (
         f"Matched to {len(report.matched)} vehicle(s) nearby; the city's officers will handle it."
@@ -121,19 +157,41 @@ _PUBLIC_COLUMNS = "reference, status, service_code, created_at, closed_at, lat, 
 LIST_LIMIT = 200  # newest first, the last 90 days unless dates are given
 
 
-def _public(row: Any) -> dict[str, Any]:
-    """What anyone may read of a request: never its description, photo or contact."""
+def _public(row: Any, address: NearestAddress | None = None) -> dict[str, Any]:
+    """What anyone may read of a request: never its description, photo or contact.
+    ``address``: the nearest address of the national base (BAN) to the reported
+    point, within ``[addresses] max_distance_m`` (the service has no geocoder of its
+    own: it is where the point is, not an address a resident gave)."""
     updated = row[4] or row[3]
     return {
         "service_request_id": row[0],
         "status": row[1],
-        "service_code": row[2],
+        "status_notes": None,
         "service_name": SERVICES[row[2]][0] if row[2] in SERVICES else row[2],
+        "service_code": row[2],
+        "agency_responsible": get_settings().letterhead.department or None,
+        "service_notice": None,
         "requested_datetime": row[3].isoformat(timespec="seconds"),
         "updated_datetime": updated.isoformat(timespec="seconds"),
+        "expected_datetime": None,
+        "address": address.label if address else None,
+        "address_id": address.ban_id if address else None,
+        "zipcode": address.postcode if address else None,
         "lat": row[5],
         "long": row[6],
+        "media_url": None,
     }
+
+
+def _answer(rows: list[Any]) -> Response:
+    """The requests of ``rows`` with their nearest addresses (one query for all)."""
+    if not rows:
+        return jsonify([])
+    with Session(get_engine()) as s:
+        addresses = nearest_addresses(
+            s, [(r[6], r[5]) for r in rows], get_settings().addresses.max_distance_m
+        )
+    return jsonify([_public(r, a) for r, a in zip(rows, addresses, strict=True)])
 
 
 def _date(name: str) -> datetime | None:
@@ -149,8 +207,21 @@ def _date(name: str) -> datetime | None:
 
 @bp.get("/requests.json")
 def requests_list() -> Response:
-    """GeoReport's request list: ``service_code``, ``status`` (open, closed),
+    """GeoReport's request list: ``service_request_id`` (comma-separated; overrides the
+    other parameters), ``service_code``, ``status`` (open, closed),
     ``start_date``/``end_date`` (RFC 3339; default the last 90 days), newest first."""
+    wanted = request.args.get("service_request_id")
+    if wanted:
+        ids = [i.strip() for i in wanted.split(",") if i.strip()][:LIST_LIMIT]
+        with get_engine().connect() as conn:
+            rows = conn.execute(
+                text(
+                    f"SELECT {_PUBLIC_COLUMNS} FROM resident_report"
+                    " WHERE reference = ANY(:ids) ORDER BY created_at DESC"
+                ),
+                {"ids": ids},
+            ).all()
+        return _answer(list(rows))
     code = request.args.get("service_code") or None
     state = request.args.get("status") or None
     if code is not None and code not in SERVICES:
@@ -174,7 +245,7 @@ def requests_list() -> Response:
             ),
             {"start": start, "end": end, "code": code, "state": state, "limit": LIST_LIMIT},
         ).all()
-    return jsonify([_public(r) for r in rows])
+    return _answer(list(rows))
 
 
 @bp.get("/requests/<reference>.json")
@@ -188,4 +259,4 @@ def status(reference: str) -> Response:
         ).first()
     if row is None:
         return _error(404, "no such request")
-    return jsonify([_public(row)])
+    return _answer([row])

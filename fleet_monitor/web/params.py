@@ -103,7 +103,7 @@ def check_request_strings(
 
 def _lists(multi: Mapping[str, Any]) -> Iterable[tuple[str, list[str]]]:
     if hasattr(multi, "lists"):
-        return multi.lists()  # type: ignore[no-any-return]
+        return multi.lists()
     return ((k, [v]) for k, v in multi.items())
 
 

@@ -27,7 +27,8 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, g, jsonify, redirect, request, session, url_for
+from flask import Flask, abort, g, jsonify, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy import ColumnElement, false, true
 
 from fleet_monitor.history.operators import operator_list
@@ -68,6 +69,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "open311.create",
         "open311.status",
         "open311.requests_list",
+        "open311_discovery.discovery_json",
+        "open311_discovery.discovery_xml",
     }
 )
 # the local base map: public only with ``[web] basemap_public`` (web/basemap.py)
@@ -101,7 +104,7 @@ def operator_scope(column: Any, user: CurrentUser | None = None) -> ColumnElemen
         return true()
     if not ids:
         return false()
-    return column.in_(sorted(ids))  # type: ignore[no-any-return]
+    return column.in_(sorted(ids))
 
 
 def scope_param(user: CurrentUser | None = None) -> list[int] | None:
@@ -168,7 +171,7 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def login_needed() -> Response:
+def login_needed() -> ResponseReturnValue:
     if is_api_request():
         response = jsonify(error="authentication required")
         response.status_code = 401
@@ -204,7 +207,7 @@ def init_app(app: Flask) -> None:
     app.permanent_session_lifetime = session_max_age(app)
 
     @app.before_request
-    def _authenticate() -> Response | None:
+    def _authenticate() -> ResponseReturnValue | None:
         g.user = None
         if request.endpoint in ANONYMOUS_ENDPOINTS:
             # public, and no database round trip: static assets; the health check
@@ -218,6 +221,8 @@ def init_app(app: Flask) -> None:
                 session.pop("sid", None)
         if request.endpoint in PUBLIC_ENDPOINTS or g.user is not None:
             return None
+        if request.endpoint is None and request.path.startswith("/open311/"):
+            return None  # not served: Open311 clients get GeoReport's 404 (web/errors.py)
         if request.endpoint in BASEMAP_ENDPOINTS and get_settings().web.basemap_public:
             return None  # [web] basemap_public: the residents' page draws the base map too
         if bearer_token() is not None and getattr(

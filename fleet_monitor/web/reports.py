@@ -74,12 +74,12 @@ def index() -> ResponseReturnValue:
         )
         # the operator's name from the read interface (None: the city-wide summary)
         names = {op_id: name for op_id, _slug, name in operator_list(s)}
-    rows = [{**r, "operator_name": names.get(r["operator_id"])} for r in rows]
+    listed = [{**r, "operator_name": names.get(r["operator_id"])} for r in rows]
     return render_template(
         "reports/list.html",
-        reports=rows[:PAGE],
+        reports=listed[:PAGE],
         day=day,
-        more=len(rows) > PAGE,
+        more=len(listed) > PAGE,
         offset=offset,
         page=PAGE,
     )

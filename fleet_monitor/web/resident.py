@@ -21,13 +21,15 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from fleet_monitor.history.operators import (
     OPERATORS_RELATION_TEXT,
     operator_list,
     operators_relation_binds,
 )
-from fleet_monitor.resident_reports.photo import PhotoError, reencode_photo
+from fleet_monitor.resident_reports.case_timeline import cases_of_report
+from fleet_monitor.resident_reports.photo import PhotoError, reencode_photo, thumbnail
 from fleet_monitor.resident_reports.reports import (
     SERVICES,
     ReportError,
@@ -57,6 +59,12 @@ def _operators() -> list[tuple[str, str]]:
     with get_engine().connect() as conn:
         rows = operator_list(conn, by_name=True)
     return [(slug, name) for _id, slug, name in rows]
+
+
+@bp.app_template_global("resident_service")
+def service_name(code: str) -> str:
+    """The name of a report's service (``badly_parked``...) in the page's language."""
+    return dict(_services()).get(code, code)
 
 
 def _services() -> list[tuple[str, str]]:
@@ -239,8 +247,11 @@ def _report(report_id: int) -> Any:
 @bp.get("/signalements/<int:report_id>")
 @require_role(*STAFF_ROLES)
 def detail(report_id: int) -> Any:
+    report = _report(report_id)
+    with Session(get_engine()) as s:
+        cases = cases_of_report(s, report_id)
     return render_template(
-        "resident/detail.html", report=_report(report_id), services=dict(_services())
+        "resident/detail.html", report=report, services=dict(_services()), cases=cases
     )
 
 
@@ -259,9 +270,24 @@ def photo(report_id: int) -> Response:
     return response
 
 
+@bp.get("/signalements/<int:report_id>/photo/thumbnail.jpg")
+@require_role(*STAFF_ROLES)
+def thumbnail_photo(report_id: int) -> Response:
+    """A small copy of the photo, for the case files' timelines (staff only)."""
+    with get_engine().connect() as conn:
+        row = conn.execute(
+            text("SELECT photo FROM resident_report WHERE id = :id"), {"id": report_id}
+        ).first()
+    if row is None or row[0] is None:
+        abort(404)
+    response = Response(thumbnail(bytes(row[0])), mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @bp.post("/signalements/<int:report_id>/close")
 @require_role(*STAFF_ROLES)
-def close(report_id: int) -> Response:
+def close(report_id: int) -> Any:
     with get_engine().begin() as conn:
         done = conn.execute(
             text(

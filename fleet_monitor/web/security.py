@@ -95,7 +95,7 @@ class SessionInterface(SecureCookieSessionInterface):
     means Secure unless the app runs in debug or testing mode.
     """
 
-    def get_cookie_secure(self, app: Flask) -> bool:  # type: ignore[override]
+    def get_cookie_secure(self, app: Flask) -> bool:
         return cookie_secure(app)
 
 

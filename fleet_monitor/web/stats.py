@@ -3,8 +3,8 @@
 * ``/stats``: figures of a period with charts (SVG made on the server), a
   comparison of operators, a parking density map by district, methodology and
   coverage; selectors for period, operator, zone and vehicle type.
-* ``/stats/export.<fmt>``: the same figures as CSV, XLSX, GeoJSON, PDF (permit
-  review pack) or JSON; every download is recorded in the audit log.
+* ``/stats/export.<fmt>``: the same figures as CSV, XLSX, GeoJSON, PDF (the
+  statistics report) or JSON; every download is recorded in the audit log.
 * ``/api/stats`` (whole report) and ``/api/stats/<section>``: JSON.
 * ``/stats/declared``: fleets declared by operators (form and CSV upload).
 
@@ -14,6 +14,7 @@ applied by the report itself, whatever the query parameters); staff see all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from flask import Blueprint, Flask, Response, abort, jsonify, render_template, r
 from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 
+from datastore.connection import driver_connection
 from fleet_monitor.models.stats import ALL
 from fleet_monitor.stats.charts import colours, report_charts
 from fleet_monitor.stats.exports import FORMATS
@@ -139,7 +141,7 @@ def index() -> Response:
     zone_rows = report["sections"]["zones"]["rows"]
     raw = get_engine().raw_connection()
     try:
-        with raw.driver_connection.cursor() as cur:
+        with driver_connection(raw).cursor() as cur:
             geometries = zone_geometries(cur, [z["zone_id"] for z in zone_rows], query)
     finally:
         raw.close()
@@ -156,7 +158,7 @@ def index() -> Response:
         static_url=lambda path: url_for("static", filename=path),
     )
     # the report's own parameters only (never url_for's _method, _scheme...)
-    args = {k: v for k in QUERY_PARAMS if (v := request.args.get(k))}
+    args: dict[str, Any] = {k: v for k in QUERY_PARAMS if (v := request.args.get(k))}
     page = render_template(
         "stats/index.html",
         report=report,
@@ -173,22 +175,11 @@ def index() -> Response:
         export_links=[(fmt, url_for("stats.export", fmt=fmt, **args)) for fmt in FORMATS],
         api_url=url_for("stats_api.report", **args),
         can_declare=_can_declare(),
-        resident_zones=_resident_zones(query),
     )
     return Response(add_nonce(page, csp_nonce()), mimetype="text/html")
 
 
-def _resident_zones(query: ReportQuery) -> list[tuple[str, str, int]] | None:
-    """Residents' reports of the period by district (issue 15), for staff only."""
-    if visible() is not None:
-        return None
-    from fleet_monitor.resident_reports.reports import reports_by_zone
-
-    with get_engine().connect() as conn:
-        return reports_by_zone(conn, query.period.start, query.period.stop)
-
-
-def _zone_tooltip(z: dict[str, Any]) -> str:
+def _zone_tooltip(z: Mapping[str, Any]) -> str:
     density = z.get("density_per_km2")
     return _("%(zone)s: %(avg)s vehicles on average, %(density)s per km²") % {
         "zone": z.get("name") or z["zone_id"],

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from datastore.connection import driver_connection
 from fleet_monitor.stats.declared import (
     MAX_DECLARED,
     Declaration,
@@ -46,7 +48,7 @@ def declared() -> str:
     scope = _visible()
     raw = get_engine().raw_connection()
     try:
-        with raw.driver_connection.cursor() as cur:
+        with driver_connection(raw).cursor() as cur:
             rows = list_declared(cur, scope)
             operators = sorted(
                 (slug, i) for slug, i in operator_ids(cur).items() if scope is None or i in scope
@@ -86,13 +88,13 @@ def _declaration(
 
 @bp.post("")
 @require_role(*EDITORS)
-def add() -> Response:
+def add() -> ResponseReturnValue:
     scope = _visible()
     settings = get_settings()
     form = request.form
     raw = get_engine().raw_connection()
     try:
-        with raw.driver_connection.cursor() as cur:
+        with driver_connection(raw).cursor() as cur:
             ids = operator_ids(cur)
             slug = form.get("operator", "")
             if slug not in ids or (scope is not None and ids[slug] not in scope):
@@ -109,7 +111,7 @@ def add() -> Response:
                 entered_by_id=user.id if user else None,
                 entered_by=user.email if user else None,
             )
-        raw.driver_connection.commit()
+        driver_connection(raw).commit()
     finally:
         raw.close()
     audit(
@@ -125,7 +127,7 @@ def add() -> Response:
 
 @bp.post("/import")
 @require_role(*EDITORS)
-def upload() -> Response:
+def upload() -> ResponseReturnValue:
     file = request.files.get("file")
     data = file.read(MAX_CSV_BYTES + 1) if file else b""
     if not data or len(data) > MAX_CSV_BYTES:
@@ -142,7 +144,7 @@ def upload() -> Response:
     user = current_user()
     raw = get_engine().raw_connection()
     try:
-        with raw.driver_connection.cursor() as cur:
+        with driver_connection(raw).cursor() as cur:
             result = import_csv(
                 cur,
                 text,
@@ -153,9 +155,9 @@ def upload() -> Response:
                 entered_by=user.email if user else None,
             )
         if result.errors:
-            raw.driver_connection.rollback()
+            driver_connection(raw).rollback()
         else:
-            raw.driver_connection.commit()
+            driver_connection(raw).commit()
     finally:
         raw.close()
     if result.errors:
@@ -174,12 +176,12 @@ def upload() -> Response:
 
 @bp.post("/<int:declared_id>/delete")
 @require_role(*EDITORS)
-def delete(declared_id: int) -> Response:
+def delete(declared_id: int) -> ResponseReturnValue:
     raw = get_engine().raw_connection()
     try:
-        with raw.driver_connection.cursor() as cur:
+        with driver_connection(raw).cursor() as cur:
             operator_id = delete_declared(cur, declared_id, _visible())
-        raw.driver_connection.commit()
+        driver_connection(raw).commit()
     finally:
         raw.close()
     if operator_id is None:

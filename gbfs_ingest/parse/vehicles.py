@@ -206,9 +206,10 @@ def _parse_vehicles(
             lr = (ts_good(lr) or ts_slow(lr)) if type(lr) is ts_type else ts_slow(lr)
         uri = g("rental_uris")
         if uri is not None:
-            uri, problem = rental_link(uri)
-            if problem is not None:
-                fc.add(WARNING, problem[0], f"{item}/rental_uris/{problem[1]}", problem[2])
+            uri, link_problem = rental_link(uri)
+            if link_problem is not None:
+                code, key, message = link_problem
+                fc.add(WARNING, code, f"{item}/rental_uris/{key}", message)
         append(new_vehicle(vid, lat, lon, res, dis, vt, sid, hs, rng, fp, lr, pp, uri))
 
     for count, ones, path in ((int_res, ones_res, p_res), (int_dis, ones_dis, p_dis)):

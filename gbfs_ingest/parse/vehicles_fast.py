@@ -120,15 +120,15 @@ class _TypedEnvelopeV3(Struct, gc=False):
     data: _DataV3
 
 
-_TYPED = {
+_TYPED: dict[str, msgspec.json.Decoder[Any]] = {
     "2": msgspec.json.Decoder(_TypedEnvelopeV2),
     "3": msgspec.json.Decoder(_TypedEnvelopeV3),
 }
-_ENVELOPES = {
+_ENVELOPES: dict[str, msgspec.json.Decoder[Any]] = {
     "2": msgspec.json.Decoder(_EnvelopeV2),
     "3": msgspec.json.Decoder(_EnvelopeV3),
 }
-_RECORDS = {
+_RECORDS: dict[str, msgspec.json.Decoder[Any]] = {
     "2": msgspec.json.Decoder(list[_RecordV2]),
     "3": msgspec.json.Decoder(list[_RecordV3]),
 }

@@ -7,9 +7,9 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from tests.notices.helpers import (
     setup_city,
     vehicle_at,
 )
+from tests.notices.pdfcheck import pdf_pages, pdf_text
 
 DAY = date(2026, 11, 2)
 
@@ -70,7 +71,9 @@ def build_day(engine: Engine, settings) -> Feed:  # type: ignore[no-untyped-def]
     return feed
 
 
-def test_report_figures_files_and_mail(db_url: str, engine: Engine, smtp: SMTPServer) -> None:
+def test_report_figures_files_and_mail(
+    db_url: str, engine: Engine, smtp: SMTPServer, tmp_path: Path
+) -> None:
     settings = settings_for(db_url, smtp.port)
     build_day(engine, settings)
     smtp.received.clear()
@@ -99,16 +102,25 @@ def test_report_figures_files_and_mail(db_url: str, engine: Engine, smtp: SMTPSe
     assert figures[("feed", "fetches", "")] == "12"
     assert figures[("feed", "fetches_ok", "")] == "11"
     assert figures[("feed", "outage_s", "unavailable")] == "3600.0"
-    pdf = "\n".join(
-        p.extract_text() for p in PdfReader(io.BytesIO(files["report-trotti-2026-11-02.pdf"])).pages
-    )
-    assert "Trotti" in pdf and "2026-11-02" in pdf and "Dans l’eau / In water" in pdf
+    pdf = files["report-trotti-2026-11-02.pdf"]
+    assert 1 <= len(pdf_pages(pdf, tmp_path, "operator")) <= 2
+    text = " ".join(pdf_text(pdf, tmp_path).replace("\u202f", " ").split())
+    assert "Trotti" in text and "lundi 2 novembre 2026" in text
+    assert "Dans l’eau / In water" in text
+    assert "Déployés, max / Deployed, max 6" in text
+    assert "jusqu’à 6 véhicules pour un plafond de 5 (11 relevés au-dessus)" in text
     body = html_body(op)
-    assert 'data-field="deployed_max">6<' in body
+    assert 'data-field="deployed_max" data-value="6">6<' in body
+    assert "jusqu’à 6 véhicules pour un plafond de 5" in body  # the same list as the PDF
 
     staff = by_to["mobilite@annecy.example"]
     assert 'data-operator="trotti"' in html_body(staff)
-    assert set(attachments(staff)) == {"report-city-2026-11-02.pdf", "report-city-2026-11-02.csv"}
+    files = attachments(staff)
+    assert set(files) == {"report-city-2026-11-02.pdf", "report-city-2026-11-02.csv"}
+    city_pdf = files["report-city-2026-11-02.pdf"]
+    assert len(pdf_pages(city_pdf, tmp_path, "city")) == 1  # the one-page summary
+    text = " ".join(pdf_text(city_pdf, tmp_path).split())
+    assert "Synthèse quotidienne / Daily summary" in text and "Trotti (6 > 5)" in text
 
     # the daily job runs again (every minute): nothing new, nothing sent twice
     assert run_daily(engine, settings, now + timedelta(minutes=1)) == []

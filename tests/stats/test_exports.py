@@ -5,17 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
-from pypdf import PdfReader
 from sqlalchemy import Engine
 
 from fleet_monitor.settings import CitySettings, Settings
 from fleet_monitor.stats.periods import parse_period
 from fleet_monitor.stats.report import ReportQuery
 from fleet_monitor.stats.service import Export, ExportError, make_export
+from tests.notices.pdfcheck import pdf_pages, pdf_text
 from tests.stats import scenario
 from tests.stats.history import utc
 from tests.stats.scenario import Ids
@@ -99,33 +101,47 @@ def test_geojson_zones_with_figures(engine: Engine, aggregated: Ids) -> None:
     assert doc["period"]["end"] == "2026-10-07T00:00:00+02:00"
 
 
-def test_pdf_pack_text(engine: Engine, aggregated: Ids) -> None:
+def _text(pdf: bytes, tmp: Path) -> str:
+    return " ".join(pdf_text(pdf, tmp).replace("\u202f", " ").split())
+
+
+def test_pdf_statistics_report_text(engine: Engine, aggregated: Ids, tmp_path: Path) -> None:
+    """Page one sums up in words; no ISO timestamps, no debug strings; both languages."""
     out = export(engine, "pdf")
-    reader = PdfReader(io.BytesIO(out.content))
-    text = "\n".join(page.extract_text() for page in reader.pages)
-    flat = " ".join(text.split())
-    assert "Permit review pack" in flat
+    pages = pdf_pages(out.content, tmp_path, "stats-en")
+    assert 3 <= len(pages) <= 8
+    flat = _text(out.content, tmp_path)
+    assert "Statistics report · Tuesday 6 October 2026" in flat
+    assert "permit review pack" not in flat.lower()
+    assert "Scope all operators, all vehicle types, the whole city" in flat
     assert "264 of 288 5-minute samples observed (91.7 %)" in flat
+    assert "Issued on 20 Oct 2026 14:00" in flat
+    assert "Key figures" in flat and "What stands out" in flat
     alpha = fleet_row(out.report, "alpha")
     assert f"{alpha['deployed_avg']:.2f}" in flat  # 2.79
+    assert "beta: 91.7 % of the feed's fetches succeeded (120 min of outage)" in flat
     assert "Methodology" in flat and "nearest rank" in flat
-    # times as a reader writes them, and the filters in words (no "operator = *")
-    assert "6 Oct 2026 00:00 - 7 Oct 2026 00:00 (Europe/Paris)" in flat
-    assert "T00:00:00+02:00" not in flat and "= *" not in flat
-    assert "Filters: none (all operators, vehicle types and zones)" in flat
+    # no ISO times, no filters as code
+    assert not re.search(r"\d{4}-\d{2}-\d{2}|T\d{2}:\d{2}|[+-]0\d:00", flat), flat[:400]
+    assert "= *" not in flat and "operator =" not in flat and "None" not in flat
+
     french = export(engine, "pdf", lang="fr")
-    flat_fr = " ".join(
-        "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(french.content)).pages).split()
-    )
-    assert "Dossier de revue d'autorisation" in flat_fr and "Méthodologie" in flat_fr
-    assert "2,79" in flat_fr
-    assert "06/10/2026 00:00 - 07/10/2026 00:00" in flat_fr
-    assert "Filtres: aucun (tous les opérateurs" in flat_fr
+    flat_fr = _text(french.content, tmp_path)
+    assert "Rapport statistique · mardi 6 octobre 2026" in flat_fr
+    assert "Ville d'Annecy" in flat_fr  # the letterhead, as on the notices and reports
+    assert "Méthodologie" in flat_fr and "2,79" in flat_fr
+    assert "Périmètre tous les opérateurs, tous les types de véhicules, toute la ville" in flat_fr
+    assert "Établi le 20/10/2026 à 14:00" in flat_fr
+    assert "Ce qui ressort" in flat_fr and "Chiffres clés" in flat_fr
+    assert "beta : 91,7 % de lectures du flux réussies (120 min de panne)" in flat_fr
+    assert not re.search(r"\d{4}-\d{2}-\d{2}|T\d{2}:\d{2}", flat_fr)
     beta = export(engine, "pdf", operator="beta")
-    flat_beta = " ".join(
-        "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(beta.content)).pages).split()
-    )
-    assert "Filters: operator " in flat_beta and "= *" not in flat_beta
+    flat_beta = _text(beta.content, tmp_path)
+    assert "Scope operator beta" in flat_beta and "= *" not in flat_beta
+
+
+def test_pdf_statistics_report_is_deterministic(engine: Engine, aggregated: Ids) -> None:
+    assert export(engine, "pdf", lang="fr").content == export(engine, "pdf", lang="fr").content
 
 
 def test_unknown_format(engine: Engine, aggregated: Ids) -> None:

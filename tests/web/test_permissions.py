@@ -37,6 +37,7 @@ PUBLIC |= {f"/mds/{p}" for p in ("geographies", "geographies.json", "geographies
 PUBLIC |= {f"/gbfs/{v}/geofencing_zones.json" for v in ("2.3", "3.0")}
 # residents' reports (issue 15): the public page and Open311 GeoReport v2
 PUBLIC |= {"/signaler", "/open311/v2/services.json", "/open311/v2/requests.json"}
+PUBLIC |= {"/open311/discovery.json", "/open311/discovery.xml"}  # Open311 discovery
 PUBLIC_NOT_FOUND = {"/open311/v2/requests/1.json"}  # no such request: 404, no login
 # public pages that send a visitor without the right state elsewhere
 PUBLIC_REDIRECTS = {
