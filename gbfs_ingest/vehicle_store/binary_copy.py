@@ -33,7 +33,7 @@ class _GeometryBinaryDumper(Dumper):
     format = Format.BINARY
 
     def dump(self, obj: Any) -> bytes:
-        return obj  # type: ignore[no-any-return]
+        return obj
 
 
 def register_geometry(conn: Any) -> None:
