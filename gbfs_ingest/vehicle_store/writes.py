@@ -64,21 +64,18 @@ def write_stay_changes(
                 " end_fetch_id = %s WHERE id = ANY(%b)",
                 (ended, seen, reason, end_fetch, ids),
             )
-    if changes.continue_dwells:
-        linked, confs = zip(*changes.continue_dwells, strict=True)
-        cur.execute(
-            "UPDATE dwell d SET rotations = d.rotations + 1, min_link_confidence ="
-            " LEAST(COALESCE(d.min_link_confidence, 1.0), t.c)"
-            " FROM unnest(%b::bigint[], %b::float8[]) AS t(id, c) WHERE d.id = t.id",
-            (list(linked), list(confs)),
+    if changes.continue_dwells:  # an id rotated within the stay: one more link
+        _update_dwells(
+            cur,
+            "rotations = d.rotations + 1,"
+            " min_link_confidence = LEAST(COALESCE(d.min_link_confidence, 1.0), t.v)",
+            changes.continue_dwells,
         )
-    if changes.bridged:
-        back, secs = zip(*changes.bridged, strict=True)
-        cur.execute(
-            "UPDATE dwell d SET grace_absences = d.grace_absences + 1,"
-            " bridged_s = d.bridged_s + t.s"
-            " FROM unnest(%b::bigint[], %b::float8[]) AS t(id, s) WHERE d.id = t.id",
-            (list(back), list(secs)),
+    if changes.bridged:  # back within the grace: the absence is bridged
+        _update_dwells(
+            cur,
+            "grace_absences = d.grace_absences + 1, bridged_s = d.bridged_s + t.v",
+            changes.bridged,
         )
     if changes.new_dwells:
         _copy_rows(
@@ -119,6 +116,17 @@ def write_stay_changes(
     if changes.inserts:  # after the deletes: a linked id replaces its predecessor's row
         with binary_copy(cur, f"COPY vehicle_current ({_CURRENT_COLUMNS})", _CURRENT_TYPES) as cp:
             _write_current(cp, feed_id, operator_id, changes.inserts, observed_at, fetch_id)
+
+
+def _update_dwells(cur: Any, assignments: str, pairs: list[tuple[int, float]]) -> None:
+    """One UPDATE of the stays in ``pairs`` (dwell id, value): ``assignments`` (an SQL
+    constant) reads the stay as ``d`` and its value as ``t.v``."""
+    dwell_ids, values = zip(*pairs, strict=True)
+    cur.execute(
+        f"UPDATE dwell d SET {assignments}"
+        " FROM unnest(%b::bigint[], %b::float8[]) AS t(id, v) WHERE d.id = t.id",
+        (list(dwell_ids), list(values)),
+    )
 
 
 def _copy_rows(cur: Any, rows: list[tuple[Any, ...]], statement: str, types: list[str]) -> None:
