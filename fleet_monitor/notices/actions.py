@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from datastore.connection import rowcount
 from fleet_monitor.models.notices import CASE_STATUSES, RESPONSES, CaseFile, CaseNote, Notice
 from fleet_monitor.outbox.store import cancel_deliveries, retry_delivery
 from fleet_monitor.users import record_audit
@@ -99,10 +100,12 @@ def cancel_notice(
     session.execute(
         text("UPDATE notice_item SET active = false WHERE notice_id = :n"), {"n": notice_id}
     )
-    void = session.execute(
-        text("UPDATE penalty SET status = 'void' WHERE notice_id = :n AND status = 'due'"),
-        {"n": notice_id},
-    ).rowcount
+    void = rowcount(
+        session.execute(
+            text("UPDATE penalty SET status = 'void' WHERE notice_id = :n AND status = 'due'"),
+            {"n": notice_id},
+        )
+    )
     cancelled = cancel_deliveries(session, subject="notice", subject_id=notice_id)
     _audit(
         session,

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from datastore.connection import rowcount
 from fleet_monitor.models.disputes import DisputeAttachment, NoticeDispute
 from fleet_monitor.models.notices import Notice
 from fleet_monitor.notices.actions import MAX_NOTE, ActionError, Actor, _audit, set_case_status
@@ -199,10 +200,14 @@ def decide_dispute(
     dispute.decided_by, dispute.decision_reason = actor.name, reason
     void = 0
     if decision == "upheld":
-        void = session.execute(
-            text("UPDATE penalty SET status = 'void' WHERE notice_item_id = :i AND status = 'due'"),
-            {"i": dispute.notice_item_id},
-        ).rowcount
+        void = rowcount(
+            session.execute(
+                text(
+                    "UPDATE penalty SET status = 'void' WHERE notice_item_id = :i AND status = 'due'"
+                ),
+                {"i": dispute.notice_item_id},
+            )
+        )
         set_case_status(
             session,
             dispute.violation_id,

@@ -18,12 +18,7 @@ from sqlalchemy.orm import Session
 from fleet_monitor.history.evidence import violation_fetch_hashes
 from fleet_monitor.models.notices import Notice
 from fleet_monitor.notices import legal
-from fleet_monitor.outbox.documents import (
-    bilingual_rule,
-    iso_z,
-    local_time,
-    template_env,
-)
+from fleet_monitor.outbox.documents import bilingual_rule, iso_z, local_time
 from fleet_monitor.outbox.message import Attachment, EmailMessageSpec, WebhookMessageSpec
 from rules import Permit
 from rules.registry import rule_deadline
@@ -42,14 +37,15 @@ def deadline_terms(permit: Permit, rules: Iterable[str] = ()) -> dict[str, Any]:
     deadline is the shortest (``rules.registry.notice_deadline``)."""
     n = permit.notices
     own = {r: d for r in sorted(set(rules)) if (d := rule_deadline(permit, r)) is not None}
+    day, night = _hours(n.day_deadline.total_seconds()), _hours(n.night_deadline.total_seconds())
+    start, end = f"{n.day_start:%H:%M}", f"{n.day_end:%H:%M}"
     text = (
-        f"{_hours(n.day_deadline.total_seconds())} ({n.day_start:%H:%M}-{n.day_end:%H:%M}), "
-        f"{_hours(n.night_deadline.total_seconds())} sinon / otherwise"
+        f"{day} de {start} à {end}, {night} sinon / {day} from {start} to {end}, {night} otherwise"
     )
     if own:
         text = (
             "; ".join(f"{_hours(d.total_seconds())} : {bilingual_rule(r)}" for r, d in own.items())
-            + f" ({text})"
+            + f". Autres manquements / Other breaches : {text}"
         )
     return {
         "day_deadline_s": n.day_deadline.total_seconds(),
@@ -147,7 +143,8 @@ def build_payload(
 
 
 def render_pdf(payload: dict[str, Any], logo_path: str | None = None) -> bytes:
-    from fleet_monitor.notices.notice_pdf import render_notice_pdf
+    """The notice's PDF, printed from its HTML (``document_html``): same payload, same bytes."""
+    from fleet_monitor.notices.document_html import render_notice_pdf
 
     return render_notice_pdf(payload, logo_path)
 
@@ -157,32 +154,25 @@ def pdf_sha256(data: bytes) -> str:
 
 
 def compose_email(notice: Notice) -> EmailMessageSpec:
+    """The e-mail: the same partials as the PDF (``document_html``), the PDF attached."""
+    from fleet_monitor.notices.document_html import email_html, email_text
+
     payload = notice.payload or {}
-    env = template_env("fleet_monitor.notices")
     tz = payload["timezone"]
-    context = {
-        "p": payload,
-        "title": payload.get("title") or {"fr": "Avis de manquement", "en": "Notice of breach"},
-        "issued": local_time(datetime.fromisoformat(payload["issued_at"]), tz),
-        "deadline": local_time(
-            datetime.fromisoformat(payload["deadline_at"]) if payload.get("deadline_at") else None,
-            tz,
-        ),
-        "since": {
-            it["violation_id"]: it["since"] and local_time(datetime.fromisoformat(it["since"]), tz)
-            for it in payload["items"]
-        },
-    }
+    deadline = ""
+    if payload.get("deadline_at"):  # a penalty statement has none
+        at = local_time(datetime.fromisoformat(payload["deadline_at"]), tz)
+        deadline = f" – échéance/deadline {at}"
     urgent = "URGENT " if payload["urgent"] else ""
     title = payload.get("title") or {"fr": "Avis de manquement", "en": "Notice of breach"}
     subject = (
         f"[{payload['reference']}] {urgent}{title['fr']} / {title['en']} – "
-        f"{payload['operator']['name']} – échéance/deadline {context['deadline']}"
+        f"{payload['operator']['name']}{deadline}"
     )
     return EmailMessageSpec(
         subject=subject,
-        html=env.get_template("notice_email.html").render(**context),
-        text=env.get_template("notice_email.txt").render(**context),
+        html=email_html(payload),
+        text=email_text(payload),
         attachments=(
             Attachment(f"{payload['reference']}.pdf", "application/pdf", notice.pdf or b""),
         ),

@@ -62,14 +62,17 @@ def measure_label(rule: str) -> tuple[str, str]:
 
 
 def measure_text(value: float | None, unit: str | None) -> str:
+    """The measured value as the notice prints it, French decimal comma (``3,2 j/d (77 h)``)."""
     if value is None:
         return "—"
     if unit == "s":
         hours = value / 3600
-        return f"{hours / 24:.1f} j/d ({hours:.0f} h)" if hours >= 48 else f"{hours:.1f} h"
-    if unit == "m":
-        return f"{value:.0f} m"
-    return f"{value:g} {unit or ''}".strip()
+        text = f"{hours / 24:.1f} j/d ({hours:.0f} h)" if hours >= 48 else f"{hours:.1f} h"
+    elif unit == "m":
+        text = f"{value:.0f} m"
+    else:
+        text = f"{value:g} {unit or ''}".strip()
+    return text.replace(".", ",")
 
 
 def letterhead_dict(head: LetterheadSettings) -> dict[str, Any]:

@@ -6,7 +6,8 @@ penalty statement is issued to the operator when its permit says so
 (``[escalation] penalty_statement``): the penalties due, vehicle by vehicle,
 with the permit's article and the total, as a notice of kind
 ``penalty_statement`` (reference from the same sequence, no deadline, no
-items of its own, so its vehicles stay with the notice that found them). It
+items of its own, so its vehicles stay with the notice that found them; each
+line shows the address, location map and evidence that notice printed). It
 is delivered like any notice and is closed from the start: there is nothing
 to check after it. One statement per notice (``batch_key statement:<id>``).
 """
@@ -67,9 +68,18 @@ def _issue_one(
     session: Session, row: dict[str, Any], permit: Any, now: datetime, settings: Settings
 ) -> str:
     lines = [dict(r) for r in session.execute(text(LINES_SQL), {"n": row["id"]}).mappings()]
+    # where each vehicle was, as the act that found it printed it (address, map, evidence)
+    act = session.get(Notice, row["id"])
+    found = {
+        it["violation_id"]: it for it in ((act.payload if act else None) or {}).get("items", [])
+    }
     for line in lines:
         line["penalty_eur"] = float(line["amount_eur"])
-        line["raw_hashes"] = []
+        before = found.get(line["violation_id"]) or {}
+        line["address"] = before.get("address")
+        line["situation"] = before.get("map")
+        line["district_name"] = before.get("district")
+        line["raw_hashes"] = (before.get("evidence") or {}).get("raw_hashes") or []
     reference = next_reference(
         session, settings.notices.reference_prefix, now.astimezone(permit_tz(permit)).year
     )

@@ -229,7 +229,7 @@ def hex_map(
         px, py = proj.xy(c.x, c.y)
         ax.text(float(px), float(py), name, ha="center", va="center", zorder=5, **style)
 
-    with rc_context(RC):  # type: ignore[arg-type]
+    with rc_context(RC):
         fig = Figure(figsize=MAP_SIZE, layout="constrained")
         ax = fig.add_subplot()
         ax.set_title(title, loc="left")

@@ -144,6 +144,7 @@ def build_pack(
         "days": period.n_days,
         "operators": names,
         "generated": fmt.moment(now, tz),
+        "generated_at": now,
         "footer": f"{settings.letterhead.authority} – dossier de négociation,"
         f" {period_words(period)}",
         "kpis": kpis(cards, report),

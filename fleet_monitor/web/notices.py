@@ -12,6 +12,7 @@ Operator accounts see their own notices only (another operator's id: 404).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
@@ -24,6 +25,7 @@ from fleet_monitor.models.notices import Delivery, Notice
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, cancel_notice, respond, retry
 from fleet_monitor.notices.contacts import ContactError, add_contact, list_contacts, remove_contact
+from fleet_monitor.notices.document_html import page_html
 from fleet_monitor.notices.legal import make_respond_token
 from fleet_monitor.notices.planner import NoticeError, issue_notice
 from fleet_monitor.notices.reading import mark_read
@@ -48,11 +50,11 @@ PAGE = 50
 STATUSES = ("draft", "issued", "closed", "cancelled")
 
 
-def load_notice(s: Session, notice_id: int) -> dict[str, object]:
+def load_notice(s: Session, notice_id: int) -> dict[str, Any]:
     notice = queries.notice_detail(s, notice_id)
     if notice is None:
         abort(404)
-    ensure_operator_visible(notice["operator_id"])  # type: ignore[arg-type]
+    ensure_operator_visible(notice["operator_id"])
     return notice
 
 
@@ -92,6 +94,7 @@ def render_notice(notice_id: int, status: int = 200, **forms: object) -> Respons
         "notices/detail.html",
         respond_url=link,
         n=notice,
+        document=page_html(notice["payload"]) if notice.get("payload") else None,
         is_operator=user is not None and user.role == "operator",
         supervisor=user is not None and user.role in SUPERVISORS,
         response_form=forms.get("response_form") or ResponseForm(),

@@ -15,6 +15,8 @@ audited as ``link:<reference>`` with the client's address.
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import (
     Blueprint,
     Flask,
@@ -34,6 +36,7 @@ from fleet_monitor.models.notices import Notice
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, respond
 from fleet_monitor.notices.disputes import MAX_TOTAL_BYTES, Upload, disputes_of, open_dispute
+from fleet_monitor.notices.document_html import page_html
 from fleet_monitor.notices.legal import KIND_NAMES, LinkError, read_respond_token
 from fleet_monitor.notices.reading import mark_read
 from fleet_monitor.web import dispute_labels
@@ -43,7 +46,7 @@ from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.dispute_forms import AcknowledgeForm, DisputeForm
 
 bp = Blueprint("respond", __name__, url_prefix="/respond")
-bp.record_once(lambda state: dispute_labels.init_app(state.app))
+bp.record_once(lambda state: dispute_labels.init_app(cast(Flask, state.app)))
 
 PUBLIC = frozenset({"respond.page", "respond.acknowledge", "respond.dispute", "respond.pdf"})
 #: endpoints taking files: their body may exceed the app's 1 MB limit
@@ -93,6 +96,7 @@ def _render(token: str, status: int = 200, **forms: object) -> ResponseReturnVal
         "respond/page.html",
         n=n,
         token=token,
+        document=page_html(n["payload"]) if n.get("payload") else None,
         kind_names=KIND_NAMES,
         disputes=disputes,
         ack_form=forms.get("ack_form") or AcknowledgeForm(),

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from fleet_monitor.notices import legal
+from fleet_monitor.notices import document, legal
 from fleet_monitor.notices.jobs import check, plan, send_pending
 from fleet_monitor.settings import LetterheadSettings, Settings
 from fleet_monitor.violations import import_permit
@@ -91,7 +91,9 @@ def test_notice_is_a_legal_act_then_escalates(
     [msg] = smtp.messages()
     assert "Avis de manquement / Notice of breach" in msg["Subject"]
     body = html_body(msg)
-    assert "Lac d’Annecy" in body and "Article 7.3" in body and "120.00 €" in body
+    # the e-mail and the PDF come from the same partials: same words, same figures
+    assert "Lac d’Annecy" in body and "Article 7.3" in body and "120,00\u00a0€" in body
+    assert "Arrêté municipal n° 2026-117" in body and "Claire Martin" in body
     pdf = attachments(msg)[f"{ref1}.pdf"]
     txt = pdf_text(pdf, tmp_path)
     words = flat(txt)
@@ -113,9 +115,12 @@ def test_notice_is_a_legal_act_then_escalates(
         assert expected in words, expected
     assert "Mise en demeure" not in words
     with engine.connect() as conn:
-        payload = conn.execute(
-            text("SELECT payload FROM notice WHERE reference = :r"), {"r": ref1}
-        ).scalar_one()
+        payload, stored, stored_sha = conn.execute(
+            text("SELECT payload, pdf, pdf_sha256 FROM notice WHERE reference = :r"), {"r": ref1}
+        ).one()
+    # the stored payload (read back from the database) prints the same bytes, whose hash is kept
+    again = document.render_pdf(payload, settings.letterhead.logo_path)
+    assert again == bytes(stored) == pdf and document.pdf_sha256(again) == stored_sha
     link = payload["respond"]["link"]
     assert link.startswith("https://fleet.annecy.example/respond/")
     assert link in re.sub(r"\s+", "", txt)  # printed whole (it may wrap)
@@ -123,7 +128,7 @@ def test_notice_is_a_legal_act_then_escalates(
     assert payload["items"][0]["zone"]["name"] == "Lac d’Annecy"
     assert payload["items"][0]["map"]["shapes"][0]["kind"] == "water"  # the location map
     pages = pdf_pages(pdf, tmp_path, "breach")
-    assert len(pages) == 2  # the act, its location map; then clauses, respond, signature
+    assert len(pages) == 2  # the act and its location map; the respond link, signature, annex
     # the link is signed and expires after the deadline (plus the configured time)
     token = link.rsplit("/", 1)[1]
     secret = settings.web.secret_key.reveal()  # type: ignore[union-attr]
@@ -144,7 +149,8 @@ def test_notice_is_a_legal_act_then_escalates(
     spdf = attachments(statement)[f"{result.statements[0]}.pdf"]
     swords = flat(pdf_text(spdf, tmp_path))
     assert ref1 in swords and "Total des pénalités dues" in swords and "120,00 €" in swords
-    assert len(pdf_pages(spdf, tmp_path, "statement")) == 1
+    assert "Lac d’Annecy" in swords  # where the vehicle was, as the act that found it said
+    assert len(pdf_pages(spdf, tmp_path, "statement")) == 2  # the map and annex as above
 
     # the next breach is a formal notice: the operator missed a deadline in the last 30 days
     t2 = now + timedelta(hours=3)

@@ -87,6 +87,11 @@ def test_staff_pages(officer: FlaskClient, world: World, engine: Engine) -> None
     assert world.reference["trotti"] in officer.get("/notices/").get_data(as_text=True)
     page = officer.get(f"/notices/{nid}").get_data(as_text=True)
     assert "ops@trotti.example" in page and "data-delivery=" in page and "tw1" in page
+    # the act as sent, from the same partials as its PDF and e-mail; no inline style (CSP)
+    act = page.split('<div class="fm-notice-document" lang="fr">', 1)[1].split("</details>")[0]
+    assert world.reference["trotti"] in act and 'data-violation="' in act
+    assert 'Avis de manquement / <span lang="en">Notice of breach' in act
+    assert "style=" not in act and "<img" not in act
     pdf = officer.get(f"/notices/{nid}/pdf")
     assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
     assert (
@@ -331,7 +336,10 @@ def test_contacts_page(
 
 def test_pages_in_english(officer: FlaskClient, world: World) -> None:
     page = officer.get(f"/notices/{world.notice['trotti']}?lang=en").get_data(as_text=True)
-    assert "Deadline" in page and "Échéance" not in page
+    # the page is in English; the act it shows as sent is bilingual, French first, by law
+    ui, act = page.split('<div class="fm-notice-document" lang="fr">', 1)
+    assert "Deadline" in ui and "Échéance" not in ui
+    assert "The document as sent" in ui and 'Échéance / <span lang="en">Deadline' in act
     page = officer.get(f"/cases/{world.violation['trotti']}").get_data(as_text=True)
     assert "In water" in page and "Feed evidence" in page
 

@@ -112,6 +112,8 @@ def test_dispute_upheld_voids_the_penalty(
     page = response.get_data(as_text=True)
     assert world.reference["trotti"] in page and "tw1" in page
     assert world.reference["velo"] not in page
+    # the act itself, as sent (same partials as the PDF), with the link it was sent with
+    assert 'class="fm-notice-document"' in page and 'data-field="respond-link"' in page
     assert one(engine, "SELECT read_by FROM notice WHERE id = :n", n=nid)[0].startswith("link:")
     assert 'data-state="read"' in chef.get(f"/notices/{nid}").get_data(as_text=True)
     assert anon.get(link + "/pdf").data.startswith(b"%PDF")

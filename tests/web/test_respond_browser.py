@@ -36,9 +36,18 @@ def test_operator_disputes_a_vehicle_in_the_browser(
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
+            console: list[str] = []
+            page.on("console", lambda msg: console.append(msg.text))
             page.goto(base + path)
             assert "Avis de manquement" in page.title()
             page.screenshot(path=str(tmp_path / "respond.png"), full_page=True)
+            # the act as sent, from the partials of its PDF: shown without breaking the CSP
+            page.locator("summary", has_text="Afficher le texte de l’acte").click()
+            act = page.locator(".fm-notice-document")
+            assert act.is_visible()
+            assert "Répondre / Respond" in act.inner_text()
+            act.screenshot(path=str(tmp_path / "respond_document.png"))
+            assert not [m for m in console if "Content Security Policy" in m], console
             page.locator("summary", has_text="Contester ce véhicule").click()
             page.fill("textarea[name=reason]", "Loué à 09:40, voir le journal des trajets.")
             page.set_input_files("input[name=files]", str(log))
