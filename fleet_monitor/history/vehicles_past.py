@@ -15,35 +15,37 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from fleet_monitor.history.vehicle_features import (
+    OPERATOR_JSON,
+    VIOLATION_ITEMS,
+    FeatureColumns,
+    feature_collection_sql,
+)
+
 MAX_DAYS = 7
 
+# The stay's row stands for the vehicle; battery and range are not kept.
+STAYED = FeatureColumns(
+    vehicle_id="d.vehicle_id",
+    lon="d.lon",
+    lat="d.lat",
+    gbfs_id="d.gbfs_id",
+    state="d.state",
+    vehicle_type="d.vehicle_type_id",
+    fuel_percent="NULL::float8",
+    range_m="NULL::float8",
+    started_at="d.started_at",
+    start_confidence="d.start_confidence",
+)
+
 HISTORY_SQL = text(
-    """
-SELECT '{"type":"FeatureCollection",' || :head || '"features":['
-       || coalesce(string_agg(
-            '{"type":"Feature","id":' || d.vehicle_id
-            || ',"geometry":{"type":"Point","coordinates":['
-            || round(d.lon::numeric, 6) || ',' || round(d.lat::numeric, 6) || ']}'
-            || ',"properties":' || left(json_build_object(
-                 'operator', o.slug,
-                 'gbfs_id', d.gbfs_id,
-                 'state', d.state,
-                 'vehicle_type', d.vehicle_type_id,
-                 'battery_pct', NULL,
-                 'range_m', NULL,
-                 'parked_since',
-                   to_char(d.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                 'parked_since_confidence', d.start_confidence
-               )::text, -1)
-            || coalesce(',"violations":' || ov.items::text, '') || '}}',
-            ','), '')
-       || ']}'
+    "SELECT "
+    + feature_collection_sql(STAYED, drawn="TRUE")
+    + f"""
 FROM dwell d
-JOIN operator o ON o.id = d.operator_id
+JOIN {OPERATOR_JSON} o ON o.id = d.operator_id
 LEFT JOIN (
-    SELECT v.vehicle_id, v.operator,
-           json_agg(json_build_object('id', v.id, 'rule_type', v.rule_type, 'status', v.status)
-                    ORDER BY v.id) AS items
+    SELECT v.vehicle_id, v.operator, {VIOLATION_ITEMS} AS items
     FROM violation v
     WHERE v.vehicle_id IS NOT NULL
       AND coalesce(v.since, v.opened_at) <= :at

@@ -83,23 +83,19 @@ def test_deleting_an_operator_deletes_its_history_only(engine: Engine) -> None:
 def test_a_binary_copy_that_cannot_start_leaves_the_connection_usable(engine: Engine) -> None:
     import pytest
 
-    from gbfs_ingest.vehicle_store import (
-        _binary_copy,
-        _ewkb,
-        _register_geometry,
-        pg_connection,
-    )
+    from datastore.connection import pg_connection
+    from gbfs_ingest.vehicle_store.binary_copy import binary_copy, ewkb, register_geometry
 
     with Session(engine) as s:
-        _register_geometry(pg_connection(s))
+        register_geometry(pg_connection(s))
         cur = pg_connection(s).cursor()
         cur.execute("CREATE TEMP TABLE t (a int4, g geometry(Point, 4326))")
-        with _binary_copy(cur, "COPY t (a, g)", ["int4", "geometry"]) as cp:
-            cp.write_row((1, _ewkb(45.899247, 6.129384)))
+        with binary_copy(cur, "COPY t (a, g)", ["int4", "geometry"]) as cp:
+            cp.write_row((1, ewkb(45.899247, 6.129384)))
             cp.write_row((2, None))
         cur.execute("SELECT a, ST_X(g), ST_Y(g), ST_SRID(g) FROM t ORDER BY a")
         assert cur.fetchall() == [(1, 6.129384, 45.899247, 4326), (2, None, None, None)]
-        with pytest.raises(KeyError), _binary_copy(cur, "COPY t (a, g)", ["int4", "no_such"]):
+        with pytest.raises(KeyError), binary_copy(cur, "COPY t (a, g)", ["int4", "no_such"]):
             pass
         s.rollback()
         assert s.execute(text("SELECT 1")).scalar_one() == 1

@@ -11,13 +11,14 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from datastore.connection import pg_connection
 from fleet_monitor.violations import evaluate_rules, import_permit, import_zones
 from fleet_monitor.violations.catalog import CityCache
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.model import FeedType
 from gbfs_ingest.process import load_feed_row, process_body, record_failure
 from gbfs_ingest.registry import ensure_feed, ensure_operator
-from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection
+from gbfs_ingest.vehicle_store import VehicleStateCache
 from rules import Zone
 from tests.rules.helpers import ll, square
 

@@ -11,10 +11,11 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from datastore.connection import pg_connection
 from gbfs_ingest.config import IngestSettings
 from gbfs_ingest.process import load_feed_row, record_failure
 from gbfs_ingest.replay import replay
-from gbfs_ingest.vehicle_store import VehicleStateCache, pg_connection
+from gbfs_ingest.vehicle_store import VehicleStateCache
 
 VEHICLE_FILES = ("free_bike_status", "vehicle_status")
 
