@@ -6,36 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from fleet_monitor.printing.calendar_words import MONTHS_FR as MONTHS
+from fleet_monitor.printing.calendar_words import MONTHS_FR_SHORT as MONTHS_SHORT
 from fleet_monitor.stats.chart_render import number as _number
 
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-MONTHS_SHORT = (
-    "janv.",
-    "févr.",
-    "mars",
-    "avr.",
-    "mai",
-    "juin",
-    "juil.",
-    "août",
-    "sept.",
-    "oct.",
-    "nov.",
-    "déc.",
-)
 DASH = "—"
 
 

@@ -12,37 +12,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from fleet_monitor.printing.calendar_words import DAYS_EN, DAYS_FR, MONTHS_EN, MONTHS_FR
+
 NNBSP = "\u202f"
-DAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def number(value: Any, decimals: int | None = None) -> str:

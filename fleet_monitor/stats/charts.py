@@ -22,6 +22,7 @@ from typing import Any
 
 from fleet_monitor.models.stats import ALL
 from fleet_monitor.palette import PALETTE
+from fleet_monitor.printing.calendar_words import MONTHS_EN_SHORT
 from fleet_monitor.stats import labels
 from fleet_monitor.stats.chart_render import Chart, Series, number, render_png, render_svg
 from rules.registry import rule_label
@@ -29,7 +30,6 @@ from rules.registry import rule_label
 __all__ = ["Chart", "Series", "colour_for", "colours", "report_chart_images", "report_charts"]
 
 TOTAL_COLOUR = "#333333"
-MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 def colour_for(index: int, slug: str) -> str:
@@ -63,7 +63,7 @@ def day_label(day: str, lang: str) -> str:
     """``2026-12-05`` -> ``05/12`` (fr) or ``5 Dec`` (en)."""
     if lang == "fr":
         return f"{day[8:10]}/{day[5:7]}"
-    return f"{int(day[8:10])} {MONTHS_EN[int(day[5:7]) - 1]}"
+    return f"{int(day[8:10])} {MONTHS_EN_SHORT[int(day[5:7]) - 1]}"
 
 
 def _kind(labels: Sequence[str]) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 from fleet_monitor.models.stats import ALL
 from fleet_monitor.outbox.documents import template_env
+from fleet_monitor.printing.calendar_words import MONTHS_EN_SHORT
 from fleet_monitor.printing.html_pdf import PRINT_CSS, STATIC_DIR, render_pdf
 from fleet_monitor.settings import LetterheadSettings
 from fleet_monitor.stats import labels, pdf_summary
@@ -158,7 +159,6 @@ WORDS = {
     "fr": {"rotating": "renouvelés après location", "persistent": "fixes"},
     "en": {"rotating": "rotated after trips", "persistent": "kept"},
 }
-MONTHS_EN = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 TEXT = {
     "fr": {
         "doc": "Rapport statistique",
@@ -256,7 +256,9 @@ def fmt(key: str, value: Any, lang: str) -> str:
         return labels.percent(float(value), lang)
     if key in DATE_KEYS:
         d = date.fromisoformat(str(value)[:10])
-        return f"{d:%d/%m/%Y}" if lang == "fr" else f"{d.day} {MONTHS_EN[d.month - 1]} {d.year}"
+        return (
+            f"{d:%d/%m/%Y}" if lang == "fr" else f"{d.day} {MONTHS_EN_SHORT[d.month - 1]} {d.year}"
+        )
     if key == "id_policy":
         return WORDS["fr" if lang == "fr" else "en"].get(str(value), str(value))
     if key == "form_factor":
@@ -285,7 +287,7 @@ def when(stamp: str | None, lang: str) -> str:
     at = datetime.fromisoformat(stamp)
     if lang == "fr":
         return at.strftime("%d/%m/%Y à %H:%M")
-    return f"{at.day} {MONTHS_EN[at.month - 1]} {at.year} {at:%H:%M}"
+    return f"{at.day} {MONTHS_EN_SHORT[at.month - 1]} {at.year} {at:%H:%M}"
 
 
 def _svg_uri(svg: str) -> str:

@@ -19,43 +19,12 @@ from datetime import date
 from typing import Any
 
 from fleet_monitor.models.stats import ALL
+from fleet_monitor.printing.calendar_words import DAYS_EN, DAYS_FR, MONTHS_EN, MONTHS_FR
 from fleet_monitor.stats import labels
 from fleet_monitor.stats.chart_render import number
 
-MONTHS = {
-    "fr": (
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ),
-    "en": (
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ),
-}
-WEEKDAYS = {
-    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
+MONTHS = {"fr": MONTHS_FR, "en": MONTHS_EN}
+WEEKDAYS = {"fr": DAYS_FR, "en": DAYS_EN}
 FORM_FACTORS = {
     "fr": {
         "bicycle": "vélos",
