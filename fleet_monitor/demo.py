@@ -36,11 +36,12 @@ from sqlalchemy.engine import make_url
 
 from fleet_monitor.database import drop_database, ensure_database, make_engine, upgrade
 from fleet_monitor.demo_basemap import prepare_demo_basemap
-from fleet_monitor.demo_loop import CatcherServer, add_contacts, mail_settings, scripted_events
+from fleet_monitor.demo_loop import add_contacts, mail_settings, scripted_events, serve_mail_page
 from fleet_monitor.mail_catcher import MailCatcher
 from fleet_monitor.runtime import wait_for_stop
 from fleet_monitor.scheduler import IngestScheduler
 from fleet_monitor.settings import Settings
+from fleet_monitor.wsgi_thread import ThreadedWSGIServer
 from gbfs_ingest.auth import Secret
 from gbfs_ingest.config import OperatorSettings
 
@@ -119,7 +120,7 @@ def run_demo(
     s = prepare_demo_basemap(s, engine, Path(workdir.name))  # streets and addresses
     scheduler = IngestScheduler(s, engine=engine, clock=city.clock.now)
     web_server = _start_web(s, engine, port, city.clock.now)
-    mail_page = CatcherServer(catcher)
+    mail_page = serve_mail_page(catcher)
     accounts = _demo_accounts(s, engine)
     contacts = add_contacts(engine, [op.slug for op in s.operators])
 
@@ -158,23 +159,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class _WebServer:
-    def __init__(self, app: object, port: int) -> None:
-        from waitress.server import create_server
-
-        self.server = create_server(app, host="127.0.0.1", port=port, threads=8)
-        self.port = self.server.effective_port
-        self.thread = threading.Thread(target=self.server.run, daemon=True, name="web")
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.server.close()
-        self.thread.join(timeout=5)
-
-
 def _start_web(
     settings: Settings, engine: Engine, port: int, clock: Callable[[], datetime]
-) -> _WebServer:
+) -> ThreadedWSGIServer:
     from fleet_monitor.web import create_app
 
     # plain http on 127.0.0.1: the session cookie cannot be "Secure" here
@@ -182,7 +169,7 @@ def _start_web(
     app = create_app(
         settings, engine=engine, config={"SESSION_COOKIE_SECURE": False, "FLEET_CLOCK": clock}
     )
-    return _WebServer(app, port)
+    return ThreadedWSGIServer(app, port=port, threads=8, name="web")
 
 
 def _demo_rules(settings: Settings, engine: Engine, city: object) -> None:

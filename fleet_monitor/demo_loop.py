@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from fleet_monitor.mail_catcher import MailCatcher
 from fleet_monitor.settings import Settings
+from fleet_monitor.wsgi_thread import ThreadedWSGIServer
 
 STAFF = "mobilite@annecy.demo"
 
@@ -88,20 +88,6 @@ def scripted_events(city: Any, speed: float, wall_start: datetime) -> list[dict[
     return sorted(out, key=lambda e: e["wall_time"])
 
 
-class CatcherServer:
+def serve_mail_page(catcher: MailCatcher, port: int = 0) -> ThreadedWSGIServer:
     """The mail catcher's page, served by waitress on 127.0.0.1."""
-
-    def __init__(self, catcher: MailCatcher, port: int = 0) -> None:
-        from waitress.server import create_server
-
-        self.server = create_server(catcher.app(), host="127.0.0.1", port=port, threads=2)
-        self.port = self.server.effective_port
-        self.thread = threading.Thread(target=self.server.run, daemon=True, name="mail-page")
-        self.thread.start()
-
-    def stop(self) -> None:
-        # finish the requests being served first: a task that outlives the server's
-        # close writes to a closed trigger
-        self.server.task_dispatcher.shutdown()
-        self.server.close()
-        self.thread.join(timeout=5)
+    return ThreadedWSGIServer(catcher.app(), port=port, threads=2, name="mail-page")

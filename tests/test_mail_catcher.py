@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from fleet_monitor.demo_loop import CatcherServer, add_contacts, scripted_events
+from fleet_monitor.demo_loop import add_contacts, scripted_events, serve_mail_page
 from fleet_monitor.mail_catcher import MailCatcher
 from fleet_monitor.notices.jobs import send_pending
 from gbfs_simulator import start_simulated_city
@@ -25,7 +25,7 @@ from tests.notices.pdfcheck import pdf_pages, pdf_text
 @pytest.fixture
 def catcher() -> Iterator[tuple[MailCatcher, str]]:
     c = MailCatcher().start()
-    page = CatcherServer(c)
+    page = serve_mail_page(c)
     try:
         yield c, f"http://127.0.0.1:{page.port}"
     finally:

@@ -4,17 +4,16 @@ and reasons wrap inside the page), in French and in English."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import waitress
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine
 
 from fleet_monitor.web import create_app
+from fleet_monitor.wsgi_thread import serve_wsgi
 from tests.rules_db.conftest import permit_toml
 from tests.rules_db.fleet import Fleet, no_parking_square
 from tests.rules_db.test_config_safety import add_raw_zone, bowtie_wkt, tram_wkt
@@ -36,15 +35,8 @@ def server(db_url: str, engine: Engine) -> Iterator[str]:
     fleet.evaluate(T0 + timedelta(minutes=1))
     add_user(engine, EMAIL, "admin")
     app = create_app(make_settings(db_url), engine=engine, config={"SESSION_COOKIE_SECURE": False})
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{wsgi.effective_port}"
-    finally:
-        wsgi.close()
-        wsgi.task_dispatcher.shutdown()
-        thread.join(timeout=10)
+    with serve_wsgi(app, threads=2) as url:
+        yield url
 
 
 def test_admin_rules_page_in_headless_chromium(server: str, tmp_path: Path) -> None:

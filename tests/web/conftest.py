@@ -4,14 +4,12 @@ stored as the ingest does."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 
 import pytest
-import waitress
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
@@ -22,6 +20,7 @@ from fleet_monitor.models.users import UserAccount
 from fleet_monitor.settings import CitySettings, Settings, WebSettings
 from fleet_monitor.users import hash_password
 from fleet_monitor.web import create_app
+from fleet_monitor.wsgi_thread import serve_wsgi
 from gbfs_ingest.auth import Secret
 from gbfs_ingest.db import Operator
 from gbfs_ingest.model import FeedType, Vehicle
@@ -113,15 +112,8 @@ def served(db_url: str, engine: Engine) -> Iterator[str]:
         engine=engine,
         config={"SESSION_COOKIE_SECURE": False},
     )
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{wsgi.effective_port}"
-    finally:
-        wsgi.close()
-        wsgi.task_dispatcher.shutdown()
-        thread.join(timeout=10)
+    with serve_wsgi(app) as url:
+        yield url
 
 
 @pytest.fixture
@@ -315,14 +307,6 @@ def _plain_value(udt: str, name: str) -> object:
 @contextmanager
 def serve(app: Flask) -> Iterator[str]:
     """``app`` served by waitress on a free local port, for a real browser: its base URL."""
-    import waitress
 
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{wsgi.effective_port}"
-    finally:
-        wsgi.close()
-        wsgi.task_dispatcher.shutdown()
-        thread.join(timeout=10)
+    with serve_wsgi(app) as url:
+        yield url

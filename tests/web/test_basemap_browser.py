@@ -14,7 +14,6 @@ Screenshots are saved under ``var/screenshots/`` (not committed).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,13 +21,13 @@ from typing import Any
 
 import orjson
 import pytest
-import waitress
 from flask import Flask
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.addresses_import import import_addresses
+from fleet_monitor.wsgi_thread import serve_wsgi
 from gbfs_simulator.streets import city_streets
 from tests.notices.helpers import M_LAT, NO_PARKING, World
 from tests.web.conftest import PASSWORD, add_user, make_app
@@ -71,15 +70,8 @@ OPEN_POPUP_JS = """(gbfsId) => {
 
 @contextmanager
 def serve(app: Flask) -> Iterator[str]:
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{wsgi.effective_port}"
-    finally:
-        wsgi.close()
-        wsgi.task_dispatcher.shutdown()
-        thread.join(timeout=10)
+    with serve_wsgi(app) as url:
+        yield url
 
 
 def check_tiles(page: Page, server: str) -> int:

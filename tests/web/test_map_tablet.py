@@ -15,19 +15,18 @@ Screenshots go to ``var/screenshots/`` (not committed) to be looked at.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import waitress
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import Engine, text
 
 from fleet_monitor.web import create_app
 from fleet_monitor.web.map_marks import STALE_COLOUR, vehicle_rule_marks
+from fleet_monitor.wsgi_thread import serve_wsgi
 from gbfs_ingest.model import Vehicle
 from tests.web.conftest import (
     DEAD_TILES,
@@ -128,15 +127,8 @@ def server(db_url: str, engine: Engine) -> Iterator[str]:
         engine=engine,
         config={"SESSION_COOKIE_SECURE": False, "FLEET_CLOCK": lambda: SERVICE_NOW},
     )
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{wsgi.effective_port}"
-    finally:
-        wsgi.close()
-        wsgi.task_dispatcher.shutdown()
-        thread.join(timeout=10)
+    with serve_wsgi(app) as url:
+        yield url
 
 
 def sign_in(page: Page, server: str) -> None:

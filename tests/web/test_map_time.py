@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import waitress
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine
 
 from fleet_monitor.web import create_app
+from fleet_monitor.wsgi_thread import serve_wsgi
 from tests.web.conftest import (
     DEAD_TILES,
     LON,
@@ -71,15 +70,8 @@ def test_api_as_of_a_past_time(db_url: str, engine: Engine, moved: None) -> None
 @pytest.fixture
 def server(db_url: str, engine: Engine, moved: None) -> Iterator[str]:
     add_user(engine, EMAIL, "officer")
-    wsgi = waitress.create_server(app_at_now(db_url, engine), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{wsgi.effective_port}"
-    finally:
-        wsgi.close()
-        wsgi.task_dispatcher.shutdown()
-        thread.join(timeout=10)
+    with serve_wsgi(app_at_now(db_url, engine)) as url:
+        yield url
 
 
 LONS_JS = """() => {
