@@ -1,8 +1,9 @@
 """A notice's document: its JSON payload (the webhook body), PDF and e-mail.
 
 The payload is built once, when the notice is issued, and stored with the
-notice; the PDF is made from it and stored with its SHA-256. Every delivery
-of the notice (e-mail to each address, webhook) carries that same content.
+notice; the PDF is printed from it at its first need and stored with its
+SHA-256 (``notices.printed``). Every delivery of the notice (e-mail to each
+address, webhook) carries that same content.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ def pdf_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def compose_email(notice: Notice) -> EmailMessageSpec:
+def compose_email(notice: Notice, pdf: bytes) -> EmailMessageSpec:
     """The e-mail: the same partials as the PDF (``document_html``), the PDF attached."""
     from fleet_monitor.notices.document_html import email_html, email_text
 
@@ -173,16 +174,14 @@ def compose_email(notice: Notice) -> EmailMessageSpec:
         subject=subject,
         html=email_html(payload),
         text=email_text(payload),
-        attachments=(
-            Attachment(f"{payload['reference']}.pdf", "application/pdf", notice.pdf or b""),
-        ),
+        attachments=(Attachment(f"{payload['reference']}.pdf", "application/pdf", pdf),),
         headers=(("X-Fleet-Notice", payload["reference"]),),
     )
 
 
-def compose_webhook(notice: Notice) -> WebhookMessageSpec:
+def compose_webhook(notice: Notice, pdf_sha256: str) -> WebhookMessageSpec:
     body = orjson.dumps(
-        {"event": "notice.issued", "notice": notice.payload, "pdf_sha256": notice.pdf_sha256},
+        {"event": "notice.issued", "notice": notice.payload, "pdf_sha256": pdf_sha256},
         option=orjson.OPT_SORT_KEYS,
     )
     return WebhookMessageSpec(event="notice.issued", body=body, operator_slug=notice.operator_slug)

@@ -30,6 +30,7 @@ from fleet_monitor.models.notices import Notice
 from fleet_monitor.notices.deadlines import CheckResult, check_deadlines
 from fleet_monitor.notices.document import compose_email, compose_webhook
 from fleet_monitor.notices.planner import PlanResult, plan_notices
+from fleet_monitor.notices.printed import PRINTABLE, notice_pdf
 from fleet_monitor.notices.statements import issue_penalty_statements
 from fleet_monitor.outbox.message import DeliveryError, EmailMessageSpec, WebhookMessageSpec
 from fleet_monitor.outbox.store import ClaimedDelivery
@@ -46,11 +47,16 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def compose(session: Session, d: ClaimedDelivery) -> EmailMessageSpec | WebhookMessageSpec:
+def compose(
+    session: Session, d: ClaimedDelivery, settings: Settings
+) -> EmailMessageSpec | WebhookMessageSpec:
+    """The message of one delivery; the notice is printed here if this is its first need."""
+    printed = notice_pdf(session, d.subject_id, settings.letterhead.logo_path, why="delivery")
     notice = session.get(Notice, d.subject_id)
-    if notice is None or notice.status not in ("issued", "closed") or notice.payload is None:
+    if printed is None or notice is None or notice.status not in PRINTABLE:
         raise DeliveryError("permanent", "the notice was cancelled or is not issued")
-    return compose_email(notice) if d.channel == "email" else compose_webhook(notice)
+    pdf, digest = printed
+    return compose_email(notice, pdf) if d.channel == "email" else compose_webhook(notice, digest)
 
 
 def _notice_of(session: Session, d: ClaimedDelivery) -> tuple[str | None, int | None]:
@@ -105,7 +111,7 @@ def send_pending(
         subject="notice",
         mail=settings.mail,
         notices=settings.notices,
-        compose=compose,
+        compose=lambda s, d: compose(s, d, settings),
         clock=clock,
         on_sent=on_sent,
         on_failed=on_failed,

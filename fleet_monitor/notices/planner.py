@@ -304,7 +304,6 @@ def issue_notice(
         respond_link=link,
         respond_link_expires=expires,
     )
-    pdf = document.render_pdf(payload, settings.letterhead.logo_path)
     notice.kind, notice.escalation = kind, why
     notice.reference, notice.status, notice.issued_at, notice.issued_by = (
         reference,
@@ -313,7 +312,8 @@ def issue_notice(
         by,
     )
     notice.deadline_at, notice.payload = deadline, payload
-    notice.pdf, notice.pdf_sha256 = pdf, document.pdf_sha256(pdf)
+    # printed at its first need, from this payload (notices/printed.py)
+    notice.pdf, notice.pdf_sha256 = None, None
     contacts = session.scalars(
         select(OperatorContact).where(
             OperatorContact.operator_id == notice.operator_id,

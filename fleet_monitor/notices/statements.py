@@ -126,8 +126,8 @@ def _issue_one(
         respond_link_expires=expires,
     )
     payload["statement_of"] = {"reference": row["reference"], "checked_at": iso_z(now)}
-    pdf = document.render_pdf(payload, settings.letterhead.logo_path)
-    notice.payload, notice.pdf, notice.pdf_sha256 = payload, pdf, document.pdf_sha256(pdf)
+    # printed at its first need, from this payload (notices/printed.py)
+    notice.payload, notice.pdf, notice.pdf_sha256 = payload, None, None
     contacts = session.execute(
         text(
             "SELECT id, channel, address FROM operator_contact WHERE operator_id = :op"

@@ -135,7 +135,7 @@ def send_due(
         receipt: SendReceipt | None = None
         failure: DeliveryError | None = None
         try:
-            with Session(engine) as s:
+            with Session(engine) as s, s.begin():  # composing may store (a notice's print)
                 spec = compose(s, d)
             receipt = _send_one(d, spec, mail, notices, env)
         except DeliveryError as exc:

@@ -96,6 +96,7 @@ def operator_quarters_chart(trend: Trend, op: OperatorTrend) -> str:
         ],
         caps=[None if c is None else float(c) for c in op.cap],
         cap_label="plafond du permis",
+        cap_tick="plafond {cap}",
     )
     return render_svg(chart, "bar")
 

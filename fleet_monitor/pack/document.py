@@ -138,6 +138,8 @@ def build_pack(
         "city": settings.city.name,
         "authority": settings.letterhead.authority,
         "department": settings.letterhead.department,
+        # the city's logo, on the printed cover only (the page never links a server file)
+        "logo_path": settings.letterhead.logo_path,
         "title": "Dossier de négociation des permis",
         "period_label": period_words(period),
         "period_dates": f"du {fmt.day(period.first)} au {fmt.day(period.last)}",
@@ -338,15 +340,28 @@ def _environment() -> Any:
     )
 
 
+def _logo(context: dict[str, Any]) -> Path | None:
+    path = context.get("logo_path")
+    return Path(path).resolve() if path and Path(path).is_file() else None
+
+
 def render_print_html(context: dict[str, Any]) -> str:
-    return str(_environment().get_template("pack/print.html").render(**context))
+    from fleet_monitor.printing.html_pdf import file_url
+
+    logo = _logo(context)
+    template = _environment().get_template("pack/print.html")
+    return str(template.render(**context, logo_url=file_url(logo) if logo else None))
 
 
 def render_pdf_bytes(context: dict[str, Any], *, created: datetime) -> bytes:
     from fleet_monitor.printing.html_pdf import PRINT_CSS, render_pdf
 
+    logo = _logo(context)
     return render_pdf(
-        render_print_html(context), created=created, stylesheets=(PRINT_CSS, PACK_CSS)
+        render_print_html(context),
+        created=created,
+        extra_roots=[logo.parent] if logo else [],
+        stylesheets=(PRINT_CSS, PACK_CSS),
     )
 
 

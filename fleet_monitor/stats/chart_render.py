@@ -73,6 +73,9 @@ class Chart:
     # bar charts: a limit per category (the permit's cap), drawn across its bars
     caps: list[float | None] | None = None
     cap_label: str = ""
+    # the cap's value under its category's name ("{cap}": the number); not on the
+    # plot, where it collided with the bars' own value labels
+    cap_tick: str = "{cap}"
 
 
 def number(value: float, lang: str, decimals: int | None = None) -> str:
@@ -129,8 +132,9 @@ def _figure(chart: Chart, kind: str) -> Figure:
     )
     if chart.unit:
         (ax.set_xlabel if kind == "barh" else ax.set_ylabel)(chart.unit)
+    names = _category_names(chart)
     if kind == "barh":
-        ax.set_yticks(xs, [short(x) for x in chart.x_labels])
+        ax.set_yticks(xs, names)
         ax.invert_yaxis()
         ax.set_xlim(left=0)
     else:
@@ -138,7 +142,7 @@ def _figure(chart: Chart, kind: str) -> Figure:
         widest = max((len(x) for x in chart.x_labels), default=1) + 2
         every = max(1, math.ceil(n / max(2, min(MAX_TICKS, 55 // widest))))
         ticks = [i for i in xs if i % every == 0]
-        ax.set_xticks(ticks, [short(chart.x_labels[i]) for i in ticks])
+        ax.set_xticks(ticks, [names[i] for i in ticks])
         longest = max((len(short(chart.x_labels[i])) for i in ticks), default=0)
         if kind == "bar" and longest * len(ticks) > 70:
             ax.tick_params(axis="x", labelrotation=30)
@@ -153,6 +157,17 @@ def _figure(chart: Chart, kind: str) -> Figure:
         # with bbox_to_anchor gets cut at the figure's edge)
         fig.legend(handles, names, loc="outside right upper", frameon=False, fontsize=8.5)
     return fig
+
+
+def _category_names(chart: Chart) -> list[str]:
+    """Each category's tick label; with the cap in force under it when it has one."""
+    names = [short(x) for x in chart.x_labels]
+    if not chart.caps:
+        return names
+    return [
+        name if cap is None else f"{name}\n{chart.cap_tick.format(cap=number(cap, chart.lang))}"
+        for name, cap in zip(names, chart.caps, strict=True)
+    ]
 
 
 def _lines(ax: Axes, chart: Chart, xs: Sequence[int]) -> None:
@@ -234,6 +249,9 @@ def _bars(ax: Axes, chart: Chart, xs: Sequence[int], horizontal: bool) -> None:
                 padding=2,
                 fontsize=8,
                 color="#333333",
+                # over the cap line when it crosses them, still readable
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6},
+                zorder=4,
             )
     _bar_caps(ax, chart, xs, horizontal)
 
@@ -249,16 +267,6 @@ def _bar_caps(ax: Axes, chart: Chart, xs: Sequence[int], horizontal: bool) -> No
         a, b = ([cap, cap], span) if horizontal else (span, [cap, cap])
         ax.plot(a, b, color=FLAG_COLOUR, linewidth=2, label=chart.cap_label if first else None)
         first = False
-        ax.annotate(
-            number(cap, chart.lang),
-            (cap, x - 0.45) if horizontal else (x + 0.45, cap),
-            xytext=(2, 1) if horizontal else (2, 0),
-            textcoords="offset points",
-            ha="left",
-            va="bottom" if horizontal else "center",  # above the group (the y axis is inverted)
-            fontsize=8,
-            color=FLAG_COLOUR,
-        )
 
 
 _SVG_OPEN = re.compile(r"<svg\b[^>]*>")

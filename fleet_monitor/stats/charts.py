@@ -98,6 +98,7 @@ def chart_specs(report: Mapping[str, Any]) -> dict[str, tuple[Chart, str]]:
                 integer=True,
                 caps=[_latest(caps.get(r["operator"])) for r in rows],
                 cap_label=_t(lang, "cap_short"),
+                cap_tick=_t(lang, "cap_tick", cap="{cap}"),  # filled per category
             ),
             _kind(names),
         )

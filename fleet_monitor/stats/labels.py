@@ -126,6 +126,7 @@ CHART_TEXT = {
         "cap": "{name} permit cap: {cap}",
         "over": "{name}: maximum above the cap",
         "cap_short": "permit cap",
+        "cap_tick": "cap {cap}",
     },
     "fr": {
         "hourly": "Flotte déployée par heure (moyenne)",
@@ -144,6 +145,7 @@ CHART_TEXT = {
         "cap": "Plafond du permis {name} : {cap}",
         "over": "{name} : maximum au-dessus du plafond",
         "cap_short": "plafond du permis",
+        "cap_tick": "plafond {cap}",
     },
 }
 

@@ -28,6 +28,7 @@ from fleet_monitor.notices.contacts import ContactError, add_contact, list_conta
 from fleet_monitor.notices.document_html import page_html
 from fleet_monitor.notices.legal import make_respond_token
 from fleet_monitor.notices.planner import NoticeError, issue_notice
+from fleet_monitor.notices.printed import notice_pdf
 from fleet_monitor.notices.reading import mark_read
 from fleet_monitor.outbox.webhook import check_webhook_url, secret_env_name
 from fleet_monitor.web.audit import audit
@@ -116,14 +117,16 @@ def detail(notice_id: int) -> ResponseReturnValue:
 
 @bp.get("/<int:notice_id>/pdf")
 def pdf(notice_id: int) -> ResponseReturnValue:
-    with Session(get_engine()) as s:
+    with Session(get_engine()) as s, s.begin():
         notice = s.get(Notice, notice_id)
         if notice is None:
             abort(404)
         ensure_operator_visible(notice.operator_id)
-        if notice.pdf is None:
+        reference, operator_id = notice.reference, notice.operator_id
+        printed = notice_pdf(s, notice_id, get_settings().letterhead.logo_path, why="download")
+        if printed is None:
             abort(404)
-        data, reference, operator_id = notice.pdf, notice.reference, notice.operator_id
+        data = printed[0]
     audit("export.notice_pdf", operator_id=operator_id, notice=reference)
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{reference}.pdf"'

@@ -41,12 +41,13 @@ from sqlalchemy.orm import Session
 from fleet_monitor.notices import queries
 from fleet_monitor.notices.actions import ActionError, Actor, respond
 from fleet_monitor.notices.disputes import Upload, open_dispute
+from fleet_monitor.notices.printed import notice_pdf
 from fleet_monitor.notices.reading import mark_read
 from fleet_monitor.outbox.documents import iso_z
 from fleet_monitor.web.api_tokens import authenticate_bearer
 from fleet_monitor.web.audit import client_ip
 from fleet_monitor.web.cases import now
-from fleet_monitor.web.db import get_engine
+from fleet_monitor.web.db import get_engine, get_settings
 from fleet_monitor.web.notice_forms import NOTE_MAX
 from fleet_monitor.web.params import has_control
 from fleet_monitor.web.permissions import bearer_token, current_user, visible_operator_ids
@@ -142,10 +143,12 @@ def index() -> ResponseReturnValue:
 @token_or_session
 def show(reference: str) -> ResponseReturnValue:
     caller: Caller = g.api_caller
-    with Session(get_engine()) as s:
+    with Session(get_engine()) as s, s.begin():
         found = queries.notice_id_by_reference(s, reference)
         if found is None or not _visible(caller, found[1]):
             abort(404)
+        # the act's hash is part of the answer: print the act if nothing needed it yet
+        notice_pdf(s, found[0], get_settings().letterhead.logo_path, why="api")
         notice = queries.notice_detail(s, found[0])
     assert notice is not None
     if caller.can_respond:

@@ -38,6 +38,7 @@ from fleet_monitor.notices.actions import ActionError, Actor, respond
 from fleet_monitor.notices.disputes import MAX_TOTAL_BYTES, Upload, disputes_of, open_dispute
 from fleet_monitor.notices.document_html import page_html
 from fleet_monitor.notices.legal import KIND_NAMES, LinkError, read_respond_token
+from fleet_monitor.notices.printed import notice_pdf
 from fleet_monitor.notices.reading import mark_read
 from fleet_monitor.web import dispute_labels
 from fleet_monitor.web.audit import audit, client_ip
@@ -114,10 +115,11 @@ def page(token: str) -> ResponseReturnValue:
 @bp.get("/<token>/pdf")
 def pdf(token: str) -> ResponseReturnValue:
     notice_id, reference, operator_id = _notice(token)
-    with Session(get_engine()) as s:
-        data = s.get(Notice, notice_id).pdf  # type: ignore[union-attr]
-    if data is None:
+    with Session(get_engine()) as s, s.begin():
+        printed = notice_pdf(s, notice_id, get_settings().letterhead.logo_path, why="respond link")
+    if printed is None:
         abort(404)
+    data = printed[0]
     audit("export.notice_pdf", operator_id=operator_id, notice=reference, via="link")
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{reference}.pdf"'

@@ -58,3 +58,13 @@ def tiny_png(path: Path, rgb: tuple[int, int, int] = (30, 60, 110), size: int = 
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
     )
     return path
+
+
+def pdf_image_pages(data: bytes, tmp: Path) -> list[int]:
+    """The page number of every raster image in the PDF (pdfimages -list)."""
+    src = tmp / "images.pdf"
+    src.write_bytes(data)
+    out = subprocess.run(
+        [_tool("pdfimages"), "-list", str(src)], capture_output=True, check=True, text=True
+    ).stdout.splitlines()
+    return [int(line.split()[0]) for line in out[2:] if line.strip()]

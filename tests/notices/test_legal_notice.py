@@ -87,7 +87,18 @@ def test_notice_is_a_legal_act_then_escalates(
     evaluate(engine, T0 + timedelta(seconds=30))
     now = T0 + timedelta(minutes=1)
     [ref1] = plan(engine, settings, now).issued
+    with engine.connect() as conn:  # issued, not printed yet: printed at its first sending
+        assert conn.execute(
+            text("SELECT pdf FROM notice WHERE reference = :r"), {"r": ref1}
+        ).one() == (None,)
     assert send_pending(engine, settings, lambda: now).sent == 1
+    with engine.connect() as conn:
+        printings = (
+            conn.execute(text("SELECT details FROM audit_log WHERE event = 'notice.printed'"))
+            .scalars()
+            .all()
+        )
+    assert [(p["notice"], p["for"]) for p in printings] == [(ref1, "delivery")]
     [msg] = smtp.messages()
     assert "Avis de manquement / Notice of breach" in msg["Subject"]
     body = html_body(msg)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from fleet_monitor.notices.jobs import after_evaluation, check
+from fleet_monitor.notices.printed import notice_pdf
 from fleet_monitor.settings import RulesSettings
 from fleet_monitor.violations import import_zones
 from fleet_monitor.violations.catalog import load_permits, load_zones
@@ -136,8 +137,11 @@ def test_market_mornings_lead_time_breach_and_urgent_notice(db_url: str, engine:
             )
         ).one()
     assert urgent and rules == ["scheduled_restriction"] and created == opened
-    with engine.connect() as conn:
-        pdf, payload = conn.execute(text("SELECT pdf, payload FROM notice")).one()
+    with Session(engine) as s, s.begin():
+        notice_id, payload = s.execute(text("SELECT id, payload FROM notice")).one()
+        printed = notice_pdf(s, notice_id, None, why="test")
+    assert printed is not None
+    pdf = printed[0]
     # the document states the time allowed for the rule, not only the day/night deadlines
     assert payload["permit"]["deadline_terms"]["by_rule_s"] == {"scheduled_restriction": 3600}
     assert payload["permit"]["deadline_terms"]["text"].startswith("1 h : Dans une zone")

@@ -15,7 +15,7 @@ from fleet_monitor.pack.document import PackQuery, build_pack, render_pdf_bytes
 from fleet_monitor.pack.hexgrid import build_hexgrid
 from fleet_monitor.settings import CitySettings, Settings
 from fleet_monitor.stats.periods import parse_period
-from tests.notices.pdfcheck import pdf_pages, pdf_text
+from tests.notices.pdfcheck import pdf_image_pages, pdf_pages, pdf_text, tiny_png
 from tests.pack import scenario
 
 SETTINGS = Settings(city=CitySettings(name="Annecy"))
@@ -176,3 +176,9 @@ def test_pdf_pages_summary_first(
     assert "constats ouverts dans la période" in context["hexgrid"]["violations_map"]
     for debug in (r"\bNone\b", r"\bnan\b", r"\{\{", r"operator = \*", "Traceback"):
         assert not re.search(debug, text), debug
+    # the city's logo on the cover, in the PDF only (the page never links a server file)
+    assert 1 not in pdf_image_pages(pdf, tmp_path)  # (the maps on pages 6-7 hold images)
+    (tmp_path / "logo").mkdir()
+    logo = tiny_png(tmp_path / "logo" / "logo.png")
+    with_logo = render_pdf_bytes({**context, "logo_path": str(logo)}, created=scenario.NOW)
+    assert pdf_image_pages(with_logo, tmp_path).count(1) == 1

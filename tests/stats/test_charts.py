@@ -11,12 +11,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from fleet_monitor.settings import CitySettings, Settings
-from fleet_monitor.stats.chart_render import number
+from fleet_monitor.stats.chart_render import PALETTE, Chart, Series, _figure, number
 from fleet_monitor.stats.charts import report_chart_images, report_charts
 from fleet_monitor.stats.periods import parse_period
 from fleet_monitor.stats.report import ReportQuery
@@ -108,8 +109,10 @@ def test_cap_line_and_flags() -> None:
     assert "Plafond du permis Voi : 525" in labels
     assert "Voi : maximum au-dessus du plafond" in labels  # the flagged points' legend
     comparison = texts(report_charts(month_report("fr"))["comparison"])
-    assert "plafond du permis" in comparison and "525" in comparison  # Voi's cap, on its bars
-    assert comparison.count("525") == 1  # Tier has none
+    assert "plafond du permis" in comparison  # the cap line's legend
+    voi = comparison.index("Voi")
+    assert comparison[voi + 1] == "plafond 525"  # Voi's cap, under its name
+    assert sum("525" in t for t in comparison) == 1  # Tier has none
     report = month_report("en")
     report["sections"]["fleet"]["daily"] = [
         {**d, "deployed_max": 500} for d in report["sections"]["fleet"]["daily"]
@@ -187,3 +190,37 @@ def test_long_and_hostile_names_fit() -> None:
     assert all(len(t) <= 40 for t in labels)
     assert "<svg/onload" not in charts["fleet"]  # escaped
     report_chart_images(report, dpi=100)
+
+
+@pytest.mark.parametrize("kind", ["bar", "barh"])
+def test_no_label_overlaps_another_on_a_capped_bar_chart(kind: str) -> None:
+    """Caps close to the bars' values: the bars' value labels and the caps (under
+    the operators' names) never touch (the cap's number once sat on the next bar's)."""
+    chart = Chart(
+        "Comparaison",
+        ["Voi", "Tier", "Dott", "Lime"],
+        [
+            Series("moyenne", [480.5, 510, 300, 520], PALETTE[0]),
+            Series("p95", [520, 530, 320, 527], PALETTE[4]),
+            Series("max", [534, 545, 330, 531], PALETTE[1]),
+        ],
+        "véhicules",
+        "fr",
+        integer=True,
+        caps=[525, 540, None, 525],
+        cap_label="plafond du permis",
+        cap_tick="plafond {cap}",
+    )
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = _figure(chart, kind)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    [ax] = fig.axes
+    ticks = ax.get_yticklabels() if kind == "barh" else ax.get_xticklabels()
+    texts_on_chart = [t for t in [*ax.texts, *ticks] if t.get_text()]
+    assert len(texts_on_chart) == 12 + 4  # 12 bar values, 4 operators
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts_on_chart]
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1 :]:
+            assert not box_a.padded(1.5).overlaps(box_b), (a, b)  # not even touching
