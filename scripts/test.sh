@@ -8,4 +8,6 @@ export TEST_DATABASE_URL="${TEST_DATABASE_URL:-$(cat var/database_url)}"
 .venv/bin/ruff format --check . >/dev/null || { .venv/bin/ruff format --check .; exit 1; }
 .venv/bin/mypy
 .venv/bin/lint-imports
-exec .venv/bin/pytest "$@"
+# one pytest worker per core, at most 4 (each has its own template database; tests use
+# free ports): about 8.5 min instead of 14 on a 2-core machine. "-n 0" runs in one process.
+exec .venv/bin/pytest -n auto --maxprocesses=4 "$@"
