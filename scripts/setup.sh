@@ -119,6 +119,11 @@ if ! command -v pdftoppm >/dev/null 2>&1; then
   log "installing Debian's poppler-utils"
   apt_install poppler-utils
 fi
+# ---- 5b. zbar (the tests decode the QR code printed on each notice, as a phone would)
+if ! ldconfig -p 2>/dev/null | grep -q 'libzbar.so.0'; then
+  log "installing Debian's libzbar0"
+  apt_install libzbar0
+fi
 # ---- 6. WeasyPrint's system libraries and the documents' font (printed PDFs)
 if ! ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' \
    || ! ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset.so.0' \

@@ -68,3 +68,19 @@ def pdf_image_pages(data: bytes, tmp: Path) -> list[int]:
         [_tool("pdfimages"), "-list", str(src)], capture_output=True, check=True, text=True
     ).stdout.splitlines()
     return [int(line.split()[0]) for line in out[2:] if line.strip()]
+
+
+def qr_codes(png: Path) -> list[str]:
+    """The text of every QR code on a page image (zbar, as a phone's reader would)."""
+    from pyzbar.pyzbar import ZBarSymbol, decode
+
+    with Image.open(png) as img:
+        return [s.data.decode() for s in decode(img.convert("L"), symbols=[ZBarSymbol.QRCODE])]
+
+
+def pdf_qr_codes(data: bytes, tmp: Path) -> list[str]:
+    """The QR codes printed anywhere in the PDF, pages rendered at 200 dpi."""
+    src = tmp / "qr.pdf"
+    src.write_bytes(data)
+    subprocess.run([_tool("pdftoppm"), "-r", "200", "-png", str(src), str(tmp / "qr")], check=True)
+    return [code for page in sorted(tmp.glob("qr-*.png")) for code in qr_codes(page)]

@@ -33,7 +33,7 @@ from tests.notices.helpers import (
     setup_city,
     vehicle_at,
 )
-from tests.notices.pdfcheck import pdf_pages, pdf_text, tiny_png
+from tests.notices.pdfcheck import pdf_pages, pdf_qr_codes, pdf_text, tiny_png
 
 LEGAL = """
 [legal]
@@ -135,6 +135,7 @@ def test_notice_is_a_legal_act_then_escalates(
     link = payload["respond"]["link"]
     assert link.startswith("https://fleet.annecy.example/respond/")
     assert link in re.sub(r"\s+", "", txt)  # printed whole (it may wrap)
+    assert pdf_qr_codes(pdf, tmp_path) == [link]  # its QR code reads back as the same link
     assert payload["total_penalty_eur"] == 120.0
     assert payload["items"][0]["zone"]["name"] == "Lac d’Annecy"
     assert payload["items"][0]["map"]["shapes"][0]["kind"] == "water"  # the location map
