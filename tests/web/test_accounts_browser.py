@@ -19,6 +19,7 @@ from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import Engine
 
 from fleet_monitor.web import create_app
+from tests.notices.pdfcheck import qr_codes
 from tests.web.conftest import PASSWORD, add_user, make_settings, serve
 from tests.web.test_browser import ARGS, CHROMIUM
 
@@ -80,6 +81,10 @@ def scenario(page: Page, server: str, shots: Path) -> None:
 
     secret = page.locator("code.fm-secret").inner_text().replace(" ", "")
     assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
+    # the QR code as the browser draws it reads back, as a phone would, as this secret
+    qr.screenshot(path=str(shots / "2fa_qr.png"))
+    [uri] = qr_codes(shots / "2fa_qr.png")
+    assert uri.startswith("otpauth://totp/") and f"secret={secret}" in uri, uri
     page.fill("#code", pyotp.TOTP(secret).now())
     page.click("button.fm-primary")
     codes = page.locator("ul.fm-codes code")
