@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +47,8 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from yardstick_run import POSTGIS_JOIN, run_yardstick  # noqa: E402
+
 from fleet_monitor.addresses import nearest_address, nearest_addresses  # noqa: E402
 from fleet_monitor.addresses_import import import_addresses  # noqa: E402
 from fleet_monitor.database import make_engine, upgrade  # noqa: E402
@@ -56,7 +56,6 @@ from fleet_monitor.settings import normalise_database_url  # noqa: E402
 from gbfs_simulator.city import default_city  # noqa: E402
 from gbfs_simulator.streets import addresses_csv  # noqa: E402
 
-YARDSTICK = ROOT.parent / "shared" / "bench" / "yardstick.py"
 LIMIT_M = 60.0
 
 
@@ -101,20 +100,6 @@ def shifted_copies(csv_text: str, copies: int) -> str:
             f[13] = f"{float(f[13]) + dlat:.6f}"
             out.append(";".join(f))
     return "\n".join(out) + "\n"
-
-
-def yardstick(url: str, n: int) -> tuple[float | None, str]:
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    if not YARDSTICK.exists():
-        return None, "(yardstick not found)"
-    proc = subprocess.run(
-        [sys.executable, str(YARDSTICK), str(n), "2000", dsn],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    match = re.search(r"PostGIS join vehicles x zones \(ST_Intersects\)\s+([\d.]+) ms", proc.stdout)
-    return (float(match.group(1)) if match else None), proc.stdout
 
 
 def tile_bench(db_url: str, engine: object, runs: int) -> float:
@@ -189,7 +174,8 @@ def main() -> None:
         tile_ms = tile_bench(url, engine, args.runs)
         print(f"tiles: {tile_ms:.2f} ms per 256 px tile (MBTiles, signed in, Flask test client)")
         if not args.no_yardstick:
-            join_ms, out = yardstick(url, args.vehicles)
+            figures, out = run_yardstick(url, args.vehicles)
+            join_ms = figures.get(POSTGIS_JOIN)
             print("\nyardstick (../shared/bench/yardstick.py, same database):")
             print(out.rstrip())
             if join_ms:

@@ -39,6 +39,8 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from yardstick_run import COPY_MERGE, run_yardstick  # noqa: E402
+
 from fleet_monitor.database import make_engine, upgrade  # noqa: E402
 from fleet_monitor.settings import Settings, normalise_database_url  # noqa: E402
 from gbfs_ingest.config import IngestSettings, OperatorSettings  # noqa: E402
@@ -426,6 +428,17 @@ def main() -> None:
             f"{n:>7} vehicles: ours median {cold * 1000:7.1f} ms (polls 1-7),"
             f" {steady * 1000:7.1f} ms (steady state, last 10 polls) | ORM upsert-all baseline"
             f" {base * 1000:8.1f} ms | x{base / steady:.1f}"
+        )
+        with TempDB() as url:  # the machine's yardstick, in this run (see bench/README.md)
+            figures, out = run_yardstick(url, n)
+        naive = figures.get(COPY_MERGE)
+        print(
+            f"{'':>7}  yardstick naive COPY + upsert of {n} vehicles: "
+            + (
+                f"{naive:7.1f} ms; ours steady state = {steady * 1000 / naive:.2f} of it"
+                if naive
+                else out.strip()
+            )
         )
     print("== 2. storage per vehicle-day, 60 s polling, ~3 trips per vehicle")
     st = bench_storage(200 if q else 2000, 120 if q else 1440)
