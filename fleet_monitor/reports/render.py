@@ -31,8 +31,16 @@ from fleet_monitor.reports.formats import FILTERS
 from fleet_monitor.settings import LetterheadSettings
 
 REPORT_CSS = STATIC_DIR / "reports.css"
-# the city's one-page summary lists at most this many points needing attention
+# the city's one-page summary lists at most this many points needing attention, with
+# up to 4 operators; each operator more takes a table row, so one point fewer (at
+# least 2): the page holds 8 operators (tested), the rest of the points are counted
 CITY_ATTENTION_LIMIT = 6
+CITY_ATTENTION_MIN = 2
+
+
+def city_attention_limit(n_operators: int) -> int:
+    return max(CITY_ATTENTION_MIN, CITY_ATTENTION_LIMIT - max(0, n_operators - 4))
+
 
 IDLE_LABELS = {
     "lt_1d": "< 1 j/d",
@@ -140,7 +148,7 @@ def _context(data: dict[str, Any], city: str) -> dict[str, Any]:
         return {
             "d": data,
             "city": city,
-            "attention": attention(rows, CITY_ATTENTION_LIMIT),
+            "attention": attention(rows, city_attention_limit(len(rows))),
             "lowest": lowest_availability(rows),
             "over_cap": [r for r in rows if over_cap(r)],
             "idle_labels": IDLE_LABELS,

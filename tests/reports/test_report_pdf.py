@@ -6,6 +6,7 @@ FLEET_SCREENSHOTS keeps the pages (PNG) to look at."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import subprocess
@@ -86,6 +87,24 @@ def test_city_summary_stays_one_page_with_long_names_and_every_warning(tmp_path:
     data = city_summary(DAY, "Europe/Paris", "Annecy", PERIOD, ops)
     pages = pdf_pages(render_pdf(data, "Annecy", HEAD), tmp_path, "report-city-long")
     assert len(pages) == 1
+
+
+def test_city_summary_holds_eight_operators_on_one_page(tmp_path: Path) -> None:
+    """Each operator over 4 takes a table row: the list of points needing attention
+    gives up one place each (at least 2 remain), the rest counted."""
+    ops = four_operators()
+    more = copy.deepcopy(ops)
+    for i, r in enumerate(more):
+        r["operator"]["name"] += f" Grand Annecy {i}"
+        r["operator"]["slug"] = f"{r['operator']['slug']}-{i}"
+    data = city_summary(DAY, "Europe/Paris", "Annecy", PERIOD, ops + more)
+    pdf = render_pdf(data, "Annecy", HEAD)
+    pages = pdf_pages(pdf, tmp_path, "report-city-eight")
+    _keep(pages, tmp_path)
+    assert len(pages) == 1
+    text = _flat(pdf_text(pdf, tmp_path))
+    assert "8 opérateurs" in text and "Grand Annecy 3" in text  # (the names wrap in their cells)
+    assert "et 24 autre(s) point(s)" in text  # 2 listed, all the rest counted
 
 
 def test_same_figures_same_bytes_and_the_logo(tmp_path: Path) -> None:
