@@ -19,7 +19,6 @@ and a QR code of the respond link (segno, SVG).
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import segno
@@ -28,7 +27,7 @@ from markupsafe import Markup, escape
 
 from fleet_monitor.notices import thumbnail
 from fleet_monitor.outbox.documents import bilingual_rule, local_time, template_env
-from fleet_monitor.printing.html_pdf import PRINT_CSS, STATIC_DIR, file_url
+from fleet_monitor.printing.html_pdf import PRINT_CSS, STATIC_DIR, file_url, logo_file
 from fleet_monitor.printing.html_pdf import render_pdf as print_pdf
 
 NOTICE_CSS = STATIC_DIR / "notice.css"
@@ -163,17 +162,17 @@ def email_text(payload: dict[str, Any]) -> str:
 
 def document_html(payload: dict[str, Any], logo_path: str | None = None) -> str:
     """The printed act as HTML (what ``render_notice_pdf`` prints)."""
-    logo_url = file_url(Path(logo_path)) if logo_path else None
-    context = notice_context(payload, "pdf", logo_url=logo_url)
+    logo = logo_file(logo_path)
+    context = notice_context(payload, "pdf", logo_url=file_url(logo) if logo else None)
     return _env().get_template("notice_document.html").render(**context)
 
 
 def render_notice_pdf(payload: dict[str, Any], logo_path: str | None = None) -> bytes:
     """The notice's PDF: deterministic for a payload and logo (see the module docstring)."""
-    roots = [Path(logo_path).resolve().parent] if logo_path else []
+    logo = logo_file(logo_path)
     return print_pdf(
         document_html(payload, logo_path),
         created=datetime.fromisoformat(payload["issued_at"]),
-        extra_roots=roots,
+        extra_roots=[logo.parent] if logo else [],
         stylesheets=(PRINT_CSS, NOTICE_CSS),
     )

@@ -340,23 +340,18 @@ def _environment() -> Any:
     )
 
 
-def _logo(context: dict[str, Any]) -> Path | None:
-    path = context.get("logo_path")
-    return Path(path).resolve() if path and Path(path).is_file() else None
-
-
 def render_print_html(context: dict[str, Any]) -> str:
-    from fleet_monitor.printing.html_pdf import file_url
+    from fleet_monitor.printing.html_pdf import file_url, logo_file
 
-    logo = _logo(context)
+    logo = logo_file(context.get("logo_path"))
     template = _environment().get_template("pack/print.html")
     return str(template.render(**context, logo_url=file_url(logo) if logo else None))
 
 
 def render_pdf_bytes(context: dict[str, Any], *, created: datetime) -> bytes:
-    from fleet_monitor.printing.html_pdf import PRINT_CSS, render_pdf
+    from fleet_monitor.printing.html_pdf import PRINT_CSS, logo_file, render_pdf
 
-    logo = _logo(context)
+    logo = logo_file(context.get("logo_path"))
     return render_pdf(
         render_print_html(context),
         created=created,

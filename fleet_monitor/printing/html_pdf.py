@@ -59,6 +59,15 @@ def file_url(path: Path) -> str:
     return path.resolve().as_uri()
 
 
+def logo_file(logo_path: str | None) -> Path | None:
+    """The city's logo (``[letterhead] logo_path``) if the file is there, resolved: its
+    ``file_url`` goes in the document, its folder in ``render_pdf(extra_roots=...)``."""
+    if not logo_path:
+        return None
+    path = Path(logo_path).resolve()
+    return path if path.is_file() else None
+
+
 def render_pdf(
     html: str,
     *,

@@ -19,12 +19,11 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from fleet_monitor.notices import dispute_figures
 from fleet_monitor.outbox.documents import template_env
-from fleet_monitor.printing.html_pdf import PRINT_CSS, STATIC_DIR, file_url
+from fleet_monitor.printing.html_pdf import PRINT_CSS, STATIC_DIR, file_url, logo_file
 from fleet_monitor.printing.html_pdf import render_pdf as print_pdf
 from fleet_monitor.reports.attention import attention, over_cap
 from fleet_monitor.reports.formats import FILTERS
@@ -174,14 +173,14 @@ def render_print_html(
     """The PDF's HTML: the same partials as the e-mail, in a print layout."""
     name = "city_report_print.html" if data["type"] == "city" else "operator_report_print.html"
     head = letterhead or LetterheadSettings(authority=city, department="", address=())
-    logo = Path(head.logo_path) if head.logo_path else None
+    logo = logo_file(head.logo_path)
     return (
         _env()
         .get_template(name)
         .render(
             **_context(data, city),
             letterhead=head,
-            logo_url=file_url(logo) if logo is not None and logo.is_file() else None,
+            logo_url=file_url(logo) if logo else None,
         )
     )
 
@@ -190,11 +189,11 @@ def render_pdf(
     data: dict[str, Any], city: str, letterhead: LetterheadSettings | None = None
 ) -> bytes:
     html = render_print_html(data, city, letterhead)
-    logo = Path(letterhead.logo_path) if letterhead and letterhead.logo_path else None
+    logo = logo_file(letterhead.logo_path if letterhead else None)
     return print_pdf(
         html,
         created=datetime.fromisoformat(data["period"]["end"]),
-        extra_roots=[logo.resolve().parent] if logo is not None else [],
+        extra_roots=[logo.parent] if logo else [],
         stylesheets=(PRINT_CSS, REPORT_CSS),
     )
 
