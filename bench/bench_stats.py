@@ -139,11 +139,13 @@ def synthesise(url: str, vehicles: int, first: date, days: int) -> dict[str, flo
                 " VALUES (%s, 'unavailable', %s, %s)",
                 (feed, outage, outage + timedelta(hours=2)),
             )
+            # a physical vehicle is its first alias (``vehicle`` is a view over them,
+            # migration 0007)
             cur.execute(
-                "INSERT INTO vehicle (id, operator_id, feed_id, first_seen_at, first_gbfs_id)"
-                " SELECT %(v0)s + v, %(op)s, %(f)s, %(a)s, 'v' || (%(v0)s + v)"
+                "INSERT INTO vehicle_alias (vehicle_id, feed_id, gbfs_id, first_seen_at)"
+                " SELECT %(v0)s + v, %(f)s, 'v' || (%(v0)s + v), %(a)s"
                 " FROM generate_series(1, %(n)s) v",
-                {"v0": first_vehicle, "op": op, "f": feed, "a": start, "n": n},
+                {"v0": first_vehicle, "f": feed, "a": start, "n": n},
             )
             slots = days * STAYS_PER_DAY + 1
             step = 86400 / STAYS_PER_DAY

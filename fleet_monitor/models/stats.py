@@ -17,6 +17,9 @@ maximum or a percentile cannot be summed from its parts):
 * ``stats_use_day``: departures inferred from the feeds, and the events excluded.
 * ``stats_feed_day``: fetches, outcomes, outage time and data quality per feed.
 * ``stats_violation_day``: violations opened and closed, by rule, zone, area.
+* ``stats_parked_cell_day``: at the daily idle sample, vehicles deployed per
+  operator and H3 cell (resolution 9, the cell's 64-bit index): the parking
+  density map of the negotiation pack (``stats.parked_cells``).
 * ``stats_aggregate_day``: which days are aggregated, when, and how long it took.
 * ``stats_carry``: the stays that continue past the end of the latest aggregated days.
 * ``stats_state``: watermarks of the retention jobs.
@@ -136,6 +139,14 @@ class StatsViolationDay(Base):
     opened: Mapped[int] = mapped_column(Integer)
     closed: Mapped[int] = mapped_column(Integer)
     closed_hours: Mapped[float] = mapped_column(Float)  # summed durations of those closed
+
+
+class StatsParkedCellDay(Base):
+    __tablename__ = "stats_parked_cell_day"
+    day: Mapped[date] = _day_pk()
+    operator_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    cell: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    vehicles: Mapped[int] = mapped_column(Integer)
 
 
 class StatsAggregateDay(Base):

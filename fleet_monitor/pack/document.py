@@ -314,12 +314,10 @@ def _methods(report: dict[str, Any], settings: Settings) -> list[tuple[str, str]
             "Tendances et cartes",
             "Chaque mois et chaque trimestre sont calculés comme la page des statistiques pour"
             " cette période (mêmes agrégats journaliers). Cartes : grille hexagonale H3"
-            " (résolution 9) ; positions des véhicules déployés au relevé quotidien de"
-            f" {fmt.clock(settings.stats.idle_sample_time)}"
-            f" (les positions de plus de {settings.stats.position_history_days} jours peuvent"
-            f" avoir été ramenées à une grille de {settings.stats.coarsen_grid_m} m, protection"
-            " des données) ; constats du moteur de règles à la position du"
-            " véhicule.",
+            " (résolution 9) ; véhicules déployés au relevé quotidien de"
+            f" {fmt.clock(settings.stats.idle_sample_time)}, comptés par hexagone lors de"
+            " l'agrégation de chaque jour (relevés observés seulement), moyenne par opérateur ;"
+            " constats du moteur de règles à la position du véhicule.",
         )
     )
     return out

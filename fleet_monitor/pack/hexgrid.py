@@ -4,9 +4,10 @@ the city's own layers to draw them on (no tiles, no network).
 * **Parking density**: at each day's idle sample (``stats.idle_sample_time``, 03:30
   local, the CROW indicator; only the samples the statistics count as observed,
   ``stats_coverage_day.idle_observed``), the vehicles deployed (the statistics'
-  definition: a stay in a deployed state covers the instant;
-  ``history.parked_positions``) are put in their H3 cell. Per operator, the mean
-  over its observed samples; the cells of several operators add up.
+  definition: a stay in a deployed state covers the instant) counted in their H3
+  cell by the day aggregation (``stats.parked_cells``, ``stats_parked_cell_day``).
+  Per operator, the mean over its observed samples; the cells of several
+  operators add up.
 * **Violations**: findings of the rules engine opened in the period at a position,
   uncertain ones (within the GPS tolerance of a border) left out, as in the
   scorecard.
@@ -23,10 +24,17 @@ import h3
 import numpy as np
 import shapely
 
-from fleet_monitor.history.parked_positions import deployed_positions
+from fleet_monitor.stats.parked_cells import RESOLUTION
 from fleet_monitor.stats.periods import Period
 
-RESOLUTION = 9
+# the cells are summed over the observed samples of each operator, in the database:
+# a year is ~365 x cells x operators rows, read as one row per (operator, cell)
+CELLS_SQL = """
+SELECT p.operator_id, p.cell, sum(p.vehicles)::bigint FROM stats_parked_cell_day p
+JOIN stats_coverage_day c ON c.day = p.day AND c.operator_id = p.operator_id
+WHERE p.day >= %s AND p.day < %s AND p.operator_id = ANY(%s) AND c.idle_observed
+GROUP BY p.operator_id, p.cell
+"""
 
 SAMPLES_SQL = """
 SELECT operator_id, idle_sampled_at FROM stats_coverage_day
@@ -99,16 +107,23 @@ def load_layers(cur: Any, period: Period) -> CityLayers:
 def build_hexgrid(
     cur: Any, period: Period, operators: Sequence[tuple[int, str]], resolution: int = RESOLUTION
 ) -> HexGrid:
-    """``operators``: (id, slug) of the operators the pack covers."""
+    """``operators``: (id, slug) of the operators the pack covers; ``resolution`` at
+    most the aggregates' (coarser grids add up the cells' children)."""
+    if not 0 <= resolution <= RESOLUTION:
+        raise ValueError(f"H3 resolution {resolution}: the aggregates hold {RESOLUTION} at most")
     ids = [i for i, _s in operators]
     cur.execute(SAMPLES_SQL, (period.first, period.end, ids))
     instants = [(int(op), at) for op, at in cur.fetchall()]
     per_operator = Counter(op for op, _at in instants)
-    pos = deployed_positions(cur, instants)
+    cur.execute(CELLS_SQL, (period.first, period.end, ids))
     density: dict[str, float] = {}
-    cells = cells_of(pos.lat, pos.lon, resolution)
-    for cell, op, n in zip(cells, pos.operator.tolist(), pos.instants.tolist(), strict=True):
-        density[cell] = density.get(cell, 0.0) + n / per_operator[op]
+    positions = 0
+    for op, cell, n in cur.fetchall():
+        key = h3.int_to_str(int(cell))
+        if resolution < RESOLUTION:
+            key = h3.cell_to_parent(key, resolution)
+        density[key] = density.get(key, 0.0) + int(n) / per_operator[int(op)]
+        positions += int(n)
     cur.execute(VIOLATIONS_SQL, (period.start, period.stop, [s for _i, s in operators]))
     points = cur.fetchall()
     lon = np.asarray([p[0] for p in points], dtype=np.float64)
@@ -120,7 +135,7 @@ def build_hexgrid(
         violations=violations,
         samples=len(instants),
         sample_days=len({at.astimezone(period.tz).date() for _op, at in instants}),
-        positions=pos.total,
+        positions=positions,
         violation_points=len(points),
         layers=load_layers(cur, period),
     )

@@ -25,9 +25,9 @@ import numpy as np
 from sqlalchemy import Engine
 
 from datastore.connection import driver_connection
-from fleet_monitor.history import feed_health, stays
+from fleet_monitor.history import feed_health, parked_positions, stays
 from fleet_monitor.settings import Settings
-from fleet_monitor.stats import day_violations, dayfleet
+from fleet_monitor.stats import day_violations, dayfleet, parked_cells
 from fleet_monitor.stats.periods import day_window, days_between, local_day
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ DAY_TABLES = (
     "stats_use_day",
     "stats_feed_day",
     "stats_violation_day",
+    "stats_parked_cell_day",
 )
 
 
@@ -124,6 +125,9 @@ def compute_day(
     parked = stays.load_parked_since(cur, dwells.ids[idle_idx].tolist(), horizon, cfg.noise_m)
     idle = dayfleet.idle_rows(grid, cube, dwells, idle_idx, parked)
     lap("idle")
+    positions = parked_positions.stay_positions(cur, dwells.ids[idle_idx].tolist())
+    cells = parked_cells.cell_rows(day, dwells, idle_idx, positions)
+    lap("parked_cells")
     vanished = dayfleet.vanished_in_day(grid, dwells)
     window = timedelta(seconds=cfg.reappear_window_s)
     # how each feed publishes ids, from a sample of its vanishings; the vanishings of
@@ -183,6 +187,7 @@ def compute_day(
         )
         for c, r in sorted(idle.items())
     ]
+    result.rows["stats_parked_cell_day"] = cells
     result.rows["stats_use_day"] = [(day, *cube.decode(c), *v) for c, v in sorted(use.items())]
     result.rows["stats_feed_day"] = [(day, *r) for r in feed_health.feed_rows(cur, w0, w1)]
     result.rows["stats_violation_day"] = [
@@ -215,6 +220,8 @@ INSERTS = {
     "stats_feed_day": "INSERT INTO stats_feed_day (day, operator_id, feed_type, fetches,"
     " successes, outcomes, outage_s, outages, records, invalid_records, schema_errors,"
     " latency_ms_p50) VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s)",
+    "stats_parked_cell_day": "INSERT INTO stats_parked_cell_day (day, operator_id, cell,"
+    " vehicles) VALUES (%s, %s, %s, %s)",
     "stats_violation_day": "INSERT INTO stats_violation_day (day, operator_id, rule_type,"
     " zone_id, area_id, status, opened, closed, closed_hours)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",

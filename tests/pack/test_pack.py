@@ -147,6 +147,65 @@ def test_h3_cells_count_the_positions(pack_db: tuple[str, Engine, scenario.World
     assert len(grid.layers.districts) == 6
 
 
+def _grid(cur: Any, world: scenario.World, resolution: int = 9) -> Any:
+    period = parse_period("2026-08..2026-09", "Europe/Paris")
+    return build_hexgrid(cur, period, [(world.alpha, "alpha"), (world.beta, "beta")], resolution)
+
+
+def test_the_day_job_counts_the_sample_per_cell(
+    pack_db: tuple[str, Engine, scenario.World],
+) -> None:
+    """One day's rows of ``stats_parked_cell_day``: alpha's long stays, cell by cell."""
+    _url, engine, world = pack_db
+    raw = engine.raw_connection()
+    try:
+        with raw.driver_connection.cursor() as cur:
+            cur.execute(
+                "SELECT cell, vehicles FROM stats_parked_cell_day"
+                " WHERE day = '2026-08-11' AND operator_id = %s",
+                (world.alpha,),
+            )
+            stored = {h3.int_to_str(c): n for c, n in cur.fetchall()}
+    finally:
+        raw.close()
+    expected: dict[str, int] = {}
+    for slug, lat, lon in world.positions:
+        if slug == "alpha":  # the extra vehicles are out only by day, not at 03:30
+            cell = h3.latlng_to_cell(lat, lon, 9)
+            expected[cell] = expected.get(cell, 0) + 1
+    assert stored == expected
+
+
+def test_density_outlives_the_positions_and_coarsens(
+    pack_db: tuple[str, Engine, scenario.World],
+) -> None:
+    """The map reads the day job's counts, not the stays: erasing every position (what
+    the data-protection job may do to old ones) changes nothing; a coarser grid adds
+    the children up."""
+    _url, engine, world = pack_db
+    raw = engine.raw_connection()
+    try:
+        with raw.driver_connection.cursor() as cur:
+            before = _grid(cur, world)
+            cur.execute("UPDATE dwell SET geom = NULL")
+            assert cur.rowcount > 0
+            after = _grid(cur, world)
+            coarse = _grid(cur, world, 7)
+            with pytest.raises(ValueError, match="at most"):
+                _grid(cur, world, 10)
+        raw.driver_connection.rollback()
+    finally:
+        raw.close()
+    assert before.positions > 0 and after.density == before.density
+    assert after.positions == before.positions
+    parents: dict[str, float] = {}
+    for cell, value in before.density.items():
+        parent = h3.cell_to_parent(cell, 7)
+        parents[parent] = parents.get(parent, 0.0) + value
+    assert coarse.density == pytest.approx(parents)
+    assert all(h3.get_resolution(c) == 7 for c in coarse.density)
+
+
 def test_pdf_pages_summary_first(
     pack_db: tuple[str, Engine, scenario.World], tmp_path: Path
 ) -> None:

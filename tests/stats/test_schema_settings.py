@@ -17,6 +17,7 @@ STATS_TABLES = (
     "stats_use_day",
     "stats_feed_day",
     "stats_violation_day",
+    "stats_parked_cell_day",
     "stats_aggregate_day",
     "stats_carry",
     "stats_state",
