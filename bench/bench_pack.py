@@ -23,8 +23,7 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
-import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
@@ -33,17 +32,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_stats import TZ, create_db, synthesise, timed  # noqa: E402
+from bench_stats import TZ, create_db, history, timed  # noqa: E402
 from yardstick_run import COPY_MERGE, run_yardstick  # noqa: E402
 
 from datastore.connection import driver_connection  # noqa: E402
-from fleet_monitor.database import make_engine  # noqa: E402
 from fleet_monitor.pack.document import PackQuery, build_pack, render_pdf_bytes  # noqa: E402
 from fleet_monitor.pack.hexgrid import build_hexgrid  # noqa: E402
-from fleet_monitor.settings import CitySettings, Settings, WebSettings  # noqa: E402
-from fleet_monitor.stats.aggregate import AggregateConfig, aggregate  # noqa: E402
 from fleet_monitor.stats.periods import parse_period  # noqa: E402
-from gbfs_ingest.auth import Secret  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -64,27 +59,7 @@ def main() -> None:
     label = f"{first}..{last}"
     name, admin, url = create_db()
     try:
-        print(f"database {name}: synthesising {args.vehicles:,} vehicles x {args.days} days ...")
-        made = synthesise(url, args.vehicles, first, args.days)
-        print(f"  {made['dwells']:,} stays, {made['fetches']:,} fetches in {made['seconds']:.0f} s")
-        settings = Settings(
-            database_url=url,
-            city=CitySettings(timezone=TZ, locale="fr"),
-            web=WebSettings(secret_key=Secret("bench-secret")),
-        )
-        engine = make_engine(url, pool_size=4)
-        until = datetime(first.year, first.month, first.day, tzinfo=UTC) + timedelta(
-            days=args.days, hours=6
-        )
-        t = time.perf_counter()
-        summary = aggregate(
-            engine, AggregateConfig.from_settings(settings), until=until, first=first
-        )
-        agg_s = time.perf_counter() - t
-        print(
-            f"aggregation: {len(summary.days)} days in {agg_s:.0f} s"
-            f" ({agg_s / max(1, len(summary.days)):.2f} s a day, once, by the scheduled job)"
-        )
+        settings, engine, until = history(name, url, args.vehicles, first, args.days)
         period = parse_period(label, TZ)
         query = PackQuery(period)
         rss_before = peak_rss_mb()

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import orjson
 import psycopg
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,6 +216,31 @@ def synthesise(url: str, vehicles: int, first: date, days: int) -> dict[str, flo
     return {"dwells": dwells, "fetches": fetches, "seconds": time.perf_counter() - t}
 
 
+def history(
+    name: str, url: str, vehicles: int, first: date, days: int
+) -> tuple[Settings, Engine, datetime]:
+    """Synthesise the history, then aggregate every day as the scheduled job does
+    (printing both): (settings, engine, the instant the days are complete at)."""
+    print(f"database {name}: synthesising {vehicles:,} vehicles x {days} days ...")
+    made = synthesise(url, vehicles, first, days)
+    print(f"  {made['dwells']:,} stays, {made['fetches']:,} fetches in {made['seconds']:.1f} s")
+    settings = Settings(
+        database_url=url,
+        city=CitySettings(timezone=TZ, locale="fr"),
+        web=WebSettings(secret_key=Secret("bench-secret")),
+    )
+    engine = make_engine(url, pool_size=4)
+    until = datetime(first.year, first.month, first.day, tzinfo=UTC) + timedelta(days=days, hours=6)
+    t = time.perf_counter()
+    summary = aggregate(engine, AggregateConfig.from_settings(settings), until=until, first=first)
+    agg_s = time.perf_counter() - t
+    print(
+        f"aggregation: {len(summary.days)} days in {agg_s:.1f} s"
+        f" ({agg_s / max(1, len(summary.days)):.2f} s per day, once, by the scheduled job)"
+    )
+    return settings, engine, until
+
+
 def timed(fn, runs: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
     times, result = [], None
     for _ in range(runs):
@@ -238,26 +264,7 @@ def main() -> None:
     )
     name, admin, url = create_db()
     try:
-        print(f"database {name}: synthesising {args.vehicles} vehicles x {args.days} days ...")
-        made = synthesise(url, args.vehicles, first, args.days)
-        print(f"  {made['dwells']:,} stays, {made['fetches']:,} fetches in {made['seconds']:.1f} s")
-        settings = Settings(
-            database_url=url,
-            city=CitySettings(timezone=TZ, locale="fr"),
-            web=WebSettings(secret_key=Secret("bench-secret")),
-        )
-        engine = make_engine(url, pool_size=4)
-        until = datetime(first.year, first.month, first.day, tzinfo=UTC) + timedelta(
-            days=args.days, hours=6
-        )
-        cfg = AggregateConfig.from_settings(settings)
-        t = time.perf_counter()
-        summary = aggregate(engine, cfg, until=until, first=first)
-        agg_s = time.perf_counter() - t
-        print(
-            f"aggregation: {len(summary.days)} days in {agg_s:.1f} s"
-            f" ({agg_s / max(1, len(summary.days)):.2f} s per day, once, by the scheduled job)"
-        )
+        settings, engine, until = history(name, url, args.vehicles, first, args.days)
         query = ReportQuery(parse_period(period_label, TZ), lang="fr")
         report_s, stored = timed(
             lambda: run_report(engine, settings, query, visible=None, now=until), args.runs
