@@ -214,7 +214,7 @@ def report(
             lambda: [s.execute(naive_sql, {"lon": lo, "lat": la}).first() for lo, la in few], 1
         ) / len(few)
         # the same answers as the indexed lookup (for the sample)
-        for (lo, la), f in zip(few[:20], found[:20], strict=True):
+        for (lo, la), f in zip(few[:20], found[: len(few[:20])], strict=True):
             nearest = s.execute(naive_sql, {"lon": lo, "lat": la}).scalar_one()
             assert f is None or f.ban_id == nearest, (f, nearest)
     print(f"vehicles: {n:,}; with an address within {LIMIT_M:g} m: {hit:,} ({hit / n:.0%});"
