@@ -269,7 +269,7 @@ def main() -> None:
         report_s, stored = timed(
             lambda: run_report(engine, settings, query, visible=None, now=until), args.runs
         )
-        page_s, api_s = time_web(settings, engine, period_label, args.runs)
+        first_s, page_s, api_s = time_web(settings, engine, period_label, args.runs)
         raw_s, raw = timed(
             lambda: report_from_raw(engine, settings, query, visible=None, now=until), 1
         )
@@ -280,11 +280,18 @@ def main() -> None:
         fleet = {r["operator"]: r for r in stored["sections"]["fleet"]["rows"]}  # type: ignore[index]
         print(f"statistics of {period_label} ({args.vehicles} vehicles), median of {args.runs}:")
         print(f"  report from the aggregates:      {report_s * 1000:8.0f} ms")
-        print(f"  page /stats (HTML, charts, map): {page_s * 1000:8.0f} ms   target <= 1000 ms")
+        print(
+            f"  page /stats, first view:         {first_s * 1000:8.0f} ms   target <= 1000 ms"
+            "   (charts drawn)"
+        )
+        print(
+            f"  page /stats (HTML, charts, map): {page_s * 1000:8.0f} ms   target <= 1000 ms"
+            "   (views after the first: charts from the SVG cache)"
+        )
         print(f"  JSON API /api/stats:             {api_s * 1000:8.0f} ms   target <= 1000 ms")
         print(
             f"  same report from raw history:    {raw_s * 1000:8.0f} ms"
-            f"   (x{raw_s / page_s:.0f} the page)"
+            f"   (x{raw_s / first_s:.0f} the first view)"
         )
         print(f"  raw and aggregated figures identical: {same}")
         print(
@@ -298,7 +305,10 @@ def main() -> None:
                 c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def time_web(settings: Settings, engine: object, period: str, runs: int) -> tuple[float, float]:
+def time_web(
+    settings: Settings, engine: object, period: str, runs: int
+) -> tuple[float, float, float]:
+    """(first view of the page, median of the next views, median of the API)."""
     from sqlalchemy.orm import Session
 
     from fleet_monitor.models.users import UserAccount
@@ -325,9 +335,13 @@ def time_web(settings: Settings, engine: object, period: str, runs: int) -> tupl
         assert response.status_code == 200, (path, response.status_code)
         response.get_data()
 
+    # the process's first page imports matplotlib and compiles the templates: warm up
+    # on another period, so that the first view measured is the drawing of its charts
+    get("/stats?period=2020-01")
+    first_s, _ = timed(lambda: get(f"/stats?period={period}"), 1)
     page_s, _ = timed(lambda: get(f"/stats?period={period}"), runs)
     api_s, _ = timed(lambda: get(f"/api/stats?period={period}"), runs)
-    return page_s, api_s
+    return first_s, page_s, api_s
 
 
 if __name__ == "__main__":

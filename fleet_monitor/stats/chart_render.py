@@ -9,7 +9,9 @@ Decisions:
   read by screen readers; no script, no event attribute (the page's CSP stays
   strict); a ``<title>`` and ``<desc>`` are added for screen readers;
 * deterministic output (fixed ``svg.hashsalt``, no date in the metadata), so the
-  same report gives the same bytes;
+  same report gives the same bytes; hence a small cache of the last SVGs drawn,
+  keyed by everything a chart is made of (a month already past is viewed again
+  and again; drawing is ~80 % of the statistics page's time, ``bench/README.md``);
 * numbers in the report's language: decimal comma and narrow no-break space for
   thousands in French;
 * tick labels thinned to at most 12 on the time axis, category labels rotated or
@@ -21,7 +23,9 @@ from __future__ import annotations
 import io
 import math
 import re
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -46,6 +50,7 @@ RC: Any = {  # matplotlib rcParams (its stubs want literal keys)
     "axes.spines.right": False,
 }
 MAX_TICKS = 12
+SVG_CACHE_ENTRIES = 64  # ~50-100 KB each
 
 
 @dataclass(slots=True)
@@ -296,7 +301,41 @@ def presentation_only(svg: str) -> str:
     return _STYLE_ATTR.sub(_attributes, svg)
 
 
+class SvgCache:
+    """The last SVGs drawn, by (kind, the chart's full ``repr``): bounded, thread-safe."""
+
+    def __init__(self, entries: int = SVG_CACHE_ENTRIES) -> None:
+        self.entries = entries
+        self._svgs: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_draw(self, chart: Chart, kind: str) -> str:
+        key = f"{kind}\x00{chart!r}"
+        with self._lock:
+            svg = self._svgs.get(key)
+            if svg is not None:
+                self._svgs.move_to_end(key)
+                return svg
+        svg = draw_svg(chart, kind)
+        with self._lock:
+            self._svgs[key] = svg
+            while len(self._svgs) > self.entries:
+                self._svgs.popitem(last=False)
+        return svg
+
+    def __len__(self) -> int:
+        return len(self._svgs)
+
+
+SVG_CACHE = SvgCache()
+
+
 def render_svg(chart: Chart, kind: str) -> str:
+    """The chart as SVG text for a page or a document (drawn, or from the cache)."""
+    return SVG_CACHE.get_or_draw(chart, kind)
+
+
+def draw_svg(chart: Chart, kind: str) -> str:
     from matplotlib import rc_context
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 

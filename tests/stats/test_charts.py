@@ -224,3 +224,28 @@ def test_no_label_overlaps_another_on_a_capped_bar_chart(kind: str) -> None:
     for i, (a, box_a) in enumerate(boxes):
         for b, box_b in boxes[i + 1 :]:
             assert not box_a.padded(1.5).overlaps(box_b), (a, b)  # not even touching
+
+
+def _fleet_chart(value: float) -> Chart:
+    return Chart(
+        "Flotte",
+        ["août", "sept."],
+        [Series("Voi", [520.0, value])],
+        lang="fr",
+        integer=True,
+    )
+
+
+def test_the_same_chart_is_drawn_once_and_a_changed_one_again() -> None:
+    from fleet_monitor.stats.chart_render import SvgCache, draw_svg
+
+    cache = SvgCache(entries=2)
+    first = cache.get_or_draw(_fleet_chart(534), "line")
+    assert first == draw_svg(_fleet_chart(534), "line")  # the cache adds nothing
+    assert cache.get_or_draw(_fleet_chart(534), "line") is first  # not drawn again
+    changed = cache.get_or_draw(_fleet_chart(541), "line")
+    assert changed != first and "541" in changed
+    assert cache.get_or_draw(_fleet_chart(534), "bar") != first  # the kind is in the key
+    assert len(cache) == 2  # bounded: the oldest left
+    again = cache.get_or_draw(_fleet_chart(534), "line")
+    assert again == first and again is not first  # drawn again, same bytes
