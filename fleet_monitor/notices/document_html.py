@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 
 from fleet_monitor.notices import thumbnail
 from fleet_monitor.outbox.documents import bilingual_rule, local_time, template_env
-from fleet_monitor.printing.html_pdf import PRINT_CSS, STATIC_DIR, file_url, logo_file
+from fleet_monitor.printing.html_pdf import PRINT_CSS, STATIC_DIR, logo_roots, logo_url
 from fleet_monitor.printing.html_pdf import render_pdf as print_pdf
 
 NOTICE_CSS = STATIC_DIR / "notice.css"
@@ -162,17 +162,15 @@ def email_text(payload: dict[str, Any]) -> str:
 
 def document_html(payload: dict[str, Any], logo_path: str | None = None) -> str:
     """The printed act as HTML (what ``render_notice_pdf`` prints)."""
-    logo = logo_file(logo_path)
-    context = notice_context(payload, "pdf", logo_url=file_url(logo) if logo else None)
+    context = notice_context(payload, "pdf", logo_url=logo_url(logo_path))
     return _env().get_template("notice_document.html").render(**context)
 
 
 def render_notice_pdf(payload: dict[str, Any], logo_path: str | None = None) -> bytes:
     """The notice's PDF: deterministic for a payload and logo (see the module docstring)."""
-    logo = logo_file(logo_path)
     return print_pdf(
         document_html(payload, logo_path),
         created=datetime.fromisoformat(payload["issued_at"]),
-        extra_roots=[logo.parent] if logo else [],
+        extra_roots=logo_roots(logo_path),
         stylesheets=(PRINT_CSS, NOTICE_CSS),
     )

@@ -339,21 +339,19 @@ def _environment() -> Any:
 
 
 def render_print_html(context: dict[str, Any]) -> str:
-    from fleet_monitor.printing.html_pdf import file_url, logo_file
+    from fleet_monitor.printing.html_pdf import logo_url
 
-    logo = logo_file(context.get("logo_path"))
     template = _environment().get_template("pack/print.html")
-    return str(template.render(**context, logo_url=file_url(logo) if logo else None))
+    return str(template.render(**context, logo_url=logo_url(context.get("logo_path"))))
 
 
 def render_pdf_bytes(context: dict[str, Any], *, created: datetime) -> bytes:
-    from fleet_monitor.printing.html_pdf import PRINT_CSS, logo_file, render_pdf
+    from fleet_monitor.printing.html_pdf import PRINT_CSS, logo_roots, render_pdf
 
-    logo = logo_file(context.get("logo_path"))
     return render_pdf(
         render_print_html(context),
         created=created,
-        extra_roots=[logo.parent] if logo else [],
+        extra_roots=logo_roots(context.get("logo_path")),
         stylesheets=(PRINT_CSS, PACK_CSS),
     )
 

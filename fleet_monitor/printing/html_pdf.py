@@ -60,12 +60,23 @@ def file_url(path: Path) -> str:
 
 
 def logo_file(logo_path: str | None) -> Path | None:
-    """The city's logo (``[letterhead] logo_path``) if the file is there, resolved: its
-    ``file_url`` goes in the document, its folder in ``render_pdf(extra_roots=...)``."""
+    """The city's logo (``[letterhead] logo_path``) if the file is there, resolved."""
     if not logo_path:
         return None
     path = Path(logo_path).resolve()
     return path if path.is_file() else None
+
+
+def logo_url(logo_path: str | None) -> str | None:
+    """The logo's ``file://`` URL for the document's ``<img>``; None without a logo file."""
+    logo = logo_file(logo_path)
+    return file_url(logo) if logo else None
+
+
+def logo_roots(logo_path: str | None) -> list[Path]:
+    """The folder ``render_pdf(extra_roots=...)`` must allow for the logo (none without)."""
+    logo = logo_file(logo_path)
+    return [logo.parent] if logo else []
 
 
 def render_pdf(

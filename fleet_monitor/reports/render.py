@@ -23,7 +23,7 @@ from typing import Any
 
 from fleet_monitor.notices import dispute_figures
 from fleet_monitor.outbox.documents import template_env
-from fleet_monitor.printing.html_pdf import PRINT_CSS, STATIC_DIR, file_url, logo_file
+from fleet_monitor.printing.html_pdf import PRINT_CSS, STATIC_DIR, logo_roots, logo_url
 from fleet_monitor.printing.html_pdf import render_pdf as print_pdf
 from fleet_monitor.reports.attention import attention, over_cap
 from fleet_monitor.reports.formats import FILTERS
@@ -173,14 +173,13 @@ def render_print_html(
     """The PDF's HTML: the same partials as the e-mail, in a print layout."""
     name = "city_report_print.html" if data["type"] == "city" else "operator_report_print.html"
     head = letterhead or LetterheadSettings(authority=city, department="", address=())
-    logo = logo_file(head.logo_path)
     return (
         _env()
         .get_template(name)
         .render(
             **_context(data, city),
             letterhead=head,
-            logo_url=file_url(logo) if logo else None,
+            logo_url=logo_url(head.logo_path),
         )
     )
 
@@ -189,11 +188,10 @@ def render_pdf(
     data: dict[str, Any], city: str, letterhead: LetterheadSettings | None = None
 ) -> bytes:
     html = render_print_html(data, city, letterhead)
-    logo = logo_file(letterhead.logo_path if letterhead else None)
     return print_pdf(
         html,
         created=datetime.fromisoformat(data["period"]["end"]),
-        extra_roots=[logo.parent] if logo else [],
+        extra_roots=logo_roots(letterhead.logo_path if letterhead else None),
         stylesheets=(PRINT_CSS, REPORT_CSS),
     )
 
